@@ -1,0 +1,49 @@
+/**
+ * Typed errors with stable codes. Worker threads cannot send custom Error
+ * subclasses across the thread boundary, so every error the core raises on
+ * purpose carries a `code` that survives serialisation (see `toWireError`).
+ */
+export type PorchlightErrorCode =
+  | 'NOT_AN_IMAGE'
+  | 'UNSUPPORTED_FORMAT'
+  | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_TOO_SMALL'
+  | 'CORRUPT_IMAGE'
+  | 'BAD_INPUT'
+  | 'QUEUE_FULL'
+  | 'DROPPED'
+  | 'TASK_TIMEOUT'
+  | 'WORKER_CRASHED'
+  | 'POOL_CLOSED'
+  | 'MODEL_UNAVAILABLE'
+  | 'UNKNOWN_DETECTOR'
+  | 'INTERNAL';
+
+export class PorchlightError extends Error {
+  readonly code: PorchlightErrorCode;
+  constructor(code: PorchlightErrorCode, message: string) {
+    super(message);
+    this.name = 'PorchlightError';
+    this.code = code;
+  }
+}
+
+/** Plain-object form of an error, safe to post between threads. */
+export interface WireError {
+  code: PorchlightErrorCode;
+  message: string;
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof PorchlightError) return { code: err.code, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'INTERNAL', message };
+}
+
+export function fromWireError(wire: WireError): PorchlightError {
+  return new PorchlightError(wire.code, wire.message);
+}
+
+export function isPorchlightError(err: unknown, code?: PorchlightErrorCode): err is PorchlightError {
+  return err instanceof PorchlightError && (code === undefined || err.code === code);
+}

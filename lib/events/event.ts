@@ -1,0 +1,24 @@
+import { newEventId } from './event-id';
+
+/** `msg.event`: one doorbell press followed through every wire. */
+export interface DoorbellEvent {
+  id: string;
+  trigger: string;
+  startedAt: number;
+  source: Record<string, unknown>;
+}
+
+function isEvent(value: unknown): value is DoorbellEvent {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.id === 'string' && v.id.length > 0 && v.id.length <= 128 && typeof v.startedAt === 'number';
+}
+
+/**
+ * Returns the message's event, or a new one when the message has none (or a
+ * malformed one), so that every message can be followed into the event log.
+ */
+export function ensureEvent(existing: unknown, trigger: string, source: Record<string, unknown>): DoorbellEvent {
+  if (isEvent(existing)) return existing;
+  return { id: newEventId(), trigger, startedAt: Date.now(), source };
+}

@@ -1,0 +1,10 @@
+import { DetectorRegistry } from './registry';
+import { ssdMobilenetV1Factory, tinyFaceDetectorFactory } from './tfjs/faceapi-detectors';
+
+/** The registry every worker uses; the first entry is the fallback of last resort. */
+export function createDefaultRegistry(): DetectorRegistry {
+  const registry = new DetectorRegistry();
+  registry.register(ssdMobilenetV1Factory);
+  registry.register(tinyFaceDetectorFactory);
+  return registry;
+}

@@ -1,0 +1,134 @@
+import type { RawImage } from '../../image/types';
+import type { DetectOptions, DetectedFace, Detector, DetectorConfig, DetectorFactory } from '../types';
+import { ensureNet, type FaceApi, type FaceApiNet } from './faceapi-runtime';
+
+type FaceApiOptions = InstanceType<FaceApi['SsdMobilenetv1Options']> | InstanceType<FaceApi['TinyFaceDetectorOptions']>;
+type Tensor3D = ReturnType<FaceApi['tf']['tensor3d']>;
+
+/**
+ * Shared body of face-api's two detectors. A close-up, where the face fills
+ * the frame, is often missed by SSD (about one LFW image in ten); when a pass
+ * finds nothing, the image is padded to twice its size and searched again,
+ * which finds nearly all of them at the cost of a second pass only on empty
+ * frames.
+ */
+abstract class FaceApiDetector implements Detector {
+  abstract readonly name: string;
+  readonly backend = 'tfjs' as const;
+  abstract readonly preferredMaxSide: number;
+  protected abstract readonly net: FaceApiNet;
+  protected abstract options(minConfidence: number, maxFaces: number): FaceApiOptions;
+
+  constructor(protected readonly config: DetectorConfig) {}
+
+  async load(): Promise<void> {
+    await ensureNet(this.net);
+    await ensureNet('faceLandmark68Net');
+  }
+
+  async detect(image: RawImage, options: DetectOptions): Promise<DetectedFace[]> {
+    const { faceapi } = await ensureNet(this.net);
+    if (options.landmarks) await ensureNet('faceLandmark68Net');
+    const tf = faceapi.tf;
+    const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32') as Tensor3D;
+    try {
+      let faces = await this.pass(faceapi, input, options, 0, 0);
+      if (faces.length === 0 && this.config.closeUpRetry !== false) {
+        const padY = Math.round(image.height / 2);
+        const padX = Math.round(image.width / 2);
+        const padded = tf.pad(input, [[padY, padY], [padX, padX], [0, 0]], 0) as Tensor3D;
+        try {
+          faces = await this.pass(faceapi, padded, options, padX, padY, image.width, image.height);
+        } finally {
+          padded.dispose();
+        }
+      }
+      return faces.sort((a, b) => b.score - a.score).slice(0, options.maxFaces);
+    } finally {
+      input.dispose();
+    }
+  }
+
+  /** One detection pass; coordinates are shifted back by the padding and clipped to the image. */
+  private async pass(
+    faceapi: FaceApi,
+    input: Tensor3D,
+    options: DetectOptions,
+    offsetX: number,
+    offsetY: number,
+    width = input.shape[1],
+    height = input.shape[0],
+  ): Promise<DetectedFace[]> {
+    const opts = this.options(options.minConfidence, Math.max(options.maxFaces, 1) * 2);
+    const task = faceapi.detectAllFaces(input as never, opts);
+    const found: Array<{ detection: { box: { x: number; y: number; width: number; height: number }; score: number }; landmarks?: { positions: Array<{ x: number; y: number }> } }> =
+      options.landmarks ? await task.withFaceLandmarks() : (await task).map((detection) => ({ detection }));
+    const faces: DetectedFace[] = [];
+    for (const f of found) {
+      const b = f.detection.box;
+      const x0 = Math.max(0, b.x - offsetX);
+      const y0 = Math.max(0, b.y - offsetY);
+      const x1 = Math.min(width, b.x + b.width - offsetX);
+      const y1 = Math.min(height, b.y + b.height - offsetY);
+      if (x1 - x0 < 2 || y1 - y0 < 2) continue;
+      faces.push({
+        box: { x: x0, y: y0, width: x1 - x0, height: y1 - y0 },
+        score: f.detection.score,
+        landmarks: f.landmarks?.positions.map((p) => ({ x: p.x - offsetX, y: p.y - offsetY })),
+      });
+    }
+    return faces;
+  }
+
+  dispose(): void {
+    // Networks stay loaded for the worker's lifetime; they are shared by every detector instance.
+  }
+}
+
+class SsdMobilenetV1Detector extends FaceApiDetector {
+  readonly name = 'ssd-mobilenetv1';
+  readonly preferredMaxSide = 1280;
+  protected readonly net = 'ssdMobilenetv1' as const;
+  protected options(minConfidence: number, maxResults: number): FaceApiOptions {
+    return new (requireFaceApi().SsdMobilenetv1Options)({ minConfidence, maxResults });
+  }
+}
+
+class TinyFaceDetector extends FaceApiDetector {
+  readonly name = 'tiny-face-detector';
+  readonly preferredMaxSide = 1280;
+  protected readonly net = 'tinyFaceDetector' as const;
+  protected options(scoreThreshold: number): FaceApiOptions {
+    const inputSize = Number(this.config.inputSize ?? 416);
+    return new (requireFaceApi().TinyFaceDetectorOptions)({ inputSize, scoreThreshold });
+  }
+}
+
+/** face-api's option classes; the module is already loaded by `ensureNet` when these are built. */
+function requireFaceApi(): FaceApi {
+  return require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
+}
+
+const TINY_INPUT_SIZES = [128, 160, 224, 320, 416, 512, 608];
+
+export const ssdMobilenetV1Factory: DetectorFactory = {
+  name: 'ssd-mobilenetv1',
+  backend: 'tfjs',
+  description: "face-api's SSD MobileNetV1 (accurate, about 300 ms per frame on one core)",
+  validateConfig: (config) => ({ closeUpRetry: config.closeUpRetry !== false }),
+  create: (config) => new SsdMobilenetV1Detector(config),
+};
+
+export const tinyFaceDetectorFactory: DetectorFactory = {
+  name: 'tiny-face-detector',
+  backend: 'tfjs',
+  description: "face-api's Tiny Face Detector (fast, misses small and turned faces)",
+  validateConfig: (config) => {
+    const inputSize = Number(config.inputSize ?? 416);
+    if (!TINY_INPUT_SIZES.includes(inputSize)) {
+      throw new Error(`tiny-face-detector inputSize must be one of ${TINY_INPUT_SIZES.join(', ')}, got ${config.inputSize}`);
+    }
+    return { inputSize, closeUpRetry: config.closeUpRetry !== false };
+  },
+  create: (config) => new TinyFaceDetector(config),
+};

@@ -1,0 +1,58 @@
+import type { RawImage } from '../image/types';
+import type { DetectOptions, DetectedFace } from '../vision/types';
+
+/**
+ * The messages between the main thread and the vision workers. Image bytes
+ * travel in SharedArrayBuffers: one copy into shared memory on the main
+ * thread, none per worker, and still there if the task must be retried.
+ */
+export type ImageInput =
+  | { kind: 'encoded'; bytes: Uint8Array }
+  | { kind: 'raw'; image: RawImage };
+
+export interface DecodeLimits {
+  maxPixels: number;
+}
+
+export interface DetectTask {
+  type: 'detect';
+  image: ImageInput;
+  detector: string;
+  detectorConfig: Record<string, unknown>;
+  options: DetectOptions;
+  limits: DecodeLimits;
+  /** Longest side of the JPEG crop of each face; 0 for no crops. */
+  cropSize: number;
+}
+
+export interface DetectedFaceWithCrop extends DetectedFace {
+  crop?: Uint8Array;
+}
+
+export interface DetectTaskResult {
+  faces: DetectedFaceWithCrop[];
+  /** Source image size after EXIF orientation. */
+  width: number;
+  height: number;
+  detector: string;
+  /** Set when the requested detector could not load and another stood in. */
+  fallbackWarning?: string;
+  timings: { decodeMs: number; detectMs: number; totalMs: number };
+}
+
+/** A task that only tells which thread ran it (pool tests, warm-up). */
+export interface PingTask {
+  type: 'ping';
+  delayMs?: number;
+  /** Make the worker's thread exit while busy (tests of crash recovery). */
+  crash?: boolean;
+}
+
+export type WorkerTask = DetectTask | PingTask;
+
+/** Puts bytes in shared memory so that worker threads read them without a copy. */
+export function shareBytes(bytes: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  return shared;
+}

@@ -1,0 +1,102 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { detectFaces } from '../../lib/vision/client';
+import type { QueuePolicy } from '../../lib/workers/pool';
+import { engineSettings, leasePool } from '../shared/engine';
+import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+
+interface FaceDetectDef extends NodeDef {
+  engine?: string;
+  detector: string;
+  minConfidence: string | number;
+  minFaceSize: string | number;
+  maxFaces: string | number;
+  crops: boolean;
+  cropSize?: string | number;
+  landmarks?: boolean;
+  queuePolicy?: QueuePolicy;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return value === '' || value === undefined || !Number.isFinite(n) ? fallback : n;
+}
+
+/**
+ * face-detect: finds faces in `msg.payload` on the shared worker pool and adds
+ * `msg.faces`. Output 1: frames with faces; output 2: frames without.
+ */
+export = function register(RED: NodeAPI): void {
+  function FaceDetectNode(this: Node, def: FaceDetectDef) {
+    RED.nodes.createNode(this, def);
+    const settings = engineSettings(RED, def.engine);
+    const { pool } = leasePool(this, settings);
+    const request = {
+      detector: def.detector || 'ssd-mobilenetv1',
+      options: {
+        minConfidence: numberOr(def.minConfidence, 0.5),
+        minFaceSize: numberOr(def.minFaceSize, 20),
+        maxFaces: numberOr(def.maxFaces, 10),
+        landmarks: def.landmarks !== false,
+      },
+      cropSize: def.crops ? numberOr(def.cropSize, 160) : 0,
+      maxPixels: settings.maxPixels,
+      policy: def.queuePolicy ?? 'drop-oldest',
+    };
+    let lastLatency = 0;
+    let closing = false;
+
+    const showQueue = () => {
+      const { running, queued } = pool.stats();
+      this.status(busyStatus(`queue ${queued} · running ${running} · last ${Math.round(lastLatency)} ms`));
+    };
+
+    // Warm-up: load the models in a worker now rather than on the first doorbell press.
+    this.status(busyStatus('loading models'));
+    pool.run({ type: 'ping' }, { policy: 'wait' })
+      .then(() => detectFaces(pool, { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 }, { ...request, cropSize: 0 }))
+      .then((result) => {
+        if (closing) return;
+        this.status(result.fallbackWarning ? warnStatus(result.fallbackWarning) : readyStatus(`ready (${result.detector})`));
+      })
+      .catch((err) => {
+        if (!closing) this.status(errorStatus(err));
+      });
+
+    this.on('input', (msg: NodeMessageInFlow, send, done) => {
+      const started = Date.now();
+      showQueue();
+      detectFaces(pool, msg.payload, request)
+        .then((result) => {
+          lastLatency = Date.now() - started;
+          const out = msg as NodeMessageInFlow & Record<string, unknown>;
+          out.faces = result.faces.map((face) => ({
+            box: face.box,
+            score: face.score,
+            landmarks: face.landmarks,
+            ...(face.crop ? { crop: Buffer.from(face.crop.buffer, face.crop.byteOffset, face.crop.length) } : {}),
+          }));
+          out.detection = {
+            detector: result.detector,
+            width: result.width,
+            height: result.height,
+            timings: result.timings,
+            latencyMs: lastLatency,
+          };
+          send(result.faces.length > 0 ? [out, null] : [null, out]);
+          const { queued } = pool.stats();
+          const text = `${result.faces.length} face(s) · ${Math.round(lastLatency)} ms${queued ? ` · queue ${queued}` : ''}`;
+          this.status(result.fallbackWarning ? warnStatus(result.fallbackWarning) : readyStatus(text));
+          done();
+        })
+        .catch((err: Error) => {
+          if (!closing) this.status(errorStatus(err));
+          done(err);
+        });
+    });
+
+    this.on('close', () => {
+      closing = true;
+    });
+  }
+  RED.nodes.registerType('face-detect', FaceDetectNode as never);
+};

@@ -1,0 +1,93 @@
+/**
+ * `npm start`: a local Node-RED (the dev dependency) on 127.0.0.1:1880 with
+ * this package loaded from the working tree and the doorbell flow deployed.
+ * The user dir is `.node-red-dev/` in the repo (git-ignored).
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import express from 'express';
+
+const root = path.resolve(__dirname, '..', '..');
+const userDir = process.env.PORCHLIGHT_USER_DIR ?? path.join(root, '.node-red-dev');
+const port = Number(process.env.PORT ?? 1880);
+const host = process.env.HOST ?? '127.0.0.1';
+const flowSource = path.join(root, 'flows', 'doorbell.json');
+
+/** Links the working tree into the user dir, as `npm install <path>` would. */
+function linkPackage(): void {
+  const scopeDir = path.join(userDir, 'node_modules', '@porchlight');
+  const link = path.join(scopeDir, 'node-red-doorbell');
+  fs.mkdirSync(scopeDir, { recursive: true });
+  try {
+    if (fs.readlinkSync(link) === root) return;
+    fs.unlinkSync(link);
+  } catch {
+    fs.rmSync(link, { recursive: true, force: true });
+  }
+  fs.symlinkSync(root, link, 'dir');
+}
+
+/** Deploys the project's flow on first start and whenever the project's flow file changes. */
+function installFlow(): string {
+  const flowFile = path.join(userDir, 'flows.json');
+  const stamp = path.join(userDir, '.porchlight-flow-hash');
+  const source = fs.readFileSync(flowSource);
+  const hash = crypto.createHash('sha256').update(source).digest('hex');
+  const previous = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8') : '';
+  if (!fs.existsSync(flowFile) || previous !== hash) {
+    fs.writeFileSync(flowFile, source);
+    fs.writeFileSync(stamp, hash);
+  }
+  return flowFile;
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(userDir, { recursive: true });
+  linkPackage();
+  const flowFile = installFlow();
+  process.env.PORCHLIGHT_SAMPLE_IMAGE ??= path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
+
+  const RED = require('node-red');
+  const app = express();
+  const server = http.createServer(app);
+  RED.init(server, {
+    userDir,
+    flowFile,
+    uiHost: host,
+    uiPort: port,
+    httpAdminRoot: '/',
+    httpNodeRoot: '/api',
+    credentialSecret: false,
+    logging: { console: { level: process.env.LOG_LEVEL ?? 'info', metrics: false, audit: false } },
+    editorTheme: { projects: { enabled: false }, tours: false },
+  });
+  app.use('/', RED.httpAdmin);
+  app.use('/api', RED.httpNode);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  await RED.start();
+  console.log(`Porchlight: Node-RED is running at http://${host}:${port}/ (user dir ${userDir})`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`Porchlight: ${signal}, stopping Node-RED...`);
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    await RED.stop();
+    server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(`Porchlight: could not start Node-RED: ${err instanceof Error ? err.stack : err}`);
+  process.exit(1);
+});
