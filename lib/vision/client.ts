@@ -1,8 +1,9 @@
 import { PorchlightError } from '../errors';
 import { DEFAULT_MAX_PIXELS, isRawImageLike } from '../image/decode';
 import type { QueuePolicy, WorkerPool } from '../workers/pool';
-import { shareBytes, type DetectTask, type DetectTaskResult, type ImageInput } from '../workers/tasks';
-import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './types';
+import { shareBytes, type DetectTask, type DetectTaskResult, type EmbedTask, type ImageInput } from '../workers/tasks';
+import type { AnalyzeResult } from './embedding-types';
+import { DEFAULT_DETECT_OPTIONS, type DetectOptions, type DetectedFace } from './types';
 
 export interface DetectRequest {
   detector?: string;
@@ -39,16 +40,11 @@ export function toImageInput(payload: unknown, maxPixels = DEFAULT_MAX_PIXELS): 
   );
 }
 
-/** Detects faces in one image on the worker pool. */
-export function detectFaces(pool: WorkerPool, payload: unknown, request: DetectRequest = {}): Promise<DetectTaskResult> {
+/** The fields a detect task and an embed task share, with defaults filled. */
+function detectTask(payload: unknown, request: DetectRequest): DetectTask {
   const maxPixels = request.maxPixels ?? DEFAULT_MAX_PIXELS;
-  let image: ImageInput;
-  try {
-    image = toImageInput(payload, maxPixels);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  const task: DetectTask = {
+  const image: ImageInput = toImageInput(payload, maxPixels);
+  return {
     type: 'detect',
     image,
     detector: request.detector ?? 'ssd-mobilenetv1',
@@ -57,5 +53,33 @@ export function detectFaces(pool: WorkerPool, payload: unknown, request: DetectR
     limits: { maxPixels },
     cropSize: request.cropSize ?? 0,
   };
-  return pool.run<DetectTaskResult>(task, { policy: request.policy });
+}
+
+/** Detects faces in one image on the worker pool. */
+export async function detectFaces(pool: WorkerPool, payload: unknown, request: DetectRequest = {}): Promise<DetectTaskResult> {
+  return pool.run<DetectTaskResult>(detectTask(payload, request), { policy: request.policy });
+}
+
+export interface EmbedRequest extends DetectRequest {
+  /** Faces already found in this image (source pixels), e.g. `msg.faces` from face-detect: no second detection. */
+  faces?: DetectedFace[];
+  /** Average the descriptors of each face and its mirror image (default true: more accurate, one more inference). */
+  flip?: boolean;
+  /** Faces under this quality score (0..1) come back without an embedding (default 0: embed all). */
+  minQuality?: number;
+}
+
+/**
+ * Detects (unless `request.faces` are given), aligns, scores and embeds the
+ * faces of one image on the worker pool; faces come back best quality first.
+ */
+export async function embedFaces(pool: WorkerPool, payload: unknown, request: EmbedRequest = {}): Promise<AnalyzeResult> {
+  const task: EmbedTask = {
+    ...detectTask(payload, request),
+    type: 'embed',
+    faces: request.faces?.map(({ box, score, landmarks }) => ({ box, score, landmarks })),
+    flip: request.flip ?? true,
+    minQuality: request.minQuality ?? 0,
+  };
+  return pool.run<AnalyzeResult>(task, { policy: request.policy });
 }

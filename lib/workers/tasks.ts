@@ -40,6 +40,20 @@ export interface DetectTaskResult {
   timings: { decodeMs: number; detectMs: number; totalMs: number };
 }
 
+/**
+ * Detect (unless `faces` are given), align, score and embed: the recognition
+ * half of the pipeline. Faces come back best quality first.
+ */
+export interface EmbedTask extends Omit<DetectTask, 'type'> {
+  type: 'embed';
+  /** Faces already found in this image (source pixels, e.g. by face-detect): no second detection. */
+  faces?: DetectedFace[];
+  /** Also embed the mirror image and average the two descriptors. */
+  flip: boolean;
+  /** Faces under this quality score (0..1) get no embedding. */
+  minQuality: number;
+}
+
 /** A task that only tells which thread ran it (pool tests, warm-up). */
 export interface PingTask {
   type: 'ping';
@@ -48,7 +62,7 @@ export interface PingTask {
   crash?: boolean;
 }
 
-export type WorkerTask = DetectTask | PingTask;
+export type WorkerTask = DetectTask | EmbedTask | PingTask;
 
 /** Puts bytes in shared memory so that worker threads read them without a copy. */
 export function shareBytes(bytes: Uint8Array): Uint8Array {

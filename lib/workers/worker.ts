@@ -1,6 +1,7 @@
 import { threadId } from 'node:worker_threads';
 import { toWireError } from '../errors';
 import { runDetect } from './handlers/detect';
+import { runEmbed } from './handlers/embed';
 import type { WorkerReply } from './pool';
 import type { WorkerTask } from './tasks';
 
@@ -8,6 +9,8 @@ async function dispatch(task: WorkerTask): Promise<unknown> {
   switch (task.type) {
     case 'detect':
       return runDetect(task);
+    case 'embed':
+      return runEmbed(task);
     case 'ping':
       if (task.delayMs) await new Promise((resolve) => setTimeout(resolve, task.delayMs));
       if (task.crash) process.exit(1);

@@ -3,13 +3,13 @@ import { cropJpeg, decodeImage, rawToRgb } from '../../image/decode';
 import type { RawImage } from '../../image/types';
 import { createDefaultRegistry } from '../../vision/detectors';
 import type { CreatedDetector } from '../../vision/registry';
-import type { DetectTask, DetectTaskResult, DetectedFaceWithCrop } from '../tasks';
+import type { DecodeLimits, DetectTask, DetectTaskResult, DetectedFaceWithCrop, ImageInput } from '../tasks';
 
 const registry = createDefaultRegistry();
 /** Loaded detectors of this thread, by name and config: models load once per worker. */
 const detectors = new Map<string, Promise<CreatedDetector>>();
 
-function loadDetector(name: string, config: Record<string, unknown>): Promise<CreatedDetector> {
+export function loadDetector(name: string, config: Record<string, unknown>): Promise<CreatedDetector> {
   const key = `${name}:${JSON.stringify(config)}`;
   let created = detectors.get(key);
   if (!created) {
@@ -20,24 +20,24 @@ function loadDetector(name: string, config: Record<string, unknown>): Promise<Cr
   return created;
 }
 
+/** RGB pixels of a task's image, shrunk to `maxSide`; decoded = source * scale. */
+export async function decodeInput(
+  input: ImageInput,
+  maxSide: number,
+  limits: DecodeLimits,
+): Promise<{ image: RawImage; scale: number; width: number; height: number }> {
+  if (input.kind === 'encoded') {
+    const decoded = await decodeImage(input.bytes, { maxSide, maxPixels: limits.maxPixels });
+    return { image: decoded.image, scale: decoded.scale, width: decoded.sourceWidth, height: decoded.sourceHeight };
+  }
+  const image = rawToRgb(input.image, limits.maxPixels);
+  return { image, scale: 1, width: image.width, height: image.height };
+}
+
 export async function runDetect(task: DetectTask): Promise<DetectTaskResult> {
   const t0 = performance.now();
   const { detector, warning } = await loadDetector(task.detector, task.detectorConfig);
-  let image: RawImage;
-  let scale = 1;
-  let width: number;
-  let height: number;
-  if (task.image.kind === 'encoded') {
-    const decoded = await decodeImage(task.image.bytes, { maxSide: detector.preferredMaxSide, maxPixels: task.limits.maxPixels });
-    image = decoded.image;
-    scale = decoded.scale;
-    width = decoded.sourceWidth;
-    height = decoded.sourceHeight;
-  } else {
-    image = rawToRgb(task.image.image, task.limits.maxPixels);
-    width = image.width;
-    height = image.height;
-  }
+  const { image, scale, width, height } = await decodeInput(task.image, detector.preferredMaxSide, task.limits);
   const t1 = performance.now();
   const minFaceSize = task.options.minFaceSize * scale;
   const found = (await detector.detect(image, task.options)).filter(

@@ -1,0 +1,113 @@
+import { performance } from 'node:perf_hooks';
+import { cropJpeg } from '../../image/decode';
+import type { Point, RawImage } from '../../image/types';
+import { alignFace, mirror } from '../../vision/align';
+import type { Embedder } from '../../vision/embedder';
+import { averageDescriptors } from '../../vision/embedder';
+import type { AnalyzeResult, EmbeddedFace } from '../../vision/embedding-types';
+import { faceQuality } from '../../vision/quality';
+import { FaceApiResNetEmbedder } from '../../vision/tfjs/faceapi-embedder';
+import { locateLandmarks68 } from '../../vision/tfjs/faceapi-landmarks';
+import type { DetectedFace } from '../../vision/types';
+import type { EmbedTask } from '../tasks';
+import { decodeInput, loadDetector } from './detect';
+
+/** Longest image side decoded when the faces are given and no detector says otherwise. */
+const GIVEN_FACES_MAX_SIDE = 1280;
+
+let embedder: Promise<Embedder> | undefined;
+
+/** The thread's embedder, loaded once. */
+function loadEmbedder(): Promise<Embedder> {
+  embedder ??= (async () => {
+    const created = new FaceApiResNetEmbedder();
+    await created.load();
+    return created;
+  })().catch((err) => {
+    embedder = undefined;
+    throw err;
+  });
+  return embedder;
+}
+
+function scalePoints(points: readonly Point[] | undefined, k: number): Point[] | undefined {
+  return points?.map((p) => ({ x: p.x * k, y: p.y * k }));
+}
+
+function scaleFace(face: DetectedFace, k: number): DetectedFace {
+  const { box } = face;
+  return {
+    box: { x: box.x * k, y: box.y * k, width: box.width * k, height: box.height * k },
+    score: face.score,
+    landmarks: scalePoints(face.landmarks, k),
+  };
+}
+
+interface AlignedFace {
+  face: DetectedFace;
+  chip: RawImage;
+  quality: EmbeddedFace['quality'];
+}
+
+export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
+  const t0 = performance.now();
+  const loadingEmbedder = loadEmbedder();
+  const given = task.faces;
+  const created = given ? undefined : await loadDetector(task.detector, task.detectorConfig);
+  const maxSide = created?.detector.preferredMaxSide ?? GIVEN_FACES_MAX_SIDE;
+  const { image, scale, width, height } = await decodeInput(task.image, maxSide, task.limits);
+  const t1 = performance.now();
+
+  // Faces in decoded pixels; those smaller than minFaceSize (source pixels) are dropped.
+  let faces: DetectedFace[];
+  if (given) {
+    faces = given.map((face) => scaleFace(face, scale));
+  } else {
+    faces = await created!.detector.detect(image, { ...task.options, landmarks: true });
+  }
+  faces = faces
+    .filter((face) => Math.min(face.box.width, face.box.height) >= task.options.minFaceSize * scale)
+    .slice(0, task.options.maxFaces);
+  const t2 = performance.now();
+
+  const aligned: AlignedFace[] = [];
+  for (const face of faces) {
+    const landmarks = face.landmarks?.length === 68 ? face.landmarks : await locateLandmarks68(image, face.box);
+    const withLandmarks = { ...face, landmarks };
+    const chip = alignFace(image, landmarks);
+    const sourceFace = scaleFace(withLandmarks, 1 / scale);
+    aligned.push({ face: sourceFace, chip, quality: faceQuality({ box: sourceFace.box, score: face.score, landmarks, chip }) });
+  }
+  aligned.sort((a, b) => b.quality.score - a.quality.score);
+
+  const model = await loadingEmbedder;
+  const worth = aligned.filter((a) => a.quality.score >= task.minQuality);
+  const chips = worth.flatMap((a) => (task.flip ? [a.chip, mirror(a.chip)] : [a.chip]));
+  const descriptors = await model.embed(chips);
+  const embeddings = new Map<AlignedFace, Float32Array>();
+  worth.forEach((a, i) => {
+    embeddings.set(a, task.flip ? averageDescriptors(descriptors[2 * i], descriptors[2 * i + 1]) : descriptors[i]);
+  });
+  const t3 = performance.now();
+
+  const result: EmbeddedFace[] = [];
+  for (const a of aligned) {
+    const embedding = embeddings.get(a);
+    const crop = task.cropSize > 0 ? await cropJpeg(image, scaleFace(a.face, scale).box, { size: task.cropSize }) : undefined;
+    result.push({
+      ...a.face,
+      quality: a.quality,
+      ...(embedding ? { embedding, model: model.model } : {}),
+      ...(crop ? { crop: new Uint8Array(crop.buffer, crop.byteOffset, crop.length) } : {}),
+    });
+  }
+  const t4 = performance.now();
+  return {
+    faces: result,
+    width,
+    height,
+    detector: created?.detector.name ?? 'given',
+    fallbackWarning: created?.warning,
+    timings: { decodeMs: t1 - t0, detectMs: t2 - t1, embedMs: t3 - t2, totalMs: t4 - t0 },
+  };
+}
