@@ -1,19 +1,22 @@
 /**
  * `npm start`: a local Node-RED (the dev dependency) on 127.0.0.1:1880 with
- * this package loaded from the working tree and the doorbell flow deployed.
- * The user dir is `.node-red-dev/` in the repo (git-ignored).
+ * this package loaded from the working tree and the demo flow deployed (the
+ * doorbell pipeline, the dashboard, a simulated button and camera).
+ * The user dir is `.node-red-dev/` in the repo (git-ignored); `PORT` and
+ * `PORCHLIGHT_USER_DIR` override; `PORT=0` picks a free port (the log line says which).
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import express from 'express';
+import type { AddressInfo } from 'node:net';
+import { composeFlow, DEMO_FRAGMENTS, formatFlow } from './build-examples';
 
 const root = path.resolve(__dirname, '..', '..');
 const userDir = process.env.PORCHLIGHT_USER_DIR ?? path.join(root, '.node-red-dev');
 const port = Number(process.env.PORT ?? 1880);
 const host = process.env.HOST ?? '127.0.0.1';
-const flowSource = path.join(root, 'flows', 'doorbell.json');
 
 /** Links the working tree into the user dir, as `npm install <path>` would. */
 function linkPackage(): void {
@@ -29,11 +32,11 @@ function linkPackage(): void {
   fs.symlinkSync(root, link, 'dir');
 }
 
-/** Deploys the project's flow on first start and whenever the project's flow file changes. */
+/** Deploys the demo flow on first start and whenever the project's flows change (edits made in the editor are kept until then). */
 function installFlow(): string {
   const flowFile = path.join(userDir, 'flows.json');
   const stamp = path.join(userDir, '.porchlight-flow-hash');
-  const source = fs.readFileSync(flowSource);
+  const source = formatFlow(composeFlow(DEMO_FRAGMENTS));
   const hash = crypto.createHash('sha256').update(source).digest('hex');
   const previous = fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8') : '';
   if (!fs.existsSync(flowFile) || previous !== hash) {
@@ -70,7 +73,8 @@ async function main(): Promise<void> {
     server.listen(port, host, resolve);
   });
   await RED.start();
-  console.log(`Porchlight: Node-RED is running at http://${host}:${port}/ (user dir ${userDir})`);
+  const { port: boundPort } = server.address() as AddressInfo;
+  console.log(`Porchlight: Node-RED is running at http://${host}:${boundPort}/ (user dir ${userDir})`);
 
   let stopping = false;
   const stop = async (signal: string) => {

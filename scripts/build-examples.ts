@@ -1,0 +1,154 @@
+/**
+ * Builds the flows users import (examples/) and the flow `npm start` deploys,
+ * from one source: the fragments in flows/.
+ *
+ * A fragment is a Node-RED flow export, with two additions that keep long code
+ * readable and reviewable as files rather than as JSON strings:
+ * - a property `{ "$file": "dashboard/timeline.vue" }` is replaced by that file's text
+ *   (ui-template formats, function node code);
+ * - a pseudo-node `{ "type": "@wire", "from": "<id>", "port": 0, "to": "<id>" }` adds a
+ *   wire from a node of another fragment (a notification wired to a verdict output).
+ *
+ * Run at build (`npm run build`) it rewrites examples/<name>.json; `npm start`
+ * calls `composeFlow` for the demo.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type FlowNode = { id: string; type: string; z?: string; wires?: string[][] } & Record<string, unknown>;
+
+interface WirePseudoNode {
+  type: '@wire';
+  from: string;
+  port?: number;
+  to: string;
+}
+
+const root = path.resolve(__dirname, '..', '..');
+export const flowsDir = path.join(root, 'flows');
+export const examplesDir = path.join(root, 'examples');
+
+/** What each generated example is made of, in order. The first tab opens on import. */
+export const EXAMPLES: Record<string, { fragments: string[]; transform?: (nodes: FlowNode[]) => FlowNode[] }> = {
+  'doorbell': { fragments: ['doorbell'] },
+};
+
+/** The flow `npm start` deploys: the pipeline, the dashboard and the simulated doorbell and camera. */
+export const DEMO_FRAGMENTS = ['doorbell'];
+
+function resolveIncludes(value: unknown, baseDir: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => resolveIncludes(item, baseDir));
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (typeof record.$file === 'string' && Object.keys(record).length === 1) {
+      return fs.readFileSync(path.join(baseDir, record.$file), 'utf8');
+    }
+    return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, resolveIncludes(item, baseDir)]));
+  }
+  return value;
+}
+
+/** Reads one fragment (flows/<name>.json) with its includes resolved. */
+export function readFragment(name: string): (FlowNode | WirePseudoNode)[] {
+  const file = path.join(flowsDir, `${name}.json`);
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+  if (!Array.isArray(parsed)) throw new Error(`${file}: a flow fragment is a JSON array of nodes`);
+  return resolveIncludes(parsed, flowsDir) as (FlowNode | WirePseudoNode)[];
+}
+
+/** Joins fragments into one importable flow, applying their cross-fragment wires. */
+export function composeFlow(fragments: string[]): FlowNode[] {
+  const nodes: FlowNode[] = [];
+  const wires: WirePseudoNode[] = [];
+  for (const name of fragments) {
+    for (const item of readFragment(name)) {
+      if (item.type === '@wire') wires.push(item as WirePseudoNode);
+      else nodes.push(item as FlowNode);
+    }
+  }
+  const byId = new Map<string, FlowNode>();
+  for (const node of nodes) {
+    if (byId.has(node.id)) throw new Error(`node id ${node.id} appears twice in ${fragments.join(' + ')}`);
+    byId.set(node.id, node);
+  }
+  for (const wire of wires) {
+    const from = byId.get(wire.from);
+    if (!from?.wires) throw new Error(`@wire: no node ${wire.from} with outputs in ${fragments.join(' + ')}`);
+    if (!byId.has(wire.to)) throw new Error(`@wire: no node ${wire.to} in ${fragments.join(' + ')}`);
+    const port = wire.port ?? 0;
+    while (from.wires.length <= port) from.wires.push([]);
+    from.wires[port].push(wire.to);
+  }
+  return nodes;
+}
+
+/**
+ * The same pipeline triggered by the standard `rpi-gpio in` node
+ * (node-red-node-pi-gpio, sysfs numbering) instead of gpio-doorbell: the button
+ * on BCM 17 to ground, with the Pi's pull-up, so a press reads 0.
+ */
+export function useRpiGpioTrigger(nodes: FlowNode[]): FlowNode[] {
+  const doorbell = nodes.find((node) => node.type === 'gpio-doorbell');
+  if (!doorbell) throw new Error('the doorbell flow has no gpio-doorbell node to replace');
+  const pressOnly: FlowNode = {
+    id: `${doorbell.id}_pressed`,
+    type: 'switch',
+    z: doorbell.z,
+    name: 'pressed (0 = pulled low)',
+    property: 'payload',
+    propertyType: 'msg',
+    rules: [{ t: 'eq', v: '0', vt: 'num' }],
+    checkall: 'true',
+    repair: false,
+    outputs: 1,
+    x: Number(doorbell.x) + 20,
+    y: Number(doorbell.y),
+    wires: [doorbell.wires?.[0] ?? []],
+  };
+  const rpiGpio: FlowNode = {
+    id: doorbell.id,
+    type: 'rpi-gpio in',
+    z: doorbell.z,
+    name: 'doorbell button',
+    pin: '11',
+    intype: 'up',
+    debounce: '25',
+    read: false,
+    bcm: true,
+    x: Number(doorbell.x) - 120,
+    y: Number(doorbell.y),
+    wires: [[pressOnly.id]],
+  };
+  return nodes.flatMap((node) => {
+    if (node === doorbell) return [rpiGpio, pressOnly];
+    if (node.type === 'comment' && node.id === 'pl_comment_trigger') {
+      return [{ ...node, name: 'rpi-gpio in (node-red-node-pi-gpio): button between physical pin 11 (BCM 17) and pin 9 (GND)' }];
+    }
+    return [node];
+  });
+}
+
+/** Pretty JSON, one node per line: small diffs when a flow changes. */
+export function formatFlow(nodes: FlowNode[]): string {
+  return `[\n${nodes.map((node) => `  ${JSON.stringify(node)}`).join(',\n')}\n]\n`;
+}
+
+export function buildExample(name: string): FlowNode[] {
+  const spec = EXAMPLES[name];
+  const nodes = composeFlow(spec.fragments);
+  return spec.transform ? spec.transform(nodes) : nodes;
+}
+
+export function writeExamples(): string[] {
+  fs.mkdirSync(examplesDir, { recursive: true });
+  return Object.keys(EXAMPLES).map((name) => {
+    const file = path.join(examplesDir, `${name}.json`);
+    fs.writeFileSync(file, formatFlow(buildExample(name)));
+    return file;
+  });
+}
+
+if (require.main === module) {
+  const written = writeExamples();
+  console.log(`examples: wrote ${written.map((file) => path.relative(root, file)).join(', ')}`);
+}
