@@ -195,6 +195,11 @@ export class WorkerPool extends EventEmitter {
 
 let shared: { pool: WorkerPool; leases: number } | undefined;
 
+/** The process-wide pool if one is running, without creating one (metrics and health read it). */
+export function peekSharedPool(): WorkerPool | undefined {
+  return shared?.pool;
+}
+
 export interface PoolLease {
   readonly pool: WorkerPool;
   release(): Promise<void>;
