@@ -1,4 +1,6 @@
 import { DetectorRegistry } from './registry';
+import { ultrafaceFactory } from './onnx/ultraface';
+import { yunetFactory } from './onnx/yunet';
 import { ssdMobilenetV1Factory, tinyFaceDetectorFactory } from './tfjs/faceapi-detectors';
 
 /** The registry every worker uses; the first entry is the fallback of last resort. */
@@ -6,5 +8,7 @@ export function createDefaultRegistry(): DetectorRegistry {
   const registry = new DetectorRegistry();
   registry.register(ssdMobilenetV1Factory);
   registry.register(tinyFaceDetectorFactory);
+  registry.register(yunetFactory);
+  registry.register(ultrafaceFactory);
   return registry;
 }
