@@ -1,0 +1,253 @@
+import { EventEmitter } from 'node:events';
+import type Database from 'better-sqlite3';
+import { PorchlightError } from '../errors';
+import { ensureEvent, type DoorbellEvent } from '../events/event';
+import { DEFAULT_MAX_PIXELS } from '../image/decode';
+import { EventRepository, type FaceRecord } from './repository';
+import { DEFAULT_RETENTION, sweepRetention, type RetentionPolicy, type SweepReport } from './retention';
+import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace } from './snapshot';
+import { VERDICT_STATUSES, type EventDetail, type MessageFace, type Verdict, type VerdictPerson } from './types';
+
+/** What a message means to the event log. */
+export type MessageKind = 'press' | 'frame' | 'verdict' | 'failure';
+
+export interface EventLogOptions {
+  db: Database.Database;
+  /** Folder for this log's snapshots and thumbnails. */
+  snapshotDir: string;
+  retention?: RetentionPolicy;
+  maxPixels?: number;
+  /** Events whose best frame is kept in memory until their verdict; the oldest is forgotten beyond this. */
+  maxPendingEvents?: number;
+  now?: () => number;
+}
+
+export interface RecordOutcome {
+  kind: MessageKind;
+  event: DoorbellEvent;
+  /** For a verdict: whether an annotated snapshot was written, or why not. */
+  snapshot?: { written: true; bytes: number } | { written: false; reason: string };
+}
+
+interface CandidateFrame {
+  frame: Buffer;
+  faces: MessageFace[];
+  seq: number | null;
+  rank: number;
+}
+
+type Message = Record<string, unknown>;
+
+const isImageBuffer = (value: unknown): value is Buffer => Buffer.isBuffer(value) && value.length > 0;
+
+/**
+ * Sorts a message into the lifecycle: a Catch node's `msg.error` fails the
+ * event, `msg.verdict` completes it, a frame (`msg.frame`, `msg.faces` or an
+ * image payload) marks it processing, anything else is the press.
+ */
+export function classifyMessage(msg: Message): MessageKind {
+  if (msg.error) return 'failure';
+  if (msg.verdict) return 'verdict';
+  if (msg.frame || Array.isArray(msg.faces) || isImageBuffer(msg.payload)) return 'frame';
+  return 'press';
+}
+
+function qualityOf(face: MessageFace): number | null {
+  const q = typeof face.quality === 'object' && face.quality !== null ? face.quality.score : face.quality;
+  return typeof q === 'number' && Number.isFinite(q) ? q : null;
+}
+
+/** How good a frame is for the snapshot: its best face (quality, else detector score); a frame with no face ranks last. */
+function frameRank(faces: MessageFace[]): number {
+  return faces.reduce((best, face) => Math.max(best, qualityOf(face) ?? face.score ?? 0), -1);
+}
+
+function validFaces(value: unknown): MessageFace[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((f): f is MessageFace => {
+    const box = (f as MessageFace | null)?.box;
+    return !!box && [box.x, box.y, box.width, box.height].every((n) => typeof n === 'number' && Number.isFinite(n));
+  });
+}
+
+function parseVerdict(value: unknown): Verdict {
+  const verdict = value as Verdict;
+  if (!verdict || typeof verdict !== 'object' || !VERDICT_STATUSES.includes(verdict.status)) {
+    throw new PorchlightError('BAD_INPUT', `msg.verdict.status must be one of ${VERDICT_STATUSES.join(', ')}`);
+  }
+  return verdict;
+}
+
+/** The verdict's people as `{personId, name, list, distance}`; when it names none, the matched faces'. */
+export function peopleOf(verdict: Verdict, faces: MessageFace[]): VerdictPerson[] {
+  const byName = new Map<string, VerdictPerson>();
+  const add = (p: VerdictPerson) => {
+    const seen = byName.get(p.name);
+    if (!seen || (p.distance ?? Infinity) < (seen.distance ?? Infinity)) byName.set(p.name, p);
+  };
+  for (const p of verdict.people ?? []) {
+    if (typeof p === 'string' && p) add({ name: p });
+    else if (p && typeof p === 'object' && typeof p.name === 'string' && p.name) {
+      add({ personId: p.personId ?? null, name: p.name, list: p.list ?? null, distance: p.distance ?? null });
+    }
+  }
+  if (byName.size === 0) {
+    for (const f of faces) {
+      const m = f.match;
+      if (m && typeof m.name === 'string' && m.name) add({ personId: m.personId ?? null, name: m.name, list: m.list ?? null, distance: m.distance ?? null });
+    }
+  }
+  return [...byName.values()];
+}
+
+const isKnownList = (list: unknown) => list === 'known';
+
+function annotation(face: MessageFace): AnnotatedFace {
+  if (!face.match) return { box: face.box };
+  return { box: face.box, label: face.match.name || 'unknown', list: face.match.name ? (face.match.list ?? 'known') : 'unknown' };
+}
+
+function errorText(error: unknown): string {
+  if (typeof error === 'string') return error;
+  const e = error as { message?: unknown; source?: { type?: unknown; name?: unknown; id?: unknown } } | null;
+  const message = typeof e?.message === 'string' ? e.message : JSON.stringify(error);
+  const source = e?.source;
+  const from = source ? ` (from ${String(source.name || source.type || source.id)})` : '';
+  return `${message}${from}`;
+}
+
+/**
+ * The event log: the lifecycle of doorbell events in SQLite, annotated
+ * snapshots on disk, queries and retention. Emits `recorded` with a
+ * RecordOutcome after each message is stored.
+ */
+export class EventLog extends EventEmitter {
+  readonly repository: EventRepository;
+  readonly snapshots: SnapshotFolder;
+  retention: RetentionPolicy;
+  private readonly maxPixels: number;
+  private readonly maxPending: number;
+  private readonly now: () => number;
+  /** The best frame seen so far of each event still waiting for its verdict (insertion-ordered). */
+  private readonly candidates = new Map<string, CandidateFrame>();
+  private sweeping: Promise<SweepReport> | undefined;
+
+  constructor(options: EventLogOptions) {
+    super();
+    this.repository = new EventRepository(options.db);
+    this.snapshots = new SnapshotFolder(options.snapshotDir);
+    this.retention = options.retention ?? DEFAULT_RETENTION;
+    this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+    this.maxPending = options.maxPendingEvents ?? 32;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Stores what a message says about its event; a message without `msg.event` starts a new one. */
+  async record(msg: Message, metadata: Record<string, unknown> = {}): Promise<RecordOutcome> {
+    const kind = classifyMessage(msg);
+    const event = ensureEvent(msg.event, kind === 'failure' ? 'error' : 'message', { via: 'event-log' });
+    const now = this.now();
+    const meta = { ...metadata, source: event.source, ...(typeof msg.topic === 'string' && msg.topic ? { topic: msg.topic } : {}) };
+    let outcome: RecordOutcome;
+    switch (kind) {
+      case 'press':
+        this.repository.recordPress(event, now, meta);
+        outcome = { kind, event };
+        break;
+      case 'frame':
+        this.repository.recordFrame(event, now, meta);
+        this.consider(event.id, msg);
+        outcome = { kind, event };
+        break;
+      case 'failure':
+        this.repository.recordFailure(event, errorText(msg.error), now, meta);
+        outcome = { kind, event };
+        break;
+      case 'verdict':
+        outcome = { kind, event, snapshot: await this.complete(event, parseVerdict(msg.verdict), msg, now, meta) };
+        break;
+    }
+    this.emit('recorded', outcome, msg);
+    return outcome;
+  }
+
+  private consider(id: string, msg: Message): void {
+    if (!isImageBuffer(msg.payload)) return;
+    const faces = validFaces(msg.faces);
+    const rank = frameRank(faces);
+    const current = this.candidates.get(id);
+    if (current && current.rank >= rank) return;
+    this.candidates.delete(id);
+    this.candidates.set(id, { frame: msg.payload, faces, seq: (msg.frame as { seq?: number } | undefined)?.seq ?? null, rank });
+    while (this.candidates.size > this.maxPending) this.candidates.delete(this.candidates.keys().next().value as string);
+  }
+
+  /**
+   * Commits the verdict first (the record must survive whatever happens
+   * next), then draws and writes the snapshot from the verdict's own frame or
+   * the best frame seen, and fills in crops the detector did not send.
+   */
+  private async complete(event: DoorbellEvent, verdict: Verdict, msg: Message, now: number, meta: Record<string, unknown>): Promise<RecordOutcome['snapshot']> {
+    const ownFaces = validFaces(msg.faces);
+    const candidate = this.candidates.get(event.id);
+    this.candidates.delete(event.id);
+    const source: CandidateFrame | undefined = isImageBuffer(msg.payload)
+      ? { frame: msg.payload, faces: ownFaces, seq: (msg.frame as { seq?: number } | undefined)?.seq ?? null, rank: 0 }
+      : candidate;
+    const faces = ownFaces.length > 0 ? ownFaces : (source?.faces ?? []);
+    const facesSeq = ownFaces.length > 0 ? ((msg.frame as { seq?: number } | undefined)?.seq ?? null) : (source?.seq ?? null);
+    const people = peopleOf(verdict, faces);
+    const privacy = this.retention.privacy;
+    const showsKnown = verdict.status === 'known' || people.some((p) => isKnownList(p.list)) || faces.some((f) => isKnownList(f.match?.list));
+
+    const records: FaceRecord[] = faces.map((f) => ({
+      frameSeq: facesSeq,
+      box: f.box,
+      score: f.score,
+      quality: qualityOf(f),
+      personId: f.match?.personId,
+      name: f.match?.name,
+      list: f.match?.list,
+      distance: f.match?.distance,
+      confidence: f.match?.confidence,
+      crop: privacy && isKnownList(f.match?.list) ? null : f.crop instanceof Uint8Array ? f.crop : null,
+    }));
+    this.repository.recordVerdict(event, verdict, people, records, now, meta);
+
+    if (!source) return { written: false, reason: 'no frame of this event reached the event log' };
+    if (privacy && showsKnown) return { written: false, reason: 'privacy: no snapshots of known people' };
+    if (!isFileSafeEventId(event.id)) return { written: false, reason: 'the event id cannot name a file' };
+
+    const images = await renderEventImages(source.frame, source.faces.map(annotation), this.maxPixels);
+    const bytes = await this.snapshots.save(event.id, images);
+    if (!this.repository.setSnapshot(event.id, bytes)) {
+      await this.snapshots.remove(event.id); // deleted while the snapshot was drawn
+      return { written: false, reason: 'the event was deleted meanwhile' };
+    }
+    if (source.faces === faces) {
+      const stored = this.repository.get(event.id)?.faces ?? [];
+      const missing = stored.flatMap((face, i) => (face.hasCrop ? [] : [{ faceId: face.id, crop: images.crops[i] }]));
+      if (missing.length) this.repository.setFaceCrops(event.id, missing);
+    }
+    return { written: true, bytes };
+  }
+
+  get(id: string): EventDetail | undefined {
+    return this.repository.get(id);
+  }
+
+  /** Deletes an event, its faces and its snapshot files. */
+  async delete(id: string): Promise<boolean> {
+    const deleted = this.repository.delete([id]) > 0;
+    if (deleted) await this.snapshots.remove(id);
+    return deleted;
+  }
+
+  /** Runs retention now; a sweep already running is joined rather than started twice. */
+  sweep(): Promise<SweepReport> {
+    this.sweeping ??= sweepRetention(this.repository, this.snapshots, this.retention, this.now()).finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+}

@@ -1,0 +1,363 @@
+import type Database from 'better-sqlite3';
+import type { Box } from '../image/types';
+import type { DoorbellEvent } from '../events/event';
+import type {
+  EventDetail,
+  EventFilter,
+  EventPage,
+  EventStatus,
+  EventSummary,
+  StoredFace,
+  Verdict,
+  VerdictPerson,
+  VerdictStatus,
+} from './types';
+
+/** A face row to store with a completed event. */
+export interface FaceRecord {
+  frameSeq?: number | null;
+  box: Box;
+  score?: number | null;
+  quality?: number | null;
+  personId?: string | number | null;
+  name?: string | null;
+  list?: string | null;
+  distance?: number | null;
+  confidence?: number | null;
+  crop?: Uint8Array | null;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+const MAX_ERROR_TEXT = 2000;
+
+interface EventRow {
+  id: string;
+  trigger: string;
+  status: EventStatus;
+  verdict: VerdictStatus | null;
+  people: string;
+  started_at: number;
+  completed_at: number | null;
+  processing_ms: number | null;
+  frames_seen: number;
+  error_message: string | null;
+  snapshot_bytes: number | null;
+  data: string;
+  metadata: string;
+}
+
+interface FaceRow {
+  id: number;
+  frame_seq: number | null;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  score: number | null;
+  quality: number | null;
+  person_id: string | null;
+  name: string | null;
+  list: string | null;
+  distance: number | null;
+  confidence: number | null;
+  has_crop: number;
+}
+
+const SUMMARY_COLUMNS =
+  'id, trigger, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, error_message, snapshot_bytes';
+
+function parseJson<T>(text: string, fallback: T): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function toSummary(row: EventRow): EventSummary {
+  return {
+    id: row.id,
+    trigger: row.trigger,
+    status: row.status,
+    verdict: row.verdict,
+    people: parseJson<VerdictPerson[]>(row.people, []),
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    processingMs: row.processing_ms,
+    framesSeen: row.frames_seen,
+    errorMessage: row.error_message,
+    hasSnapshot: row.snapshot_bytes !== null,
+  };
+}
+
+function toStoredFace(row: FaceRow): StoredFace {
+  return {
+    id: row.id,
+    frameSeq: row.frame_seq,
+    box: { x: row.x, y: row.y, width: row.width, height: row.height },
+    score: row.score,
+    quality: row.quality,
+    personId: row.person_id,
+    name: row.name,
+    list: row.list,
+    distance: row.distance,
+    confidence: row.confidence,
+    hasCrop: row.has_crop === 1,
+  };
+}
+
+function finiteOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function idText(value: unknown): string | null {
+  return value === null || value === undefined || value === '' ? null : String(value);
+}
+
+/** Builds the WHERE clause of a filter; every value is a bound parameter, never spliced into the SQL. */
+function whereClause(filter: EventFilter): { sql: string; params: Record<string, unknown> } {
+  const conditions: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.since !== undefined) {
+    conditions.push('started_at >= @since');
+    params.since = filter.since;
+  }
+  if (filter.until !== undefined) {
+    conditions.push('started_at <= @until');
+    params.until = filter.until;
+  }
+  if (filter.status !== undefined) {
+    conditions.push('status = @status');
+    params.status = filter.status;
+  }
+  if (filter.verdict !== undefined) {
+    conditions.push('verdict = @verdict');
+    params.verdict = filter.verdict;
+  }
+  if (filter.person !== undefined) {
+    conditions.push('id IN (SELECT event_id FROM event_people WHERE name = @person COLLATE NOCASE OR person_id = @person)');
+    params.person = filter.person;
+  }
+  return { sql: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', params };
+}
+
+/**
+ * The event log's SQL. Every method is one short synchronous statement or
+ * transaction (well under a millisecond for a single event), so it can run on
+ * Node-RED's loop; bulk work (retention) is split into batches by the caller.
+ */
+export class EventRepository {
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly insertVerdictTx: (event: DoorbellEvent, verdict: Verdict, people: VerdictPerson[], faces: FaceRecord[], now: number, metadata: string) => void;
+  private readonly deleteTx: (ids: string[]) => number;
+
+  constructor(readonly db: Database.Database) {
+    this.insertVerdictTx = db.transaction((event, verdict, people, faces, now, metadata) => {
+      this.sql(`
+        INSERT INTO events (id, trigger, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, data, metadata, updated_at)
+        VALUES (@id, @trigger, 'completed', @verdict, @people, @startedAt, @now, coalesce(@latencyMs, @now - @startedAt), @framesSeen, @data, @metadata, @now)
+        ON CONFLICT (id) DO UPDATE SET
+          status = 'completed', verdict = excluded.verdict, people = excluded.people, completed_at = excluded.completed_at,
+          processing_ms = coalesce(@latencyMs, @now - started_at), frames_seen = max(frames_seen, excluded.frames_seen),
+          data = excluded.data, updated_at = excluded.updated_at`).run({
+        id: event.id,
+        trigger: event.trigger,
+        verdict: verdict.status,
+        people: JSON.stringify(people),
+        startedAt: event.startedAt,
+        now,
+        latencyMs: finiteOrNull(verdict.latencyMs),
+        framesSeen: finiteOrNull(verdict.framesSeen) ?? 0,
+        data: JSON.stringify(verdict),
+        metadata,
+      });
+      this.sql('DELETE FROM event_people WHERE event_id = ?').run(event.id);
+      const addPerson = this.sql('INSERT OR IGNORE INTO event_people (event_id, person_id, name, list, distance) VALUES (?, ?, ?, ?, ?)');
+      for (const p of people) addPerson.run(event.id, idText(p.personId), p.name, p.list ?? null, finiteOrNull(p.distance));
+      this.sql('DELETE FROM event_faces WHERE event_id = ?').run(event.id);
+      const addFace = this.sql(`
+        INSERT INTO event_faces (event_id, frame_seq, x, y, width, height, score, quality, person_id, name, list, distance, confidence, crop)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      for (const f of faces) {
+        addFace.run(
+          event.id, finiteOrNull(f.frameSeq), f.box.x, f.box.y, f.box.width, f.box.height, finiteOrNull(f.score), finiteOrNull(f.quality),
+          idText(f.personId), f.name ?? null, f.list ?? null, finiteOrNull(f.distance), finiteOrNull(f.confidence),
+          f.crop ? Buffer.from(f.crop.buffer, f.crop.byteOffset, f.crop.byteLength) : null,
+        );
+      }
+    });
+    this.deleteTx = db.transaction((ids: string[]) => {
+      let deleted = 0;
+      for (const id of ids) {
+        this.sql('DELETE FROM event_faces WHERE event_id = ?').run(id);
+        this.sql('DELETE FROM event_people WHERE event_id = ?').run(id);
+        deleted += this.sql('DELETE FROM events WHERE id = ?').run(id).changes;
+      }
+      return deleted;
+    });
+  }
+
+  /** Prepared statements are cached by their text (filters make at most a few dozen shapes). */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /** The press: a new event in `created`. A second press message for the same id changes nothing. */
+  recordPress(event: DoorbellEvent, now: number, metadata: Record<string, unknown> = {}): boolean {
+    return (
+      this.sql(`
+        INSERT INTO events (id, trigger, status, started_at, metadata, updated_at)
+        VALUES (?, ?, 'created', ?, ?, ?) ON CONFLICT (id) DO NOTHING`).run(event.id, event.trigger, event.startedAt, JSON.stringify(metadata), now).changes > 0
+    );
+  }
+
+  /** A frame of the event: the first one moves it to `processing`; frames are counted. */
+  recordFrame(event: DoorbellEvent, now: number, metadata: Record<string, unknown> = {}): void {
+    this.sql(`
+      INSERT INTO events (id, trigger, status, started_at, processing_at, frames_seen, metadata, updated_at)
+      VALUES (@id, @trigger, 'processing', @startedAt, @now, 1, @metadata, @now)
+      ON CONFLICT (id) DO UPDATE SET
+        frames_seen = frames_seen + 1, processing_at = coalesce(processing_at, @now), updated_at = @now,
+        status = CASE WHEN status = 'created' THEN 'processing' ELSE status END`).run({
+      id: event.id,
+      trigger: event.trigger,
+      startedAt: event.startedAt,
+      now,
+      metadata: JSON.stringify(metadata),
+    });
+  }
+
+  /** The verdict: `completed`, with its people and faces (replacing any stored earlier), in one transaction. */
+  recordVerdict(event: DoorbellEvent, verdict: Verdict, people: VerdictPerson[], faces: FaceRecord[], now: number, metadata: Record<string, unknown> = {}): void {
+    this.insertVerdictTx(event, verdict, people, faces, now, JSON.stringify(metadata));
+  }
+
+  /**
+   * An error of the event. It fails an event that has not completed; an error
+   * after the verdict (say, a notification that could not be sent) is kept in
+   * `error_message` but leaves the verdict standing. A later verdict completes
+   * a failed event (one bad frame of a burst does not lose the visit).
+   */
+  recordFailure(event: DoorbellEvent, message: string, now: number, metadata: Record<string, unknown> = {}): void {
+    this.sql(`
+      INSERT INTO events (id, trigger, status, started_at, completed_at, processing_ms, error_message, metadata, updated_at)
+      VALUES (@id, @trigger, 'failed', @startedAt, @now, @now - @startedAt, @message, @metadata, @now)
+      ON CONFLICT (id) DO UPDATE SET
+        error_message = substr(CASE WHEN error_message IS NULL THEN @message ELSE error_message || '; ' || @message END, 1, ${MAX_ERROR_TEXT}),
+        completed_at = CASE WHEN status = 'completed' THEN completed_at ELSE @now END,
+        processing_ms = CASE WHEN status = 'completed' THEN processing_ms ELSE @now - started_at END,
+        status = CASE WHEN status = 'completed' THEN status ELSE 'failed' END,
+        updated_at = @now`).run({
+      id: event.id,
+      trigger: event.trigger,
+      startedAt: event.startedAt,
+      now,
+      message: message.slice(0, MAX_ERROR_TEXT),
+      metadata: JSON.stringify(metadata),
+    });
+  }
+
+  /** Records that the event's snapshot files exist (bytes on disk) or were removed (null). False when the event is gone. */
+  setSnapshot(id: string, bytes: number | null): boolean {
+    return this.sql('UPDATE events SET snapshot_bytes = ? WHERE id = ?').run(bytes, id).changes > 0;
+  }
+
+  /** Fills in crops that were cut from the snapshot frame after the verdict was stored. */
+  setFaceCrops(eventId: string, crops: Array<{ faceId: number; crop: Buffer }>): void {
+    const update = this.sql('UPDATE event_faces SET crop = ? WHERE id = ? AND event_id = ? AND crop IS NULL');
+    this.db.transaction(() => {
+      for (const { faceId, crop } of crops) update.run(crop, faceId, eventId);
+    })();
+  }
+
+  get(id: string): EventDetail | undefined {
+    const row = this.sql(`SELECT ${SUMMARY_COLUMNS}, data, metadata FROM events WHERE id = ?`).get(id) as EventRow | undefined;
+    if (!row) return undefined;
+    const faces = this.sql(`
+      SELECT id, frame_seq, x, y, width, height, score, quality, person_id, name, list, distance, confidence, crop IS NOT NULL AS has_crop
+      FROM event_faces WHERE event_id = ? ORDER BY id`).all(id) as FaceRow[];
+    return {
+      ...toSummary(row),
+      faces: faces.map(toStoredFace),
+      data: parseJson(row.data, {}),
+      metadata: parseJson(row.metadata, {}),
+    };
+  }
+
+  faceCrop(eventId: string, faceId: number): Buffer | undefined {
+    const row = this.sql('SELECT crop FROM event_faces WHERE id = ? AND event_id = ?').get(faceId, eventId) as { crop: Buffer | null } | undefined;
+    return row?.crop ?? undefined;
+  }
+
+  /** Newest first, with the total that matched (for paging). */
+  query(filter: EventFilter = {}): EventPage {
+    const { sql, params } = whereClause(filter);
+    const limit = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
+    const offset = Math.max(0, Math.floor(filter.offset ?? 0));
+    const rows = this.sql(`SELECT ${SUMMARY_COLUMNS} FROM events ${sql} ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset`).all({
+      ...params,
+      limit,
+      offset,
+    }) as EventRow[];
+    const { total } = this.sql(`SELECT count(*) AS total FROM events ${sql}`).get(params) as { total: number };
+    return { events: rows.map(toSummary), total };
+  }
+
+  /** Deletes events with their people and faces (the caller removes snapshot files). */
+  delete(ids: string[]): number {
+    return ids.length ? this.deleteTx(ids) : 0;
+  }
+
+  /** Up to `limit` ids of events of this verdict (null: events without one) that started before `before`, oldest first. */
+  expired(verdict: VerdictStatus | null, before: number, limit: number): string[] {
+    const rows = verdict === null
+      ? this.sql('SELECT id FROM events WHERE verdict IS NULL AND started_at < ? ORDER BY started_at LIMIT ?').all(before, limit)
+      : this.sql('SELECT id FROM events WHERE verdict = ? AND started_at < ? ORDER BY started_at LIMIT ?').all(verdict, before, limit);
+    return (rows as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  /** Events still created/processing that started before `before` never got a verdict (e.g. Node-RED stopped mid-event): failed. */
+  failUnfinished(before: number, now: number, message: string): number {
+    return this.sql(`
+      UPDATE events SET status = 'failed', error_message = coalesce(error_message, ?), completed_at = ?, processing_ms = ? - started_at, updated_at = ?
+      WHERE status IN ('created', 'processing') AND started_at < ?`).run(message, now, now, now, before).changes;
+  }
+
+  /** Snapshots oldest first (for the disk budget). */
+  oldestSnapshots(limit: number): Array<{ id: string; bytes: number }> {
+    return this.sql('SELECT id, snapshot_bytes AS bytes FROM events WHERE snapshot_bytes IS NOT NULL ORDER BY started_at LIMIT ?').all(limit) as Array<{
+      id: string;
+      bytes: number;
+    }>;
+  }
+
+  snapshotBytes(): number {
+    return (this.sql('SELECT coalesce(sum(snapshot_bytes), 0) AS bytes FROM events WHERE snapshot_bytes IS NOT NULL').get() as { bytes: number }).bytes;
+  }
+
+  /** Events with a snapshot that shows a known person (privacy option). */
+  knownSnapshots(limit: number): string[] {
+    const rows = this.sql(`
+      SELECT id FROM events WHERE snapshot_bytes IS NOT NULL
+        AND (verdict = 'known' OR id IN (SELECT event_id FROM event_people WHERE list = 'known'))
+      LIMIT ?`).all(limit) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  /** Drops up to `limit` stored crops of known people's faces (privacy option). */
+  dropKnownCrops(limit: number): number {
+    return this.sql(`
+      UPDATE event_faces SET crop = NULL
+      WHERE id IN (SELECT id FROM event_faces WHERE list = 'known' AND crop IS NOT NULL LIMIT ?)`).run(limit).changes;
+  }
+
+  count(): number {
+    return (this.sql('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+  }
+}

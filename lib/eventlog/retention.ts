@@ -1,0 +1,108 @@
+import type { EventRepository } from './repository';
+import type { SnapshotFolder } from './snapshot';
+import { VERDICT_STATUSES, type VerdictStatus } from './types';
+
+/** How long events live, how much disk their snapshots may take, and what is never kept. */
+export interface RetentionPolicy {
+  /** Days to keep an event, by verdict; `other` covers failed events without a verdict. 0 keeps forever. */
+  maxAgeDays: Record<VerdictStatus | 'other', number>;
+  /** Bytes that snapshots and thumbnails may take together; the oldest go first. 0 = no budget. */
+  snapshotBudgetBytes: number;
+  /** Keep no snapshot or face crop of a known person. */
+  privacy: boolean;
+  /** An event with no verdict this long after its press is marked failed. */
+  unfinishedAfterMs: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  maxAgeDays: { unknown: 7, known: 30, blacklisted: 365, no_face: 7, other: 30 },
+  snapshotBudgetBytes: 500 * 1024 * 1024,
+  privacy: false,
+  unfinishedAfterMs: 10 * 60 * 1000,
+};
+
+export interface SweepReport {
+  eventsDeleted: number;
+  snapshotsRemoved: number;
+  cropsDropped: number;
+  unfinishedFailed: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Gives the event loop a turn between batches, so a large sweep never holds Node-RED for long. */
+export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * One retention pass: unfinished events failed, expired events deleted per
+ * verdict, known people's snapshots and crops dropped under the privacy
+ * option, then the oldest snapshots removed until the budget holds. Work is
+ * done in batches of `batchSize` rows, each its own short transaction.
+ */
+export async function sweepRetention(
+  repository: EventRepository,
+  folder: SnapshotFolder,
+  policy: RetentionPolicy,
+  now: number,
+  batchSize = 200,
+): Promise<SweepReport> {
+  const report: SweepReport = { eventsDeleted: 0, snapshotsRemoved: 0, cropsDropped: 0, unfinishedFailed: 0 };
+  report.unfinishedFailed = repository.failUnfinished(
+    now - policy.unfinishedAfterMs,
+    now,
+    `no verdict within ${Math.round(policy.unfinishedAfterMs / 1000)} s (Node-RED stopped or a node dropped the event)`,
+  );
+
+  for (const verdict of [...VERDICT_STATUSES, null]) {
+    const days = policy.maxAgeDays[verdict ?? 'other'];
+    if (!(days > 0)) continue;
+    for (;;) {
+      const ids = repository.expired(verdict, now - days * DAY_MS, batchSize);
+      if (ids.length === 0) break;
+      report.eventsDeleted += repository.delete(ids);
+      await Promise.all(ids.map((id) => folder.remove(id)));
+      await yieldToLoop();
+    }
+  }
+
+  if (policy.privacy) {
+    for (;;) {
+      const ids = repository.knownSnapshots(batchSize);
+      if (ids.length === 0) break;
+      await removeSnapshots(repository, folder, ids);
+      report.snapshotsRemoved += ids.length;
+      await yieldToLoop();
+    }
+    for (;;) {
+      const dropped = repository.dropKnownCrops(batchSize);
+      report.cropsDropped += dropped;
+      if (dropped < batchSize) break;
+      await yieldToLoop();
+    }
+  }
+
+  if (policy.snapshotBudgetBytes > 0) {
+    let bytes = repository.snapshotBytes();
+    while (bytes > policy.snapshotBudgetBytes) {
+      const oldest = repository.oldestSnapshots(Math.min(batchSize, 50));
+      if (oldest.length === 0) break;
+      const batch: string[] = [];
+      for (const { id, bytes: size } of oldest) {
+        if (bytes <= policy.snapshotBudgetBytes) break;
+        batch.push(id);
+        bytes -= size;
+      }
+      await removeSnapshots(repository, folder, batch);
+      report.snapshotsRemoved += batch.length;
+      await yieldToLoop();
+    }
+  }
+  return report;
+}
+
+async function removeSnapshots(repository: EventRepository, folder: SnapshotFolder, ids: string[]): Promise<void> {
+  repository.db.transaction(() => {
+    for (const id of ids) repository.setSnapshot(id, null);
+  })();
+  await Promise.all(ids.map((id) => folder.remove(id)));
+}

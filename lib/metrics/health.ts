@@ -1,0 +1,50 @@
+import { peekSharedPool } from '../workers/pool';
+
+/** One component's state as `GET /porchlight/health` shows it. */
+export interface ComponentHealth {
+  ok: boolean;
+  [detail: string]: unknown;
+}
+
+export type HealthCheck = () => ComponentHealth | Promise<ComponentHealth>;
+
+export interface HealthReport {
+  ok: boolean;
+  components: Record<string, ComponentHealth>;
+}
+
+/**
+ * Components register a check under a key such as `database:<file>` or
+ * `camera:<node id>` while they run; the engine is checked through the shared
+ * worker pool unless a check named `engine` replaces that.
+ */
+const checks = new Map<string, HealthCheck>();
+
+export function registerHealthCheck(key: string, check: HealthCheck): () => void {
+  checks.set(key, check);
+  return () => {
+    if (checks.get(key) === check) checks.delete(key);
+  };
+}
+
+function poolHealth(): ComponentHealth {
+  const pool = peekSharedPool();
+  if (!pool) return { ok: true, state: 'idle', detail: 'no vision node deployed: no worker pool running' };
+  const stats = pool.stats();
+  return { ok: stats.threads > 0, state: 'running', workers: stats.threads, busy: stats.running, queued: stats.queued, crashes: stats.crashes, timeouts: stats.timeouts };
+}
+
+export async function healthReport(): Promise<HealthReport> {
+  const components: Record<string, ComponentHealth> = {};
+  if (!checks.has('engine')) components.engine = poolHealth();
+  await Promise.all(
+    [...checks].map(async ([key, check]) => {
+      try {
+        components[key] = await check();
+      } catch (err) {
+        components[key] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    }),
+  );
+  return { ok: Object.values(components).every((c) => c.ok), components };
+}

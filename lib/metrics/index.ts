@@ -1,0 +1,146 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { peekSharedPool, type PoolStats, type WorkerPool } from '../workers/pool';
+
+/**
+ * Porchlight's Prometheus metrics, in a registry of their own (not
+ * prom-client's global one, which other Node-RED nodes may fill). Counters
+ * fed by nodes are plain prom-client counters; the worker pool's figures are
+ * read from the shared pool when scraped.
+ */
+export const registry = new Registry();
+const registers = [registry];
+
+const presses = new Counter({ name: 'porchlight_presses_total', help: 'Doorbell presses (events created) recorded by the event log.', registers });
+
+const events = new Counter({
+  name: 'porchlight_events_total',
+  help: 'Events finished, by verdict (known, unknown, blacklisted, no_face; failed for events that failed).',
+  labelNames: ['verdict'] as const,
+  registers,
+});
+
+const framesProcessed = new Counter({
+  name: 'porchlight_frames_processed_total',
+  help: 'Camera frames of events that were searched for faces and reached the event log.',
+  registers,
+});
+
+const triggerToVerdict = new Histogram({
+  name: 'porchlight_trigger_to_verdict_seconds',
+  help: 'Time from the doorbell press to the verdict.',
+  buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+  registers,
+});
+
+const detection = new Histogram({
+  name: 'porchlight_detection_seconds',
+  help: 'Face detection time per frame, decoding included.',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
+  registers,
+});
+
+const embedding = new Histogram({
+  name: 'porchlight_embedding_seconds',
+  help: 'Face embedding time per frame.',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
+  registers,
+});
+
+/**
+ * A counter that mirrors a cumulative figure of the shared pool. A redeploy
+ * can replace the pool (its figures restart at 0), so the counter adds the
+ * growth since the last scrape of the same pool and stays monotonic.
+ */
+function poolCounter(name: string, help: string, read: (stats: PoolStats) => number): void {
+  let seen: { pool: WorkerPool; value: number } | undefined;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const pool = peekSharedPool();
+      if (!pool) return;
+      const value = read(pool.stats());
+      const previous = seen?.pool === pool ? seen.value : 0;
+      if (value > previous) this.inc(value - previous);
+      seen = { pool, value };
+    },
+  });
+}
+
+poolCounter('porchlight_frames_dropped_total', 'Worker tasks (mostly camera frames) dropped or rejected because the queue was full.', (s) => s.dropped + s.rejected);
+poolCounter('porchlight_worker_restarts_total', 'Worker threads replaced after a crash or a task timeout.', (s) => s.crashes + s.timeouts);
+poolCounter('porchlight_worker_tasks_total', 'Worker tasks finished (completed or failed with an error of their own).', (s) => s.completed + s.failed);
+
+new Gauge({
+  name: 'porchlight_queue_depth',
+  help: 'Tasks waiting for a worker thread.',
+  registers,
+  collect() {
+    this.set(peekSharedPool()?.stats().queued ?? 0);
+  },
+});
+
+new Gauge({
+  name: 'porchlight_workers_busy',
+  help: 'Worker threads running a task.',
+  registers,
+  collect() {
+    this.set(peekSharedPool()?.stats().running ?? 0);
+  },
+});
+
+/** Sizes of the databases and snapshot folders in use, by file; providers come and go with the nodes. */
+const storageProviders = new Map<string, () => { databaseBytes: number; snapshotBytes: number }>();
+
+new Gauge({
+  name: 'porchlight_db_size_bytes',
+  help: 'Size of the SQLite database (main file and WAL).',
+  labelNames: ['file'] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const [file, read] of storageProviders) this.set({ file }, read().databaseBytes);
+  },
+});
+
+new Gauge({
+  name: 'porchlight_snapshot_bytes',
+  help: 'Bytes of event snapshots and thumbnails on disk.',
+  labelNames: ['file'] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const [file, read] of storageProviders) this.set({ file }, read().snapshotBytes);
+  },
+});
+
+export function recordPress(): void {
+  presses.inc();
+}
+
+/** A finished event: its verdict (or `failed`) and, for a verdict, the press-to-verdict time. */
+export function recordOutcome(verdict: string, latencyMs?: number): void {
+  events.inc({ verdict });
+  if (typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0) triggerToVerdict.observe(latencyMs / 1000);
+}
+
+export function recordFrame(detectionMs?: number, embeddingMs?: number): void {
+  framesProcessed.inc();
+  if (typeof detectionMs === 'number' && Number.isFinite(detectionMs)) detection.observe(detectionMs / 1000);
+  if (typeof embeddingMs === 'number' && Number.isFinite(embeddingMs)) embedding.observe(embeddingMs / 1000);
+}
+
+/** Reports a database's size at each scrape until the returned function is called. */
+export function watchStorage(file: string, read: () => { databaseBytes: number; snapshotBytes: number }): () => void {
+  storageProviders.set(file, read);
+  return () => {
+    if (storageProviders.get(file) === read) storageProviders.delete(file);
+  };
+}
+
+export const metricsContentType = registry.contentType;
+
+export function metricsText(): Promise<string> {
+  return registry.metrics();
+}
