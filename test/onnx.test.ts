@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isPorchlightError } from '../lib/errors';
 import { decodeImage } from '../lib/image/decode';
 import { fitSimilarity, mirror } from '../lib/vision/align';
-import { detectFaces } from '../lib/vision/client';
+import { detectFaces, embedFaces } from '../lib/vision/client';
 import { averageDescriptors } from '../lib/vision/embedder';
 import { ARCFACE_TEMPLATE_112, fivePoints } from '../lib/vision/onnx/align';
 import { OnnxRecognizer, cosineSimilarity } from '../lib/vision/onnx/recognizer';
@@ -84,6 +84,31 @@ describe('ONNX engine: user-supplied detectors and recognizer', function () {
       const near = ultra.faces.some((u) => Math.abs(u.box.x + u.box.width / 2 - cx) < face.box.width / 3 && Math.abs(u.box.y + u.box.height / 2 - cy) < face.box.height / 2);
       assert.ok(near, `UltraFace also finds the face at ${Math.round(cx)},${Math.round(cy)}`);
     }
+  });
+
+  it('embeds on the worker pool with YuNet + an ONNX recognizer: 5-point faces, unit embeddings tagged with the model', async () => {
+    const request = {
+      detector: 'yunet',
+      detectorConfig: { modelPath: referenceModel('yunet_s_640_640.onnx') },
+      recognizer: 'onnx',
+      recognizerConfig: { modelPath: referenceModel('mobilefacenet_foamliu_alenchen.onnx') },
+      options: { minConfidence: 0.6 },
+      flip: true,
+    };
+    const first = await embedFaces(pool, fs.readFileSync(lfwImage('Abdullah_Gul', 13)), request);
+    const same = await embedFaces(pool, fs.readFileSync(lfwImage('Abdullah_Gul', 14)), request);
+    const other = await embedFaces(pool, fs.readFileSync(lfwImage('Adel_Al-Jubeir', 1)), request);
+    const central = (r: typeof first) => r.faces.reduce((a, b) => (Math.abs(a.box.x + a.box.width / 2 - 125) < Math.abs(b.box.x + b.box.width / 2 - 125) ? a : b));
+    for (const result of [first, same, other]) {
+      const face = central(result);
+      assert.equal(face.model, 'onnx:mobilefacenet_foamliu_alenchen@501048e4bff0');
+      assert.equal(face.landmarks?.length, 5, 'aligned on the detector\'s own five points');
+      assert.equal(face.embedding?.length, 128);
+      assert.ok(Math.abs(Math.hypot(...face.embedding!) - 1) < 1e-4, 'unit length');
+    }
+    const sameScore = cosineSimilarity(central(first).embedding!, central(same).embedding!);
+    const otherScore = cosineSimilarity(central(first).embedding!, central(other).embedding!);
+    assert.ok(sameScore > otherScore + 0.2, `same person ${sameScore.toFixed(3)}, other ${otherScore.toFixed(3)}`);
   });
 
   describe('validation at load', () => {

@@ -67,6 +67,9 @@ export interface EmbedRequest extends DetectRequest {
   flip?: boolean;
   /** Faces under this quality score (0..1) come back without an embedding (default 0: embed all). */
   minQuality?: number;
+  /** Which recognizer embeds the faces (lib/vision/recognizers.ts); default face-api's ResNet. */
+  recognizer?: string;
+  recognizerConfig?: Record<string, unknown>;
 }
 
 /**
@@ -80,6 +83,8 @@ export async function embedFaces(pool: WorkerPool, payload: unknown, request: Em
     faces: request.faces?.map(({ box, score, landmarks }) => ({ box, score, landmarks })),
     flip: request.flip ?? true,
     minQuality: request.minQuality ?? 0,
+    recognizer: request.recognizer,
+    recognizerConfig: request.recognizerConfig,
   };
   return pool.run<AnalyzeResult>(task, { policy: request.policy });
 }

@@ -1,4 +1,4 @@
-import type { RawImage } from '../image/types';
+import type { Point, RawImage } from '../image/types';
 import type { ChipGeometry } from './align';
 
 /**
@@ -13,6 +13,11 @@ export interface Embedder {
   /** The chip geometry the model was trained on. */
   readonly chip: ChipGeometry;
   load(): Promise<void>;
+  /**
+   * Cuts this model's chip from an image by a face's landmarks, for models
+   * not trained on the dlib chip (the ONNX 5-point recognizers); absent: `alignFace`.
+   */
+  align?(image: RawImage, landmarks: readonly Point[]): RawImage;
   /** One descriptor per chip, in order. Chips are `chip.size` squared, RGB. */
   embed(chips: RawImage[]): Promise<Float32Array[]>;
 }

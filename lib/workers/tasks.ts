@@ -52,6 +52,9 @@ export interface EmbedTask extends Omit<DetectTask, 'type'> {
   flip: boolean;
   /** Faces under this quality score (0..1) get no embedding. */
   minQuality: number;
+  /** `faceapi-resnet128` (default) or `onnx` with `recognizerConfig.modelPath`; see lib/vision/recognizers.ts. */
+  recognizer?: string;
+  recognizerConfig?: Record<string, unknown>;
 }
 
 /** A task that only tells which thread ran it (pool tests, warm-up). */

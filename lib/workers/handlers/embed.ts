@@ -6,7 +6,7 @@ import type { Embedder } from '../../vision/embedder';
 import { averageDescriptors } from '../../vision/embedder';
 import type { AnalyzeResult, EmbeddedFace } from '../../vision/embedding-types';
 import { faceQuality } from '../../vision/quality';
-import { FaceApiResNetEmbedder } from '../../vision/tfjs/faceapi-embedder';
+import { createEmbedder } from '../../vision/recognizers';
 import { locateLandmarks68 } from '../../vision/tfjs/faceapi-landmarks';
 import type { DetectedFace } from '../../vision/types';
 import type { EmbedTask } from '../tasks';
@@ -15,19 +15,18 @@ import { decodeInput, loadDetector } from './detect';
 /** Longest image side decoded when the faces are given and no detector says otherwise. */
 const GIVEN_FACES_MAX_SIDE = 1280;
 
-let embedder: Promise<Embedder> | undefined;
+const embedders = new Map<string, Promise<Embedder>>();
 
-/** The thread's embedder, loaded once. */
-function loadEmbedder(): Promise<Embedder> {
-  embedder ??= (async () => {
-    const created = new FaceApiResNetEmbedder();
-    await created.load();
-    return created;
-  })().catch((err) => {
-    embedder = undefined;
-    throw err;
-  });
-  return embedder;
+/** The thread's embedders by recognizer and config, each loaded once. */
+function loadEmbedder(name: string | undefined, config: Record<string, unknown> = {}): Promise<Embedder> {
+  const key = `${name}:${JSON.stringify(config)}`;
+  let loading = embedders.get(key);
+  if (!loading) {
+    loading = createEmbedder(name, config);
+    loading.catch(() => embedders.delete(key));
+    embedders.set(key, loading);
+  }
+  return loading;
 }
 
 function scalePoints(points: readonly Point[] | undefined, k: number): Point[] | undefined {
@@ -51,7 +50,7 @@ interface AlignedFace {
 
 export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
   const t0 = performance.now();
-  const loadingEmbedder = loadEmbedder();
+  const loadingEmbedder = loadEmbedder(task.recognizer, task.recognizerConfig);
   const given = task.faces;
   const created = given ? undefined : await loadDetector(task.detector, task.detectorConfig);
   const maxSide = created?.detector.preferredMaxSide ?? GIVEN_FACES_MAX_SIDE;
@@ -70,17 +69,19 @@ export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
     .slice(0, task.options.maxFaces);
   const t2 = performance.now();
 
+  const model = await loadingEmbedder;
   const aligned: AlignedFace[] = [];
   for (const face of faces) {
-    const landmarks = face.landmarks?.length === 68 ? face.landmarks : await locateLandmarks68(image, face.box);
+    // A 5-point model aligns on the detector's five points; everything else needs 68.
+    const usable = face.landmarks?.length === 68 || (model.align && face.landmarks?.length === 5);
+    const landmarks = usable ? face.landmarks! : await locateLandmarks68(image, face.box);
     const withLandmarks = { ...face, landmarks };
-    const chip = alignFace(image, landmarks);
+    const chip = model.align ? model.align(image, landmarks) : alignFace(image, landmarks);
     const sourceFace = scaleFace(withLandmarks, 1 / scale);
     aligned.push({ face: sourceFace, chip, quality: faceQuality({ box: sourceFace.box, score: face.score, landmarks, chip }) });
   }
   aligned.sort((a, b) => b.quality.score - a.quality.score);
 
-  const model = await loadingEmbedder;
   const worth = aligned.filter((a) => a.quality.score >= task.minQuality);
   const chips = worth.flatMap((a) => (task.flip ? [a.chip, mirror(a.chip)] : [a.chip]));
   const descriptors = await model.embed(chips);
