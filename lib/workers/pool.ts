@@ -127,25 +127,28 @@ export class WorkerPool extends EventEmitter {
     job.attempts++;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), job.timeoutMs);
-    this.piscina
-      .run(job.task, { signal: abort.signal })
-      .then(
-        (reply: WorkerReply<unknown>) => {
-          if (reply.ok) {
-            this.counters.completed++;
-            job.resolve(reply.value);
-          } else {
-            this.counters.failed++;
-            job.reject(fromWireError(reply.error));
-          }
-        },
-        (err: Error) => this.onThreadFailure(job, err, abort.signal.aborted),
-      )
-      .finally(() => {
-        clearTimeout(timer);
-        this.running--;
-        this.pump();
-      });
+    // The slot is freed before the job settles: a caller that sends its next
+    // task as soon as this one resolves finds the worker free, not busy.
+    const settle = (outcome: () => void) => {
+      clearTimeout(timer);
+      this.running--;
+      outcome();
+      this.pump();
+    };
+    this.piscina.run(job.task, { signal: abort.signal }).then(
+      (reply: WorkerReply<unknown>) => settle(() => this.onReply(job, reply)),
+      (err: Error) => settle(() => this.onThreadFailure(job, err, abort.signal.aborted)),
+    );
+  }
+
+  private onReply(job: Job, reply: WorkerReply<unknown>): void {
+    if (reply.ok) {
+      this.counters.completed++;
+      job.resolve(reply.value);
+    } else {
+      this.counters.failed++;
+      job.reject(fromWireError(reply.error));
+    }
   }
 
   /** The thread died or was stopped under the task: piscina replaces it; the task is retried once. */
@@ -166,10 +169,14 @@ export class WorkerPool extends EventEmitter {
     }
   }
 
+  /** Fills free threads in arrival order (queue first, then tasks waiting for room), then refills the queue. */
   private pump(): void {
-    while (!this.closed && this.running < this.threads && this.queue.length > 0) this.start(this.queue.shift()!);
+    if (!this.closed) {
+      while (this.running < this.threads && this.queue.length > 0) this.start(this.queue.shift()!);
+      // Reached only when the queue is empty: with maxQueue 0, waiting tasks go straight to a thread.
+      while (this.running < this.threads && this.waitingForRoom.length > 0) this.start(this.waitingForRoom.shift()!);
+    }
     while (this.waitingForRoom.length > 0 && this.queue.length < this.maxQueue) this.queue.push(this.waitingForRoom.shift()!);
-    while (!this.closed && this.running < this.threads && this.queue.length > 0) this.start(this.queue.shift()!);
     this.emit('change');
   }
 

@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { isPorchlightError, type PorchlightErrorCode } from '../lib/errors';
+import { acquireSharedPool, WorkerPool, type QueuePolicy } from '../lib/workers/pool';
+import type { PingTask } from '../lib/workers/tasks';
+
+interface PingResult {
+  threadId: number;
+}
+
+function ping(pool: WorkerPool, task: Omit<PingTask, 'type'> = {}, options: { policy?: QueuePolicy; timeoutMs?: number } = {}): Promise<PingResult> {
+  return pool.run<PingResult>({ type: 'ping', ...task }, options);
+}
+
+function failsWith(code: PorchlightErrorCode, message: RegExp) {
+  return (err: unknown) => {
+    assert.ok(isPorchlightError(err, code), `expected ${code}, got ${String(err)}`);
+    assert.match(err.message, message);
+    return true;
+  };
+}
+
+/** Threads of this OS process (main, libuv, V8 and every worker thread). */
+export function osThreadCount(): number {
+  const match = /^Threads:\s+(\d+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  assert.ok(match, 'Threads: line in /proc/self/status');
+  return Number(match[1]);
+}
+
+/** Waits until `check` holds (the OS reaps exited threads a moment after they end). */
+export async function eventually(check: () => boolean, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return check();
+}
+
+describe('worker pool (lib/workers/pool)', function () {
+  this.timeout(30_000);
+
+  let pool: WorkerPool | undefined;
+  afterEach(async () => {
+    await pool?.close();
+    pool = undefined;
+  });
+
+  it('runs more concurrent tasks than workers, never more at once than it has threads', async () => {
+    pool = new WorkerPool({ threads: 2, maxQueue: 16 });
+    let mostRunning = 0;
+    pool.on('change', () => (mostRunning = Math.max(mostRunning, pool!.stats().running)));
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 8 }, () => ping(pool!, { delayMs: 150 })));
+    assert.equal(new Set(results.map((r) => r.threadId)).size, 2, 'both workers took tasks');
+    assert.equal(mostRunning, 2);
+    assert.ok(Date.now() - started >= 4 * 150 - 20, '8 tasks of 150 ms on 2 threads take at least 4 rounds');
+    assert.equal(pool.stats().completed, 8);
+  });
+
+  it('a caller that sends its next task as soon as one resolves finds the worker free', async () => {
+    pool = new WorkerPool({ threads: 1, maxQueue: 0 });
+    for (let i = 0; i < 5; i++) await ping(pool, {}, { policy: 'reject' });
+    assert.deepEqual([pool.stats().completed, pool.stats().rejected], [5, 0]);
+  });
+
+  it('wait with no queue at all (maxQueue 0) still runs every task, one after another', async () => {
+    pool = new WorkerPool({ threads: 1, maxQueue: 0 });
+    const results = await Promise.all(Array.from({ length: 4 }, () => ping(pool!, { delayMs: 20 }, { policy: 'wait' })));
+    assert.equal(results.length, 4);
+    assert.equal(pool.stats().completed, 4);
+  });
+
+  describe('queue policies when the queue is full (1 thread busy, 2 waiting)', () => {
+    /** One task running and two queued behind it: the queue (maxQueue 2) is full. */
+    function fillPool(): { busy: Promise<PingResult>; queued: Array<Promise<PingResult>> } {
+      pool = new WorkerPool({ threads: 1, maxQueue: 2 });
+      const busy = ping(pool, { delayMs: 300 });
+      const queued = [ping(pool, { delayMs: 10 }), ping(pool, { delayMs: 10 })];
+      assert.deepEqual([pool.stats().running, pool.stats().queued], [1, 2]);
+      return { busy, queued };
+    }
+
+    it('drop-oldest: the oldest waiting task fails with DROPPED and the newcomer runs', async () => {
+      const { busy, queued } = fillPool();
+      const newcomer = ping(pool!, {}, { policy: 'drop-oldest' });
+      await assert.rejects(queued[0], failsWith('DROPPED', /dropped: the queue was full \(2\) and a newer task arrived/));
+      await Promise.all([busy, queued[1], newcomer]);
+      assert.deepEqual([pool!.stats().dropped, pool!.stats().completed], [1, 3]);
+    });
+
+    it('reject: the newcomer fails at once with QUEUE_FULL; the others run', async () => {
+      const { busy, queued } = fillPool();
+      const started = Date.now();
+      await assert.rejects(ping(pool!, {}, { policy: 'reject' }), failsWith('QUEUE_FULL', /rejected: 2 tasks already waiting for 1 worker/));
+      assert.ok(Date.now() - started < 100, 'refused without waiting for the busy worker');
+      await Promise.all([busy, ...queued]);
+      assert.deepEqual([pool!.stats().rejected, pool!.stats().completed], [1, 3]);
+    });
+
+    it('wait: the newcomer waits for room and runs after the others, in order', async () => {
+      const { busy, queued } = fillPool();
+      const finished: string[] = [];
+      const track = (name: string, task: Promise<PingResult>) => task.then(() => finished.push(name));
+      const newcomer = ping(pool!, {}, { policy: 'wait' });
+      assert.equal(pool!.stats().queued, 3);
+      await Promise.all([track('busy', busy), track('first', queued[0]), track('second', queued[1]), track('newcomer', newcomer)]);
+      assert.deepEqual(finished, ['busy', 'first', 'second', 'newcomer']);
+      assert.equal(pool!.stats().completed, 4);
+    });
+  });
+
+  describe('crashes and timeouts', () => {
+    it('a worker killed mid-task is replaced and the task retried on the new one', async () => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 4 });
+      const { threadId: first } = await ping(pool);
+      const task = ping(pool, { delayMs: 800 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const victim = pool.workerThreads.find((t) => t.threadId === first);
+      assert.ok(victim, 'the busy worker is listed');
+      await victim.terminate();
+      const { threadId: second } = await task;
+      assert.notEqual(second, first, 'retried on a fresh thread');
+      assert.deepEqual([pool.stats().crashes, pool.stats().retries, pool.stats().completed], [1, 1, 2]);
+      assert.ok(await eventually(() => pool!.workerThreads.length === 1), 'back to one thread');
+    });
+
+    it('a task that kills its worker twice fails with WORKER_CRASHED, and the pool keeps working', async () => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 4 });
+      await assert.rejects(ping(pool, { crash: true }), failsWith('WORKER_CRASHED', /worker thread failed twice on this task/));
+      assert.deepEqual([pool.stats().crashes, pool.stats().retries], [2, 1]);
+      const { threadId } = await ping(pool);
+      assert.ok(threadId > 0);
+    });
+
+    it('a task over its timeout fails with TASK_TIMEOUT, and its worker is replaced', async () => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 4, taskTimeoutMs: 10_000 });
+      const { threadId: first } = await ping(pool);
+      const started = Date.now();
+      await assert.rejects(ping(pool, { delayMs: 5000 }, { timeoutMs: 200 }), failsWith('TASK_TIMEOUT', /task timed out after 200 ms/));
+      assert.ok(Date.now() - started < 2000, 'abandoned at the timeout, not at the end of the task');
+      const { threadId: second } = await ping(pool);
+      assert.notEqual(second, first);
+      assert.equal(pool.stats().timeouts, 1);
+    });
+
+    it('the pool default timeout applies when a task sets none', async () => {
+      pool = new WorkerPool({ threads: 1, taskTimeoutMs: 150 });
+      await assert.rejects(ping(pool, { delayMs: 3000 }), failsWith('TASK_TIMEOUT', /after 150 ms/));
+    });
+  });
+
+  describe('closing', () => {
+    it('fails running and waiting tasks with POOL_CLOSED, and refuses new ones', async () => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 4 });
+      await ping(pool);
+      const running = ping(pool, { delayMs: 2000 });
+      const waiting = ping(pool);
+      const closed = pool.close();
+      await assert.rejects(waiting, failsWith('POOL_CLOSED', /closed before the task ran/));
+      await assert.rejects(running, failsWith('POOL_CLOSED', /closed while the task ran/));
+      await closed;
+      await assert.rejects(ping(pool), failsWith('POOL_CLOSED', /the worker pool is closed/));
+    });
+
+    it('the shared pool is one per process and closes with its last lease', async () => {
+      const first = acquireSharedPool({ threads: 1 });
+      const second = acquireSharedPool({ threads: 2 });
+      assert.equal(first.pool, second.pool, 'the second user shares the first one\'s pool');
+      await first.release();
+      await first.release(); // releasing twice counts once
+      assert.ok((await ping(second.pool)).threadId > 0, 'still open while a lease remains');
+      await second.release();
+      await assert.rejects(ping(second.pool), failsWith('POOL_CLOSED', /closed/));
+      const third = acquireSharedPool({ threads: 1 });
+      assert.notEqual(third.pool, first.pool, 'a new pool after the last release');
+      await third.release();
+    });
+
+    it('leaves no OS threads behind after 20 pools are opened, used and closed', async () => {
+      const warmup = new WorkerPool({ threads: 2 });
+      await Promise.all([ping(warmup), ping(warmup)]);
+      await warmup.close();
+      const baseline = osThreadCount();
+      for (let i = 0; i < 20; i++) {
+        const cycle = new WorkerPool({ threads: 2 });
+        await Promise.all([ping(cycle), ping(cycle)]);
+        assert.ok(osThreadCount() >= baseline + 2, 'workers are OS threads while the pool is open');
+        await cycle.close();
+      }
+      assert.ok(await eventually(() => osThreadCount() <= baseline), `threads back to ${baseline}, now ${osThreadCount()}`);
+    });
+  });
+});
