@@ -17,6 +17,8 @@ export type PorchlightErrorCode =
   | 'POOL_CLOSED'
   | 'MODEL_UNAVAILABLE'
   | 'UNKNOWN_DETECTOR'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'INTERNAL';
 
 export class PorchlightError extends Error {

@@ -1,0 +1,323 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { PorchlightError } from '../errors';
+import { runMigrations } from './migrations';
+import { normalizeName, parseList } from './names';
+import type {
+  EmbeddingRow,
+  EnrollResult,
+  FaceRecord,
+  FaceStore,
+  FaceWithData,
+  ModelSummary,
+  NewFace,
+  Person,
+  PersonLabel,
+  PersonList,
+  PersonRef,
+  PersonUpdate,
+  StoreChange,
+  StoreListener,
+} from './types';
+
+export interface SqliteStoreOptions {
+  /** Milliseconds a writer waits for another connection's lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+interface PersonRow {
+  id: number;
+  name: string;
+  list: PersonList;
+  notes: string;
+  created_at: number;
+  updated_at: number;
+  face_count: number;
+}
+
+interface FaceRow {
+  id: number;
+  person_id: number;
+  model: string;
+  dim: number;
+  quality: number | null;
+  source: string | null;
+  metadata: string;
+  created_at: number;
+  embedding?: Buffer;
+  crop?: Buffer | null;
+}
+
+const PERSON_COLUMNS = `p.id, p.name, p.list, p.notes, p.created_at, p.updated_at,
+  (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS face_count`;
+const FACE_COLUMNS = 'id, person_id, model, dim, quality, source, metadata, created_at';
+
+function toPerson(row: PersonRow): Person {
+  return { id: row.id, name: row.name, list: row.list, notes: row.notes, createdAt: row.created_at, updatedAt: row.updated_at, faceCount: row.face_count };
+}
+
+function toFace(row: FaceRow): FaceRecord {
+  return {
+    id: row.id,
+    personId: row.person_id,
+    model: row.model,
+    dim: row.dim,
+    quality: row.quality,
+    source: row.source,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: row.created_at,
+  };
+}
+
+/** A float32 BLOB read back as a Float32Array (copied: SQLite's buffers are not 4-byte aligned). */
+export function blobToEmbedding(blob: Buffer): Float32Array {
+  const copy = new Uint8Array(blob.length);
+  copy.set(blob);
+  return new Float32Array(copy.buffer);
+}
+
+export function embeddingToBlob(embedding: Float32Array | readonly number[]): Buffer {
+  const floats = embedding instanceof Float32Array ? embedding : Float32Array.from(embedding);
+  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+}
+
+function checkFace(face: NewFace): void {
+  if (typeof face.model !== 'string' || face.model.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs the model that made its embedding');
+  const { embedding } = face;
+  if (!embedding || embedding.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs a non-empty embedding');
+  for (let i = 0; i < embedding.length; i++) {
+    if (!Number.isFinite(embedding[i])) throw new PorchlightError('BAD_INPUT', 'an embedding must hold finite numbers only');
+  }
+}
+
+/**
+ * The face DB in one SQLite file through better-sqlite3 (synchronous, and
+ * fast: single-row reads and writes take microseconds). Bulk work goes through
+ * paged iterators that yield to the event loop between pages.
+ */
+export class SqliteFaceStore implements FaceStore {
+  readonly backend = 'sqlite';
+  readonly location: string;
+  /** The open connection, for other tables in the same file (the event log). */
+  readonly db: Database.Database;
+  private readonly listeners = new Set<StoreListener>();
+  private readonly statements;
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.location = file;
+    this.db = new Database(file);
+    try {
+      this.configure(options);
+      runMigrations(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    const db = this.db;
+    this.statements = {
+      people: db.prepare<[], PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p ORDER BY p.name`),
+      personById: db.prepare<[number], PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = ?`),
+      personByName: db.prepare<[string], PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p WHERE p.name = ?`),
+      insertPerson: db.prepare('INSERT INTO people (name, list, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
+      updatePerson: db.prepare('UPDATE people SET name = ?, list = ?, notes = ?, updated_at = ? WHERE id = ?'),
+      deletePerson: db.prepare('DELETE FROM people WHERE id = ?'),
+      insertFace: db.prepare(
+        'INSERT INTO faces (person_id, model, embedding, dim, quality, crop, source, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      faces: db.prepare<[], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces ORDER BY id`),
+      facesOf: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = ? ORDER BY id`),
+      faceIdsOf: db.prepare<[number], { id: number }>('SELECT id FROM faces WHERE person_id = ?'),
+      face: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS}, embedding, crop FROM faces WHERE id = ?`),
+      deleteFace: db.prepare('DELETE FROM faces WHERE id = ?'),
+      models: db.prepare<[], { model: string; dim: number; faces: number }>('SELECT model, dim, count(*) AS faces FROM faces GROUP BY model, dim ORDER BY model'),
+      embeddingPage: db.prepare<[number, number], { id: number; person_id: number; model: string; embedding: Buffer }>(
+        'SELECT id, person_id, model, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?',
+      ),
+      modelEmbeddingPage: db.prepare<[string, number, number], { id: number; person_id: number; model: string; embedding: Buffer }>(
+        'SELECT id, person_id, model, embedding FROM faces WHERE model = ? AND id > ? ORDER BY id LIMIT ?',
+      ),
+    };
+  }
+
+  private configure(options: SqliteStoreOptions): void {
+    this.db.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL syncs at checkpoints, not at every commit: a crash of
+    // Node-RED loses nothing, a power cut can lose the last few commits but
+    // never corrupts the file. FULL would fsync on every enrollment and event,
+    // which is slow and wears out the SD card of a Raspberry Pi.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.db.pragma('foreign_keys = ON');
+    // Forgetting a person must not leave their face in free pages of the file.
+    this.db.pragma('secure_delete = ON');
+  }
+
+  onChange(listener: StoreListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells listeners after the commit; one faulty listener does not stop the others or the write. */
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own; the change is committed either way.
+      }
+    }
+  }
+
+  private findPerson(ref: PersonRef): PersonRow | undefined {
+    if (typeof ref === 'number') return this.statements.personById.get(ref);
+    return this.statements.personByName.get(normalizeName(ref));
+  }
+
+  private requirePerson(ref: PersonRef): PersonRow {
+    const row = this.findPerson(ref);
+    if (!row) throw new PorchlightError('NOT_FOUND', `no person ${typeof ref === 'number' ? `with id ${ref}` : JSON.stringify(ref)}`);
+    return row;
+  }
+
+  async listPeople(): Promise<Person[]> {
+    return this.statements.people.all().map(toPerson);
+  }
+
+  async getPerson(ref: PersonRef): Promise<Person | undefined> {
+    const row = this.findPerson(ref);
+    return row && toPerson(row);
+  }
+
+  async enroll(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): Promise<EnrollResult> {
+    return this.enrollNow(name, faces, options);
+  }
+
+  /** The synchronous core of `enroll`, also used by bulk imports inside their own transaction. */
+  enrollNow(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): EnrollResult {
+    const cleanName = normalizeName(name);
+    const list = options.list === undefined ? undefined : parseList(options.list);
+    if (faces.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to enroll: no faces');
+    faces.forEach(checkFace);
+    const now = Date.now();
+    const { person, created, faceIds, rows } = this.db.transaction(() => {
+      let existing = this.statements.personByName.get(cleanName);
+      const isNew = !existing;
+      if (existing && list && existing.list !== list) {
+        throw new PorchlightError('CONFLICT', `${existing.name} is on the ${existing.list} list; move them before enrolling them as ${list}`);
+      }
+      if (!existing) {
+        const { lastInsertRowid } = this.statements.insertPerson.run(cleanName, list ?? 'known', options.notes ?? '', now, now);
+        existing = this.statements.personById.get(Number(lastInsertRowid));
+      }
+      const personId = existing!.id;
+      const inserted: EmbeddingRow[] = faces.map((face) => {
+        const embedding = face.embedding instanceof Float32Array ? face.embedding : Float32Array.from(face.embedding);
+        const { lastInsertRowid } = this.statements.insertFace.run(
+          personId,
+          face.model,
+          embeddingToBlob(embedding),
+          embedding.length,
+          face.quality ?? null,
+          face.crop ? Buffer.from(face.crop) : null,
+          face.source ?? null,
+          JSON.stringify(face.metadata ?? {}),
+          face.createdAt ?? now,
+        );
+        return { faceId: Number(lastInsertRowid), personId, model: face.model, embedding: Float32Array.from(embedding) };
+      });
+      return { person: this.statements.personById.get(personId)!, created: isNew, faceIds: inserted.map((r) => r.faceId), rows: inserted };
+    })();
+    this.emit({ type: 'faces-added', person: labelOf(person), faces: rows });
+    return { person: toPerson(person), created, faceIds };
+  }
+
+  async updatePerson(ref: PersonRef, update: PersonUpdate): Promise<Person> {
+    const name = update.name === undefined ? undefined : normalizeName(update.name);
+    const list = update.list === undefined ? undefined : parseList(update.list);
+    if (update.notes !== undefined && typeof update.notes !== 'string') throw new PorchlightError('BAD_INPUT', 'notes must be a string');
+    const person = this.db.transaction(() => {
+      const row = this.requirePerson(ref);
+      if (name !== undefined && name.toLowerCase() !== row.name.toLowerCase() && this.statements.personByName.get(name)) {
+        throw new PorchlightError('CONFLICT', `there is already a person named ${JSON.stringify(name)}`);
+      }
+      this.statements.updatePerson.run(name ?? row.name, list ?? row.list, update.notes ?? row.notes, Date.now(), row.id);
+      return this.statements.personById.get(row.id)!;
+    })();
+    this.emit({ type: 'person-updated', person: labelOf(person) });
+    return toPerson(person);
+  }
+
+  async forget(ref: PersonRef): Promise<{ person: Person; facesRemoved: number }> {
+    const { person, faceIds } = this.db.transaction(() => {
+      const row = this.requirePerson(ref);
+      const ids = this.statements.faceIdsOf.all(row.id).map((r) => r.id);
+      this.statements.deletePerson.run(row.id); // faces go with it (ON DELETE CASCADE)
+      return { person: row, faceIds: ids };
+    })();
+    this.emit({ type: 'person-removed', personId: person.id, faceIds });
+    return { person: toPerson(person), facesRemoved: faceIds.length };
+  }
+
+  async listFaces(ref?: PersonRef): Promise<FaceRecord[]> {
+    const rows = ref === undefined ? this.statements.faces.all() : this.statements.facesOf.all(this.requirePerson(ref).id);
+    return rows.map(toFace);
+  }
+
+  async getFace(faceId: number): Promise<FaceWithData | undefined> {
+    const row = this.statements.face.get(faceId);
+    if (!row) return undefined;
+    return { ...toFace(row), embedding: blobToEmbedding(row.embedding!), crop: row.crop ?? null };
+  }
+
+  async removeFace(faceId: number): Promise<FaceRecord> {
+    const row = this.statements.face.get(faceId);
+    if (!row) throw new PorchlightError('NOT_FOUND', `no face with id ${faceId}`);
+    this.statements.deleteFace.run(faceId);
+    this.emit({ type: 'faces-removed', faceIds: [faceId] });
+    return toFace(row);
+  }
+
+  async models(): Promise<ModelSummary[]> {
+    return this.statements.models.all();
+  }
+
+  async *embeddings(model?: string, pageSize = 5000): AsyncIterable<EmbeddingRow[]> {
+    let after = 0;
+    for (;;) {
+      const rows = model === undefined ? this.statements.embeddingPage.all(after, pageSize) : this.statements.modelEmbeddingPage.all(model, after, pageSize);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1].id;
+      yield rows.map((r) => ({ faceId: r.id, personId: r.person_id, model: r.model, embedding: blobToEmbedding(r.embedding) }));
+      if (rows.length < pageSize) return;
+      await yieldToEventLoop();
+    }
+  }
+
+  /** better-sqlite3's online backup copies pages in steps between which the DB stays usable. */
+  async backup(file: string): Promise<void> {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    await this.db.backup(file);
+  }
+
+  /** Tells matchers to reload everything (after a bulk change made outside `enroll`). */
+  announceReset(): void {
+    this.emit({ type: 'reset' });
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    if (this.db.open) this.db.close();
+  }
+}
+
+function labelOf(row: PersonRow): PersonLabel {
+  return { id: row.id, name: row.name, list: row.list };
+}
+
+/** Opens (creating if needed) the SQLite face DB and brings its schema up to date. */
+export function openSqliteStore(file: string, options?: SqliteStoreOptions): SqliteFaceStore {
+  return new SqliteFaceStore(file, options);
+}
