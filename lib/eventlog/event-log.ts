@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
 import { ensureEvent, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
+import type { Box } from '../image/types';
 import { EventRepository, type FaceRecord } from './repository';
 import { DEFAULT_RETENTION, sweepRetention, type RetentionPolicy, type SweepReport } from './retention';
 import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace } from './snapshot';
@@ -102,9 +103,30 @@ export function peopleOf(verdict: Verdict, faces: MessageFace[]): VerdictPerson[
 
 const isKnownList = (list: unknown) => list === 'known';
 
-function annotation(face: MessageFace): AnnotatedFace {
-  if (!face.match) return { box: face.box };
-  return { box: face.box, label: face.match.name || 'unknown', list: face.match.name ? (face.match.list ?? 'known') : 'unknown' };
+function overlap(a: Box, b: Box): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const shared = w * h;
+  return shared / (a.width * a.height + b.width * b.height - shared);
+}
+
+/** The index of the face in `among` that is the same face as `face` (boxes overlapping by IoU 0.5 or more), or -1. */
+function sameFace(face: { box: Box }, among: ReadonlyArray<{ box: Box }>): number {
+  let best = -1;
+  let bestOverlap = 0.5;
+  among.forEach((other, i) => {
+    const o = overlap(face.box, other.box);
+    if (o >= bestOverlap) [best, bestOverlap] = [i, o];
+  });
+  return best;
+}
+
+/** What to draw for a face of the snapshot frame: the verdict's match for the same face, else the frame's own. */
+function annotation(face: MessageFace, verdictFaces: MessageFace[]): AnnotatedFace {
+  const match = verdictFaces[sameFace(face, verdictFaces)]?.match ?? face.match;
+  if (!match) return { box: face.box };
+  return { box: face.box, label: match.name || 'unknown', list: match.name ? (match.list ?? 'known') : 'unknown' };
 }
 
 function errorText(error: unknown): string {
@@ -131,6 +153,8 @@ export class EventLog extends EventEmitter {
   /** The best frame seen so far of each event still waiting for its verdict (insertion-ordered). */
   private readonly candidates = new Map<string, CandidateFrame>();
   private sweeping: Promise<SweepReport> | undefined;
+  private sweepAgain: Promise<SweepReport> | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(options: EventLogOptions) {
     super();
@@ -139,11 +163,21 @@ export class EventLog extends EventEmitter {
     this.retention = options.retention ?? DEFAULT_RETENTION;
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.maxPending = options.maxPendingEvents ?? 32;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
   }
 
   /** Stores what a message says about its event; a message without `msg.event` starts a new one. */
-  async record(msg: Message, metadata: Record<string, unknown> = {}): Promise<RecordOutcome> {
+  record(msg: Message, metadata: Record<string, unknown> = {}): Promise<RecordOutcome> {
+    const recording = this.store(msg, metadata);
+    this.inFlight.add(recording);
+    recording.then(
+      () => this.inFlight.delete(recording),
+      () => this.inFlight.delete(recording),
+    );
+    return recording;
+  }
+
+  private async store(msg: Message, metadata: Record<string, unknown>): Promise<RecordOutcome> {
     const kind = classifyMessage(msg);
     const event = ensureEvent(msg.event, kind === 'failure' ? 'error' : 'message', { via: 'event-log' });
     const now = this.now();
@@ -218,17 +252,19 @@ export class EventLog extends EventEmitter {
     if (privacy && showsKnown) return { written: false, reason: 'privacy: no snapshots of known people' };
     if (!isFileSafeEventId(event.id)) return { written: false, reason: 'the event id cannot name a file' };
 
-    const images = await renderEventImages(source.frame, source.faces.map(annotation), this.maxPixels);
+    const images = await renderEventImages(source.frame, source.faces.map((f) => annotation(f, faces)), this.maxPixels);
     const bytes = await this.snapshots.save(event.id, images);
     if (!this.repository.setSnapshot(event.id, bytes)) {
       await this.snapshots.remove(event.id); // deleted while the snapshot was drawn
       return { written: false, reason: 'the event was deleted meanwhile' };
     }
-    if (source.faces === faces) {
-      const stored = this.repository.get(event.id)?.faces ?? [];
-      const missing = stored.flatMap((face, i) => (face.hasCrop ? [] : [{ faceId: face.id, crop: images.crops[i] }]));
-      if (missing.length) this.repository.setFaceCrops(event.id, missing);
-    }
+    // Faces stored without a crop get one cut from the snapshot frame, when that frame shows them.
+    const stored = this.repository.get(event.id)?.faces ?? [];
+    const missing = stored.flatMap((face) => {
+      const i = face.hasCrop ? -1 : sameFace(face, source.faces);
+      return i < 0 ? [] : [{ faceId: face.id, crop: images.crops[i] }];
+    });
+    if (missing.length) this.repository.setFaceCrops(event.id, missing);
     return { written: true, bytes };
   }
 
@@ -243,11 +279,43 @@ export class EventLog extends EventEmitter {
     return deleted;
   }
 
-  /** Runs retention now; a sweep already running is joined rather than started twice. */
+  /**
+   * Runs retention now. Sweeps never overlap: asked during one, another runs
+   * once it ends (at that moment's clock), and every caller waiting then shares it.
+   */
   sweep(): Promise<SweepReport> {
-    this.sweeping ??= sweepRetention(this.repository, this.snapshots, this.retention, this.now()).finally(() => {
+    if (this.sweeping) {
+      this.sweepAgain ??= this.sweeping.then(() => {
+        this.sweepAgain = undefined;
+        return this.sweep();
+      });
+      return this.sweepAgain;
+    }
+    const running = sweepRetention(this.repository, this.snapshots, this.retention, this.now()).finally(() => {
       this.sweeping = undefined;
     });
-    return this.sweeping;
+    this.sweeping = running;
+    return running;
+  }
+
+  /** Sweeps now and every `intervalMs`, emitting `swept` (SweepReport) or `sweep-failed` (Error); returns the stop function. */
+  startRetention(intervalMs: number): () => void {
+    const run = () => {
+      this.sweep().then(
+        (report) => this.emit('swept', report),
+        (err) => this.emit('sweep-failed', err),
+      );
+    };
+    run();
+    const timer = setInterval(run, intervalMs);
+    timer.unref?.();
+    return () => clearInterval(timer);
+  }
+
+  /** Resolves when no message is being recorded and no sweep runs (before the database closes). */
+  async whenIdle(): Promise<void> {
+    while (this.inFlight.size > 0 || this.sweeping) {
+      await Promise.allSettled([...this.inFlight, this.sweeping, this.sweepAgain]);
+    }
   }
 }
