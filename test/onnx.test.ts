@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isPorchlightError } from '../lib/errors';
@@ -12,19 +11,8 @@ import { OnnxRecognizer, cosineSimilarity } from '../lib/vision/onnx/recognizer'
 import { ultrafaceFactory } from '../lib/vision/onnx/ultraface';
 import { yunetFactory } from '../lib/vision/onnx/yunet';
 import { WorkerPool } from '../lib/workers/pool';
+import { referenceModel, verifyReferenceModels } from './support/onnx-models';
 import { faceApiDemoDir, lfwImage, modelsDir, sharedDir } from './support/paths';
-
-export const referenceModel = (name: string): string => path.join(modelsDir, name);
-
-/** The reference models are checked against their published checksums before any test trusts them. */
-export function verifyReferenceModels(): void {
-  const sums = fs.readFileSync(path.join(modelsDir, 'SHA256SUMS'), 'utf8').trim().split('\n');
-  for (const line of sums) {
-    const [sha256, name] = line.split(/\s+/);
-    const actual = createHash('sha256').update(fs.readFileSync(referenceModel(name))).digest('hex');
-    assert.equal(actual, sha256, `${name} does not match SHA256SUMS`);
-  }
-}
 
 const DEMO_FACE_COUNTS = [3, 3, 3, 4, 5, 4];
 const demoImage = (n: number) => fs.readFileSync(path.join(faceApiDemoDir, `sample${n}.jpg`));

@@ -1,17 +1,38 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { DEFAULT_MAX_PIXELS } from '../../lib/image/decode';
-import { acquireSharedPool, type PoolLease, type PoolOptions } from '../../lib/workers/pool';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice, type EngineModels, type EngineSelection } from '../../lib/vision/onnx/select';
+import { acquireSharedPool, type PoolLease, type PoolOptions, type WorkerPool } from '../../lib/workers/pool';
 
 /** What the `porchlight-engine` config node holds. */
 export interface EngineSettings extends PoolOptions {
   maxPixels: number;
+  /** `auto` (default): ONNX when its models load and pass a self-test, else tfjs. */
+  backend?: BackendChoice;
+  models?: EngineModels;
 }
 
 export interface EngineConfigNode extends Node {
   settings: EngineSettings;
+  /** The backend and models in use; chosen (with the ONNX self-test) on first call, then remembered. */
+  selection(pool: WorkerPool): Promise<EngineSelection>;
 }
 
-export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { maxPixels: DEFAULT_MAX_PIXELS };
+export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { maxPixels: DEFAULT_MAX_PIXELS, backend: 'auto' };
+
+let defaultSelection: Promise<EngineSelection> | undefined;
+
+/**
+ * The detector and recognizer a vision node should name, with the reason for
+ * its status: from the engine config node it points at, or `auto` with the
+ * models installed in the user dir when it points at none.
+ */
+export function engineSelection(RED: NodeAPI, engineId: string | undefined, pool: WorkerPool): Promise<EngineSelection> {
+  const engine = engineId ? (RED.nodes.getNode(engineId) as EngineConfigNode | null) : null;
+  if (engine) return engine.selection(pool);
+  defaultSelection ??= selectBackend(pool, 'auto', { userDir: RED.settings.userDir as string | undefined });
+  defaultSelection.catch(() => (defaultSelection = undefined));
+  return defaultSelection;
+}
 
 /** Reads the engine settings a node points at (or the defaults when it points at none). */
 export function engineSettings(RED: NodeAPI, engineId: string | undefined): EngineSettings {
@@ -33,7 +54,15 @@ export function parseEngineDef(def: NodeDef & Record<string, unknown>): EngineSe
   const maxQueue = Number(def.maxQueue);
   const timeoutSeconds = Number(def.taskTimeout);
   const maxMegapixels = Number(def.maxMegapixels);
+  const backend = BACKEND_CHOICES.includes(def.backend as BackendChoice) ? (def.backend as BackendChoice) : 'auto';
+  const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
   return {
+    backend,
+    models: {
+      detectorModel: text(def.detectorModel),
+      detectorKind: def.detectorKind === 'ultraface' ? 'ultraface' : 'yunet',
+      recognizerModel: text(def.recognizerModel),
+    },
     threads: threads > 0 ? threads : undefined,
     maxQueue: Number.isFinite(maxQueue) && maxQueue >= 0 ? maxQueue : undefined,
     taskTimeoutMs: timeoutSeconds > 0 ? timeoutSeconds * 1000 : undefined,

@@ -1,0 +1,79 @@
+import { installPack, packStatus } from '../lib/models/install';
+import { DEFAULT_PACK } from '../lib/models/packs';
+import { BACKEND_CHOICES, TFJS_SELECTION, selectBackend, type BackendChoice, type EngineSelection } from '../lib/vision/onnx/select';
+import type { WorkerPool } from '../lib/workers/pool';
+import { CliError, USAGE_ERROR } from './common';
+
+type Out = { out: (line: string) => void; err: (line: string) => void };
+
+export const MODELS_USAGE = `  models list [--user-dir <dir>]           model packs and whether they are installed
+  models install <pack> [--from <dir-or-url>] [--user-dir <dir>]
+                                           downloads a pack from its pinned URLs (or a folder / mirror),
+                                           keeping only files whose SHA-256 matches`;
+
+export const ENGINE_USAGE = `  --backend B        auto (default: ONNX if its models are installed and pass a self-test), onnx or tfjs
+  --detector D       ssd-mobilenetv1 | tiny-face-detector (tfjs); yunet | ultraface, or yunet:<file> | ultraface:<file> (onnx)
+  --recognizer FILE  a 112x112 5-point ONNX recognizer (onnx; default: the installed ${DEFAULT_PACK} pack)`;
+
+/** `porchlight models ...`: the one place that downloads anything, and only when asked. */
+export async function runModelsCommand(args: readonly string[], options: { from?: string; userDir?: string }, io: Out): Promise<number> {
+  const [action, pack] = args;
+  if (action === 'list') {
+    for (const status of packStatus(options.userDir)) {
+      io.out(`${status.pack.name}\t${status.installed ? 'installed' : 'not installed'}\t${status.dir}\t${status.pack.description}`);
+    }
+    return 0;
+  }
+  if (action !== 'install' || !pack || args.length !== 2) throw new CliError(`usage:\n${MODELS_USAGE}`, USAGE_ERROR);
+  let shown = '';
+  const result = await installPack(pack, {
+    userDir: options.userDir,
+    from: options.from,
+    onProgress: ({ file, received, total }) => {
+      const line = `${file}: ${Math.floor((100 * received) / total)} %`;
+      if (line !== shown && (received === total || received % (1 << 20) < 65536)) io.err((shown = line));
+    },
+  });
+  for (const file of result.files) {
+    io.out(`${file.alreadyInstalled ? 'already installed' : 'installed'}\t${file.path}\tsha256 ${file.sha256}`);
+  }
+  return 0;
+}
+
+export interface EngineArgs {
+  backend?: string;
+  detector?: string;
+  recognizer?: string;
+}
+
+/**
+ * The detector and recognizer a CLI run uses, from `--backend`, `--detector`
+ * and `--recognizer`, with the same `auto` rule (and self-test) as the engine
+ * node. The `reason` is for a line on stderr.
+ */
+export async function engineFromArgs(pool: WorkerPool, args: EngineArgs, userDir?: string): Promise<EngineSelection> {
+  const backend = (args.backend ?? 'auto') as BackendChoice;
+  if (!BACKEND_CHOICES.includes(backend)) throw new CliError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${args.backend}"`, USAGE_ERROR);
+  const [kind, file] = splitDetector(args.detector);
+  const tfjsDetector = kind === 'yunet' || kind === 'ultraface' ? undefined : kind;
+  if (backend === 'tfjs' || (backend === 'auto' && tfjsDetector)) {
+    if (args.recognizer) throw new CliError('--recognizer picks an ONNX model: use it with --backend onnx or auto', USAGE_ERROR);
+    return { ...TFJS_SELECTION, detector: tfjsDetector ?? TFJS_SELECTION.detector, reason: `tfjs (${tfjsDetector ? '--detector' : '--backend'})` };
+  }
+  if (tfjsDetector) throw new CliError(`--detector ${tfjsDetector} is a tfjs detector; with --backend onnx use yunet or ultraface`, USAGE_ERROR);
+  return selectBackend(pool, backend, {
+    detectorKind: kind === 'ultraface' ? 'ultraface' : 'yunet',
+    detectorModel: file,
+    recognizerModel: args.recognizer,
+    userDir,
+  });
+}
+
+/** `yunet:/path/model.onnx` -> ['yunet', '/path/model.onnx']; a bare `.onnx` file is read as YuNet. */
+function splitDetector(detector: string | undefined): [string | undefined, string | undefined] {
+  if (!detector) return [undefined, undefined];
+  const match = /^(yunet|ultraface):(.+)$/.exec(detector);
+  if (match) return [match[1], match[2]];
+  if (detector.toLowerCase().endsWith('.onnx')) return ['yunet', detector];
+  return [detector, undefined];
+}

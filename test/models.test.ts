@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { main } from '../cli/porchlight';
+import { isPorchlightError } from '../lib/errors';
+import { installPack, packStatus } from '../lib/models/install';
+import { findPack } from '../lib/models/packs';
+import { selectBackend } from '../lib/vision/onnx/select';
+import { WorkerPool } from '../lib/workers/pool';
+import { verifyReferenceModels } from './support/onnx-models';
+import { modelsDir } from './support/paths';
+
+const PACK = 'yunet-mobilefacenet';
+
+/**
+ * A loopback mirror of the reference models: /good/ serves them as they are,
+ * /corrupt/ with one byte changed, /oversized/ with bytes appended, /missing/
+ * answers 404 and /slow/ sends a first chunk and then nothing.
+ */
+function startMirror(): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
+  const stalled: http.ServerResponse[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req.url ?? '');
+    const [, mode, name] = (req.url ?? '').split('/');
+    const file = path.join(modelsDir, path.basename(name ?? ''));
+    if (mode === 'missing' || !fs.existsSync(file)) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const bytes = fs.readFileSync(file);
+    if (mode === 'corrupt') bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    if (mode === 'slow') {
+      res.writeHead(200, { 'content-length': bytes.length });
+      res.write(bytes.subarray(0, 1024));
+      stalled.push(res);
+      return;
+    }
+    res.writeHead(200).end(mode === 'oversized' ? Buffer.concat([bytes, Buffer.alloc(4096)]) : bytes);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        requests,
+        close: () => {
+          for (const res of stalled) res.destroy();
+          return new Promise((done) => server.close(() => done()));
+        },
+      });
+    });
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('model packs: installer (loopback mirror of ../shared/models)', function () {
+  this.timeout(120_000);
+  let mirror: Awaited<ReturnType<typeof startMirror>>;
+  let userDir: string;
+  const packDir = () => path.join(userDir, 'porchlight', 'models', PACK);
+
+  before(async () => {
+    verifyReferenceModels();
+    mirror = await startMirror();
+  });
+  after(async () => {
+    await mirror.close();
+  });
+  beforeEach(() => {
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-models-'));
+  });
+  afterEach(() => {
+    fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  it('installs from a mirror URL into the user dir, verified, and does not fetch intact files again', async () => {
+    const result = await installPack(PACK, { userDir, from: `${mirror.url}/good` });
+    assert.equal(result.dir, packDir());
+    const pack = findPack(PACK)!;
+    assert.deepEqual(result.files.map((f) => f.name), pack.files.map((f) => f.name));
+    for (const file of result.files) {
+      assert.equal(file.alreadyInstalled, false);
+      assert.deepEqual(fs.readFileSync(file.path), fs.readFileSync(path.join(modelsDir, file.name)));
+    }
+    assert.deepEqual(fs.readdirSync(packDir()).sort(), pack.files.map((f) => f.name).sort(), 'no partial files left');
+    assert.ok(packStatus(userDir).find((s) => s.pack.name === PACK)!.installed);
+
+    const before = mirror.requests.length;
+    const again = await installPack(PACK, { userDir, from: `${mirror.url}/good` });
+    assert.ok(again.files.every((f) => f.alreadyInstalled));
+    assert.equal(mirror.requests.length, before, 'nothing downloaded the second time');
+  });
+
+  it('refuses a corrupted file and keeps nothing of it', async () => {
+    const err = await rejection(installPack(PACK, { userDir, from: `${mirror.url}/corrupt` }));
+    assert.ok(isPorchlightError(err, 'MODEL_UNAVAILABLE'));
+    assert.match(err.message, /yunet_s_640_640\.onnx: SHA-256 mismatch \(expected 8f2383e4.*, got [0-9a-f]{64}\); refused/);
+    assert.deepEqual(fs.readdirSync(packDir()), [], 'neither the file nor a partial download remains');
+    assert.equal(packStatus(userDir).find((s) => s.pack.name === PACK)!.installed, false);
+  });
+
+  it('refuses a response larger than the pack declares', async () => {
+    const err = await rejection(installPack(PACK, { userDir, from: `${mirror.url}/oversized` }));
+    assert.match(err.message, /sent more than the expected 232589 bytes/);
+    assert.deepEqual(fs.readdirSync(packDir()), []);
+  });
+
+  it('reports a 404 with the URL', async () => {
+    const err = await rejection(installPack(PACK, { userDir, from: `${mirror.url}/missing` }));
+    assert.match(err.message, new RegExp(`HTTP 404 .*from ${mirror.url}/missing/yunet_s_640_640\\.onnx`));
+  });
+
+  it('abandons a server that stops sending', async () => {
+    const started = Date.now();
+    const err = await rejection(installPack(PACK, { userDir, from: `${mirror.url}/slow`, stallTimeoutMs: 500 }));
+    assert.match(err.message, /sent nothing for 1 s; download abandoned/);
+    assert.ok(Date.now() - started < 10_000);
+    assert.deepEqual(fs.readdirSync(packDir()), []);
+  });
+
+  it('installs from a local folder, refuses an unknown pack and a folder without the files', async () => {
+    const result = await installPack(PACK, { userDir, from: modelsDir });
+    assert.ok(result.files.every((f) => fs.existsSync(f.path) && !f.alreadyInstalled));
+    assert.match((await rejection(installPack('no-such-pack', { userDir }))).message, /unknown model pack "no-such-pack"; available: yunet-mobilefacenet/);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-empty-'));
+    try {
+      assert.match((await rejection(installPack(PACK, { userDir: empty, from: empty }))).message, /yunet_s_640_640\.onnx: not found in/);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('pins every upstream URL to a commit and declares a SHA-256 and size', () => {
+    for (const file of findPack(PACK)!.files) {
+      assert.match(file.url, /^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/[0-9a-f]{40}\//);
+      assert.match(file.sha256, /^[0-9a-f]{64}$/);
+      assert.equal(file.bytes, fs.statSync(path.join(modelsDir, file.name)).size);
+    }
+  });
+
+  it('porchlight models install / list (CLI)', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    assert.equal(await main(['models', 'install', PACK, '--from', `${mirror.url}/good`, '--user-dir', userDir], io), 0);
+    assert.equal(out.length, 2);
+    assert.match(out[0], new RegExp(`^installed\\t${packDir()}/yunet_s_640_640\\.onnx\\tsha256 8f2383e4`));
+    out.length = 0;
+    assert.equal(await main(['models', 'list', '--user-dir', userDir], io), 0);
+    assert.match(out[0], /^yunet-mobilefacenet\tinstalled\t/);
+    assert.equal(await main(['models', 'install', PACK, '--from', `${mirror.url}/corrupt`, '--user-dir', fs.mkdtempSync(path.join(userDir, 'x'))], io), 1);
+    assert.match(err.at(-1)!, /^porchlight: yunet_s_640_640\.onnx: SHA-256 mismatch/);
+    assert.equal(await main(['models', 'install'], io), 2);
+  });
+
+  describe('backend selection', () => {
+    let pool: WorkerPool;
+    before(() => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 4 });
+    });
+    after(async () => {
+      await pool.close();
+    });
+
+    it('auto picks ONNX once the pack is installed and passes the self-test, tfjs before, saying why', async () => {
+      const before = await selectBackend(pool, 'auto', { userDir });
+      assert.equal(before.backend, 'tfjs');
+      assert.equal(before.detector, 'ssd-mobilenetv1');
+      assert.match(before.reason, /^auto: tfjs, because ONNX model not found: .*yunet_s_640_640\.onnx \(install with: porchlight models install yunet-mobilefacenet\)/);
+      await installPack(PACK, { userDir, from: modelsDir });
+      const after = await selectBackend(pool, 'auto', { userDir });
+      assert.equal(after.backend, 'onnx');
+      assert.equal(after.detector, 'yunet');
+      assert.equal(after.recognizer, 'onnx');
+      assert.match(after.reason, /^auto: ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)/);
+    });
+
+    it('auto falls back to tfjs when a model fails the self-test; explicit onnx fails loudly; tfjs never tries', async () => {
+      const wrong = { detectorModel: path.join(modelsDir, 'yunet_s_640_640.onnx'), recognizerModel: path.join(modelsDir, 'ultraface_version-RFB-320.onnx') };
+      const auto = await selectBackend(pool, 'auto', wrong);
+      assert.equal(auto.backend, 'tfjs');
+      assert.match(auto.reason, /ONNX self-test failed: ultraface_version-RFB-320\.onnx: a recognizer expects \?x3x112x112, got 1x3x240x320/);
+      const err = await rejection(selectBackend(pool, 'onnx', wrong));
+      assert.ok(isPorchlightError(err, 'MODEL_UNAVAILABLE'));
+      assert.equal((await selectBackend(pool, 'tfjs', wrong)).reason, 'tfjs as configured');
+    });
+  });
+});
