@@ -1,0 +1,195 @@
+import fs from 'node:fs';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { PorchlightError } from '../../lib/errors';
+import { EventLog, type RecordOutcome } from '../../lib/eventlog/event-log';
+import { exportEvents, type ExportFormat } from '../../lib/eventlog/export';
+import { parseEventFilter } from '../../lib/eventlog/filter';
+import { DEFAULT_RETENTION, type RetentionPolicy, type SweepReport } from '../../lib/eventlog/retention';
+import { recordFrame, recordOutcome, recordPress, watchStorage } from '../../lib/metrics';
+import { registerHealthCheck } from '../../lib/metrics/health';
+import { dbSettings, openFaceDb, sqliteOf } from '../shared/db';
+import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { activeLogs, registerEventRoutes } from './routes';
+
+interface EventLogDef extends NodeDef {
+  db?: string;
+  keepUnknownDays?: string | number;
+  keepKnownDays?: string | number;
+  keepBlacklistedDays?: string | number;
+  keepNoFaceDays?: string | number;
+  keepOtherDays?: string | number;
+  snapshotBudgetMb?: string | number;
+  privacy?: boolean;
+  sweepHours?: string | number;
+}
+
+type Message = NodeMessageInFlow & Record<string, unknown>;
+
+/** A number from the dialog, or the default when the field is empty or not a number at or above 0. */
+function setting(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return value === '' || value === undefined || !Number.isFinite(n) || n < 0 ? fallback : n;
+}
+
+function retentionFromDef(def: EventLogDef): RetentionPolicy {
+  const days = DEFAULT_RETENTION.maxAgeDays;
+  return {
+    maxAgeDays: {
+      unknown: setting(def.keepUnknownDays, days.unknown),
+      known: setting(def.keepKnownDays, days.known),
+      blacklisted: setting(def.keepBlacklistedDays, days.blacklisted),
+      no_face: setting(def.keepNoFaceDays, days.no_face),
+      other: setting(def.keepOtherDays, days.other),
+    },
+    snapshotBudgetBytes: setting(def.snapshotBudgetMb, DEFAULT_RETENTION.snapshotBudgetBytes / 2 ** 20) * 2 ** 20,
+    privacy: def.privacy === true,
+    unfinishedAfterMs: DEFAULT_RETENTION.unfinishedAfterMs,
+  };
+}
+
+function fileBytes(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Feeds the Prometheus counters from what the log just stored. */
+function count(outcome: RecordOutcome, msg: Message): void {
+  if (outcome.kind === 'press') recordPress();
+  if (outcome.kind === 'failure') recordOutcome('failed');
+  if (outcome.kind === 'verdict') {
+    const verdict = msg.verdict as { status: string; latencyMs?: number };
+    recordOutcome(verdict.status, verdict.latencyMs ?? Date.now() - outcome.event.startedAt);
+  }
+  if (outcome.kind === 'frame' && Array.isArray(msg.faces)) {
+    const detection = msg.detection as { latencyMs?: number } | undefined;
+    const recognition = msg.recognition as { timings?: { embedMs?: number } } | undefined;
+    recordFrame(detection?.latencyMs, recognition?.timings?.embedMs);
+  }
+}
+
+function sweepText(report: SweepReport): string {
+  const parts = [
+    report.eventsDeleted && `${report.eventsDeleted} expired`,
+    report.snapshotsRemoved && `${report.snapshotsRemoved} snapshots removed`,
+    report.unfinishedFailed && `${report.unfinishedFailed} unfinished failed`,
+  ].filter(Boolean);
+  return parts.length ? `retention: ${parts.join(', ')}` : '';
+}
+
+/**
+ * event-log: stores every doorbell event through its lifecycle in the face
+ * DB's SQLite file, with an annotated snapshot; answers `msg.action` query /
+ * export / sweep. Output 1: query and export results; output 2: each event
+ * once it is completed or failed, with `msg.eventLog`.
+ */
+export = function register(RED: NodeAPI): void {
+  function EventLogNode(this: Node, def: EventLogDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const retention = retentionFromDef(def);
+    const sweepMs = setting(def.sweepHours, 1) * 3_600_000 || 3_600_000;
+    const cleanups: Array<() => void> = [];
+    let closing = false;
+
+    node.status(busyStatus('opening database'));
+    const opening = (async () => {
+      const settings = dbSettings(RED, def.db);
+      const faceDb = await openFaceDb(settings);
+      const db = sqliteOf(faceDb.store);
+      const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention });
+      activeLogs.set(node.id, log);
+      cleanups.push(
+        () => activeLogs.get(node.id) === log && activeLogs.delete(node.id),
+        watchStorage(settings.file, () => ({
+          databaseBytes: fileBytes(settings.file) + fileBytes(`${settings.file}-wal`),
+          snapshotBytes: log.repository.snapshotBytes(),
+        })),
+        registerHealthCheck(`database:${settings.file}`, () => ({ ok: db.open, file: settings.file, events: log.repository.count() })),
+      );
+      log.on('swept', (report: SweepReport) => {
+        const text = sweepText(report);
+        if (text && !closing) node.log(text);
+      });
+      log.on('sweep-failed', (err: Error) => node.warn(`retention sweep failed: ${err.message}`));
+      cleanups.push(log.startRetention(sweepMs));
+      node.status(readyStatus(`ready · ${log.repository.count()} events`));
+      return { log, release: faceDb.release };
+    })();
+    opening.catch((err: Error) => {
+      node.status(errorStatus(err));
+      node.error(`event log unavailable: ${err.message}`);
+    });
+
+    node.on('input', (msg: Message, send, done) => {
+      opening
+        .then(async ({ log }) => {
+          switch (msg.action) {
+            case 'query': {
+              const filter = parseEventFilter((msg.filter ?? msg.payload ?? {}) as Record<string, unknown>);
+              msg.payload = log.repository.query(filter);
+              send([msg, null]);
+              return;
+            }
+            case 'export': {
+              const format: ExportFormat = msg.format === 'json' ? 'json' : 'csv';
+              const filter = parseEventFilter((msg.filter ?? msg.payload ?? {}) as Record<string, unknown>);
+              msg.payload = await exportEvents(log.repository, filter, format);
+              msg.format = format;
+              send([msg, null]);
+              return;
+            }
+            case 'sweep':
+              msg.payload = await log.sweep();
+              send([msg, null]);
+              return;
+            case undefined:
+            case null:
+            case '':
+              break;
+            default:
+              throw new PorchlightError('BAD_INPUT', `unknown msg.action "${String(msg.action)}": use query, export or sweep, or none to record the event`);
+          }
+          const outcome = await log.record(msg, { node: node.id });
+          count(outcome, msg);
+          if (outcome.kind === 'verdict' || outcome.kind === 'failure') {
+            const stored = log.get(outcome.event.id)!;
+            msg.eventLog = {
+              id: stored.id,
+              status: stored.status,
+              verdict: stored.verdict,
+              hasSnapshot: stored.hasSnapshot,
+              ...(stored.hasSnapshot ? { snapshotUrl: `porchlight/events/${stored.id}/snapshot.jpg` } : {}),
+            };
+            send([null, msg]);
+            const snapshotNote = outcome.snapshot && !outcome.snapshot.written ? ` · no snapshot: ${outcome.snapshot.reason}` : '';
+            const shown = `${stored.status}${stored.verdict ? ` ${stored.verdict}` : ''} · ${stored.id.slice(-6)}`;
+            node.status(stored.status === 'failed' ? warnStatus(shown) : readyStatus(shown + snapshotNote));
+          }
+        })
+        .then(() => done())
+        .catch((err: Error) => {
+          if (!closing) node.status(errorStatus(err));
+          done(err);
+        });
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
+      for (const cleanup of cleanups.splice(0)) cleanup();
+      // Finish what is being written before the last user of the file closes it.
+      opening
+        .then(async ({ log, release }) => {
+          await log.whenIdle();
+          await release();
+        })
+        .catch(() => undefined)
+        .then(() => done());
+    });
+  }
+
+  RED.nodes.registerType('event-log', EventLogNode as never);
+  registerEventRoutes(RED);
+};

@@ -1,0 +1,92 @@
+import type { NodeAPI } from 'node-red';
+import { PorchlightError } from '../../lib/errors';
+import type { EventLog } from '../../lib/eventlog/event-log';
+import { exportEvents } from '../../lib/eventlog/export';
+import { parseEventFilter } from '../../lib/eventlog/filter';
+import { isFileSafeEventId, type SnapshotKind } from '../../lib/eventlog/snapshot';
+import { healthReport } from '../../lib/metrics/health';
+import { metricsContentType, metricsText } from '../../lib/metrics';
+import { route } from '../shared/admin-api';
+
+/** The event logs of the deployed event-log nodes, by node id; the routes serve the one asked for (`?log=`) or the first. */
+export const activeLogs = new Map<string, EventLog>();
+
+function pickLog(query: Record<string, unknown>): EventLog {
+  const wanted = typeof query.log === 'string' ? activeLogs.get(query.log) : activeLogs.values().next().value;
+  if (!wanted) throw new PorchlightError('NOT_FOUND', typeof query.log === 'string' ? 'no such event-log node' : 'no event-log node is deployed');
+  return wanted;
+}
+
+/** Event ids in URLs: the same strict pattern as snapshot file names (no dots, slashes or encoded tricks). */
+function eventId(value: unknown): string {
+  if (!isFileSafeEventId(value)) throw new PorchlightError('BAD_INPUT', 'malformed event id');
+  return value;
+}
+
+/**
+ * The event log's admin HTTP API. Registered by the node module's register
+ * function, which Node-RED runs once per runtime however many event-log nodes
+ * are deployed.
+ */
+export function registerEventRoutes(RED: NodeAPI): void {
+  const read = RED.auth.needsPermission('porchlight.read');
+  const write = RED.auth.needsPermission('porchlight.write');
+  const app = RED.httpAdmin;
+
+  app.get('/porchlight/events', read, route((req, res) => {
+    res.json(pickLog(req.query).repository.query(parseEventFilter(req.query)));
+  }));
+
+  const exportAs = (format: 'csv' | 'json') =>
+    route(async (req, res) => {
+      const body = await exportEvents(pickLog(req.query).repository, parseEventFilter(req.query), format);
+      res.set({
+        'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
+        'Content-Disposition': `attachment; filename="porchlight-events.${format}"`,
+      });
+      res.send(body);
+    });
+  app.get('/porchlight/events.csv', read, exportAs('csv'));
+  app.get('/porchlight/events.json', read, exportAs('json'));
+
+  app.get('/porchlight/events/:id', read, route((req, res) => {
+    const event = pickLog(req.query).get(eventId(req.params.id));
+    if (!event) throw new PorchlightError('NOT_FOUND', 'no such event');
+    res.json(event);
+  }));
+
+  const image = (kind: SnapshotKind) =>
+    route(async (req, res) => {
+      const bytes = await pickLog(req.query).snapshots.read(eventId(req.params.id), kind);
+      if (!bytes) throw new PorchlightError('NOT_FOUND', `no ${kind} for this event`);
+      res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=3600' });
+      res.send(bytes);
+    });
+  app.get('/porchlight/events/:id/snapshot.jpg', read, image('snapshot'));
+  app.get('/porchlight/events/:id/thumbnail.jpg', read, image('thumbnail'));
+
+  app.get('/porchlight/events/:id/faces/:face/crop.jpg', read, route((req, res) => {
+    const faceId = Number(req.params.face);
+    if (!Number.isInteger(faceId) || faceId <= 0) throw new PorchlightError('BAD_INPUT', 'malformed face id');
+    const crop = pickLog(req.query).repository.faceCrop(eventId(req.params.id), faceId);
+    if (!crop) throw new PorchlightError('NOT_FOUND', 'no crop for this face');
+    res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=3600' });
+    res.send(crop);
+  }));
+
+  app.delete('/porchlight/events/:id', write, route(async (req, res) => {
+    if (!(await pickLog(req.query).delete(eventId(req.params.id)))) throw new PorchlightError('NOT_FOUND', 'no such event');
+    res.status(204).end();
+  }));
+
+  app.get('/porchlight/metrics', read, route(async (_req, res) => {
+    const text = await metricsText();
+    res.set('Content-Type', metricsContentType);
+    res.send(text);
+  }));
+
+  app.get('/porchlight/health', read, route(async (_req, res) => {
+    const report = await healthReport();
+    res.status(report.ok ? 200 : 503).json(report);
+  }));
+}
