@@ -97,3 +97,6 @@ export function faceQuality(input: QualityInput): FaceQuality {
 function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
+
+/** Faces under this quality score are refused for enrollment: a poor reference spoils every later match. */
+export const MIN_ENROLL_QUALITY = 0.35;

@@ -52,6 +52,8 @@ export interface EmbedTask extends Omit<DetectTask, 'type'> {
   flip: boolean;
   /** Faces under this quality score (0..1) get no embedding. */
   minQuality: number;
+  /** A detector tried when `detector` finds no face; none when absent. */
+  secondDetector?: string;
   /** `faceapi-resnet128` (default) or `onnx` with `recognizerConfig.modelPath`; see lib/vision/recognizers.ts. */
   recognizer?: string;
   recognizerConfig?: Record<string, unknown>;

@@ -63,6 +63,11 @@ export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
     faces = given.map((face) => scaleFace(face, scale));
   } else {
     faces = await created!.detector.detect(image, { ...task.options, landmarks: true });
+    if (faces.length === 0 && task.secondDetector && task.secondDetector !== created!.detector.name) {
+      // A second opinion only on empty frames: detectors miss different faces (dim, blurred, close-up).
+      const second = await loadDetector(task.secondDetector, {});
+      faces = await second.detector.detect(image, { ...task.options, landmarks: true });
+    }
   }
   faces = faces
     .filter((face) => Math.min(face.box.width, face.box.height) >= task.options.minFaceSize * scale)

@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { CliError, USAGE_ERROR } from './common';
+import { runDetectCommand, runRecognizeCommand } from './commands';
+import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
+import { MODELS_USAGE } from './models';
+
+const USAGE = `usage: porchlight <command> [options]
+
+commands:
+  detect <image-or-dir>...                 one line per face: file,top,right,bottom,left
+  recognize <known_dir> <unknown_dir-or-image> [--tolerance 0.6] [--margin 0.05] [--show-distance]
+                                           file,name[,distance] | file,unknown_person | file,no_persons_found
+  enroll --db <file> <dir>                 enrolls a folder-per-person tree into a face DB file
+  eval lfw --images <dir> --pairs <pairs.txt> [--json] [--limit N] [--no-flip] [--cache <file> | --no-cache]
+           [--second-detector tiny-face-detector|none]
+                                           LFW verification accuracy (10-fold with pairs.txt)
+${MODELS_USAGE}
+
+common options:
+  --threads N        worker threads (default 1)
+  --detector NAME    ssd-mobilenetv1 (default) or tiny-face-detector
+`;
+
+type Out = { out: (line: string) => void; err: (line: string) => void };
+
+const OPTIONS = {
+  tolerance: { type: 'string' },
+  margin: { type: 'string' },
+  'show-distance': { type: 'boolean' },
+  db: { type: 'string' },
+  images: { type: 'string' },
+  pairs: { type: 'string' },
+  json: { type: 'boolean' },
+  limit: { type: 'string' },
+  'no-flip': { type: 'boolean' },
+  cache: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  threads: { type: 'string' },
+  detector: { type: 'string' },
+  'second-detector': { type: 'string' },
+  list: { type: 'string' },
+  from: { type: 'string' },
+  'user-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function positiveNumber(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be a non-negative number, got "${value}"`, USAGE_ERROR);
+  return n;
+}
+
+/** Runs the CLI and returns its exit code (the bin wrapper exits with it; tests call this directly). */
+export async function main(argv: string[], io: Out = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new CliError((err as Error).message, USAGE_ERROR);
+    }
+    const { values, positionals } = parsed;
+    const [command, ...rest] = positionals;
+    if (values.help || !command) {
+      io.out(USAGE);
+      return command || values.help ? 0 : USAGE_ERROR;
+    }
+    const threads = Math.max(1, Math.floor(positiveNumber(values.threads, 'threads', 1)));
+    const detector = values.detector ?? 'ssd-mobilenetv1';
+    const tolerance = positiveNumber(values.tolerance, 'tolerance', 0.6);
+    switch (command) {
+      case 'detect':
+        if (rest.length === 0) throw new CliError('detect needs at least one image or folder', USAGE_ERROR);
+        return await runDetectCommand(rest, { threads, detector }, io);
+      case 'recognize':
+        if (rest.length !== 2) throw new CliError('recognize needs <known_dir> and <unknown_dir-or-image>', USAGE_ERROR);
+        return await runRecognizeCommand(rest[0], rest[1], {
+          threads,
+          detector,
+          tolerance,
+          margin: positiveNumber(values.margin, 'margin', 0.05),
+          showDistance: values['show-distance'] === true,
+        }, io);
+      case 'enroll': {
+        if (!values.db || rest.length !== 1) throw new CliError('enroll needs --db <file> and one folder', USAGE_ERROR);
+        const { runEnrollCommand } = await import('./enroll');
+        return await runEnrollCommand(values.db, rest[0], { threads, detector, list: values.list }, io);
+      }
+      case 'eval': {
+        if (rest[0] !== 'lfw') throw new CliError('eval knows one benchmark: porchlight eval lfw --images <dir> --pairs <pairs.txt>', USAGE_ERROR);
+        if (!values.images || !values.pairs) throw new CliError('eval lfw needs --images <dir> and --pairs <pairs.txt>', USAGE_ERROR);
+        const flip = values['no-flip'] !== true;
+        const secondDetector = values['second-detector'] ?? 'tiny-face-detector';
+        const limit = values.limit === undefined ? undefined : Math.floor(positiveNumber(values.limit, 'limit', 0));
+        const report = await evalLfw({
+          images: values.images,
+          pairs: values.pairs,
+          json: values.json === true,
+          limit,
+          threads,
+          detector,
+          secondDetector,
+          flip,
+          tolerance,
+          cache: values['no-cache'] ? undefined : values.cache ?? defaultCacheFile({ detector, secondDetector, flip }),
+          log: values.json ? () => undefined : io.err,
+        });
+        io.out(values.json ? JSON.stringify(report) : formatReport(report));
+        return 0;
+      }
+      case 'models':
+        return await (await import('./models')).runModelsCommand(rest, { from: values.from, userDir: values['user-dir'] }, io);
+      default:
+        throw new CliError(`unknown command "${command}"\n${USAGE}`, USAGE_ERROR);
+    }
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.err(`porchlight: ${err.message}`);
+      return err.exitCode;
+    }
+    io.err(`porchlight: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
