@@ -1,0 +1,250 @@
+import type { ServerResponse } from 'node:http';
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { PorchlightError } from '../../lib/errors';
+import { ensureEvent, type DoorbellEvent } from '../../lib/events/event';
+import { Burst, DEFAULT_BURST_OPTIONS, type BurstOptions, type BurstSummary } from '../../lib/camera/burst';
+import { DEFAULT_RING_OPTIONS, FrameRing, type StoredFrame } from '../../lib/camera/frame-ring';
+import { startsWithSoi } from '../../lib/camera/jpeg';
+import { MjpegHttpSource } from '../../lib/camera/mjpeg-source';
+import { ffmpegSource, rpicamSource } from '../../lib/camera/process-source';
+import { SnapshotSource } from '../../lib/camera/snapshot-source';
+import type { FrameSource, SourceState } from '../../lib/camera/source';
+import { errorStatus, readyStatus, warnStatus } from '../shared/status';
+
+type SourceKind = 'msg' | 'mjpeg' | 'snapshot' | 'ffmpeg' | 'rpicam';
+
+interface FrameBufferDef extends NodeDef {
+  source: SourceKind;
+  url?: string;
+  snapshotInterval?: string | number;
+  input?: string;
+  fps?: string | number;
+  width?: string | number;
+  height?: string | number;
+  maxFrames?: string | number;
+  maxMegabytes?: string | number;
+  preRoll?: string | number;
+  burstCount?: string | number;
+  burstInterval?: string | number;
+  output?: 'each' | 'single';
+  staleAfter?: string | number;
+}
+
+interface Credentials {
+  user?: string;
+  password?: string;
+}
+
+/** `msg.frame`: where a frame sits in the camera's stream and in its event. */
+interface FrameInfo {
+  seq: number;
+  capturedAt: number;
+  width: number;
+  height: number;
+  preRoll: boolean;
+  /** Position among this event's frames, from 0. */
+  index: number;
+}
+
+/** What the admin routes need from a live node. */
+interface LiveCamera {
+  ring: FrameRing;
+  viewers: Set<ServerResponse>;
+}
+
+const cameras = new Map<string, LiveCamera>();
+const MAX_VIEWERS_PER_CAMERA = 8;
+const MAX_CONCURRENT_BURSTS = 8;
+const LIVE_BOUNDARY = 'porchlight-frame';
+
+function numberOr(value: unknown, fallback: number, min = 0): number {
+  const n = Number(value);
+  return value === '' || value === undefined || value === null || !Number.isFinite(n) || n < min ? fallback : n;
+}
+
+function writeLivePart(res: ServerResponse, jpeg: Buffer): void {
+  res.write(`--${LIVE_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
+  res.write(jpeg);
+  res.write('\r\n');
+}
+
+function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterMs: number): FrameSource | undefined {
+  const fps = numberOr(def.fps, 10, 0.1);
+  switch (def.source) {
+    case 'mjpeg':
+      return new MjpegHttpSource({ url: String(def.url ?? ''), credentials, staleAfterMs });
+    case 'snapshot':
+      return new SnapshotSource({ url: String(def.url ?? ''), credentials, intervalMs: numberOr(def.snapshotInterval, 500, 50), staleAfterMs });
+    case 'ffmpeg':
+      return ffmpegSource({ input: String(def.input ?? ''), fps, width: numberOr(def.width, 0), staleAfterMs });
+    case 'rpicam':
+      return rpicamSource({ fps, width: numberOr(def.width, 1280, 64), height: numberOr(def.height, 720, 64), staleAfterMs });
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * frame-buffer: keeps the camera's recent JPEG frames in a ring bounded by
+ * count and bytes, and on a trigger sends the pre-roll (frames from before the
+ * press) and a burst of the frames that follow.
+ */
+export = function register(RED: NodeAPI): void {
+  function FrameBufferNode(this: Node<Credentials>, def: FrameBufferDef) {
+    RED.nodes.createNode(this, def);
+    const ring = new FrameRing({
+      maxFrames: Math.round(numberOr(def.maxFrames, DEFAULT_RING_OPTIONS.maxFrames, 1)),
+      maxBytes: numberOr(def.maxMegabytes, DEFAULT_RING_OPTIONS.maxBytes / 1024 / 1024, 0.1) * 1024 * 1024,
+    });
+    const burstOptions: BurstOptions = {
+      preRoll: Math.round(numberOr(def.preRoll, DEFAULT_BURST_OPTIONS.preRoll)),
+      count: Math.round(numberOr(def.burstCount, DEFAULT_BURST_OPTIONS.count)),
+      intervalMs: numberOr(def.burstInterval, DEFAULT_BURST_OPTIONS.intervalMs),
+    };
+    const oneMessage = def.output === 'single';
+    const staleAfterMs = numberOr(def.staleAfter, 5, 0.5) * 1000;
+    const live: LiveCamera = { ring, viewers: new Set() };
+    cameras.set(this.id, live);
+    const bursts = new Map<string, Burst>();
+
+    // Status: frame rate over the last second, staleness, source errors.
+    let sourceState: SourceState = 'connecting';
+    let sourceDetail = '';
+    let framesThisTick = 0;
+    let lastTickAt = Date.now();
+    ring.on('frame', (frame) => {
+      framesThisTick++;
+      for (const res of live.viewers) {
+        if (!res.writableNeedDrain) writeLivePart(res, frame.jpeg); // a slow viewer skips frames rather than queueing them
+      }
+    });
+
+    const source = createSource(def, this.credentials ?? {}, staleAfterMs);
+    const showStatus = () => {
+      const now = Date.now();
+      const fps = (framesThisTick * 1000) / Math.max(1, now - lastTickAt);
+      framesThisTick = 0;
+      lastTickAt = now;
+      const latest = ring.latest();
+      const held = `${ring.size} frames · ${(ring.bytes / 1024 / 1024).toFixed(1)} MB`;
+      const skipped = source?.problems ? ` · ${source.problems} skipped` : '';
+      if (sourceState === 'error') this.status(errorStatus(sourceDetail));
+      else if (source && (!latest || now - latest.capturedAt > staleAfterMs)) {
+        const silent = latest ? `no frame for ${Math.round((now - latest.capturedAt) / 1000)} s` : 'no frame yet';
+        this.status(warnStatus(`stale: ${silent}${sourceState === 'reconnecting' ? ` (reconnecting: ${sourceDetail})` : ''}`.slice(0, 80)));
+      } else if (!source && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
+      else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}${skipped}`));
+    };
+    const statusTimer = setInterval(showStatus, 1000);
+    showStatus();
+
+    if (source) {
+      source.on('frame', (jpeg) => ring.push(jpeg));
+      source.on('state', (state, detail) => {
+        sourceState = state;
+        sourceDetail = detail;
+        if (state === 'error' || state === 'reconnecting') this.log(`${source.label}: ${state}: ${detail}`);
+        if (state === 'error') showStatus();
+      });
+      source.on('problem', (reason) => this.debug(`${source.label}: ${reason}`));
+      source.start();
+    }
+
+    const startBurst = (msg: NodeMessageInFlow, send: (msg: object) => void, done: (err?: Error) => void) => {
+      const event: DoorbellEvent = ensureEvent((msg as Record<string, unknown>).event, 'frame-buffer', { node: this.id });
+      if (bursts.has(event.id)) {
+        done(); // this event's burst is already running: a repeated trigger adds nothing
+        return;
+      }
+      if (bursts.size >= MAX_CONCURRENT_BURSTS) {
+        done(new PorchlightError('QUEUE_FULL', `frame-buffer: ${bursts.size} bursts already running; trigger for event ${event.id} dropped`));
+        return;
+      }
+      const collected: { jpeg: Buffer; frame: FrameInfo }[] = [];
+      let index = 0;
+      const emitFrame = (stored: StoredFrame, preRoll: boolean) => {
+        const frame: FrameInfo = { seq: stored.seq, capturedAt: stored.capturedAt, width: stored.width, height: stored.height, preRoll, index: index++ };
+        if (oneMessage) collected.push({ jpeg: stored.jpeg, frame });
+        else send({ topic: msg.topic, payload: stored.jpeg, event, frame });
+      };
+      const finished = (summary: BurstSummary) => {
+        bursts.delete(event.id);
+        if (oneMessage) {
+          send({ topic: msg.topic, payload: collected.map((c) => c.jpeg), frames: collected.map((c) => c.frame), event, burst: summary });
+        }
+        if (summary.preRoll + summary.burst === 0) {
+          done(new PorchlightError('BAD_INPUT', `frame-buffer: no frame to send for event ${event.id} (${sourceDetail || 'no frames buffered'})`));
+        } else done();
+      };
+      const burst = new Burst(ring, burstOptions, emitFrame, finished);
+      if (!burst.done) bursts.set(event.id, burst);
+    };
+
+    this.on('input', (msg: NodeMessageInFlow, send, done) => {
+      const payload = msg.payload;
+      const isJpeg = Buffer.isBuffer(payload) && startsWithSoi(payload);
+      if (!source && isJpeg && msg.topic !== 'trigger') {
+        ring.push(payload as Buffer);
+        done();
+        return;
+      }
+      if (msg.topic === 'trigger' || (msg as Record<string, unknown>).event !== undefined) {
+        startBurst(msg, send as (msg: object) => void, done);
+        return;
+      }
+      const hint = source
+        ? 'a trigger needs msg.event or msg.topic "trigger"'
+        : 'expected a JPEG Buffer in msg.payload (a frame), or msg.event / msg.topic "trigger" (a trigger)';
+      done(new PorchlightError(Buffer.isBuffer(payload) && !source ? 'NOT_AN_IMAGE' : 'BAD_INPUT', `frame-buffer: ${hint}`));
+    });
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      clearInterval(statusTimer);
+      for (const burst of bursts.values()) burst.cancel();
+      bursts.clear();
+      for (const res of live.viewers) res.end();
+      live.viewers.clear();
+      if (cameras.get(this.id) === live) cameras.delete(this.id);
+      const stopped = source ? source.stop() : Promise.resolve();
+      stopped.catch((err) => this.warn(err)).finally(() => {
+        ring.clear();
+        done();
+      });
+    });
+  }
+
+  RED.nodes.registerType('frame-buffer', FrameBufferNode as never, {
+    credentials: { user: { type: 'text' }, password: { type: 'password' } },
+  });
+
+  RED.httpAdmin.get('/porchlight/camera/:id/latest.jpg', RED.auth.needsPermission('porchlight.read'), (req, res) => {
+    const frame = cameras.get(req.params.id)?.ring.latest();
+    if (!frame) {
+      res.status(404).json({ error: cameras.has(req.params.id) ? 'no frame yet' : 'no such camera' });
+      return;
+    }
+    res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'no-store', 'X-Captured-At': String(frame.capturedAt) });
+    res.send(frame.jpeg);
+  });
+
+  RED.httpAdmin.get('/porchlight/camera/:id/stream.mjpeg', RED.auth.needsPermission('porchlight.read'), (req, res) => {
+    const camera = cameras.get(req.params.id);
+    if (!camera) {
+      res.status(404).json({ error: 'no such camera' });
+      return;
+    }
+    if (camera.viewers.size >= MAX_VIEWERS_PER_CAMERA) {
+      res.status(503).json({ error: `at most ${MAX_VIEWERS_PER_CAMERA} live viewers per camera` });
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': `multipart/x-mixed-replace; boundary=${LIVE_BOUNDARY}`,
+      'Cache-Control': 'no-store',
+      Connection: 'close',
+    });
+    const latest = camera.ring.latest();
+    if (latest) writeLivePart(res, latest.jpeg);
+    camera.viewers.add(res);
+    req.on('close', () => camera.viewers.delete(res));
+  });
+};

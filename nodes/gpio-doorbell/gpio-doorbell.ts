@@ -1,0 +1,127 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { newEventId } from '../../lib/events/event-id';
+import type { DoorbellEvent } from '../../lib/events/event';
+import { GpiomonWatcher, type Bias } from '../../lib/gpio/gpiomon';
+import { DEFAULT_PRESS_OPTIONS, PressDetector, type Press } from '../../lib/gpio/press-detector';
+import { errorStatus, readyStatus, warnStatus } from '../shared/status';
+
+interface GpioDoorbellDef extends NodeDef {
+  backend: 'gpiod' | 'simulated';
+  chip?: string;
+  line?: string | number;
+  bias?: Bias;
+  activeLow?: boolean;
+  debounce?: string | number;
+  minPress?: string | number;
+  longPress?: string | number;
+  cooldown?: string | number;
+}
+
+/** What the admin route needs from a deployed doorbell. */
+interface LiveDoorbell {
+  press(holdMs: number): DoorbellEvent | undefined;
+}
+
+const doorbells = new Map<string, LiveDoorbell>();
+const DEFAULT_SIMULATED_HOLD_MS = 100;
+const MAX_SIMULATED_HOLD_MS = 60_000;
+
+function numberOr(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return value === '' || value === undefined || value === null || !Number.isFinite(n) || n < 0 ? fallback : n;
+}
+
+function holdFrom(value: unknown): number {
+  return Math.min(MAX_SIMULATED_HOLD_MS, numberOr(value, DEFAULT_SIMULATED_HOLD_MS));
+}
+
+/**
+ * gpio-doorbell: a button on a GPIO line (through libgpiod's gpiomon) or a
+ * simulated one becomes a press event. Output 1: a new press (`msg.event`);
+ * output 2: a long press, carrying the same event.
+ */
+export = function register(RED: NodeAPI): void {
+  function GpioDoorbellNode(this: Node, def: GpioDoorbellDef) {
+    RED.nodes.createNode(this, def);
+    const simulated = def.backend !== 'gpiod';
+    const chip = String(def.chip || 'gpiochip0');
+    const line = Math.round(numberOr(def.line, 17));
+    const source = simulated ? { node: this.id, chip: 'simulated', line: null } : { node: this.id, chip, line };
+    let event: DoorbellEvent | undefined;
+    let idleStatus = simulated ? readyStatus('simulated') : warnStatus(`starting ${chip}/${line}`);
+
+    const detector = new PressDetector(
+      {
+        debounceMs: numberOr(def.debounce, DEFAULT_PRESS_OPTIONS.debounceMs),
+        minPressMs: numberOr(def.minPress, DEFAULT_PRESS_OPTIONS.minPressMs),
+        longPressMs: numberOr(def.longPress, DEFAULT_PRESS_OPTIONS.longPressMs),
+        cooldownMs: numberOr(def.cooldown, DEFAULT_PRESS_OPTIONS.cooldownMs / 1000) * 1000,
+      },
+      {
+        press: (press: Press) => {
+          if (press.joined && event) {
+            this.status(readyStatus(`press ${press.count} joined event ${event.id.slice(-6)}`));
+            return;
+          }
+          event = { id: newEventId(), trigger: 'doorbell', startedAt: press.startedAt, source };
+          this.status(readyStatus(`pressed ${new Date(press.startedAt).toLocaleTimeString()}`));
+          this.send([{ topic: 'doorbell', payload: 'press', event, press: { count: 1, long: false } }, null]);
+        },
+        longPress: (press: Press, heldMs: number) => {
+          if (!event) return;
+          this.send([null, { topic: 'doorbell', payload: 'long-press', event, press: { count: press.count, long: true, heldMs } }]);
+        },
+        release: () => {
+          setTimeout(() => this.status(idleStatus), 1_000).unref();
+        },
+      },
+    );
+
+    const press = (holdMs: number): DoorbellEvent | undefined => {
+      detector.simulatePress(holdMs);
+      return event;
+    };
+    doorbells.set(this.id, { press });
+
+    let watcher: GpiomonWatcher | undefined;
+    if (!simulated) {
+      watcher = new GpiomonWatcher({ chip, line, bias: def.bias ?? 'pull-up', activeLow: def.activeLow !== false });
+      watcher.on('edge', (edge) => detector.edge(edge.rising));
+      watcher.on('state', (state, detail) => {
+        if (state === 'watching') idleStatus = readyStatus(`watching ${detail}`);
+        else if (state === 'restarting') idleStatus = warnStatus(detail);
+        else if (state === 'error') idleStatus = errorStatus(detail);
+        else return;
+        if (state !== 'watching') this.warn(`gpio-doorbell ${chip}/${line}: ${detail}`);
+        this.status(idleStatus);
+      });
+      watcher.start();
+    }
+    this.status(idleStatus);
+
+    // Any input message is a press: the simulated button, or a trigger from another node.
+    this.on('input', (msg: NodeMessageInFlow, _send, done) => {
+      press(holdFrom((msg as Record<string, unknown>).holdMs));
+      done();
+    });
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      if (doorbells.get(this.id)?.press === press) doorbells.delete(this.id);
+      detector.dispose();
+      (watcher ? watcher.stop() : Promise.resolve()).catch((err) => this.warn(err)).finally(done);
+    });
+  }
+
+  RED.nodes.registerType('gpio-doorbell', GpioDoorbellNode as never);
+
+  // The editor's button and any HTTP client: POST /porchlight/doorbell/<node id>/press [{holdMs}].
+  RED.httpAdmin.post('/porchlight/doorbell/:id/press', RED.auth.needsPermission('porchlight.write'), (req, res) => {
+    const doorbell = doorbells.get(req.params.id);
+    if (!doorbell) {
+      res.status(404).json({ error: 'no such doorbell (deploy the flow first)' });
+      return;
+    }
+    const event = doorbell.press(holdFrom(req.body?.holdMs));
+    res.json({ event });
+  });
+};
