@@ -174,11 +174,16 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
       await pool.close();
     });
 
-    it('auto picks ONNX once the pack is installed and passes the self-test, tfjs before, saying why', async () => {
+    it("auto picks YuNet + MobileFaceNet once the pack is installed and passes the self-test, face-api's descriptor on ONNX before, saying why", async () => {
       const before = await selectBackend(pool, 'auto', { userDir });
-      assert.equal(before.backend, 'tfjs');
+      assert.equal(before.backend, 'onnx');
       assert.equal(before.detector, 'ssd-mobilenetv1');
-      assert.match(before.reason, /^auto: tfjs, because ONNX model not found: .*yunet_s_640_640\.onnx \(install with: porchlight models install yunet-mobilefacenet\)/);
+      assert.equal(before.recognizer, 'faceapi-resnet128-onnx');
+      assert.match(
+        before.reason,
+        /^auto: face-api's descriptor on ONNX \(detector on tfjs\), because ONNX model not found: .*yunet_s_640_640\.onnx \(install with: porchlight models install yunet-mobilefacenet\)/,
+      );
+      assert.ok(fs.readdirSync(path.join(userDir, 'porchlight', 'models', 'built')).some((f) => f.endsWith('.onnx')), 'graph built in the user dir');
       await installPack(PACK, { userDir, from: modelsDir });
       const after = await selectBackend(pool, 'auto', { userDir });
       assert.equal(after.backend, 'onnx');
@@ -187,11 +192,16 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
       assert.match(after.reason, /^auto: ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)/);
     });
 
-    it('auto falls back to tfjs when a model fails the self-test; explicit onnx fails loudly; tfjs never tries', async () => {
-      const wrong = { detectorModel: path.join(modelsDir, 'yunet_s_640_640.onnx'), recognizerModel: path.join(modelsDir, 'ultraface_version-RFB-320.onnx') };
+    it('auto falls back to tfjs when no ONNX pipeline passes its self-test; explicit onnx fails loudly; tfjs never tries', async () => {
+      // A wrong recognizer file, and a "user dir" that is a file, where no graph can be built.
+      const wrong = {
+        detectorModel: path.join(modelsDir, 'yunet_s_640_640.onnx'),
+        recognizerModel: path.join(modelsDir, 'ultraface_version-RFB-320.onnx'),
+        userDir: path.join(modelsDir, 'README.md'),
+      };
       const auto = await selectBackend(pool, 'auto', wrong);
       assert.equal(auto.backend, 'tfjs');
-      assert.match(auto.reason, /ONNX self-test failed: ultraface_version-RFB-320\.onnx: a recognizer expects \?x3x112x112, got 1x3x240x320/);
+      assert.match(auto.reason, /^auto: tfjs, because ONNX self-test failed: ultraface_version-RFB-320\.onnx: a recognizer expects \?x3x112x112, got 1x3x240x320 .*; face-api's descriptor on ONNX failed too: ENOTDIR/);
       const err = await rejection(selectBackend(pool, 'onnx', wrong));
       assert.ok(isPorchlightError(err, 'MODEL_UNAVAILABLE'));
       assert.equal((await selectBackend(pool, 'tfjs', wrong)).reason, 'tfjs as configured');

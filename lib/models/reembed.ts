@@ -1,7 +1,5 @@
 import type { FaceStore } from '../store/types';
 import { embedFaces, type EmbedRequest } from '../vision/client';
-import { modelIdOf } from '../vision/onnx/recognizer';
-import type { EngineSelection } from '../vision/onnx/select';
 import type { WorkerPool } from '../workers/pool';
 
 /** A new embedding for one stored crop, or undefined when no face is found in it. */
@@ -18,16 +16,11 @@ export interface ReembedProgress {
 }
 
 export interface ReembedOptions {
-  /** The model id the new embeddings will carry (see `modelIdForSelection`). */
+  /** The model id the new embeddings will carry (see `modelIdForSelection` in lib/vision/onnx/select.ts). */
   model: string;
   embed: CropEmbedder;
   onProgress?(progress: ReembedProgress): void;
   signal?: AbortSignal;
-}
-
-/** The id the selected recognizer tags embeddings with, known before any embedding is made. */
-export function modelIdForSelection(selection: Pick<EngineSelection, 'recognizer' | 'recognizerConfig'>): string {
-  return selection.recognizer === 'onnx' ? modelIdOf(String(selection.recognizerConfig.modelPath)) : selection.recognizer;
 }
 
 /** Embeds a stored crop on the worker pool with the given pipeline, keeping its largest face. */

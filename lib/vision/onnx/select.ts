@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PorchlightError } from '../../errors';
-import { DEFAULT_PACK, packFilePath } from '../../models/packs';
+import { DEFAULT_PACK, modelsDir, packFilePath } from '../../models/packs';
 import type { WorkerPool } from '../../workers/pool';
 import { embedFaces } from '../client';
 import type { Backend } from '../types';
+import { modelIdOf } from './recognizer';
 
 export type BackendChoice = 'auto' | Backend;
 
@@ -18,7 +19,7 @@ export interface EngineModels {
   detectorKind?: 'yunet' | 'ultraface';
   /** A 112x112 5-point recognizer model file; default: the installed pack's MobileFaceNet. */
   recognizerModel?: string;
-  /** Node-RED's user dir, where packs are installed. */
+  /** Node-RED's user dir, where packs are installed and built graphs cached. */
   userDir?: string;
 }
 
@@ -35,7 +36,9 @@ export interface EngineSelection {
   selfTestMs?: number;
 }
 
-export const TFJS_SELECTION: Omit<EngineSelection, 'reason'> = {
+type Pipeline = Omit<EngineSelection, 'reason' | 'selfTestMs'>;
+
+export const TFJS_SELECTION: Pipeline = {
   backend: 'tfjs',
   detector: 'ssd-mobilenetv1',
   detectorConfig: {},
@@ -43,18 +46,25 @@ export const TFJS_SELECTION: Omit<EngineSelection, 'reason'> = {
   recognizerConfig: {},
 };
 
-/** A photo with faces that ships with @vladmandic/face-api, used to prove the ONNX pipeline works here. */
+/** The id the selected recognizer tags embeddings with, known before any embedding is made. */
+export function modelIdForSelection(selection: Pick<EngineSelection, 'recognizer' | 'recognizerConfig'>): string {
+  if (selection.recognizer === 'onnx') return modelIdOf(String(selection.recognizerConfig.modelPath));
+  // face-api's descriptor keeps its id on either backend: its embeddings are the same.
+  return selection.recognizer === 'faceapi-resnet128-onnx' ? 'faceapi-resnet128' : selection.recognizer;
+}
+
+/** A photo with faces that ships with @vladmandic/face-api, used to prove a pipeline works here. */
 function selfTestImage(): Buffer {
   return fs.readFileSync(path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg'));
 }
 
-/** The ONNX models the engine would use, with the first missing file named. */
-function onnxSelection(models: EngineModels): { selection: Omit<EngineSelection, 'reason'>; missing?: string } {
+/** YuNet + MobileFaceNet (or the user's files), with the first missing file named. */
+function userModelsPipeline(models: EngineModels): { pipeline: Pipeline; missing?: string } {
   const detectorModel = models.detectorModel || packFilePath(DEFAULT_PACK, 'detector', models.userDir);
   const recognizerModel = models.recognizerModel || packFilePath(DEFAULT_PACK, 'recognizer', models.userDir);
   const missing = [detectorModel, recognizerModel].find((file) => !fs.existsSync(file));
   return {
-    selection: {
+    pipeline: {
       backend: 'onnx',
       detector: models.detectorKind ?? 'yunet',
       detectorConfig: { modelPath: detectorModel },
@@ -65,50 +75,73 @@ function onnxSelection(models: EngineModels): { selection: Omit<EngineSelection,
   };
 }
 
+/** face-api's own descriptor as a graph built from its weights; needs nothing installed. SSD stays on tfjs until its graph exists. */
+function faceApiOnnxPipeline(models: EngineModels): Pipeline {
+  return {
+    ...TFJS_SELECTION,
+    backend: 'onnx',
+    recognizer: 'faceapi-resnet128-onnx',
+    recognizerConfig: { cacheDir: path.join(modelsDir(models.userDir), 'built') },
+  };
+}
+
 /**
- * Runs the ONNX detector and recognizer once on the worker pool on a known
- * photo: they must load without falling back, find a face and give a finite
- * unit-length embedding tagged with an ONNX model id.
+ * Runs a pipeline once on the worker pool on a known photo: its detector must
+ * load without falling back and find a face, and its recognizer must give a
+ * finite embedding tagged with the expected model id.
  */
-export async function onnxSelfTest(pool: WorkerPool, selection: Omit<EngineSelection, 'reason'>): Promise<number> {
+export async function selfTest(pool: WorkerPool, pipeline: Pipeline): Promise<number> {
   const t0 = performance.now();
   const result = await embedFaces(pool, selfTestImage(), {
-    detector: selection.detector,
-    detectorConfig: selection.detectorConfig,
-    recognizer: selection.recognizer,
-    recognizerConfig: selection.recognizerConfig,
+    detector: pipeline.detector,
+    detectorConfig: pipeline.detectorConfig,
+    recognizer: pipeline.recognizer,
+    recognizerConfig: pipeline.recognizerConfig,
     options: { minConfidence: 0.6, maxFaces: 1 },
     flip: false,
   });
-  if (result.detector !== selection.detector) throw new Error(result.fallbackWarning ?? `the ${selection.detector} detector did not run`);
+  if (result.detector !== pipeline.detector) throw new Error(result.fallbackWarning ?? `the ${pipeline.detector} detector did not run`);
   const face = result.faces[0];
   if (!face?.embedding) throw new Error('no face found in the test photo');
+  const expected = modelIdForSelection(pipeline);
   const length = Math.hypot(...face.embedding);
-  if (!face.model?.startsWith('onnx:') || !(Math.abs(length - 1) < 1e-3)) {
-    throw new Error(`the recognizer gave an unusable embedding (model ${face.model}, length ${length})`);
+  if (face.model !== expected || !(length > 0.1 && length < 10)) {
+    throw new Error(`the recognizer gave an unusable embedding (model ${face.model}, expected ${expected}, length ${length})`);
   }
   return performance.now() - t0;
 }
 
+const describeFiles = (pipeline: Pipeline) =>
+  [pipeline.detectorConfig.modelPath, pipeline.recognizerConfig.modelPath].map((p) => path.basename(String(p))).join(' + ');
+
 /**
- * Picks the backend. `tfjs` is taken as asked; `onnx` must work or this
- * rejects; `auto` takes ONNX when its models are there and pass the self-test,
- * and otherwise tfjs, saying why.
+ * Picks the backend. `tfjs` is taken as asked. `onnx` and `auto` take the
+ * fastest pipeline that passes its self-test: YuNet + MobileFaceNet (the
+ * installed pack or the configured files), else face-api's own descriptor
+ * on ONNX. When neither works, `auto` takes tfjs and `onnx` rejects; either
+ * way the reason says why.
  */
 export async function selectBackend(pool: WorkerPool, requested: BackendChoice, models: EngineModels = {}): Promise<EngineSelection> {
   if (requested === 'tfjs') return { ...TFJS_SELECTION, reason: 'tfjs as configured' };
-  const { selection, missing } = onnxSelection(models);
+  const prefix = requested === 'auto' ? 'auto: ' : '';
+  const { pipeline, missing } = userModelsPipeline(models);
   let failure: string;
   if (missing) {
     failure = `ONNX model not found: ${missing} (install with: porchlight models install ${DEFAULT_PACK})`;
   } else {
     try {
-      const selfTestMs = await onnxSelfTest(pool, selection);
-      const names = [selection.detectorConfig.modelPath, selection.recognizerConfig.modelPath].map((p) => path.basename(String(p)));
-      return { ...selection, selfTestMs, reason: `${requested === 'auto' ? 'auto: ' : ''}ONNX self-test passed in ${Math.round(selfTestMs)} ms (${names.join(' + ')})` };
+      const selfTestMs = await selfTest(pool, pipeline);
+      return { ...pipeline, selfTestMs, reason: `${prefix}ONNX self-test passed in ${Math.round(selfTestMs)} ms (${describeFiles(pipeline)})` };
     } catch (err) {
       failure = `ONNX self-test failed: ${(err as Error).message}`;
     }
+  }
+  const faceApi = faceApiOnnxPipeline(models);
+  try {
+    const selfTestMs = await selfTest(pool, faceApi);
+    return { ...faceApi, selfTestMs, reason: `${prefix}face-api's descriptor on ONNX (detector on tfjs), because ${failure}` };
+  } catch (err) {
+    failure += `; face-api's descriptor on ONNX failed too: ${(err as Error).message}`;
   }
   if (requested === 'onnx') throw new PorchlightError('MODEL_UNAVAILABLE', failure);
   return { ...TFJS_SELECTION, reason: `auto: tfjs, because ${failure}` };
