@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { isEventId } from '../lib/events/event-id';
+import { jpegSize } from '../lib/camera/jpeg';
+import { MultipartJpegParser, boundaryOf } from '../lib/camera/multipart';
+import { helper, nextMessage } from './support/node-red';
+import { gifFramesAsJpeg, MjpegServer } from './support/mjpeg-server';
+import { nodeFile, videosDir } from './support/paths';
+
+const frameBuffer = require(nodeFile('frame-buffer'));
+const GIF = path.join(videosDir, 'head-pose-face-detection-male.gif');
+
+/** Collects every message a helper node receives. */
+function collect(node: any): any[] {
+  const got: any[] = [];
+  node.on('input', (msg: any) => got.push(msg));
+  return got;
+}
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function statusesOf(node: any): any[] {
+  const statuses: any[] = [];
+  node.on('call:status', (call: any) => statuses.push(call.args[0]));
+  return statuses;
+}
+
+describe('frame-buffer node (Node-RED runtime)', function () {
+  this.timeout(60_000);
+  let frames: Buffer[];
+  let server: MjpegServer | undefined;
+  let tmp: string;
+
+  before(async () => {
+    frames = await gifFramesAsJpeg(GIF, 20);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-fb-'));
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await server?.stop();
+    server = undefined;
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('frames in messages: a trigger sends the pre-roll, then a burst of frames that arrive after it', async () => {
+    const flow = [
+      { id: 'fb', type: 'frame-buffer', source: 'msg', maxFrames: 30, maxMegabytes: 10, preRoll: 3, burstCount: 4, burstInterval: 100, output: 'each', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load(frameBuffer, flow);
+    const fb = helper.getNode('fb');
+    const out = collect(helper.getNode('out'));
+    for (let i = 0; i < 10; i++) fb.receive({ payload: frames[i] });
+    const event = { id: '01JABCDEFGHJKMNPQRSTVWXYZ0', trigger: 'doorbell', startedAt: Date.now(), source: { node: 'bell' } };
+    fb.receive({ payload: 'press', event });
+    // the camera goes on at ~25 fps
+    for (let i = 10; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 40));
+      fb.receive({ payload: frames[i] });
+    }
+    await waitFor(() => out.length >= 7, 5_000, '7 frames');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(out.length, 7, 'pre-roll 3 + burst 4');
+    assert.deepEqual(out.map((m) => m.frame.preRoll), [true, true, true, false, false, false, false]);
+    assert.ok(out.slice(0, 3).every((m, i) => m.payload.equals(frames[7 + i])), 'the 3 frames before the trigger, oldest first');
+    assert.ok(out.every((m) => m.event === event || m.event.id === event.id), 'msg.event is carried');
+    assert.deepEqual(out.map((m) => m.frame.index), [0, 1, 2, 3, 4, 5, 6]);
+    const seqs = out.map((m) => m.frame.seq);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    const { width, height } = jpegSize(frames[0])!;
+    assert.ok(out.every((m) => m.frame.width === width && m.frame.height === height && typeof m.frame.capturedAt === 'number'));
+  });
+
+  it('topic "trigger" without an event creates one; all frames in one message on request; first frame within 20 ms', async () => {
+    const flow = [
+      { id: 'fb', type: 'frame-buffer', source: 'msg', preRoll: 4, burstCount: 0, output: 'single', wires: [['out']] },
+      { id: 'fb2', type: 'frame-buffer', source: 'msg', preRoll: 2, burstCount: 0, output: 'each', wires: [['out2']] },
+      { id: 'out', type: 'helper' },
+      { id: 'out2', type: 'helper' },
+    ];
+    await helper.load(frameBuffer, flow);
+    for (const f of frames.slice(0, 6)) {
+      helper.getNode('fb').receive({ payload: f });
+      helper.getNode('fb2').receive({ payload: f });
+    }
+    const single = nextMessage<any>(helper.getNode('out'), 5_000);
+    helper.getNode('fb').receive({ topic: 'trigger' });
+    const msg = await single;
+    assert.ok(isEventId(msg.event.id));
+    assert.equal(msg.event.trigger, 'frame-buffer');
+    assert.equal(msg.payload.length, 4);
+    assert.equal(msg.frames.length, 4);
+    assert.ok(msg.payload.every((b: Buffer, i: number) => b.equals(frames[2 + i])));
+    assert.deepEqual(msg.burst, { preRoll: 4, burst: 0, missed: 0 });
+
+    const first = nextMessage<any>(helper.getNode('out2'), 5_000);
+    const started = process.hrtime.bigint();
+    helper.getNode('fb2').receive({ topic: 'trigger' });
+    await first;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(ms < 20, `trigger to first frame ${ms.toFixed(2)} ms`);
+  });
+
+  it('bad input is an error for Catch nodes, and the node keeps working', async () => {
+    const flow = [{ id: 'fb', type: 'frame-buffer', source: 'msg', wires: [[]] }];
+    await helper.load(frameBuffer, flow);
+    const fb = helper.getNode('fb');
+    const errors: Error[] = [];
+    fb.on('call:error', (call: any) => errors.push(call.args[0]));
+    fb.receive({ payload: Buffer.from('<html>not a frame</html>') });
+    fb.receive({ payload: 42 });
+    fb.receive({ topic: 'trigger' }); // nothing buffered yet
+    await waitFor(() => errors.length >= 3, 2_000, 'three errors');
+    assert.match(String(errors[0]), /JPEG Buffer/);
+    assert.match(String(errors[2]), /no frame to send/);
+  });
+
+  it('MJPEG source: streams into the ring; latest.jpg and stream.mjpeg serve the live view', async () => {
+    server = new MjpegServer({ frames, fps: 25 });
+    const url = await server.start();
+    const flow = [{ id: 'cam', type: 'frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, wires: [[]] }];
+    await helper.load(frameBuffer, flow);
+    const statuses = statusesOf(helper.getNode('cam'));
+    await waitFor(() => statuses.some((s) => /^streaming \d+(\.\d)? fps/.test(s.text) && s.fill === 'green'), 5_000, 'streaming status');
+
+    const latest = await helper.request().get('/porchlight/camera/cam/latest.jpg').buffer(true).parse((res: any, cb: any) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => cb(null, Buffer.concat(chunks)));
+    }).expect(200).expect('Content-Type', 'image/jpeg');
+    assert.ok(frames.some((f) => f.equals(latest.body)), 'latest.jpg is a frame from the camera');
+    await helper.request().get('/porchlight/camera/nope/latest.jpg').expect(404);
+
+    // The live stream, read with the package's own multipart parser over a real socket.
+    const admin = http.createServer((helper as any)._httpAdmin);
+    await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
+    try {
+      const got: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get(`http://127.0.0.1:${(admin.address() as AddressInfo).port}/porchlight/camera/cam/stream.mjpeg`, (res) => {
+          assert.match(String(res.headers['content-type']), /^multipart\/x-mixed-replace/);
+          const parser = new MultipartJpegParser(boundaryOf(res.headers['content-type']), { frame: (f) => got.push(f), problem: reject });
+          res.on('data', (chunk: Buffer) => {
+            parser.push(chunk);
+            if (got.length >= 5) {
+              req.destroy();
+              resolve();
+            }
+          });
+        });
+        req.on('error', reject);
+      });
+      assert.ok(got.every((g) => frames.some((f) => f.equals(g))), 'live frames are the camera frames');
+    } finally {
+      admin.closeAllConnections();
+      await new Promise((r) => admin.close(r));
+    }
+  });
+
+  it('MJPEG source: a stalled camera shows stale (yellow) and is reconnected', async () => {
+    server = new MjpegServer({ frames, fps: 25, stallAfter: 10 });
+    const url = await server.start();
+    const flow = [{ id: 'cam', type: 'frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, staleAfter: 1, wires: [[]] }];
+    await helper.load(frameBuffer, flow);
+    const statuses = statusesOf(helper.getNode('cam'));
+    await waitFor(() => statuses.some((s) => s.fill === 'yellow' && /^stale: no frame for \d+ s/.test(s.text)), 8_000, 'stale status');
+    await waitFor(() => server!.connections >= 2, 8_000, 'a reconnect');
+  });
+
+  it('ffmpeg source: frames from a video file; close stops ffmpeg within 15 s', async () => {
+    const video = path.join(tmp, 'clip.mp4');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', GIF, '-t', '2', '-pix_fmt', 'yuv420p', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', video]);
+    const flow = [
+      { id: 'cam', type: 'frame-buffer', source: 'ffmpeg', input: video, fps: 10, width: 320, preRoll: 2, burstCount: 2, burstInterval: 100, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load(frameBuffer, flow);
+    const out = collect(helper.getNode('out'));
+    const statuses = statusesOf(helper.getNode('cam'));
+    await waitFor(() => statuses.some((s) => /^streaming/.test(s.text)), 15_000, 'streaming');
+    await new Promise((r) => setTimeout(r, 500));
+    helper.getNode('cam').receive({ topic: 'trigger' });
+    await waitFor(() => out.length >= 4, 5_000, 'pre-roll and burst');
+    assert.ok(out.every((m) => m.frame.width === 320));
+    const ffmpegPids = () => execFileSync('pgrep', ['-f', `ffmpeg .*${video}`], { encoding: 'utf8' }).trim();
+    assert.ok(ffmpegPids(), 'ffmpeg is running');
+    const started = Date.now();
+    await helper.unload();
+    assert.ok(Date.now() - started < 15_000);
+    assert.throws(ffmpegPids, 'no ffmpeg left after close');
+  });
+
+  it('ffmpeg missing: a clear red status, Node-RED keeps running', async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = path.join(tmp, 'empty-bin');
+    try {
+      const flow = [{ id: 'cam', type: 'frame-buffer', source: 'ffmpeg', input: '/dev/video0', wires: [[]] }];
+      await helper.load(frameBuffer, flow);
+      const statuses = statusesOf(helper.getNode('cam'));
+      await waitFor(() => statuses.some((s) => s.fill === 'red'), 5_000, 'red status');
+      assert.equal(statuses.find((s) => s.fill === 'red').text, 'ffmpeg not installed: apt install ffmpeg');
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});
