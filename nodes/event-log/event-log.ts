@@ -88,21 +88,20 @@ function sweepText(report: SweepReport): string {
 export = function register(RED: NodeAPI): void {
   function EventLogNode(this: Node, def: EventLogDef) {
     RED.nodes.createNode(this, def);
-    const node = this;
     const retention = retentionFromDef(def);
     const sweepMs = setting(def.sweepHours, 1) * 3_600_000 || 3_600_000;
     const cleanups: Array<() => void> = [];
     let closing = false;
 
-    node.status(busyStatus('opening database'));
+    this.status(busyStatus('opening database'));
     const opening = (async () => {
       const settings = dbSettings(RED, def.db);
       const faceDb = await openFaceDb(settings);
       const db = sqliteOf(faceDb.store);
       const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention });
-      activeLogs.set(node.id, log);
+      activeLogs.set(this.id, log);
       cleanups.push(
-        () => activeLogs.get(node.id) === log && activeLogs.delete(node.id),
+        () => activeLogs.get(this.id) === log && activeLogs.delete(this.id),
         watchStorage(settings.file, () => ({
           databaseBytes: fileBytes(settings.file) + fileBytes(`${settings.file}-wal`),
           snapshotBytes: log.repository.snapshotBytes(),
@@ -111,19 +110,19 @@ export = function register(RED: NodeAPI): void {
       );
       log.on('swept', (report: SweepReport) => {
         const text = sweepText(report);
-        if (text && !closing) node.log(text);
+        if (text && !closing) this.log(text);
       });
-      log.on('sweep-failed', (err: Error) => node.warn(`retention sweep failed: ${err.message}`));
+      log.on('sweep-failed', (err: Error) => this.warn(`retention sweep failed: ${err.message}`));
       cleanups.push(log.startRetention(sweepMs));
-      node.status(readyStatus(`ready · ${log.repository.count()} events`));
+      this.status(readyStatus(`ready · ${log.repository.count()} events`));
       return { log, release: faceDb.release };
     })();
     opening.catch((err: Error) => {
-      node.status(errorStatus(err));
-      node.error(`event log unavailable: ${err.message}`);
+      this.status(errorStatus(err));
+      this.error(`event log unavailable: ${err.message}`);
     });
 
-    node.on('input', (msg: Message, send, done) => {
+    this.on('input', (msg: Message, send, done) => {
       opening
         .then(async ({ log }) => {
           switch (msg.action) {
@@ -152,7 +151,7 @@ export = function register(RED: NodeAPI): void {
             default:
               throw new PorchlightError('BAD_INPUT', `unknown msg.action "${String(msg.action)}": use query, export or sweep, or none to record the event`);
           }
-          const outcome = await log.record(msg, { node: node.id });
+          const outcome = await log.record(msg, { node: this.id });
           count(outcome, msg);
           if (outcome.kind === 'verdict' || outcome.kind === 'failure') {
             const stored = log.get(outcome.event.id)!;
@@ -166,17 +165,17 @@ export = function register(RED: NodeAPI): void {
             send([null, msg]);
             const snapshotNote = outcome.snapshot && !outcome.snapshot.written ? ` · no snapshot: ${outcome.snapshot.reason}` : '';
             const shown = `${stored.status}${stored.verdict ? ` ${stored.verdict}` : ''} · ${stored.id.slice(-6)}`;
-            node.status(stored.status === 'failed' ? warnStatus(shown) : readyStatus(shown + snapshotNote));
+            this.status(stored.status === 'failed' ? warnStatus(shown) : readyStatus(shown + snapshotNote));
           }
         })
         .then(() => done())
         .catch((err: Error) => {
-          if (!closing) node.status(errorStatus(err));
+          if (!closing) this.status(errorStatus(err));
           done(err);
         });
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    this.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
       for (const cleanup of cleanups.splice(0)) cleanup();
       // Finish what is being written before the last user of the file closes it.

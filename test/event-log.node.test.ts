@@ -1,0 +1,303 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { newEventId } from '../lib/events/event-id';
+import { registerHealthCheck } from '../lib/metrics/health';
+import { truncatedJpeg } from './support/images';
+import { helper, nextMessage } from './support/node-red';
+import { lfwImage, nodeFile } from './support/paths';
+
+const eventLog = require(nodeFile('event-log'));
+const porchlightDb = require(nodeFile('porchlight-db'));
+const faceDetect = require(nodeFile('face-detect'));
+const engine = require(nodeFile('porchlight-engine'));
+
+/** Sample lines of Prometheus text exposition format, checked strictly enough to fail on anything malformed. */
+function parsePrometheus(text: string): Map<string, number> {
+  const types = new Map<string, string>();
+  const samples = new Map<string, number>();
+  const familyOf = (name: string) => name.replace(/_(bucket|sum|count)$/, '');
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$/.exec(line);
+    if (m) continue;
+    m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (m) {
+      types.set(m[1], m[2]);
+      continue;
+    }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.]+(?:e[+-]?\d+)?|NaN|[+-]Inf)$/.exec(line);
+    assert.ok(m, `not a valid exposition line: ${JSON.stringify(line)}`);
+    const family = types.has(m[1]) ? m[1] : familyOf(m[1]);
+    assert.ok(types.has(family), `sample ${m[1]} has no # TYPE`);
+    samples.set(m[1] + (m[2] ?? ''), Number(m[3]));
+  }
+  return samples;
+}
+
+describe('event-log node (Node-RED runtime)', function () {
+  this.timeout(120_000);
+  let dir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-event-log-node-'));
+  });
+
+  afterEach(async () => {
+    await helper.unload();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function dbNode() {
+    return { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') };
+  }
+
+  function logNode(extra: Record<string, unknown> = {}) {
+    return { id: 'el', type: 'event-log', db: 'db', wires: [['results'], ['recorded']], ...extra };
+  }
+
+  const helpers = [{ id: 'results', type: 'helper' }, { id: 'recorded', type: 'helper' }];
+
+  it('records press, frames through real face detection, and the verdict, with a snapshot served by the API', async () => {
+    await helper.load([engine, faceDetect, porchlightDb, eventLog], [
+      dbNode(),
+      logNode(),
+      ...helpers,
+      { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 60, maxMegapixels: 40 },
+      { id: 'fd', type: 'face-detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 5, crops: true, cropSize: 128, queuePolicy: 'wait', wires: [['el', 'faces'], ['el']] },
+      { id: 'faces', type: 'helper' },
+    ]);
+    const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { node: 'test' } };
+    const el = helper.getNode('el');
+    el.receive({ event });
+
+    // Two frames of a burst, close-ups padded to a doorstep-like frame so the detector sees the whole face.
+    const frames = await Promise.all([1, 3].map((n) =>
+      sharp(fs.readFileSync(lfwImage('Aaron_Peirsol', n))).extend({ top: 115, bottom: 115, left: 195, right: 195, background: '#404040' }).jpeg().toBuffer(),
+    ));
+    const detected = [];
+    for (const [seq, frame] of frames.entries()) {
+      const got = nextMessage<Record<string, any>>(helper.getNode('faces'), 90_000);
+      helper.getNode('fd').receive({ event, payload: frame, frame: { seq, capturedAt: Date.now(), width: 640, height: 480, preRoll: seq === 0 } });
+      detected.push(await got);
+    }
+    assert.equal(detected[0].faces.length, 1, 'the detector finds the one face');
+
+    let res = await helper.request().get(`/porchlight/events/${event.id}`).expect(200);
+    assert.equal(res.body.status, 'processing');
+    assert.equal(res.body.framesSeen, 2);
+
+    const recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'));
+    const verdictFaces = detected[1].faces.map((f: Record<string, unknown>) => ({ ...f, match: { personId: 1, name: 'Aaron', list: 'known', distance: 0.38, confidence: 0.8 } }));
+    el.receive({ event, verdict: { status: 'known', people: [{ personId: 1, name: 'Aaron', list: 'known', distance: 0.38 }], framesSeen: 2, decidedAt: Date.now(), latencyMs: 650 }, faces: verdictFaces, frame: { seq: 1 } });
+    const out = await recorded;
+    assert.deepEqual(out.eventLog, { id: event.id, status: 'completed', verdict: 'known', hasSnapshot: true, snapshotUrl: `porchlight/events/${event.id}/snapshot.jpg` });
+
+    res = await helper.request().get(`/porchlight/events/${event.id}`).expect(200);
+    assert.equal(res.body.status, 'completed');
+    assert.equal(res.body.verdict, 'known');
+    assert.equal(res.body.processingMs, 650);
+    assert.equal(res.body.faces.length, 1);
+    assert.equal(res.body.faces[0].name, 'Aaron');
+    assert.equal(res.body.faces[0].hasCrop, true);
+
+    const snapshot = await helper.request().get(`/porchlight/events/${event.id}/snapshot.jpg`).buffer(true).expect('Content-Type', 'image/jpeg').expect(200);
+    assert.deepEqual(await sharp(snapshot.body).metadata().then((m) => [m.format, m.width, m.height]), ['jpeg', 640, 480]);
+    const thumbnail = await helper.request().get(`/porchlight/events/${event.id}/thumbnail.jpg`).buffer(true).expect(200);
+    assert.equal((await sharp(thumbnail.body).metadata()).width, 320);
+    const crop = await helper.request().get(`/porchlight/events/${event.id}/faces/${res.body.faces[0].id}/crop.jpg`).buffer(true).expect(200);
+    assert.equal((await sharp(crop.body).metadata()).format, 'jpeg');
+  });
+
+  it('marks the event failed when a Catch node reports a node\'s error for it', async () => {
+    // A Catch node only sees nodes on its own tab.
+    const onTab = (n: Record<string, unknown>) => ({ ...n, z: 'tab' });
+    await helper.load([engine, faceDetect, porchlightDb, eventLog], [
+      { id: 'tab', type: 'tab', label: 'doorbell' },
+      dbNode(),
+      onTab(logNode()),
+      ...helpers.map(onTab),
+      { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 60, maxMegapixels: 40 },
+      onTab({ id: 'fd', type: 'face-detect', name: 'detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, queuePolicy: 'wait', wires: [['el'], ['el']] }),
+      onTab({ id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['el']] }),
+    ]);
+    const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    helper.getNode('el').receive({ event });
+    const recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'), 90_000);
+    helper.getNode('fd').receive({ event, payload: truncatedJpeg(), frame: { seq: 0 } });
+    const out = await recorded;
+    assert.equal(out.eventLog.status, 'failed');
+    const res = await helper.request().get(`/porchlight/events/${event.id}`).expect(200);
+    assert.equal(res.body.status, 'failed');
+    assert.match(res.body.errorMessage, /corrupt|truncat|premature/i);
+    assert.match(res.body.errorMessage, /\(from detect\)$/);
+  });
+
+  describe('admin API and msg.action', () => {
+    const base = Date.UTC(2026, 2, 1);
+    const ids: string[] = [];
+
+    beforeEach(async () => {
+      await helper.load([porchlightDb, eventLog], [dbNode(), logNode({ keepUnknownDays: 0, keepKnownDays: 0, keepBlacklistedDays: 0, keepNoFaceDays: 0, keepOtherDays: 0 }), ...helpers]);
+      const el = helper.getNode('el');
+      ids.length = 0;
+      for (let i = 0; i < 25; i++) {
+        const event = { id: newEventId(base + i * 60_000), trigger: 'doorbell', startedAt: base + i * 60_000, source: {} };
+        ids.push(event.id);
+        const recorded = nextMessage(helper.getNode('recorded'));
+        const who = i % 4 === 0 ? { name: 'Alice', list: 'known', distance: 0.3, personId: 1 } : null;
+        el.receive({ event, verdict: { status: who ? 'known' : 'unknown', people: who ? [who] : [], framesSeen: 3, latencyMs: 300 } });
+        await recorded;
+      }
+    });
+
+    it('filters and pages GET /porchlight/events', async () => {
+      let res = await helper.request().get('/porchlight/events').expect(200);
+      assert.equal(res.body.total, 25);
+      assert.equal(res.body.events.length, 25);
+      assert.deepEqual(Object.keys(res.body.events[0]).sort(), ['completedAt', 'errorMessage', 'framesSeen', 'hasSnapshot', 'id', 'people', 'processingMs', 'startedAt', 'status', 'trigger', 'verdict'].sort());
+
+      res = await helper.request().get('/porchlight/events').query({ limit: 10, offset: 10 }).expect(200);
+      assert.equal(res.body.total, 25);
+      assert.deepEqual(res.body.events.map((e: { id: string }) => e.id), ids.slice(5, 15).reverse());
+
+      res = await helper.request().get('/porchlight/events').query({ person: 'ALICE' }).expect(200);
+      assert.equal(res.body.total, 7);
+      res = await helper.request().get('/porchlight/events').query({ verdict: 'unknown', since: new Date(base + 20 * 60_000).toISOString(), until: base + 24 * 60_000 }).expect(200);
+      assert.equal(res.body.total, 3); // minutes 21, 22 and 23 (20 and 24 are Alice's)
+      assert.ok(res.body.events.every((e: { verdict: string }) => e.verdict === 'unknown'));
+      res = await helper.request().get('/porchlight/events').query({ status: 'failed' }).expect(200);
+      assert.equal(res.body.total, 0);
+    });
+
+    it('keeps SQL-looking filter text harmless and refuses malformed filters with 400', async () => {
+      let res = await helper.request().get('/porchlight/events').query({ person: "x' OR '1'='1" }).expect(200);
+      assert.equal(res.body.total, 0);
+      res = await helper.request().get('/porchlight/events').query({ person: "'; DROP TABLE events; --" }).expect(200);
+      assert.equal(res.body.total, 0);
+      res = await helper.request().get('/porchlight/events').query({ status: "completed' OR '1'='1" }).expect(400);
+      assert.match(res.body.error.message, /status must be one of/);
+      await helper.request().get('/porchlight/events').query({ limit: 'all' }).expect(400);
+      await helper.request().get('/porchlight/events').query({ since: 'last tuesday' }).expect(400);
+      res = await helper.request().get('/porchlight/events').expect(200);
+      assert.equal(res.body.total, 25, 'nothing was dropped or changed');
+    });
+
+    it('refuses ids that try to leave the snapshot folder', async () => {
+      for (const bad of ['..%2f..%2fetc%2fpasswd', '..%2F..%2Fporchlight.db', '%2Fetc%2Fpasswd', '..', 'a.b', '%00']) {
+        for (const suffix of ['', '/snapshot.jpg', '/thumbnail.jpg']) {
+          const res = await helper.request().get(`/porchlight/events/${bad}${suffix}`);
+          assert.ok(res.status === 400 || res.status === 404, `${bad}${suffix}: ${res.status}`);
+          assert.ok(!String(res.text).includes('root:'), 'no file content leaks');
+          if (bad !== '..') assert.equal(res.status, 400, `${bad}${suffix}`);
+        }
+        await helper.request().delete(`/porchlight/events/${bad}`).expect((res: { status: number }) => assert.ok(res.status === 400 || res.status === 404));
+      }
+      await helper.request().get(`/porchlight/events/${ids[0]}/snapshot.jpg`).expect(404); // no frame reached the log
+      const res = await helper.request().get('/porchlight/events').expect(200);
+      assert.equal(res.body.total, 25);
+    });
+
+    it('deletes an event', async () => {
+      await helper.request().delete(`/porchlight/events/${ids[3]}`).expect(204);
+      await helper.request().get(`/porchlight/events/${ids[3]}`).expect(404);
+      await helper.request().delete(`/porchlight/events/${ids[3]}`).expect(404);
+      const res = await helper.request().get('/porchlight/events').expect(200);
+      assert.equal(res.body.total, 24);
+    });
+
+    it('exports CSV over HTTP and answers msg.action query and export', async () => {
+      const csv = await helper.request().get('/porchlight/events.csv').query({ person: 'Alice' }).expect('Content-Type', /text\/csv/).expect(200);
+      const lines = csv.text.trimEnd().split('\r\n');
+      assert.equal(lines.length, 8);
+      assert.ok(lines.slice(1).every((l: string) => l.includes(',known,Alice,known,0.3000,')));
+
+      const el = helper.getNode('el');
+      let got = nextMessage<Record<string, any>>(helper.getNode('results'));
+      el.receive({ action: 'query', payload: { verdict: 'known', limit: 2 } });
+      let msg = await got;
+      assert.equal(msg.payload.total, 7);
+      assert.deepEqual(msg.payload.events.map((e: { id: string }) => e.id), [ids[24], ids[20]]);
+
+      got = nextMessage<Record<string, any>>(helper.getNode('results'));
+      el.receive({ action: 'export', format: 'json', filter: { person: '1' } });
+      msg = await got;
+      assert.equal(JSON.parse(msg.payload).length, 7);
+    });
+
+    it('reports a malformed query through done(err) so Catch nodes see it', async () => {
+      const el = helper.getNode('el');
+      const errored = new Promise<Error>((resolve) => el.on('call:error', (call: { args: [Error] }) => resolve(call.args[0])));
+      el.receive({ action: 'query', payload: { verdict: 'maybe' } });
+      assert.match(String(await errored), /verdict must be one of/);
+    });
+
+    it('serves Prometheus metrics that parse as exposition format', async () => {
+      const before = parsePrometheus((await helper.request().get('/porchlight/metrics').expect(200)).text);
+      const el = helper.getNode('el');
+      const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now() - 400, source: {} };
+      el.receive({ event });
+      el.receive({ event, faces: [], detection: { latencyMs: 120 }, frame: { seq: 0 } });
+      const recorded = nextMessage(helper.getNode('recorded'));
+      el.receive({ event, verdict: { status: 'blacklisted', people: [{ name: 'Mallory', list: 'blacklist' }], latencyMs: 420 } });
+      await recorded;
+      const res = await helper.request().get('/porchlight/metrics').expect('Content-Type', /text\/plain/).expect(200);
+      const after = parsePrometheus(res.text);
+      const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+      assert.equal(delta('porchlight_presses_total'), 1);
+      assert.equal(delta('porchlight_events_total{verdict="blacklisted"}'), 1);
+      assert.equal(delta('porchlight_frames_processed_total'), 1);
+      assert.equal(delta('porchlight_trigger_to_verdict_seconds_count'), 1);
+      assert.equal(delta('porchlight_trigger_to_verdict_seconds_bucket{le="0.5"}'), 1);
+      assert.equal(delta('porchlight_trigger_to_verdict_seconds_bucket{le="0.3"}'), 0);
+      assert.equal(delta('porchlight_detection_seconds_count'), 1);
+      const dbKey = [...after.keys()].find((k) => k.startsWith('porchlight_db_size_bytes{file='));
+      assert.ok(dbKey && after.get(dbKey)! > 4096, 'the database size is reported');
+      assert.ok(after.has('porchlight_queue_depth'));
+    });
+
+    it('answers /porchlight/health, with 503 when a component is down', async () => {
+      let res = await helper.request().get('/porchlight/health').expect(200);
+      assert.equal(res.body.ok, true);
+      const db = Object.entries(res.body.components).find(([key]) => key.startsWith('database:'));
+      assert.ok(db, 'the database is checked');
+      assert.deepEqual([(db[1] as any).ok, (db[1] as any).events], [true, 25]);
+      assert.ok(res.body.components.engine);
+      const unregister = registerHealthCheck('camera:test', () => ({ ok: false, error: 'no frame for 30 s' }));
+      try {
+        res = await helper.request().get('/porchlight/health').expect(503);
+        assert.equal(res.body.ok, false);
+        assert.equal(res.body.components['camera:test'].error, 'no frame for 30 s');
+      } finally {
+        unregister();
+      }
+    });
+  });
+
+  it('keeps no snapshot of a known person with the privacy option, through the node', async () => {
+    await helper.load([porchlightDb, eventLog], [dbNode(), logNode({ privacy: true }), ...helpers]);
+    const el = helper.getNode('el');
+    const frame = fs.readFileSync(lfwImage('Aaron_Eckhart', 1));
+    const face = { box: { x: 75, y: 70, width: 100, height: 120 }, score: 0.9 };
+    const known = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    const stranger = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    let recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'));
+    el.receive({ event: known, payload: frame, faces: [{ ...face, match: { name: 'Aaron', list: 'known', distance: 0.3 } }], verdict: { status: 'known', people: [{ name: 'Aaron', list: 'known' }] } });
+    assert.equal((await recorded).eventLog.hasSnapshot, false);
+    recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'));
+    el.receive({ event: stranger, payload: frame, faces: [{ ...face, match: { name: null, list: null, distance: 0.8 } }], verdict: { status: 'unknown', people: [] } });
+    assert.equal((await recorded).eventLog.hasSnapshot, true);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'snapshots')).sort(), [`${stranger.id}.jpg`, `${stranger.id}.thumb.jpg`]);
+  });
+
+  it('closes within 15 s while an event is being written', async () => {
+    await helper.load([porchlightDb, eventLog], [dbNode(), logNode(), ...helpers]);
+    const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    helper.getNode('el').receive({ event, payload: fs.readFileSync(lfwImage('Aaron_Eckhart', 1)), verdict: { status: 'unknown', people: [] } });
+    const started = Date.now();
+    await helper.unload();
+    assert.ok(Date.now() - started < 15_000);
+  });
+});
