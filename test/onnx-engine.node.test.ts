@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { healthReport } from '../lib/metrics/health';
+import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
+import type { EngineConfigNode } from '../nodes/shared/engine';
+import { helper } from './support/node-red';
+import { referenceModel, verifyReferenceModels } from './support/onnx-models';
+import { modelsDir, nodeFile } from './support/paths';
+
+const engine = require(nodeFile('porchlight-engine'));
+
+describe('porchlight-engine node: backend selection and model packs (Node-RED runtime)', function () {
+  this.timeout(120_000);
+  let lease: PoolLease;
+  let packsDir: string;
+  const savedEnv = process.env.PORCHLIGHT_MODELS_DIR;
+
+  before(() => {
+    verifyReferenceModels();
+    lease = acquireSharedPool({ threads: 1, maxQueue: 4 });
+  });
+  after(async () => {
+    await lease.release();
+  });
+  beforeEach(() => {
+    packsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-engine-packs-'));
+    process.env.PORCHLIGHT_MODELS_DIR = packsDir;
+  });
+  afterEach(async () => {
+    await helper.unload();
+    if (savedEnv === undefined) delete process.env.PORCHLIGHT_MODELS_DIR;
+    else process.env.PORCHLIGHT_MODELS_DIR = savedEnv;
+    fs.rmSync(packsDir, { recursive: true, force: true });
+  });
+
+  it('backend onnx with model files from the dialog: YuNet + MobileFaceNet after a self-test, shown in /porchlight/health', async () => {
+    const flow = [
+      {
+        id: 'eng',
+        type: 'porchlight-engine',
+        backend: 'onnx',
+        detectorKind: 'yunet',
+        detectorModel: referenceModel('yunet_s_640_640.onnx'),
+        recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx'),
+        threads: 1,
+      },
+    ];
+    await helper.load(engine, flow);
+    const node = helper.getNode('eng') as unknown as EngineConfigNode;
+    assert.equal((await healthReport()).components['backend:eng'].reason, 'not chosen yet: no vision node has asked');
+    const selection = await node.selection(lease.pool);
+    assert.equal(selection.backend, 'onnx');
+    assert.equal(selection.detector, 'yunet');
+    assert.equal(selection.recognizer, 'onnx');
+    assert.match(selection.reason, /^ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)$/);
+    assert.equal(await node.selection(lease.pool), selection, 'chosen once');
+    const health = (await healthReport()).components['backend:eng'];
+    assert.deepEqual(health, { ok: true, backend: 'onnx', reason: selection.reason, requested: 'onnx' });
+  });
+
+  it('backend onnx with a wrong model fails loudly, in the health report too', async () => {
+    await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine', backend: 'onnx', detectorModel: referenceModel('yunet_s_640_640.onnx'), recognizerModel: referenceModel('ultraface_version-RFB-320.onnx') }]);
+    const node = helper.getNode('eng') as unknown as EngineConfigNode;
+    process.env.PORCHLIGHT_MODELS_DIR = path.join(modelsDir, 'README.md'); // no graph can be built there either
+    await assert.rejects(node.selection(lease.pool), /a recognizer expects \?x3x112x112, got 1x3x240x320/);
+    const health = (await healthReport()).components['backend:eng'];
+    assert.equal(health.ok, false);
+    assert.match(String(health.reason), /ONNX self-test failed/);
+  });
+
+  it('backend tfjs never runs the ONNX self-test', async () => {
+    await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine', backend: 'tfjs' }]);
+    const selection = await (helper.getNode('eng') as unknown as EngineConfigNode).selection(lease.pool);
+    assert.deepEqual([selection.backend, selection.detector, selection.recognizer, selection.reason], ['tfjs', 'ssd-mobilenetv1', 'faceapi-resnet128', 'tfjs as configured']);
+  });
+
+  it('lists model packs and installs one from a folder through the admin API', async () => {
+    await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine' }]);
+    let res = await helper.request().get('/porchlight/models').expect(200);
+    assert.deepEqual(res.body.map((p: any) => [p.name, p.installed]), [['yunet-mobilefacenet', false]]);
+    await helper.request().post('/porchlight/models/install').send({ pack: 42 }).expect(400);
+    res = await helper.request().post('/porchlight/models/install').send({ pack: 'nope' }).expect(422);
+    assert.match(res.body.error, /unknown model pack "nope"/);
+    res = await helper.request().post('/porchlight/models/install').send({ pack: 'yunet-mobilefacenet', from: modelsDir }).expect(200);
+    assert.equal(res.body.files.length, 2);
+    assert.ok(res.body.files.every((f: any) => f.path.startsWith(packsDir)));
+    res = await helper.request().get('/porchlight/models').expect(200);
+    assert.equal(res.body[0].installed, true);
+  });
+});
