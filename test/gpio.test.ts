@@ -374,3 +374,23 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
     assert.match(status.text, /^gpiomon not installed: apt install gpiod/);
   });
 });
+
+describe('gpio-doorbell example flow', function () {
+  this.timeout(30_000);
+  const core = (file: string) => require(require.resolve(`@node-red/nodes/core/common/${file}`, { paths: [path.dirname(require.resolve('node-red'))] }));
+
+  afterEach(() => helper.unload());
+
+  it('deploys as shipped: the simulated bell rings its debug node; the GPIO bell without hardware only shows an error status', async () => {
+    const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'gpio-doorbell.json'), 'utf8'));
+    await helper.load([core('20-inject.js'), core('21-debug.js'), core('90-comment.js'), require(nodeFile('gpio-doorbell'))], flow);
+    const debugNode = helper.getNode('pl-ex-gpio-press');
+    const got = new Promise<any>((resolve) => debugNode.on('input', resolve));
+    helper.getNode('pl-ex-gpio-inject').receive({});
+    const msg = await got;
+    assert.equal(msg.event.trigger, 'doorbell');
+    const hw = helper.getNode('pl-ex-gpio-hw');
+    const status = await new Promise<any>((resolve) => hw.on('call:status', (call: any) => call.args[0].fill === 'red' && resolve(call.args[0])));
+    assert.match(status.text, /gpiochip0 not found|gpiomon not installed/);
+  });
+});
