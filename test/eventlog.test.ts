@@ -187,6 +187,12 @@ describe('event log (lib, on a real SQLite file)', function () {
       assert.ok(alice.events.every((e) => e.people[0].name === 'Alice'));
       assert.equal(log.repository.query({ person: '2' }).total, 4, 'a person id matches too');
       assert.equal(log.repository.query({ person: 'Alice', since: base + 12 * 3_600_000 }).total, 6);
+      assert.equal(log.repository.query({ person: 'Mallory', verdict: 'blacklisted' }).total, 4);
+      assert.equal(log.repository.query({ person: 'Mallory', verdict: 'known' }).total, 0);
+      assert.equal(log.repository.query({ person: 'Mallory', status: 'completed' }).total, 4);
+      assert.equal(log.repository.query({ person: 'Mallory', status: 'created' }).total, 0);
+      const alicePage = log.repository.query({ person: 'Alice', limit: 3, offset: 3 });
+      assert.deepEqual(alicePage.events.map((e) => e.id), [18, 15, 12].map((i) => ids[i]));
 
       const page1 = log.repository.query({ limit: 7 });
       const page2 = log.repository.query({ limit: 7, offset: 7 });

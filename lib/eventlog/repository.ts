@@ -115,8 +115,8 @@ function idText(value: unknown): string | null {
   return value === null || value === undefined || value === '' ? null : String(value);
 }
 
-/** Builds the WHERE clause of a filter; every value is a bound parameter, never spliced into the SQL. */
-function whereClause(filter: EventFilter): { sql: string; params: Record<string, unknown> } {
+/** Builds the WHERE clause of a filter (but its person); every value is a bound parameter, never spliced into the SQL. */
+function whereClause(filter: Omit<EventFilter, 'person'>): { sql: string; params: Record<string, unknown> } {
   const conditions: string[] = [];
   const params: Record<string, unknown> = {};
   if (filter.since !== undefined) {
@@ -134,10 +134,6 @@ function whereClause(filter: EventFilter): { sql: string; params: Record<string,
   if (filter.verdict !== undefined) {
     conditions.push('verdict = @verdict');
     params.verdict = filter.verdict;
-  }
-  if (filter.person !== undefined) {
-    conditions.push('id IN (SELECT event_id FROM event_people WHERE name = @person COLLATE NOCASE OR person_id = @person)');
-    params.person = filter.person;
   }
   return { sql: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', params };
 }
@@ -173,8 +169,12 @@ export class EventRepository {
         metadata,
       });
       this.sql('DELETE FROM event_people WHERE event_id = ?').run(event.id);
-      const addPerson = this.sql('INSERT OR IGNORE INTO event_people (event_id, person_id, name, list, distance) VALUES (?, ?, ?, ?, ?)');
-      for (const p of people) addPerson.run(event.id, idText(p.personId), p.name, p.list ?? null, finiteOrNull(p.distance));
+      const addPerson = this.sql(`
+        INSERT OR IGNORE INTO event_people (event_id, person_id, name, list, distance, started_at, verdict)
+        SELECT @id, @personId, @name, @list, @distance, started_at, verdict FROM events WHERE id = @id`);
+      for (const p of people) {
+        addPerson.run({ id: event.id, personId: idText(p.personId), name: p.name, list: p.list ?? null, distance: finiteOrNull(p.distance) });
+      }
       this.sql('DELETE FROM event_faces WHERE event_id = ?').run(event.id);
       const addFace = this.sql(`
         INSERT INTO event_faces (event_id, frame_seq, x, y, width, height, score, quality, person_id, name, list, distance, confidence, crop)
@@ -297,9 +297,10 @@ export class EventRepository {
 
   /** Newest first, with the total that matched (for paging). */
   query(filter: EventFilter = {}): EventPage {
-    const { sql, params } = whereClause(filter);
     const limit = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
     const offset = Math.max(0, Math.floor(filter.offset ?? 0));
+    if (filter.person !== undefined) return this.queryByPerson(filter, limit, offset);
+    const { sql, params } = whereClause(filter);
     const rows = this.sql(`SELECT ${SUMMARY_COLUMNS} FROM events ${sql} ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset`).all({
       ...params,
       limit,
@@ -307,6 +308,27 @@ export class EventRepository {
     }) as EventRow[];
     const { total } = this.sql(`SELECT count(*) AS total FROM events ${sql}`).get(params) as { total: number };
     return { events: rows.map(toSummary), total };
+  }
+
+  /**
+   * A person's events, paged from the event_people indexes (by name,
+   * case-insensitive, or by person id; two index searches joined by UNION,
+   * as an OR would scan the table), then only the page's events read. People
+   * are written with the verdict, so only completed events have any.
+   */
+  private queryByPerson(filter: EventFilter, limit: number, offset: number): EventPage {
+    if (filter.status !== undefined && filter.status !== 'completed') return { events: [], total: 0 };
+    const { sql, params } = whereClause({ since: filter.since, until: filter.until, verdict: filter.verdict });
+    const and = sql.replace(/^WHERE/, 'AND');
+    const matched = `
+      SELECT event_id, started_at FROM event_people WHERE name = @person COLLATE NOCASE ${and}
+      UNION SELECT event_id, started_at FROM event_people WHERE person_id = @person ${and}`;
+    const all = { ...params, person: filter.person };
+    const page = this.sql(`${matched} ORDER BY started_at DESC, event_id DESC LIMIT @limit OFFSET @offset`).all({ ...all, limit, offset }) as Array<{ event_id: string }>;
+    const { total } = this.sql(`SELECT count(*) AS total FROM (${matched})`).get(all) as { total: number };
+    const byId = this.sql(`SELECT ${SUMMARY_COLUMNS} FROM events WHERE id = ?`);
+    const events = page.map((p) => byId.get(p.event_id) as EventRow | undefined).filter((row): row is EventRow => row !== undefined);
+    return { events: events.map(toSummary), total };
   }
 
   /** Deletes events with their people and faces (the caller removes snapshot files). */
