@@ -1,11 +1,26 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { helper, nextMessage } from './support/node-red';
-import { faceApiDemoDir, nodeFile } from './support/paths';
+import {
+  cmykJpeg,
+  demoPhoto,
+  exifRotatedJpeg,
+  grayscaleJpeg,
+  onePixelPng,
+  png16,
+  pngClaimingSize,
+  pngWithAlpha,
+  textFile,
+  truncatedJpeg,
+} from './support/images';
+import { nodeFile } from './support/paths';
+import { eventually, osThreadCount } from './support/threads';
 
 const faceDetect = require(nodeFile('face-detect'));
 const engine = require(nodeFile('porchlight-engine'));
+const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+
+/** Where a message ended up: one of face-detect's outputs, or a Catch node with the error. */
+type Outcome = { port: 'faces' | 'none'; msg: Record<string, any> } | { port: 'caught'; msg: Record<string, any> };
 
 describe('face-detect node (Node-RED runtime)', function () {
   this.timeout(120_000);
@@ -15,19 +30,32 @@ describe('face-detect node (Node-RED runtime)', function () {
   });
 
   const flow = [
+    { id: 'tab', type: 'tab', label: 'face-detect test' },
     { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 60, maxMegapixels: 40 },
-    { id: 'fd', type: 'face-detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 10, crops: true, cropSize: 128, queuePolicy: 'wait', wires: [['faces'], ['none']] },
-    { id: 'faces', type: 'helper' },
-    { id: 'none', type: 'helper' },
+    { id: 'fd', type: 'face-detect', z: 'tab', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 10, crops: true, cropSize: 128, queuePolicy: 'wait', wires: [['faces'], ['none']] },
+    { id: 'faces', type: 'helper', z: 'tab' },
+    { id: 'none', type: 'helper', z: 'tab' },
+    { id: 'catch-fd', type: 'catch', z: 'tab', scope: ['fd'], uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'tab' },
   ];
 
+  const load = () => helper.load([engine, faceDetect, catchNode], flow);
+
+  /** Sends one message into face-detect and resolves with wherever it comes out. */
+  function send(msg: Record<string, unknown>): Promise<Outcome> {
+    const outcome = Promise.race(
+      (['faces', 'none', 'caught'] as const).map((port) => nextMessage<Record<string, any>>(helper.getNode(port), 90_000).then((out) => ({ port, msg: out }) as Outcome)),
+    );
+    helper.getNode('fd').receive(msg);
+    return outcome;
+  }
+
   it('adds msg.faces with boxes, landmarks and crops, keeping payload and event', async () => {
-    await helper.load([engine, faceDetect], flow);
-    const image = fs.readFileSync(path.join(faceApiDemoDir, 'sample1.jpg'));
-    const got = nextMessage<Record<string, any>>(helper.getNode('faces'), 90_000);
+    await load();
+    const image = demoPhoto(1);
     const event = { id: 'evt-1', trigger: 'test', startedAt: Date.now(), source: {} };
-    helper.getNode('fd').receive({ payload: image, event });
-    const msg = await got;
+    const { port, msg } = await send({ payload: image, event });
+    assert.equal(port, 'faces');
     assert.equal(msg.faces.length, 3);
     assert.equal(msg.payload, image);
     assert.deepEqual(msg.event, event);
@@ -41,30 +69,87 @@ describe('face-detect node (Node-RED runtime)', function () {
   });
 
   it('sends a frame without faces to the second output', async () => {
-    await helper.load([engine, faceDetect], flow);
+    await load();
     const sharp = require('sharp');
     const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#7a8a9a' } }).jpeg().toBuffer();
-    const got = nextMessage<Record<string, any>>(helper.getNode('none'), 90_000);
-    helper.getNode('fd').receive({ payload: blank });
-    const msg = await got;
+    const { port, msg } = await send({ payload: blank });
+    assert.equal(port, 'none');
     assert.deepEqual(msg.faces, []);
   });
 
-  it('reports a wrong payload type through done(err) and keeps running', async () => {
-    await helper.load([engine, faceDetect], flow);
-    const node = helper.getNode('fd');
-    const errored = new Promise<Error>((resolve) => {
-      node.on('call:error', (call: { args: [Error] }) => resolve(call.args[0]));
-    });
-    node.receive({ payload: 'hello' });
-    const err = await errored;
-    assert.match(String(err), /msg\.payload must be an image Buffer/);
+  it('gives every bad or odd input its own clear error or the right faces, and keeps running', async () => {
+    await load();
+    const cases: Array<[string, unknown, string | number]> = [
+      ['an empty Buffer', Buffer.alloc(0), 'not an image: the buffer is empty'],
+      ['a truncated JPEG', truncatedJpeg(), 'corrupt jpeg image: VipsJpeg: premature end of JPEG image'],
+      ['a text file', textFile(), 'not an image: 1080 bytes in no known image format'],
+      ['a PNG claiming 30000x30000', pngClaimingSize(30000, 30000), 'image is 30000x30000, over the 40 MP limit'],
+      ['a string', 'hello', 'msg.payload must be an image Buffer (JPEG, PNG, WebP) or raw pixels {data, width, height, channels}, got a string'],
+      ['a number', 42, 'got a number'],
+      ['no payload', undefined, 'got a undefined'],
+      ['an object', { url: 'http://camera/snapshot.jpg' }, 'got an object'],
+      ['raw pixels of the wrong length', { data: new Uint8Array(10), width: 4, height: 4, channels: 3 }, 'raw image data has 10 bytes, expected 4x4x3 = 48'],
+      ['a 1x1 image', await onePixelPng(), 0],
+      ['a PNG with alpha', await pngWithAlpha(), 3],
+      ['a grayscale JPEG', await grayscaleJpeg(), 3],
+      ['a CMYK JPEG', await cmykJpeg(), 3],
+      ['a 16-bit PNG', await png16(), 3],
+      ['an EXIF-rotated JPEG', await exifRotatedJpeg(6), 3],
+    ];
+    for (const [label, payload, expected] of cases) {
+      const { port, msg } = await send({ payload, label });
+      assert.equal(msg.label, label, 'the message comes out with its own properties');
+      if (typeof expected === 'number') {
+        assert.equal(port, expected > 0 ? 'faces' : 'none', label);
+        assert.equal(msg.faces.length, expected, label);
+        if (expected > 0) assert.deepEqual([msg.detection.width, msg.detection.height], [1920, 1280], `${label}: size in the upright frame`);
+      } else {
+        assert.equal(port, 'caught', `${label} reaches the Catch node`);
+        assert.ok(msg.error.message.includes(expected), `${label}: "${msg.error.message}" should say "${expected}"`);
+      }
+    }
+    const { port, msg } = await send({ payload: demoPhoto(1) });
+    assert.deepEqual([port, msg.faces.length], ['faces', 3], 'still detecting after all of that');
   });
 
-  it('closes within 15 s', async () => {
-    await helper.load([engine, faceDetect], flow);
+  it('closes within 15 s, even with frames still queued', async () => {
+    await load();
+    for (let i = 0; i < 5; i++) helper.getNode('fd').receive({ payload: demoPhoto(1 + i) });
     const started = Date.now();
     await helper.unload();
     assert.ok(Date.now() - started < 15_000);
+  });
+
+  it('leaves no threads behind after 20 redeploys', async function () {
+    this.timeout(300_000);
+    /** Resolves once face-detect has loaded its models (status "ready ..."), even if that happened already. */
+    const ready = () =>
+      new Promise<void>((resolve) => {
+        const node = helper.getNode('fd');
+        const isReady = (call: { thisValue: unknown; args: [{ text?: string }] }) => call.thisValue === node && String(call.args[0]?.text).startsWith('ready');
+        if (node.status.getCalls().some(isReady)) resolve();
+        node.on('call:status', (call: { thisValue: unknown; args: [{ text?: string }] }) => {
+          if (isReady(call)) resolve();
+        });
+      });
+    // A first deployment and a first photo start every library's own long-lived threads (libvips, V8 platform).
+    await load();
+    await send({ payload: demoPhoto(1) });
+    await helper.unload();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const baseline = osThreadCount();
+
+    await load();
+    await send({ payload: demoPhoto(1) });
+    const deployed = osThreadCount();
+    for (let i = 1; i <= 20; i++) {
+      await helper.setFlows(flow.map((n) => (n.id === 'fd' ? { ...n, name: `redeploy ${i}` } : n)), 'full');
+      await ready();
+    }
+    const { port } = await send({ payload: demoPhoto(1) });
+    assert.equal(port, 'faces', 'the last deployment works');
+    assert.ok(await eventually(() => osThreadCount() <= deployed), `threads after 20 redeploys: ${osThreadCount()}, after the first: ${deployed}`);
+    await helper.unload();
+    assert.ok(await eventually(() => osThreadCount() <= baseline), `threads after closing: ${osThreadCount()}, before: ${baseline}`);
   });
 });

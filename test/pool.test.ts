@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { isPorchlightError, type PorchlightErrorCode } from '../lib/errors';
 import { acquireSharedPool, WorkerPool, type QueuePolicy } from '../lib/workers/pool';
 import type { PingTask } from '../lib/workers/tasks';
+import { eventually, osThreadCount } from './support/threads';
 
 interface PingResult {
   threadId: number;
@@ -18,20 +18,6 @@ function failsWith(code: PorchlightErrorCode, message: RegExp) {
     assert.match(err.message, message);
     return true;
   };
-}
-
-/** Threads of this OS process (main, libuv, V8 and every worker thread). */
-export function osThreadCount(): number {
-  const match = /^Threads:\s+(\d+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  assert.ok(match, 'Threads: line in /proc/self/status');
-  return Number(match[1]);
-}
-
-/** Waits until `check` holds (the OS reaps exited threads a moment after they end). */
-export async function eventually(check: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  return check();
 }
 
 describe('worker pool (lib/workers/pool)', function () {

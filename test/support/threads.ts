@@ -1,0 +1,15 @@
+import fs from 'node:fs';
+
+/** Threads of this OS process (main, libuv, V8, libvips and every worker thread), from /proc. */
+export function osThreadCount(): number {
+  const match = /^Threads:\s+(\d+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  if (!match) throw new Error('no Threads: line in /proc/self/status');
+  return Number(match[1]);
+}
+
+/** Polls until `check` holds or `ms` pass (the OS reaps an exited thread a moment after it ends). */
+export async function eventually(check: () => boolean, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return check();
+}
