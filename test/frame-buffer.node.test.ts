@@ -182,7 +182,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     const video = path.join(tmp, 'clip.mp4');
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', GIF, '-t', '2', '-pix_fmt', 'yuv420p', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', video]);
     const flow = [
-      { id: 'cam', type: 'frame-buffer', source: 'ffmpeg', input: video, fps: 10, width: 320, preRoll: 2, burstCount: 2, burstInterval: 100, wires: [['out']] },
+      { id: 'cam', type: 'frame-buffer', source: 'ffmpeg', input: video, fps: 10, width: 320, preRoll: 2, burstCount: 2, burstInterval: 300, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ];
     await helper.load(frameBuffer, flow);

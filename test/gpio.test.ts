@@ -244,9 +244,11 @@ describe('gpio: gpiomon watcher against a scripted gpiomon', function () {
       assert.match(restart!.detail, /exited with code 1: gpiomon: something went wrong \(retry in 0\.1 s\)/);
       const runs = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(runs[0].args, gpiomonArgs(Number(dialect) as 1 | 2, watcher.config));
-      // Each run lasts about 70 ms, then waits 100, 200, 400 ms before the next.
+      // The delays double (100, 200, 400 ms), and each restart really waits its delay.
+      const delays = seen.states.filter((s) => s.state === 'restarting').map((s) => Number(/retry in ([\d.]+) s/.exec(s.detail)![1]) * 1000);
+      assert.deepEqual(delays.slice(0, 3), [100, 200, 400]);
       const gaps = runs.slice(1, 4).map((r: { at: number }, i: number) => r.at - runs[i].at);
-      assert.ok(gaps[1] > gaps[0] + 50 && gaps[2] > gaps[1] + 100, `backoff grows: ${gaps}`);
+      gaps.forEach((gap: number, i: number) => assert.ok(gap >= delays[i], `run ${i + 1} started ${gap} ms after run ${i}, backoff ${delays[i]} ms`));
     });
   }
 
