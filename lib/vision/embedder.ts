@@ -1,4 +1,4 @@
-import type { Point, RawImage } from '../image/types';
+import type { Box, Point, RawImage } from '../image/types';
 import type { ChipGeometry } from './align';
 
 /**
@@ -18,6 +18,8 @@ export interface Embedder {
    * not trained on the dlib chip (the ONNX 5-point recognizers); absent: `alignFace`.
    */
   align?(image: RawImage, landmarks: readonly Point[]): RawImage;
+  /** Locates 68 landmarks in a box with a net of the embedder's own backend; absent: face-api's on tfjs. */
+  landmarks68?(image: RawImage, box: Box): Promise<Point[]>;
   /** One descriptor per chip, in order. Chips are `chip.size` squared, RGB. */
   embed(chips: RawImage[]): Promise<Float32Array[]>;
 }

@@ -57,16 +57,20 @@ export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
   const { image, scale, width, height } = await decodeInput(task.image, maxSide, task.limits);
   const t1 = performance.now();
 
+  const model = await loadingEmbedder;
+  // An embedder with its own landmark net (face-api's on ONNX) spares the detector's tfjs one.
+  const detectorLandmarks = !model.landmarks68;
+
   // Faces in decoded pixels; those smaller than minFaceSize (source pixels) are dropped.
   let faces: DetectedFace[];
   if (given) {
     faces = given.map((face) => scaleFace(face, scale));
   } else {
-    faces = await created!.detector.detect(image, { ...task.options, landmarks: true });
+    faces = await created!.detector.detect(image, { ...task.options, landmarks: detectorLandmarks });
     if (faces.length === 0 && task.secondDetector && task.secondDetector !== created!.detector.name) {
       // A second opinion only on empty frames: detectors miss different faces (dim, blurred, close-up).
       const second = await loadDetector(task.secondDetector, {});
-      faces = await second.detector.detect(image, { ...task.options, landmarks: true });
+      faces = await second.detector.detect(image, { ...task.options, landmarks: detectorLandmarks });
     }
   }
   faces = faces
@@ -74,12 +78,11 @@ export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
     .slice(0, task.options.maxFaces);
   const t2 = performance.now();
 
-  const model = await loadingEmbedder;
   const aligned: AlignedFace[] = [];
   for (const face of faces) {
     // A 5-point model aligns on the detector's five points; everything else needs 68.
     const usable = face.landmarks?.length === 68 || (model.align && face.landmarks?.length === 5);
-    const landmarks = usable ? face.landmarks! : await locateLandmarks68(image, face.box);
+    const landmarks = usable ? face.landmarks! : await (model.landmarks68?.(image, face.box) ?? locateLandmarks68(image, face.box));
     const withLandmarks = { ...face, landmarks };
     const chip = model.align ? model.align(image, landmarks) : alignFace(image, landmarks);
     const sourceFace = scaleFace(withLandmarks, 1 / scale);

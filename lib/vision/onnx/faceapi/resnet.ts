@@ -1,20 +1,19 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import type { RawImage } from '../../../image/types';
+import type { Box, Point, RawImage } from '../../../image/types';
 import { modelsDir } from '../../../models/packs';
 import { RESNET_CHIP } from '../../align';
 import type { Embedder } from '../../embedder';
 import { GraphBuilder } from '../graph-builder';
 import { openModelFile, runModel, type OnnxModel } from '../runtime';
-import { toPlanar, type PixelFormat } from '../tensor';
-import { hwioToOihw, readFaceApiWeights, weightOf, type FaceApiWeights } from './weights';
+import { toPlanar } from '../tensor';
+import { cachedGraph } from './graph-cache';
+import { OnnxLandmarks68 } from './landmarks';
+import { FACEAPI_PIXELS, hwioToOihw, readFaceApiWeights, weightOf, type FaceApiWeights } from './weights';
 
 /** Bump when the graph this file builds changes, so cached graphs of older code are not reused. */
 const GRAPH_VERSION = 1;
 const SIZE = RESNET_CHIP.size;
 
-/** face-api's input normalisation for this net: (x - mean RGB) / 255, done while filling the tensor. */
-export const RESNET_PIXELS: PixelFormat = { order: 'rgb', mean: [122.782, 117.001, 104.298], std: [255, 255, 255] };
 
 /** A feature map in the graph: its name, channels and (square) side. */
 interface Feature {
@@ -92,22 +91,8 @@ export function buildResNetGraph(weights: FaceApiWeights): Uint8Array {
   return g.build('porchlight');
 }
 
-/**
- * The built graph on disk, named by the checksum of the weights it came from
- * (and this builder's version): built at first use, reused afterwards, and
- * rebuilt by itself when face-api's weights change.
- */
 export function ensureResNetGraph(cacheDir = path.join(modelsDir(), 'built')): string {
-  const weights = readFaceApiWeights('face_recognition_model');
-  const file = path.join(cacheDir, `faceapi-resnet128-g${GRAPH_VERSION}-${weights.sha256.slice(0, 16)}.onnx`);
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(cacheDir, { recursive: true });
-    // Written aside and renamed, so a worker never opens a half-written graph.
-    const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-    fs.writeFileSync(partial, buildResNetGraph(weights));
-    fs.renameSync(partial, file);
-  }
-  return file;
+  return cachedGraph(cacheDir, 'faceapi-resnet128', GRAPH_VERSION, readFaceApiWeights('face_recognition_model'), buildResNetGraph);
 }
 
 export interface OnnxResNetConfig {
@@ -126,11 +111,20 @@ export class OnnxFaceApiResNet implements Embedder {
   readonly dimensions = 128;
   readonly chip = RESNET_CHIP;
   private onnx?: OnnxModel;
+  private readonly landmarkNet: OnnxLandmarks68;
 
-  constructor(private readonly config: OnnxResNetConfig = {}) {}
+  constructor(private readonly config: OnnxResNetConfig = {}) {
+    this.landmarkNet = new OnnxLandmarks68(config);
+  }
 
   async load(): Promise<void> {
     this.onnx ??= await openModelFile(ensureResNetGraph(this.config.cacheDir), { threads: this.config.threads });
+    await this.landmarkNet.load();
+  }
+
+  /** face-api's landmark net, also as a graph built from its weights (points within 0.001 px of tfjs). */
+  landmarks68(image: RawImage, box: Box): Promise<Point[]> {
+    return this.landmarkNet.locate(image, box);
   }
 
   async embed(chips: RawImage[]): Promise<Float32Array[]> {
@@ -138,7 +132,7 @@ export class OnnxFaceApiResNet implements Embedder {
     await this.load();
     const plane = 3 * SIZE * SIZE;
     const input = new Float32Array(chips.length * plane);
-    chips.forEach((chip, i) => input.set(toPlanar(chip, RESNET_PIXELS), i * plane));
+    chips.forEach((chip, i) => input.set(toPlanar(chip, FACEAPI_PIXELS), i * plane));
     const [descriptors] = await runModel(this.onnx!, input, [chips.length, 3, SIZE, SIZE]);
     const data = descriptors.data as Float32Array;
     return chips.map((_, i) => data.slice(i * this.dimensions, (i + 1) * this.dimensions));

@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { faceApiModelDir } from '../../tfjs/faceapi-runtime';
+import type { PixelFormat } from '../tensor';
+
+/** face-api's input normalisation for its landmark and descriptor nets: (x - mean RGB) / 255. */
+export const FACEAPI_PIXELS: PixelFormat = { order: 'rgb', mean: [122.782, 117.001, 104.298], std: [255, 255, 255] };
 
 interface ManifestEntry {
   name: string;
