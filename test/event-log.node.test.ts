@@ -7,7 +7,7 @@ import { newEventId } from '../lib/events/event-id';
 import { registerHealthCheck } from '../lib/metrics/health';
 import { truncatedJpeg } from './support/images';
 import { helper, nextMessage } from './support/node-red';
-import { lfwImage, nodeFile } from './support/paths';
+import { lfwImage, nodeFile, repoRoot } from './support/paths';
 
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -290,6 +290,26 @@ describe('event-log node (Node-RED runtime)', function () {
     el.receive({ event: stranger, payload: frame, faces: [{ ...face, match: { name: null, list: null, distance: 0.8 } }], verdict: { status: 'unknown', people: [] } });
     assert.equal((await recorded).eventLog.hasSnapshot, true);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'snapshots')).sort(), [`${stranger.id}.jpg`, `${stranger.id}.thumb.jpg`]);
+  });
+
+  it('deploys the event-log example: its press creates an event, its query answers', async () => {
+    const inject = require(require.resolve('@node-red/nodes/core/common/20-inject.js'));
+    const debug = require(require.resolve('@node-red/nodes/core/common/21-debug.js'));
+    const comment = require(require.resolve('@node-red/nodes/core/common/90-comment.js'));
+    const example = JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', 'event-log.json'), 'utf8')).map((n: Record<string, unknown>) =>
+      n.type === 'porchlight-db' ? { ...n, ...dbNode(), id: n.id } : n.id === 'pl-ex-el-log' ? { ...n, wires: [['results'], ['recorded']] } : n,
+    );
+    await helper.load([inject, debug, comment, porchlightDb, eventLog], [...example, ...helpers.map((h) => ({ ...h, z: 'pl-ex-el-tab' }))]);
+    helper.getNode('pl-ex-el-press').receive({});
+    const results = nextMessage<Record<string, any>>(helper.getNode('results'));
+    setTimeout(() => helper.getNode('pl-ex-el-query').receive({}), 50);
+    const page = (await results).payload;
+    assert.equal(page.total, 0, 'a bare press has no verdict yet');
+    const res = await helper.request().get('/porchlight/events').expect(200);
+    assert.equal(res.body.total, 1);
+    assert.equal(res.body.events[0].trigger, 'inject');
+    assert.equal(res.body.events[0].status, 'created');
+    assert.match(res.body.events[0].id, /^evt-\d+$/);
   });
 
   it('closes within 15 s while an event is being written', async () => {
