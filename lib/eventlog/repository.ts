@@ -115,25 +115,22 @@ function idText(value: unknown): string | null {
   return value === null || value === undefined || value === '' ? null : String(value);
 }
 
+/** The filters that are plain column conditions (the person is looked up through event_people). */
+const COLUMN_CONDITIONS = {
+  since: 'started_at >= @since',
+  until: 'started_at <= @until',
+  status: 'status = @status',
+  verdict: 'verdict = @verdict',
+} as const;
+
 /** Builds the WHERE clause of a filter (but its person); every value is a bound parameter, never spliced into the SQL. */
-function whereClause(filter: Omit<EventFilter, 'person'>): { sql: string; params: Record<string, unknown> } {
+function whereClause(filter: EventFilter): { sql: string; params: Record<string, unknown> } {
   const conditions: string[] = [];
   const params: Record<string, unknown> = {};
-  if (filter.since !== undefined) {
-    conditions.push('started_at >= @since');
-    params.since = filter.since;
-  }
-  if (filter.until !== undefined) {
-    conditions.push('started_at <= @until');
-    params.until = filter.until;
-  }
-  if (filter.status !== undefined) {
-    conditions.push('status = @status');
-    params.status = filter.status;
-  }
-  if (filter.verdict !== undefined) {
-    conditions.push('verdict = @verdict');
-    params.verdict = filter.verdict;
+  for (const [key, condition] of Object.entries(COLUMN_CONDITIONS) as Array<[keyof typeof COLUMN_CONDITIONS, string]>) {
+    if (filter[key] === undefined) continue;
+    conditions.push(condition);
+    params[key] = filter[key];
   }
   return { sql: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', params };
 }
@@ -318,7 +315,7 @@ export class EventRepository {
    */
   private queryByPerson(filter: EventFilter, limit: number, offset: number): EventPage {
     if (filter.status !== undefined && filter.status !== 'completed') return { events: [], total: 0 };
-    const { sql, params } = whereClause({ since: filter.since, until: filter.until, verdict: filter.verdict });
+    const { sql, params } = whereClause({ ...filter, status: undefined });
     const and = sql.replace(/^WHERE/, 'AND');
     const matched = `
       SELECT event_id, started_at FROM event_people WHERE name = @person COLLATE NOCASE ${and}

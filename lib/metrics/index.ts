@@ -93,27 +93,22 @@ new Gauge({
 /** Sizes of the databases and snapshot folders in use, by file; providers come and go with the nodes. */
 const storageProviders = new Map<string, () => { databaseBytes: number; snapshotBytes: number }>();
 
-new Gauge({
-  name: 'porchlight_db_size_bytes',
-  help: 'Size of the SQLite database (main file and WAL).',
-  labelNames: ['file'] as const,
-  registers,
-  collect() {
-    this.reset();
-    for (const [file, read] of storageProviders) this.set({ file }, read().databaseBytes);
-  },
-});
+/** A gauge per storage file, read from the providers at each scrape. */
+function storageGauge(name: string, help: string, read: (sizes: { databaseBytes: number; snapshotBytes: number }) => number): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['file'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [file, provider] of storageProviders) this.set({ file }, read(provider()));
+    },
+  });
+}
 
-new Gauge({
-  name: 'porchlight_snapshot_bytes',
-  help: 'Bytes of event snapshots and thumbnails on disk.',
-  labelNames: ['file'] as const,
-  registers,
-  collect() {
-    this.reset();
-    for (const [file, read] of storageProviders) this.set({ file }, read().snapshotBytes);
-  },
-});
+storageGauge('porchlight_db_size_bytes', 'Size of the SQLite database (main file and WAL).', (s) => s.databaseBytes);
+storageGauge('porchlight_snapshot_bytes', 'Bytes of event snapshots and thumbnails on disk.', (s) => s.snapshotBytes);
 
 export function recordPress(): void {
   presses.inc();
