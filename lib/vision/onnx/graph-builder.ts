@@ -8,6 +8,12 @@ const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
 
+/** TensorFlow's 'same' padding [before, after]: the output is ceil(in / stride), any odd pixel goes after. */
+export function tfSamePads(side: number, kernel: number, stride: number): [number, number] {
+  const total = Math.max((Math.ceil(side / stride) - 1) * stride + kernel - side, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
 export type Attribute = number | number[] | { float: number };
 
 /** A dimension of a graph input or output: a size, or a name for a free one (the batch). */

@@ -1,19 +1,14 @@
 import path from 'node:path';
 import type { Box, Point, RawImage } from '../../../image/types';
 import { modelsDir } from '../../../models/packs';
-import { GraphBuilder } from '../graph-builder';
+import { GraphBuilder, tfSamePads } from '../graph-builder';
 import { openModelFile, runModel, type OnnxModel } from '../runtime';
 import { cachedGraph } from './graph-cache';
+import { squareInput } from './square-input';
 import { FACEAPI_PIXELS, hwioToOihw, readFaceApiWeights, weightOf, type FaceApiWeights } from './weights';
 
 const GRAPH_VERSION = 1;
 const SIZE = 112;
-
-/** TensorFlow's 'same' padding: the output is ceil(in / stride) and any odd pixel of padding goes at the end. */
-function samePads(side: number, kernel: number, stride: number): [number, number] {
-  const total = Math.max((Math.ceil(side / stride) - 1) * stride + kernel - side, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
 
 /**
  * face-api's 68-point landmark net as an ONNX graph, from the weights face-api
@@ -27,7 +22,7 @@ export function buildLandmarkGraph(weights: FaceApiWeights): Uint8Array {
   let side = SIZE;
 
   const convPads = (stride: number): number[] => {
-    const [begin, end] = samePads(side, 3, stride);
+    const [begin, end] = tfSamePads(side, 3, stride);
     return [begin, begin, end, end];
   };
 
@@ -87,57 +82,6 @@ function faceApiRegion(box: Box, image: RawImage): Box {
   return { x: Math.floor(x), y: Math.floor(y), width: Math.max(1, Math.floor(width)), height: Math.max(1, Math.floor(height)) };
 }
 
-/** How a face's box became the net's 112x112 input, to map the output back. */
-interface LandmarkInput {
-  tensor: Float32Array;
-  region: Box;
-  /** Zero padding that made the region square, before and after, on its shorter axis. */
-  padBefore: number;
-  side: number;
-}
-
-/**
- * The net's input for one face, as face-api builds it: the box region padded
- * with black to a square (centred), resized to 112x112 with TensorFlow's
- * bilinear rule (no half-pixel centres), normalised like the descriptor's input.
- */
-function landmarkInput(image: RawImage, box: Box): LandmarkInput {
-  const region = faceApiRegion(box, image);
-  const side = Math.max(region.width, region.height);
-  const diff = side - Math.min(region.width, region.height);
-  const padBefore = diff - Math.round(diff * 0.5);
-  const padX = region.width < region.height ? padBefore : 0;
-  const padY = region.height < region.width ? padBefore : 0;
-  const pixel = (px: number, py: number, c: number): number => {
-    const x = px - padX;
-    const y = py - padY;
-    if (x < 0 || y < 0 || x >= region.width || y >= region.height) return 0;
-    return image.data[((region.y + y) * image.width + region.x + x) * image.channels + c];
-  };
-  const plane = SIZE * SIZE;
-  const tensor = new Float32Array(3 * plane);
-  const ratio = side / SIZE;
-  for (let y = 0; y < SIZE; y++) {
-    const sy = y * ratio;
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(side - 1, Math.ceil(sy));
-    const fy = sy - y0;
-    for (let x = 0; x < SIZE; x++) {
-      const sx = x * ratio;
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(side - 1, Math.ceil(sx));
-      const fx = sx - x0;
-      for (let c = 0; c < 3; c++) {
-        const top = pixel(x0, y0, c) + (pixel(x1, y0, c) - pixel(x0, y0, c)) * fx;
-        const bottom = pixel(x0, y1, c) + (pixel(x1, y1, c) - pixel(x0, y1, c)) * fx;
-        const value = top + (bottom - top) * fy;
-        tensor[c * plane + y * SIZE + x] = (value - FACEAPI_PIXELS.mean[c]) / FACEAPI_PIXELS.std[c];
-      }
-    }
-  }
-  return { tensor, region, padBefore, side };
-}
-
 /** face-api's 68-point landmark net on ONNX Runtime: same weights, same input rule, same points. */
 export class OnnxLandmarks68 {
   private onnx?: OnnxModel;
@@ -150,16 +94,16 @@ export class OnnxLandmarks68 {
 
   async locate(image: RawImage, box: Box): Promise<Point[]> {
     await this.load();
-    const input = landmarkInput(image, box);
-    const [output] = await runModel(this.onnx!, input.tensor, [1, 3, SIZE, SIZE]);
+    const region = faceApiRegion(box, image);
+    const { tensor, side } = squareInput(image, region, SIZE, true, FACEAPI_PIXELS);
+    const [output] = await runModel(this.onnx!, tensor, [1, 3, SIZE, SIZE]);
     const values = output.data as Float32Array;
-    const { region, side } = input;
-    // face-api maps back with half the difference, even when the padding before was rounded down.
+    // face-api maps back with half the difference, even when the padding before was rounded down,
+    // and shifts by the box's own corner rather than the floored pixel region.
     const half = Math.abs(region.width - region.height) / 2;
     const padX = region.width < region.height ? half : 0;
     const padY = region.height < region.width ? half : 0;
     const points: Point[] = [];
-    // Shifted by the box's own corner, not the floored pixel region, as face-api does.
     for (let i = 0; i < 68; i++) {
       points.push({ x: box.x + values[2 * i] * side - padX, y: box.y + values[2 * i + 1] * side - padY });
     }
