@@ -241,7 +241,7 @@ describe('event-log node (Node-RED runtime)', function () {
       el.receive({ event });
       el.receive({ event, faces: [], detection: { latencyMs: 120 }, frame: { seq: 0 } });
       const recorded = nextMessage(helper.getNode('recorded'));
-      el.receive({ event, verdict: { status: 'blacklisted', people: [{ name: 'Mallory', list: 'blacklist' }], latencyMs: 420 } });
+      el.receive({ event, verdict: { status: 'blacklisted', people: [{ name: 'Mallory', list: 'blacklist' }], decidedAt: event.startedAt + 420, latencyMs: 380 } });
       await recorded;
       const res = await helper.request().get('/porchlight/metrics').expect('Content-Type', /text\/plain/).expect(200);
       const after = parsePrometheus(res.text);

@@ -124,8 +124,10 @@ function sameFace(face: { box: Box }, among: ReadonlyArray<{ box: Box }>): numbe
 
 /** What to draw for a face of the snapshot frame: the verdict's match for the same face, else the frame's own. */
 function annotation(face: MessageFace, verdictFaces: MessageFace[]): AnnotatedFace {
-  const match = verdictFaces[sameFace(face, verdictFaces)]?.match ?? face.match;
-  if (!match) return { box: face.box };
+  const same = verdictFaces[sameFace(face, verdictFaces)];
+  const match = same?.match ?? face.match;
+  // face-recognize marks an unmatched face `status: 'unknown'` with `match: null`.
+  if (!match) return (same ?? face).status === 'unknown' ? { box: face.box, label: 'unknown', list: 'unknown' } : { box: face.box };
   return { box: face.box, label: match.name || 'unknown', list: match.name ? (match.list ?? 'known') : 'unknown' };
 }
 

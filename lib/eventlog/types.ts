@@ -24,6 +24,8 @@ export interface MessageFace {
   quality?: number | { score?: number };
   crop?: Uint8Array;
   match?: FaceMatch | null;
+  /** face-recognize's decision for the face: known, unknown or blacklisted. */
+  status?: string;
 }
 
 /** A person named by the verdict (`msg.verdict.people`). */

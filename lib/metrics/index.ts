@@ -117,13 +117,20 @@ export function recordPress(): void {
 /** A finished event: its verdict (or `failed`) and, for a verdict, the press-to-verdict time. */
 export function recordOutcome(verdict: string, latencyMs?: number): void {
   events.inc({ verdict });
-  if (typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0) triggerToVerdict.observe(latencyMs / 1000);
+  if (isDuration(latencyMs)) triggerToVerdict.observe(latencyMs / 1000);
 }
 
-export function recordFrame(detectionMs?: number, embeddingMs?: number): void {
+const isDuration = (ms: unknown): ms is number => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0;
+
+/** A frame that went through face detection (`msg.detection.latencyMs` from face-detect). */
+export function recordFrame(detectionMs?: number): void {
   framesProcessed.inc();
-  if (typeof detectionMs === 'number' && Number.isFinite(detectionMs)) detection.observe(detectionMs / 1000);
-  if (typeof embeddingMs === 'number' && Number.isFinite(embeddingMs)) embedding.observe(embeddingMs / 1000);
+  if (isDuration(detectionMs)) detection.observe(detectionMs / 1000);
+}
+
+/** The embedding time of one frame, for the node that embeds faces to report. */
+export function recordEmbedding(ms: number): void {
+  if (isDuration(ms)) embedding.observe(ms / 1000);
 }
 
 /** Reports a database's size at each scrape until the returned function is called. */

@@ -60,14 +60,11 @@ function count(outcome: RecordOutcome, msg: Message): void {
   if (outcome.kind === 'press') recordPress();
   if (outcome.kind === 'failure') recordOutcome('failed');
   if (outcome.kind === 'verdict') {
-    const verdict = msg.verdict as { status: string; latencyMs?: number };
-    recordOutcome(verdict.status, verdict.latencyMs ?? Date.now() - outcome.event.startedAt);
+    // Press to verdict (the verdict's own latencyMs counts from its first frame).
+    const verdict = msg.verdict as { status: string; decidedAt?: number };
+    recordOutcome(verdict.status, (verdict.decidedAt ?? Date.now()) - outcome.event.startedAt);
   }
-  if (outcome.kind === 'frame' && Array.isArray(msg.faces)) {
-    const detection = msg.detection as { latencyMs?: number } | undefined;
-    const recognition = msg.recognition as { timings?: { embedMs?: number } } | undefined;
-    recordFrame(detection?.latencyMs, recognition?.timings?.embedMs);
-  }
+  if (outcome.kind === 'frame' && Array.isArray(msg.faces)) recordFrame((msg.detection as { latencyMs?: number } | undefined)?.latencyMs);
 }
 
 function sweepText(report: SweepReport): string {
