@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { helper, nextMessage } from './support/node-red';
 import {
   cmykJpeg,
@@ -12,12 +14,14 @@ import {
   textFile,
   truncatedJpeg,
 } from './support/images';
-import { nodeFile } from './support/paths';
+import { faceApiDemoDir, nodeFile, repoRoot } from './support/paths';
 import { eventually, osThreadCount } from './support/threads';
 
 const faceDetect = require(nodeFile('face-detect'));
 const engine = require(nodeFile('porchlight-engine'));
-const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const injectNode = require('@node-red/nodes/core/common/20-inject.js');
+const fileNodes = require('@node-red/nodes/core/storage/10-file.js');
+const changeNode = require('@node-red/nodes/core/function/15-change.js');
 
 /** Where a message ended up: one of face-detect's outputs, or a Catch node with the error. */
 type Outcome = { port: 'faces' | 'none'; msg: Record<string, any> } | { port: 'caught'; msg: Record<string, any> };
@@ -39,7 +43,7 @@ describe('face-detect node (Node-RED runtime)', function () {
     { id: 'caught', type: 'helper', z: 'tab' },
   ];
 
-  const load = () => helper.load([engine, faceDetect, catchNode], flow);
+  const load = () => helper.load([engine, faceDetect], flow);
 
   /** Sends one message into face-detect and resolves with wherever it comes out. */
   function send(msg: Record<string, unknown>): Promise<Outcome> {
@@ -118,6 +122,28 @@ describe('face-detect node (Node-RED runtime)', function () {
     const started = Date.now();
     await helper.unload();
     assert.ok(Date.now() - started < 15_000);
+  });
+
+  it('runs the example flow (examples/face-detect.json): a photo to faces, a text file to the Catch node', async () => {
+    const example: Array<Record<string, any>> = JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', 'face-detect.json'), 'utf8'));
+    // The camera branch needs a real camera and comments need the editor; the debug nodes become test probes with the same ids.
+    const testable = example
+      .filter((n) => n.type !== 'comment' && !['pl-ex-fd-every', 'pl-ex-fd-snapshot'].includes(n.id))
+      .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z } : n));
+    await helper.load([engine, faceDetect, injectNode, fileNodes, changeNode], testable);
+    const press = async (file: string, probe: string) => {
+      helper.getNode('pl-ex-fd-file').filename = file;
+      const got = nextMessage<Record<string, any>>(helper.getNode(probe), 90_000);
+      helper.getNode('pl-ex-fd-photo').receive({});
+      return got;
+    };
+    const demo = path.join(faceApiDemoDir, 'sample4.jpg');
+    const found = await press(demo, 'pl-ex-fd-faces');
+    assert.equal(found.faces.length, 4);
+    const crop = await press(demo, 'pl-ex-fd-crop-out');
+    assert.ok(Buffer.isBuffer(crop.payload) && crop.payload[0] === 0xff, 'the best face as a JPEG');
+    const failed = await press(path.join(repoRoot, 'package.json'), 'pl-ex-fd-error');
+    assert.match(failed.error.message, /not an image: \d+ bytes in no known image format$/);
   });
 
   it('leaves no threads behind after 20 redeploys', async function () {
