@@ -274,6 +274,16 @@ describe('camera: frame sources (real loopback server, real processes)', functio
     assert.throws(() => process.kill(pid!, 0), 'ffmpeg is gone after stop()');
   });
 
+  it('ffmpeg: an unreachable RTSP camera is retried, and its password never reaches status or logs', async () => {
+    source = ffmpegSource({ input: 'rtsp://door:hunter2@127.0.0.1:1/stream', backoff: new Backoff(100, 200) });
+    const seen = watch(source);
+    source.start();
+    await seen.until(() => seen.states.filter((s) => s.state === 'reconnecting').length >= 2, 15_000, 'two failed attempts');
+    const failure = seen.states.find((s) => s.state === 'reconnecting')!.detail;
+    assert.match(failure, /^ffmpeg exited with code \d+: .*127\.0\.0\.1:1/);
+    assert.ok(!source.label.includes('hunter2') && !seen.states.some((s) => s.detail.includes('hunter2')), JSON.stringify(seen.states));
+  });
+
   it('ffmpeg and rpicam-vid missing: a clear error, not a crash', async () => {
     source = ffmpegSource({ input: 'x.mp4', command: path.join(tmp, 'no-such-ffmpeg') });
     const seen = watch(source);

@@ -201,6 +201,17 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     assert.throws(ffmpegPids, 'no ffmpeg left after close');
   });
 
+  it('a camera without a URL: a red status that says so, and triggers end in an error', async () => {
+    const flow = [{ id: 'cam', type: 'frame-buffer', source: 'mjpeg', url: '', burstCount: 1, burstInterval: 50, wires: [[]] }];
+    await helper.load(frameBuffer, flow);
+    const cam = helper.getNode('cam');
+    const statuses = statusesOf(cam);
+    const errored = new Promise<Error>((resolve) => cam.on('call:error', (call: any) => resolve(call.args[0])));
+    cam.receive({ topic: 'trigger' });
+    assert.match(String(await errored), /no frame to send .*set the camera URL/);
+    await waitFor(() => statuses.some((s) => s.fill === 'red' && s.text === 'set the camera URL'), 3_000, 'red status');
+  });
+
   it('ffmpeg missing: a clear red status, Node-RED keeps running', async () => {
     const saved = process.env.PATH;
     process.env.PATH = path.join(tmp, 'empty-bin');

@@ -24,7 +24,7 @@ export function describeStatus(res: http.IncomingMessage): string {
   return res.statusCode === 401 || res.statusCode === 403 ? `${text}: check the user and password` : text;
 }
 
-/** The URL without user:password, for status text and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//');
+/** Text with every URL's user:password removed, for status text and logs. */
+export function redactUrl(text: string): string {
+  return text.replace(/(\w+:\/\/)[^/@\s]*@/g, '$1');
 }

@@ -19,28 +19,34 @@ export class MjpegHttpSource extends ReconnectingSource {
   }
 
   protected connect(): void {
-    const req = httpGet(this.options.url, this.options.credentials ?? {}, this.options.timeoutMs ?? 10_000, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        this.connectionLost(describeStatus(res), res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'reconnecting');
-        return;
-      }
-      const contentType = res.headers['content-type'] ?? '';
-      if (!/multipart\//i.test(contentType)) {
-        res.resume();
-        this.connectionLost(`not an MJPEG stream (${contentType || 'no Content-Type'}); for single images use the snapshot source`, 'error');
-        return;
-      }
-      const parser = new MultipartJpegParser(boundaryOf(contentType), {
-        frame: (jpeg) => this.frameArrived(jpeg),
-        problem: (reason) => this.problem(reason),
-      });
-      res.on('data', (chunk: Buffer) => parser.push(chunk));
-      res.on('end', () => this.connectionLost('the camera closed the stream'));
-      res.on('error', (err) => this.connectionLost(`the camera dropped the stream (${err.message})`));
+    try {
+      this.request = httpGet(this.options.url, this.options.credentials ?? {}, this.options.timeoutMs ?? 10_000, (res) => this.stream(res));
+    } catch (err) {
+      this.connectionLost(`bad camera URL: ${(err as Error).message}`, 'error');
+      return;
+    }
+    this.request.on('error', (err) => this.connectionLost(err.message));
+  }
+
+  private stream(res: http.IncomingMessage): void {
+    if (res.statusCode !== 200) {
+      res.resume();
+      this.connectionLost(describeStatus(res), res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'reconnecting');
+      return;
+    }
+    const contentType = res.headers['content-type'] ?? '';
+    if (!/multipart\//i.test(contentType)) {
+      res.resume();
+      this.connectionLost(`not an MJPEG stream (${contentType || 'no Content-Type'}); for single images use the snapshot source`, 'error');
+      return;
+    }
+    const parser = new MultipartJpegParser(boundaryOf(contentType), {
+      frame: (jpeg) => this.frameArrived(jpeg),
+      problem: (reason) => this.problem(reason),
     });
-    req.on('error', (err) => this.connectionLost(err.message));
-    this.request = req;
+    res.on('data', (chunk: Buffer) => parser.push(chunk));
+    res.on('end', () => this.connectionLost('the camera closed the stream'));
+    res.on('error', (err) => this.connectionLost(`the camera dropped the stream (${err.message})`));
   }
 
   protected async disconnect(): Promise<void> {

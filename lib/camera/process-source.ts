@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { terminateChild } from './child';
+import { redactUrl } from './http';
 import { JpegStreamSplitter } from './jpeg-splitter';
 import { ReconnectingSource, type ReconnectOptions } from './source';
 
@@ -21,7 +22,7 @@ export class ProcessSource extends ReconnectingSource {
   private child: ChildProcess | undefined;
 
   constructor(private readonly options: ProcessSourceOptions) {
-    super(`${options.command} ${options.args.join(' ')}`.slice(0, 200), options);
+    super(redactUrl(`${options.command} ${options.args.join(' ')}`).slice(0, 200), options);
   }
 
   protected connect(): void {
@@ -35,7 +36,7 @@ export class ProcessSource extends ReconnectingSource {
     child.stdout!.on('data', (chunk: Buffer) => splitter.push(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
       const lines = chunk.toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
-      if (lines.length) lastError = lines[lines.length - 1].slice(0, 200);
+      if (lines.length) lastError = redactUrl(lines[lines.length - 1]).slice(0, 200); // ffmpeg echoes the input URL, password included
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') this.connectionLost(this.options.missingHint, 'error');

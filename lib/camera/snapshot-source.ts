@@ -23,35 +23,41 @@ export class SnapshotSource extends ReconnectingSource {
 
   protected connect(): void {
     const startedAt = Date.now();
-    const req = httpGet(this.options.url, this.options.credentials ?? {}, this.options.timeoutMs ?? 10_000, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        this.connectionLost(describeStatus(res), res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'reconnecting');
+    try {
+      this.request = httpGet(this.options.url, this.options.credentials ?? {}, this.options.timeoutMs ?? 10_000, (res) => this.receive(res, startedAt));
+    } catch (err) {
+      this.connectionLost(`bad camera URL: ${(err as Error).message}`, 'error');
+      return;
+    }
+    this.request.on('error', (err) => this.connectionLost(err.message));
+  }
+
+  private receive(res: http.IncomingMessage, startedAt: number): void {
+    if (res.statusCode !== 200) {
+      res.resume();
+      this.connectionLost(describeStatus(res), res.statusCode === 401 || res.statusCode === 403 ? 'error' : 'reconnecting');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    res.on('data', (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > DEFAULT_MAX_FRAME_BYTES) {
+        res.destroy(new Error(`snapshot over ${DEFAULT_MAX_FRAME_BYTES} bytes`));
         return;
       }
-      const chunks: Buffer[] = [];
-      let length = 0;
-      res.on('data', (chunk: Buffer) => {
-        length += chunk.length;
-        if (length > DEFAULT_MAX_FRAME_BYTES) {
-          res.destroy(new Error(`snapshot over ${DEFAULT_MAX_FRAME_BYTES} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      res.on('error', (err) => this.connectionLost(err.message));
-      res.on('end', () => {
-        const jpeg = Buffer.concat(chunks);
-        if (startsWithSoi(jpeg)) this.frameArrived(jpeg);
-        else this.problem(`snapshot is not a JPEG (${res.headers['content-type'] ?? 'no Content-Type'})`);
-        this.request = undefined;
-        if (this.isStopped) return;
-        const wait = Math.max(0, startedAt + this.options.intervalMs - Date.now());
-        this.pollTimer = setTimeout(() => this.connect(), wait);
-      });
+      chunks.push(chunk);
     });
-    req.on('error', (err) => this.connectionLost(err.message));
-    this.request = req;
+    res.on('error', (err) => this.connectionLost(err.message));
+    res.on('end', () => {
+      const jpeg = Buffer.concat(chunks);
+      if (startsWithSoi(jpeg)) this.frameArrived(jpeg);
+      else this.problem(`snapshot is not a JPEG (${res.headers['content-type'] ?? 'no Content-Type'})`);
+      this.request = undefined;
+      if (this.isStopped) return;
+      // The next poll starts one interval after this one started.
+      this.pollTimer = setTimeout(() => this.connect(), Math.max(0, startedAt + this.options.intervalMs - Date.now()));
+    });
   }
 
   protected async disconnect(): Promise<void> {

@@ -68,15 +68,20 @@ function writeLivePart(res: ServerResponse, jpeg: Buffer): void {
   res.write('\r\n');
 }
 
+/** The configured camera, or undefined for frames arriving as messages. Throws on a missing URL or input. */
 function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterMs: number): FrameSource | undefined {
   const fps = numberOr(def.fps, 10, 0.1);
+  const url = String(def.url ?? '').trim();
+  const input = String(def.input ?? '').trim();
+  if ((def.source === 'mjpeg' || def.source === 'snapshot') && !url) throw new PorchlightError('BAD_INPUT', 'set the camera URL');
+  if (def.source === 'ffmpeg' && !input) throw new PorchlightError('BAD_INPUT', 'set the ffmpeg input (rtsp://..., /dev/video0 or a file)');
   switch (def.source) {
     case 'mjpeg':
-      return new MjpegHttpSource({ url: String(def.url ?? ''), credentials, staleAfterMs });
+      return new MjpegHttpSource({ url, credentials, staleAfterMs });
     case 'snapshot':
-      return new SnapshotSource({ url: String(def.url ?? ''), credentials, intervalMs: numberOr(def.snapshotInterval, 500, 50), staleAfterMs });
+      return new SnapshotSource({ url, credentials, intervalMs: numberOr(def.snapshotInterval, 500, 50), staleAfterMs });
     case 'ffmpeg':
-      return ffmpegSource({ input: String(def.input ?? ''), fps, width: numberOr(def.width, 0), staleAfterMs });
+      return ffmpegSource({ input, fps, width: numberOr(def.width, 0), staleAfterMs });
     case 'rpicam':
       return rpicamSource({ fps, width: numberOr(def.width, 1280, 64), height: numberOr(def.height, 720, 64), staleAfterMs });
     default:
@@ -119,7 +124,14 @@ export = function register(RED: NodeAPI): void {
       }
     });
 
-    const source = createSource(def, this.credentials ?? {}, staleAfterMs);
+    const fromMessages = !def.source || def.source === 'msg';
+    let source: FrameSource | undefined;
+    try {
+      source = createSource(def, this.credentials ?? {}, staleAfterMs);
+    } catch (err) {
+      sourceState = 'error';
+      sourceDetail = (err as Error).message;
+    }
     const showStatus = () => {
       const now = Date.now();
       const fps = (framesThisTick * 1000) / Math.max(1, now - lastTickAt);
@@ -129,10 +141,11 @@ export = function register(RED: NodeAPI): void {
       const held = `${ring.size} frames · ${(ring.bytes / 1024 / 1024).toFixed(1)} MB`;
       const skipped = source?.problems ? ` · ${source.problems} skipped` : '';
       if (sourceState === 'error') this.status(errorStatus(sourceDetail));
-      else if (source && (!latest || now - latest.capturedAt > staleAfterMs)) {
+      else if (sourceState === 'connecting' && !latest) this.status({ fill: 'grey', shape: 'ring', text: `connecting: ${source?.label ?? ''}`.slice(0, 80) });
+      else if (!fromMessages && (!latest || now - latest.capturedAt > staleAfterMs)) {
         const silent = latest ? `no frame for ${Math.round((now - latest.capturedAt) / 1000)} s` : 'no frame yet';
         this.status(warnStatus(`stale: ${silent}${sourceState === 'reconnecting' ? ` (reconnecting: ${sourceDetail})` : ''}`.slice(0, 80)));
-      } else if (!source && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
+      } else if (fromMessages && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
       else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}${skipped}`));
     };
     const statusTimer = setInterval(showStatus, 1000);
@@ -183,7 +196,7 @@ export = function register(RED: NodeAPI): void {
     this.on('input', (msg: NodeMessageInFlow, send, done) => {
       const payload = msg.payload;
       const isJpeg = Buffer.isBuffer(payload) && startsWithSoi(payload);
-      if (!source && isJpeg && msg.topic !== 'trigger') {
+      if (fromMessages && isJpeg && msg.topic !== 'trigger') {
         ring.push(payload as Buffer);
         done();
         return;
@@ -192,10 +205,10 @@ export = function register(RED: NodeAPI): void {
         startBurst(msg, send as (msg: object) => void, done);
         return;
       }
-      const hint = source
+      const hint = !fromMessages
         ? 'a trigger needs msg.event or msg.topic "trigger"'
         : 'expected a JPEG Buffer in msg.payload (a frame), or msg.event / msg.topic "trigger" (a trigger)';
-      done(new PorchlightError(Buffer.isBuffer(payload) && !source ? 'NOT_AN_IMAGE' : 'BAD_INPUT', `frame-buffer: ${hint}`));
+      done(new PorchlightError(Buffer.isBuffer(payload) && fromMessages ? 'NOT_AN_IMAGE' : 'BAD_INPUT', `frame-buffer: ${hint}`));
     });
 
     this.on('close', (_removed: boolean, done: () => void) => {

@@ -48,6 +48,7 @@ export = function register(RED: NodeAPI): void {
     const line = Math.round(numberOr(def.line, 17));
     const source = simulated ? { node: this.id, chip: 'simulated', line: null } : { node: this.id, chip, line };
     let event: DoorbellEvent | undefined;
+    let idleTimer: NodeJS.Timeout | undefined;
     let idleStatus = simulated ? readyStatus('simulated') : warnStatus(`starting ${chip}/${line}`);
 
     const detector = new PressDetector(
@@ -72,7 +73,9 @@ export = function register(RED: NodeAPI): void {
           this.send([null, { topic: 'doorbell', payload: 'long-press', event, press: { count: press.count, long: true, heldMs } }]);
         },
         release: () => {
-          setTimeout(() => this.status(idleStatus), 1_000).unref();
+          // Show the press for a second, then what the button is watching again.
+          clearTimeout(idleTimer);
+          idleTimer = setTimeout(() => this.status(idleStatus), 1_000);
         },
       },
     );
@@ -108,6 +111,7 @@ export = function register(RED: NodeAPI): void {
     this.on('close', (_removed: boolean, done: () => void) => {
       if (doorbells.get(this.id)?.press === press) doorbells.delete(this.id);
       detector.dispose();
+      clearTimeout(idleTimer);
       (watcher ? watcher.stop() : Promise.resolve()).catch((err) => this.warn(err)).finally(done);
     });
   }
