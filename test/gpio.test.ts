@@ -64,6 +64,12 @@ if (!steps.some((s) => s.exit !== undefined)) setInterval(() => {}, 1000);
   return file;
 }
 
+/** Puts the environment back as it was (keeping process.env itself, whose values Node coerces to strings). */
+function restoreEnv(saved: NodeJS.ProcessEnv): void {
+  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+  Object.assign(process.env, saved);
+}
+
 describe('gpio: gpiomon dialects', () => {
   const line: LineConfig = { chip: 'gpiochip0', line: 17, bias: 'pull-up', activeLow: true };
 
@@ -202,7 +208,7 @@ describe('gpio: gpiomon watcher against a scripted gpiomon', function () {
   afterEach(async () => {
     await watcher?.stop();
     watcher = undefined;
-    process.env = { ...saved };
+    restoreEnv(saved);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -295,7 +301,7 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
   });
   afterEach(async () => {
     await helper.unload();
-    process.env = { ...saved };
+    restoreEnv(saved);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
