@@ -5,6 +5,9 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { newEventId } from '../lib/events/event-id';
 import { registerHealthCheck } from '../lib/metrics/health';
+import { openStore } from '../lib/store';
+import { embedFaces } from '../lib/vision/client';
+import { acquireSharedPool } from '../lib/workers/pool';
 import { truncatedJpeg } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { lfwImage, nodeFile, repoRoot } from './support/paths';
@@ -12,6 +15,7 @@ import { lfwImage, nodeFile, repoRoot } from './support/paths';
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
 const faceDetect = require(nodeFile('face-detect'));
+const faceRecognize = require(nodeFile('face-recognize'));
 const engine = require(nodeFile('porchlight-engine'));
 
 /** Sample lines of Prometheus text exposition format, checked strictly enough to fail on anything malformed. */
@@ -109,6 +113,53 @@ describe('event-log node (Node-RED runtime)', function () {
     assert.equal((await sharp(thumbnail.body).metadata()).width, 320);
     const crop = await helper.request().get(`/porchlight/events/${event.id}/faces/${res.body.faces[0].id}/crop.jpg`).buffer(true).expect(200);
     assert.equal((await sharp(crop.body).metadata()).format, 'jpeg');
+  });
+
+  it('records the real pipeline: detect -> recognize (an enrolled person) -> event log, snapshot named', async () => {
+    // Enroll one LFW person with the same engine the pipeline uses.
+    const lease = acquireSharedPool({ threads: 1, maxQueue: 8, taskTimeoutMs: 120_000 });
+    try {
+      const store = await openStore({ file: dbNode().file });
+      const enrolled = await embedFaces(lease.pool, fs.readFileSync(lfwImage('Aaron_Peirsol', 1)), { policy: 'wait' });
+      const face = enrolled.faces[0];
+      await store.enroll('Aaron Peirsol', [{ model: face.model!, embedding: face.embedding!, quality: face.quality.score, source: 'lfw' }], { list: 'known' });
+      await store.close();
+
+      await helper.load([engine, faceDetect, faceRecognize, porchlightDb, eventLog], [
+        dbNode(),
+        logNode(),
+        ...helpers,
+        { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 120, maxMegapixels: 40, backend: 'tfjs' },
+        { id: 'fd', type: 'face-detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 5, crops: true, cropSize: 160, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
+        { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', tolerance: 0.6, margin: 0.05, burstFrames: 2, burstMs: 20_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
+      ]);
+      const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { node: 'test' } };
+      helper.getNode('el').receive({ event });
+      const recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'), 180_000);
+      for (const [seq, n] of [3, 4].entries()) {
+        const frame = await sharp(fs.readFileSync(lfwImage('Aaron_Peirsol', n))).extend({ top: 115, bottom: 115, left: 195, right: 195, background: '#404040' }).jpeg().toBuffer();
+        helper.getNode('fd').receive({ event, payload: frame, frame: { seq, capturedAt: Date.now(), width: 640, height: 480, preRoll: false } });
+      }
+      const out = await recorded;
+      assert.equal(out.eventLog.status, 'completed');
+      assert.equal(out.eventLog.verdict, 'known');
+      assert.equal(out.eventLog.hasSnapshot, true);
+      const res = await helper.request().get(`/porchlight/events/${event.id}`).expect(200);
+      assert.equal(res.body.people[0].name, 'Aaron Peirsol');
+      assert.equal(res.body.framesSeen, 2);
+      assert.equal(res.body.faces[0].name, 'Aaron Peirsol');
+      assert.ok(res.body.faces[0].distance < 0.6);
+      assert.equal(res.body.faces[0].hasCrop, true);
+      // The "known" green box is drawn around the face.
+      const snapshot = await helper.request().get(`/porchlight/events/${event.id}/snapshot.jpg`).buffer(true).expect(200);
+      const { x, y, height } = res.body.faces[0].box;
+      const { data, info } = await sharp(snapshot.body).raw().toBuffer({ resolveWithObject: true });
+      const at = (Math.round(y + height / 2) * info.width + Math.round(x)) * info.channels;
+      assert.ok(data[at + 1] > data[at] + 40 && data[at + 1] > data[at + 2] + 40, `green box edge, got ${[data[at], data[at + 1], data[at + 2]]}`);
+    } finally {
+      await helper.unload();
+      await lease.release();
+    }
   });
 
   it('marks the event failed when a Catch node reports a node\'s error for it', async () => {
