@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isEventId } from '../lib/events/event-id';
 import { helper, nextMessage } from './support/node-red';
 import {
   cmykJpeg,
@@ -79,6 +80,8 @@ describe('face-detect node (Node-RED runtime)', function () {
     const { port, msg } = await send({ payload: blank });
     assert.equal(port, 'none');
     assert.deepEqual(msg.faces, []);
+    assert.ok(isEventId(msg.event.id), 'a message without msg.event gets one, to be followed into the event log');
+    assert.equal(msg.event.trigger, 'face-detect');
   });
 
   it('gives every bad or odd input its own clear error or the right faces, and keeps running', async () => {

@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { ensureEvent } from '../../lib/events/event';
 import { detectFaces } from '../../lib/vision/client';
 import type { QueuePolicy } from '../../lib/workers/pool';
 import { engineSettings, leasePool } from '../shared/engine';
@@ -69,6 +70,7 @@ export = function register(RED: NodeAPI): void {
         .then((result) => {
           lastLatency = Date.now() - started;
           const out = msg as NodeMessageInFlow & Record<string, unknown>;
+          out.event = ensureEvent(out.event, 'face-detect', { node: this.id });
           out.faces = result.faces.map((face) => ({
             box: face.box,
             score: face.score,
