@@ -1,3 +1,4 @@
+import { ByteQueue } from './byte-queue';
 import { continueScan, newScan, type JpegScan } from './jpeg';
 
 /** Frames larger than this are not camera frames; the splitter drops them and resynchronises. */
@@ -18,7 +19,7 @@ const SOI_PATTERN = Buffer.from([0xff, 0xd8, 0xff]);
  * frame never pins a larger chunk in memory.
  */
 export class JpegStreamSplitter {
-  private pending: Buffer = Buffer.alloc(0);
+  private readonly queue = new ByteQueue();
   /** Offset of the current frame's SOI in `pending`, or -1 while looking for one. */
   private frameStart = -1;
   private scan: JpegScan = newScan(0);
@@ -29,14 +30,15 @@ export class JpegStreamSplitter {
   ) {}
 
   push(chunk: Buffer): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.queue.append(chunk);
+    const pending = this.queue.bytes;
     let consumed = 0;
     for (;;) {
       if (this.frameStart < 0) {
-        const soi = this.pending.indexOf(SOI_PATTERN, consumed);
+        const soi = pending.indexOf(SOI_PATTERN, consumed);
         if (soi < 0) {
           // Keep the last two bytes: an SOI may straddle the chunk boundary.
-          const keepFrom = Math.max(consumed, this.pending.length - 2);
+          const keepFrom = Math.max(consumed, pending.length - 2);
           if (keepFrom > consumed) this.callbacks.problem(`skipped ${keepFrom - consumed} bytes between frames`);
           consumed = keepFrom;
           break;
@@ -45,12 +47,12 @@ export class JpegStreamSplitter {
         this.frameStart = soi;
         this.scan = newScan(soi);
       }
-      const result = continueScan(this.pending, this.scan);
+      const result = continueScan(pending, this.scan);
       if (result === 'more') {
-        if (this.pending.length - this.frameStart > this.maxFrameBytes) {
+        if (pending.length - this.frameStart > this.maxFrameBytes) {
           this.callbacks.problem(`frame over ${this.maxFrameBytes} bytes dropped`);
           this.frameStart = -1;
-          consumed = this.pending.length;
+          consumed = pending.length;
         } else {
           consumed = this.frameStart;
         }
@@ -62,17 +64,17 @@ export class JpegStreamSplitter {
         this.frameStart = -1;
         continue;
       }
-      this.callbacks.frame(Buffer.from(this.pending.subarray(this.frameStart, result)));
+      this.callbacks.frame(Buffer.from(pending.subarray(this.frameStart, result)));
       consumed = result;
       this.frameStart = -1;
     }
     this.rebase(consumed);
   }
 
-  /** Drops the consumed prefix so offsets stay small and memory is released. */
+  /** Drops the consumed prefix; offsets into the queue move with it. */
   private rebase(consumed: number): void {
     if (consumed === 0) return;
-    this.pending = this.pending.subarray(consumed);
+    this.queue.consume(consumed);
     if (this.frameStart >= 0) {
       this.frameStart -= consumed;
       this.scan.pos -= consumed;
@@ -81,11 +83,11 @@ export class JpegStreamSplitter {
 
   /** Bytes held for an unfinished frame. */
   get bufferedBytes(): number {
-    return this.pending.length;
+    return this.queue.length;
   }
 
   reset(): void {
-    this.pending = Buffer.alloc(0);
+    this.queue.clear();
     this.frameStart = -1;
   }
 }

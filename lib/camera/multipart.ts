@@ -1,3 +1,4 @@
+import { ByteQueue } from './byte-queue';
 import { continueScan, newScan, startsWithSoi, type JpegScan } from './jpeg';
 import { DEFAULT_MAX_FRAME_BYTES, type SplitterCallbacks } from './jpeg-splitter';
 
@@ -27,6 +28,8 @@ function isBlank(bytes: Buffer): boolean {
  * and reported through `problem`, and parsing carries on.
  */
 export class MultipartJpegParser {
+  private readonly queue = new ByteQueue();
+  /** `queue.bytes` as of the last push: what the steps below search. */
   private pending: Buffer = Buffer.alloc(0);
   private pos = 0;
   private state: 'boundary' | 'headers' | 'body' = 'boundary';
@@ -45,10 +48,12 @@ export class MultipartJpegParser {
   }
 
   push(chunk: Buffer): void {
-    this.pending = this.pending.length === this.pos ? chunk : Buffer.concat([this.pending.subarray(this.pos), chunk]);
+    this.queue.consume(this.pos);
     this.bodyStart -= this.pos;
     this.scan.pos -= this.pos;
     this.pos = 0;
+    this.queue.append(chunk);
+    this.pending = this.queue.bytes;
     while (this.step()) {
       // each step consumes a boundary line, the headers or a body
     }
