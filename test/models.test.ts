@@ -174,14 +174,14 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
       await pool.close();
     });
 
-    it("auto picks YuNet + MobileFaceNet once the pack is installed and passes the self-test, face-api's descriptor on ONNX before, saying why", async () => {
+    it("auto picks YuNet + MobileFaceNet once the pack is installed and passes the self-test, face-api's networks on ONNX before, saying why", async () => {
       const before = await selectBackend(pool, 'auto', { userDir });
       assert.equal(before.backend, 'onnx');
-      assert.equal(before.detector, 'ssd-mobilenetv1');
+      assert.equal(before.detector, 'ssd-mobilenetv1-onnx');
       assert.equal(before.recognizer, 'faceapi-resnet128-onnx');
       assert.match(
         before.reason,
-        /^auto: face-api's descriptor on ONNX \(detector on tfjs\), because ONNX model not found: .*yunet_s_640_640\.onnx \(install with: porchlight models install yunet-mobilefacenet\)/,
+        /^auto: face-api's networks on ONNX, because ONNX model not found: .*yunet_s_640_640\.onnx \(install with: porchlight models install yunet-mobilefacenet\)/,
       );
       assert.ok(fs.readdirSync(path.join(userDir, 'porchlight', 'models', 'built')).some((f) => f.endsWith('.onnx')), 'graph built in the user dir');
       await installPack(PACK, { userDir, from: modelsDir });
@@ -201,7 +201,7 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
       };
       const auto = await selectBackend(pool, 'auto', wrong);
       assert.equal(auto.backend, 'tfjs');
-      assert.match(auto.reason, /^auto: tfjs, because ONNX self-test failed: ultraface_version-RFB-320\.onnx: a recognizer expects \?x3x112x112, got 1x3x240x320 .*; face-api's descriptor on ONNX failed too: ENOTDIR/);
+      assert.match(auto.reason, /^auto: tfjs, because ONNX self-test failed: ultraface_version-RFB-320\.onnx: a recognizer expects \?x3x112x112, got 1x3x240x320 .*; face-api's networks on ONNX failed too: ENOTDIR/);
       const err = await rejection(selectBackend(pool, 'onnx', wrong));
       assert.ok(isPorchlightError(err, 'MODEL_UNAVAILABLE'));
       assert.equal((await selectBackend(pool, 'tfjs', wrong)).reason, 'tfjs as configured');

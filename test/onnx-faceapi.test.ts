@@ -6,6 +6,7 @@ import path from 'node:path';
 import { embedFaces } from '../lib/vision/client';
 import { ensureLandmarkGraph } from '../lib/vision/onnx/faceapi/landmarks';
 import { ensureResNetGraph } from '../lib/vision/onnx/faceapi/resnet';
+import { ensureSsdGraph } from '../lib/vision/onnx/faceapi/ssd';
 import { cosineSimilarity } from '../lib/vision/onnx/recognizer';
 import { iou } from '../lib/vision/onnx/tensor';
 import { faceApiModelDir } from '../lib/vision/tfjs/faceapi-runtime';
@@ -20,7 +21,7 @@ function lfwSample(count: number): string[] {
     .map((person) => path.join(lfwDir, person, fs.readdirSync(path.join(lfwDir, person)).sort()[0]));
 }
 
-describe("face-api's descriptor and landmark nets as ONNX graphs built from its weights", function () {
+describe("face-api's detector, landmark and descriptor nets as ONNX graphs built from its weights", function () {
   this.timeout(300_000);
   let pool: WorkerPool;
   let cacheDir: string;
@@ -46,6 +47,7 @@ describe("face-api's descriptor and landmark nets as ONNX graphs built from its 
     assert.equal(fs.statSync(file).mtimeMs, built.mtimeMs, 'not rebuilt');
     assert.deepEqual(fs.readdirSync(cacheDir), [path.basename(file)], 'no partial files left');
     assert.match(path.basename(ensureLandmarkGraph(cacheDir)), /^faceapi-landmarks68-g1-[0-9a-f]{16}\.onnx$/);
+    assert.match(path.basename(ensureSsdGraph(cacheDir)), /^faceapi-ssd-mobilenetv1-g1-[0-9a-f]{16}\.onnx$/);
   });
 
   it('matches the tfjs pipeline on 50 LFW images: same faces (IoU >= 0.95), landmarks within 1 px, descriptors cosine >= 0.9999 and within 1e-3, same model id', async () => {
@@ -56,8 +58,16 @@ describe("face-api's descriptor and landmark nets as ONNX graphs built from its 
     for (const file of images) {
       const bytes = fs.readFileSync(file);
       const tfjs = await embedFaces(pool, bytes, { flip: false, options: { maxFaces: 3 } });
-      // The same SSD finds the faces; the landmark net and the descriptor run as our ONNX graphs.
-      const onnx = await embedFaces(pool, bytes, { flip: false, options: { maxFaces: 3 }, recognizer: 'faceapi-resnet128-onnx', recognizerConfig: { cacheDir } });
+      // Detector, landmark net and descriptor all as our ONNX graphs.
+      const onnx = await embedFaces(pool, bytes, {
+        flip: false,
+        options: { maxFaces: 3 },
+        detector: 'ssd-mobilenetv1-onnx',
+        detectorConfig: { cacheDir },
+        recognizer: 'faceapi-resnet128-onnx',
+        recognizerConfig: { cacheDir },
+      });
+      assert.equal(onnx.detector, 'ssd-mobilenetv1-onnx');
       assert.equal(onnx.faces.length, tfjs.faces.length, path.basename(file));
       for (const face of tfjs.faces) {
         const other = onnx.faces.reduce((best, f) => (iou(f.box, face.box) > iou(best.box, face.box) ? f : best));

@@ -1,4 +1,5 @@
 import { DetectorRegistry } from './registry';
+import { ssdMobilenetV1OnnxFactory } from './onnx/faceapi/ssd';
 import { ultrafaceFactory } from './onnx/ultraface';
 import { yunetFactory } from './onnx/yunet';
 import { ssdMobilenetV1Factory, tinyFaceDetectorFactory } from './tfjs/faceapi-detectors';
@@ -10,5 +11,6 @@ export function createDefaultRegistry(): DetectorRegistry {
   registry.register(tinyFaceDetectorFactory);
   registry.register(yunetFactory);
   registry.register(ultrafaceFactory);
+  registry.register(ssdMobilenetV1OnnxFactory);
   return registry;
 }

@@ -75,14 +75,10 @@ function userModelsPipeline(models: EngineModels): { pipeline: Pipeline; missing
   };
 }
 
-/** face-api's own descriptor as a graph built from its weights; needs nothing installed. SSD stays on tfjs until its graph exists. */
+/** face-api's own networks as graphs built from the weights it ships: needs nothing installed, same embeddings as tfjs. */
 function faceApiOnnxPipeline(models: EngineModels): Pipeline {
-  return {
-    ...TFJS_SELECTION,
-    backend: 'onnx',
-    recognizer: 'faceapi-resnet128-onnx',
-    recognizerConfig: { cacheDir: path.join(modelsDir(models.userDir), 'built') },
-  };
+  const graphs = { cacheDir: path.join(modelsDir(models.userDir), 'built') };
+  return { backend: 'onnx', detector: 'ssd-mobilenetv1-onnx', detectorConfig: graphs, recognizer: 'faceapi-resnet128-onnx', recognizerConfig: graphs };
 }
 
 /**
@@ -117,8 +113,8 @@ const describeFiles = (pipeline: Pipeline) =>
 /**
  * Picks the backend. `tfjs` is taken as asked. `onnx` and `auto` take the
  * fastest pipeline that passes its self-test: YuNet + MobileFaceNet (the
- * installed pack or the configured files), else face-api's own descriptor
- * on ONNX. When neither works, `auto` takes tfjs and `onnx` rejects; either
+ * installed pack or the configured files), else face-api's own networks on
+ * ONNX. When neither works, `auto` takes tfjs and `onnx` rejects; either
  * way the reason says why.
  */
 export async function selectBackend(pool: WorkerPool, requested: BackendChoice, models: EngineModels = {}): Promise<EngineSelection> {
@@ -139,9 +135,9 @@ export async function selectBackend(pool: WorkerPool, requested: BackendChoice, 
   const faceApi = faceApiOnnxPipeline(models);
   try {
     const selfTestMs = await selfTest(pool, faceApi);
-    return { ...faceApi, selfTestMs, reason: `${prefix}face-api's descriptor on ONNX (detector on tfjs), because ${failure}` };
+    return { ...faceApi, selfTestMs, reason: `${prefix}face-api's networks on ONNX, because ${failure}` };
   } catch (err) {
-    failure += `; face-api's descriptor on ONNX failed too: ${(err as Error).message}`;
+    failure += `; face-api's networks on ONNX failed too: ${(err as Error).message}`;
   }
   if (requested === 'onnx') throw new PorchlightError('MODEL_UNAVAILABLE', failure);
   return { ...TFJS_SELECTION, reason: `auto: tfjs, because ${failure}` };
