@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { newEventId } from '../lib/events/event-id';
 import { registerHealthCheck } from '../lib/metrics/health';
 import { openStore } from '../lib/store';
+import { acquireSharedStore } from '../lib/store/shared';
 import { embedFaces } from '../lib/vision/client';
 import { acquireSharedPool } from '../lib/workers/pool';
 import { truncatedJpeg } from './support/images';
@@ -341,6 +342,41 @@ describe('event-log node (Node-RED runtime)', function () {
     el.receive({ event: stranger, payload: frame, faces: [{ ...face, match: { name: null, list: null, distance: 0.8 } }], verdict: { status: 'unknown', people: [] } });
     assert.equal((await recorded).eventLog.hasSnapshot, true);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'snapshots')).sort(), [`${stranger.id}.jpg`, `${stranger.id}.thumb.jpg`]);
+  });
+
+  it('drops the crops and snapshots of a person forgotten in the face DB', async () => {
+    await helper.load([porchlightDb, eventLog], [dbNode(), logNode(), ...helpers]);
+    const lease = await acquireSharedStore({ file: dbNode().file }); // the node's own store: same file, same object
+    try {
+      const embedding = Float32Array.from({ length: 128 }, (_, i) => Math.sin(i));
+      const zoe = (await lease.store.enroll('Zoe', [{ model: 'test-model', embedding }])).person;
+      const frame = fs.readFileSync(lfwImage('Aaron_Eckhart', 1));
+      const box = { x: 75, y: 70, width: 100, height: 120 };
+      const record = async (personId: number, name: string) => {
+        const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+        const recorded = nextMessage(helper.getNode('recorded'));
+        helper.getNode('el').receive({ event, payload: frame, faces: [{ box, score: 0.9, match: { personId, name, list: 'known', distance: 0.3 } }], verdict: { status: 'known', people: [{ personId, name, list: 'known', distance: 0.3 }] } });
+        await recorded;
+        return event.id;
+      };
+      const zoesVisit = await record(zoe.id, 'Zoe');
+      const othersVisit = await record(zoe.id + 1000, 'Yves');
+      await lease.store.forget(zoe.id);
+      let detail: any;
+      for (let i = 0; i < 100; i++) {
+        detail = (await helper.request().get(`/porchlight/events/${zoesVisit}`).expect(200)).body;
+        if (!detail.hasSnapshot) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(detail.hasSnapshot, false);
+      assert.equal(detail.faces[0].hasCrop, false);
+      assert.equal(detail.people[0].name, 'Zoe', 'the record of the visit stays');
+      await helper.request().get(`/porchlight/events/${zoesVisit}/snapshot.jpg`).expect(404);
+      const other = (await helper.request().get(`/porchlight/events/${othersVisit}`).expect(200)).body;
+      assert.deepEqual([other.hasSnapshot, other.faces[0].hasCrop], [true, true], 'other people keep theirs');
+    } finally {
+      await lease.release();
+    }
   });
 
   it('deploys the event-log example: its press creates an event, its query answers', async () => {

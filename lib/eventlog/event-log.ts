@@ -5,7 +5,7 @@ import { ensureEvent, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
 import type { Box } from '../image/types';
 import { EventRepository, type FaceRecord } from './repository';
-import { DEFAULT_RETENTION, sweepRetention, type RetentionPolicy, type SweepReport } from './retention';
+import { DEFAULT_RETENTION, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
 import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace } from './snapshot';
 import { VERDICT_STATUSES, type EventDetail, type MessageFace, type Verdict, type VerdictPerson } from './types';
 
@@ -279,6 +279,25 @@ export class EventLog extends EventEmitter {
     const deleted = this.repository.delete([id]) > 0;
     if (deleted) await this.snapshots.remove(id);
     return deleted;
+  }
+
+  /**
+   * A person was forgotten in the face DB: their face crops and the snapshots
+   * of events naming them go too. The event rows stay (with the name) until
+   * retention or a DELETE removes them.
+   */
+  async forgetPerson(personId: string | number): Promise<{ cropsDropped: number; snapshotsRemoved: number }> {
+    const id = String(personId);
+    const cropsDropped = this.repository.dropCropsOfPerson(id);
+    let snapshotsRemoved = 0;
+    for (;;) {
+      const ids = this.repository.snapshotsOfPerson(id, 200);
+      if (ids.length === 0) break;
+      await removeSnapshots(this.repository, this.snapshots, ids);
+      snapshotsRemoved += ids.length;
+      await yieldToLoop();
+    }
+    return { cropsDropped, snapshotsRemoved };
   }
 
   /**

@@ -376,6 +376,19 @@ export class EventRepository {
       WHERE id IN (SELECT id FROM event_faces WHERE list = 'known' AND crop IS NOT NULL LIMIT ?)`).run(limit).changes;
   }
 
+  /** Events naming this person that still have a snapshot. */
+  snapshotsOfPerson(personId: string, limit: number): string[] {
+    const rows = this.sql(`
+      SELECT id FROM events WHERE snapshot_bytes IS NOT NULL
+        AND id IN (SELECT event_id FROM event_people WHERE person_id = ?) LIMIT ?`).all(personId, limit) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  /** Drops the stored crops of this person's faces. */
+  dropCropsOfPerson(personId: string): number {
+    return this.sql('UPDATE event_faces SET crop = NULL WHERE person_id = ? AND crop IS NOT NULL').run(personId).changes;
+  }
+
   count(): number {
     return (this.sql('SELECT count(*) AS n FROM events').get() as { n: number }).n;
   }

@@ -100,7 +100,8 @@ export async function sweepRetention(
   return report;
 }
 
-async function removeSnapshots(repository: EventRepository, folder: SnapshotFolder, ids: string[]): Promise<void> {
+/** Clears the snapshots of these events in the DB, then deletes their files. */
+export async function removeSnapshots(repository: EventRepository, folder: SnapshotFolder, ids: string[]): Promise<void> {
   repository.db.transaction(() => {
     for (const id of ids) repository.setSnapshot(id, null);
   })();

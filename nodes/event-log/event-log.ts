@@ -110,6 +110,12 @@ export = function register(RED: NodeAPI): void {
         if (text && !closing) this.log(text);
       });
       log.on('sweep-failed', (err: Error) => this.warn(`retention sweep failed: ${err.message}`));
+      cleanups.push(
+        faceDb.store.onChange((change) => {
+          if (change.type !== 'person-removed') return;
+          log.forgetPerson(change.personId).catch((err: Error) => this.warn(`could not forget person ${change.personId} in the event log: ${err.message}`));
+        }),
+      );
       cleanups.push(log.startRetention(sweepMs));
       this.status(readyStatus(`ready · ${log.repository.count()} events`));
       return { log, release: faceDb.release };

@@ -4,8 +4,8 @@ import type { Migration } from './types';
  * The event log: one row per doorbell event through its lifecycle, the people
  * its verdict named (indexed for "when did Alice come?"), and the faces seen.
  * Times are milliseconds since the epoch. Child rows carry no foreign keys to
- * `people`: the history of a visit stays when a person is renamed or forgotten
- * (forgetting removes their crops from the log separately).
+ * `people`: the record of a visit stays when a person is renamed or forgotten
+ * (forgetting removes their crops and snapshots from the log, see EventLog.forgetPerson).
  */
 const events: Migration = {
   version: 2,
@@ -68,6 +68,7 @@ const events: Migration = {
       );
       CREATE INDEX event_faces_event ON event_faces (event_id);
       CREATE INDEX event_faces_list ON event_faces (list) WHERE crop IS NOT NULL;
+      CREATE INDEX event_faces_person ON event_faces (person_id) WHERE crop IS NOT NULL;
     `);
   },
 };
