@@ -22,29 +22,42 @@ export function squareInput(image: RawImage, region: Box, size: number, centred:
   const padX = region.width < region.height ? before : 0;
   const padY = region.height < region.width ? before : 0;
   const source = format.order === 'rgb' ? [0, 1, 2] : [2, 1, 0];
-  const pixel = (px: number, py: number, c: number): number => {
-    const x = px - padX;
-    const y = py - padY;
-    if (x < 0 || y < 0 || x >= region.width || y >= region.height) return 0;
-    return image.data[((region.y + y) * image.width + region.x + x) * image.channels + source[c]];
-  };
   const plane = size * size;
   const tensor = new Float32Array(3 * plane);
   const ratio = side / size;
+  // Per output column: the two source columns (in the image, -1 when in the padding) and the weight.
+  const cols = new Int32Array(2 * size);
+  const colWeight = new Float32Array(size);
+  const toImageColumn = (px: number) => (px - padX >= 0 && px - padX < region.width ? region.x + px - padX : -1);
+  for (let x = 0; x < size; x++) {
+    const sx = x * ratio;
+    cols[2 * x] = toImageColumn(Math.floor(sx));
+    cols[2 * x + 1] = toImageColumn(Math.min(side - 1, Math.ceil(sx)));
+    colWeight[x] = sx - Math.floor(sx);
+  }
+  const { data, width, channels } = image;
+  const sample = (row: number, col: number, c: number) => (row < 0 || col < 0 ? 0 : data[(row * width + col) * channels + c]);
   for (let y = 0; y < size; y++) {
     const sy = y * ratio;
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(side - 1, Math.ceil(sy));
-    const fy = sy - y0;
-    for (let x = 0; x < size; x++) {
-      const sx = x * ratio;
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(side - 1, Math.ceil(sx));
-      const fx = sx - x0;
-      for (let c = 0; c < 3; c++) {
-        const top = pixel(x0, y0, c) + (pixel(x1, y0, c) - pixel(x0, y0, c)) * fx;
-        const bottom = pixel(x0, y1, c) + (pixel(x1, y1, c) - pixel(x0, y1, c)) * fx;
-        tensor[c * plane + y * size + x] = (top + (bottom - top) * fy - format.mean[c]) / format.std[c];
+    const py0 = Math.floor(sy) - padY;
+    const py1 = Math.min(side - 1, Math.ceil(sy)) - padY;
+    const row0 = py0 >= 0 && py0 < region.height ? region.y + py0 : -1;
+    const row1 = py1 >= 0 && py1 < region.height ? region.y + py1 : -1;
+    const fy = sy - Math.floor(sy);
+    for (let c = 0; c < 3; c++) {
+      const channel = source[c];
+      const mean = format.mean[c];
+      const scale = 1 / format.std[c];
+      const offset = c * plane + y * size;
+      for (let x = 0; x < size; x++) {
+        const c0 = cols[2 * x];
+        const c1 = cols[2 * x + 1];
+        const fx = colWeight[x];
+        const a = sample(row0, c0, channel);
+        const top = a + (sample(row0, c1, channel) - a) * fx;
+        const b = sample(row1, c0, channel);
+        const bottom = b + (sample(row1, c1, channel) - b) * fx;
+        tensor[offset + x] = (top + (bottom - top) * fy - mean) * scale;
       }
     }
   }
