@@ -97,6 +97,22 @@ describe('camera: JPEG structure, stream splitting and multipart parsing', funct
     }
   });
 
+  it('frames larger than the parse buffer (noisy 1280x720) pass whole through TCP-sized chunks', async () => {
+    const noisy = await Promise.all([20, 40].map((sigma) => sharp({ create: { width: 1280, height: 720, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma } } }).jpeg({ quality: 90 }).toBuffer()));
+    assert.ok(noisy.every((f) => f.length > 300 * 1024), 'each frame is over the 256 KB the buffer starts with');
+    const frames = [noisy[0], gifFrames[0], noisy[1], noisy[0]];
+    const split: Buffer[] = [];
+    const splitter = new JpegStreamSplitter({ frame: (f) => split.push(f), problem: assert.fail });
+    feedInChunks(Buffer.concat(frames), (c) => splitter.push(c), 1448, 5);
+    const parsed: Buffer[] = [];
+    const parser = new MultipartJpegParser('myboundary', { frame: (f) => parsed.push(f), problem: assert.fail });
+    feedInChunks(Buffer.concat(frames.map((f) => Buffer.concat([Buffer.from('--myboundary\r\n\r\n'), f, Buffer.from('\r\n')]))), (c) => parser.push(c), 1448, 9);
+    for (const out of [split, parsed]) {
+      assert.equal(out.length, frames.length);
+      out.forEach((f, i) => assert.ok(f.equals(frames[i]), `frame ${i}`));
+    }
+  });
+
   it('drops a truncated frame in the stream and keeps the next one', () => {
     const cut = gifFrames[0].subarray(0, gifFrames[0].length - 300);
     const out: Buffer[] = [];
@@ -118,6 +134,7 @@ describe('camera: JPEG structure, stream splitting and multipart parsing', funct
     { name: 'RFC parts with Content-Length', body: (fs) => Buffer.concat(fs.map((f) => Buffer.concat([Buffer.from(`--myboundary\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.length}\r\n\r\n`), f, Buffer.from('\r\n')]))) },
     { name: 'no Content-Length, LF line ends', body: (fs) => Buffer.concat(fs.map((f) => Buffer.concat([Buffer.from('--myboundary\nContent-Type: image/jpeg\n\n'), f, Buffer.from('\n')]))) },
     { name: 'no part headers at all', body: (fs) => Buffer.concat(fs.map((f) => Buffer.concat([Buffer.from('--myboundary\r\n'), f]))) },
+    { name: 'headers but no empty line before the JPEG', body: (fs) => Buffer.concat(fs.map((f) => Buffer.concat([Buffer.from('--myboundary\r\nContent-Type: image/jpeg\r\n'), f, Buffer.from('\r\n')]))) },
     { name: 'boundary declared with its dashes', declared: '--myboundary', body: (fs) => Buffer.concat(fs.map((f) => Buffer.concat([Buffer.from('--myboundary\r\nContent-Type: image/jpeg\r\n\r\n'), f, Buffer.from('\r\n')]))) },
     { name: 'wrong Content-Length', body: (fs) => Buffer.concat(fs.map((f) => Buffer.concat([Buffer.from(`--myboundary\r\nContent-Length: ${f.length + 77}\r\n\r\n`), f, Buffer.from('\r\n')]))) },
     { name: 'no declared boundary (learnt from the stream)', declared: '', body: (fs) => Buffer.concat(fs.map((f) => Buffer.concat([Buffer.from('--myboundary\r\nContent-Type: image/jpeg\r\n\r\n'), f, Buffer.from('\r\n')]))) },

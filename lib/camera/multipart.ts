@@ -111,22 +111,23 @@ export class MultipartJpegParser {
     if (match) this.marker = Buffer.from(match[1], 'latin1');
   }
 
+  /** Skips the part headers, up to the first empty line, or up to the JPEG if a camera sends it without one. */
   private skipHeaders(): boolean {
-    if (this.pending.length - this.pos < 2) return false;
-    // Some cameras send the JPEG straight after the boundary line, with no headers.
-    if (!startsWithSoi(this.pending, this.pos)) {
-      const crlf = this.pending.indexOf('\r\n\r\n', this.pos, 'latin1');
-      const lf = this.pending.indexOf('\n\n', this.pos, 'latin1');
-      const candidates = [crlf < 0 ? -1 : crlf + 4, lf < 0 ? -1 : lf + 2].filter((x) => x >= 0);
-      if (candidates.length === 0) {
-        if (this.pending.length - this.pos > MAX_HEADER_BYTES) {
-          this.dropPart('part headers too long');
-          return true;
-        }
-        return false;
+    let lineStart = this.pos;
+    for (;;) {
+      if (this.pending.length - lineStart < 2) return false;
+      if (startsWithSoi(this.pending, lineStart)) break;
+      const newline = this.pending.indexOf(0x0a, lineStart);
+      if (newline < 0 || newline - this.pos > MAX_HEADER_BYTES) {
+        if (this.pending.length - this.pos <= MAX_HEADER_BYTES) return false;
+        this.dropPart('part headers too long');
+        return true;
       }
-      this.pos = Math.min(...candidates);
+      const empty = newline === lineStart || (newline === lineStart + 1 && this.pending[lineStart] === 0x0d);
+      lineStart = newline + 1;
+      if (empty) break;
     }
+    this.pos = lineStart;
     this.state = 'body';
     this.bodyStart = this.pos;
     this.scan = newScan(this.pos);
