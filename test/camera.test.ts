@@ -153,6 +153,18 @@ describe('camera: JPEG structure, stream splitting and multipart parsing', funct
     });
   }
 
+  it('multipart: a camera that declares one boundary and sends another is understood (and reported once)', () => {
+    const frames = [...gifFrames, ...lfwFrames];
+    const body = Buffer.concat(frames.map((f) => Buffer.concat([Buffer.from('--actualboundary\r\nContent-Type: image/jpeg\r\n\r\n'), f, Buffer.from('\r\n')])));
+    const out: Buffer[] = [];
+    const problems: string[] = [];
+    const parser = new MultipartJpegParser('declaredboundary', { frame: (f) => out.push(f), problem: (p) => problems.push(p) });
+    feedInChunks(body, (c) => parser.push(c), 4096, 21);
+    assert.deepEqual(problems, ['the camera declared boundary "declaredboundary" but uses "actualboundary"']);
+    assert.equal(out.length, frames.length, 'no frame lost, the first ones included');
+    out.forEach((f, i) => assert.ok(f.equals(frames[i])));
+  });
+
   it('multipart: skips a garbled boundary, a truncated part and a text part, counting each', () => {
     const [a, b, c, d, e] = gifFrames;
     const part = (f: Buffer | string, line = '--myboundary') => Buffer.concat([Buffer.from(`${line}\r\nContent-Type: image/jpeg\r\n\r\n`), Buffer.from(f as Buffer), Buffer.from('\r\n')]);

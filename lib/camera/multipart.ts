@@ -10,6 +10,8 @@ export function boundaryOf(contentType: string | undefined): string | undefined 
 }
 
 const MAX_HEADER_BYTES = 8 * 1024;
+/** Bytes without the declared boundary, at the start of a stream, before the parser looks for another. */
+const RELEARN_AFTER_BYTES = 64 * 1024;
 
 function isBlank(bytes: Buffer): boolean {
   return bytes.every((b) => b === 0x0d || b === 0x0a || b === 0x20 || b === 0x09 || b === 0x2d /* '-' */);
@@ -36,6 +38,7 @@ export class MultipartJpegParser {
   private marker: Buffer | undefined;
   private bodyStart = 0;
   private scan: JpegScan = newScan(0);
+  private sawFrame = false;
   /** Skipping bytes already reported as a problem. */
   private inJunk = false;
 
@@ -72,9 +75,15 @@ export class MultipartJpegParser {
   }
 
   private findBoundary(): boolean {
-    if (!this.marker) this.learnBoundary();
+    this.marker ??= this.learnBoundary();
     const at = this.marker ? this.findBoundaryLine(this.pos) : -1;
     if (at < 0) {
+      if (!this.sawFrame) {
+        // Until a first frame, keep the bytes: if the declared boundary never
+        // shows up, the camera uses another one, and the stream says which.
+        if (this.pending.length - this.pos < RELEARN_AFTER_BYTES) return false;
+        if (this.relearnBoundary()) return true;
+      }
       // Keep enough bytes for a boundary split across chunks.
       const keep = this.marker ? this.marker.length + 4 : MAX_HEADER_BYTES;
       const dropTo = Math.max(this.pos, this.pending.length - keep);
@@ -105,13 +114,22 @@ export class MultipartJpegParser {
     return -1;
   }
 
-  /** Without a declared boundary, the first line that starts with `--` is taken as the boundary. */
-  private learnBoundary(): void {
-    const match = /(?:^|\n)--([^\r\n]{1,200})\r?\n/.exec(this.pending.toString('latin1', this.pos, Math.min(this.pending.length, this.pos + MAX_HEADER_BYTES)));
-    if (match) this.marker = Buffer.from(match[1], 'latin1');
+  /** Takes the boundary from the stream instead of the declared one; true if it found a different one. */
+  private relearnBoundary(): boolean {
+    const found = this.learnBoundary();
+    if (!found || !this.marker || found.equals(this.marker)) return false;
+    this.callbacks.problem(`the camera declared boundary "${this.marker.toString('latin1')}" but uses "${found.toString('latin1')}"`);
+    this.marker = found;
+    return true;
   }
 
-  /** Skips the part headers, up to the first empty line, or up to the JPEG if a camera sends it without one. */
+  /** The boundary as the stream writes it: the first line that starts with `--`. */
+  private learnBoundary(): Buffer | undefined {
+    const head = this.pending.toString('latin1', this.pos, Math.min(this.pending.length, this.pos + MAX_HEADER_BYTES));
+    const match = /(?:^|\n)--([^\r\n]{1,200})\r?\n/.exec(head);
+    return match ? Buffer.from(match[1], 'latin1') : undefined;
+  }
+
   private skipHeaders(): boolean {
     let lineStart = this.pos;
     for (;;) {
@@ -153,6 +171,7 @@ export class MultipartJpegParser {
       return true;
     }
     this.callbacks.frame(Buffer.from(this.pending.subarray(this.bodyStart, result)));
+    this.sawFrame = true;
     this.pos = result;
     this.state = 'boundary';
     return true;
