@@ -59,7 +59,7 @@ describe('burst consensus', () => {
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: 1_000_000 });
     verdicts = [];
-    burst = new BurstConsensus<string>({ ...DEFAULT_BURST, maxFrames: 5, windowMs: 2000, certainty: 1.2, minQuality: 0.3 }, (v) => verdicts.push(v));
+    burst = new BurstConsensus<string>({ ...DEFAULT_BURST, maxFrames: 5, windowMs: 2000, certainty: 0.9, minQuality: 0.3 }, (v) => verdicts.push(v));
   });
 
   afterEach(() => {
@@ -109,6 +109,11 @@ describe('burst consensus', () => {
     burst.add('e4', 'f2', [], { closeNow: true });
     assert.equal(verdicts[0].status, 'no_face');
     assert.equal(verdicts[0].bestFrame, 'f2');
+  });
+
+  it('calls an event of faces too poor to vote unknown, not no_face', () => {
+    burst.add('e7', 'f1', [vote([alice], 0.1)], { closeNow: true });
+    assert.equal(verdicts[0].status, 'unknown');
   });
 
   it('lets a blacklisted person win the event over a nearer known one', () => {

@@ -3,7 +3,7 @@ import type { FaceDecision, FaceMatch, FaceStatus } from './decision';
 /**
  * Burst consensus: the frames of one doorbell event (same `msg.event.id`) are
  * decided together. Each face votes for its decision with a weight of its
- * quality times the decision's confidence; the verdict leaves once per event,
+ * quality cubed times the decision's confidence; the verdict leaves once per event,
  * as soon as it is certain (early exit) or when the window closes (N frames
  * or M milliseconds after the first frame). Pure logic: the clock is the
  * global one (`Date.now`, `setTimeout`), so tests drive it with fake timers.
@@ -59,7 +59,7 @@ export interface BurstOptions {
   rememberMs: number;
 }
 
-export const DEFAULT_BURST: BurstOptions = { maxFrames: 5, windowMs: 2000, certainty: 1.2, minQuality: 0.3, rememberMs: 60_000 };
+export const DEFAULT_BURST: BurstOptions = { maxFrames: 5, windowMs: 2000, certainty: 0.9, minQuality: 0.3, rememberMs: 60_000 };
 
 /** Blacklisted faces need only half the evidence: a missed blacklist is the costliest error. */
 const BLACKLIST_CERTAINTY_FACTOR = 0.5;
@@ -72,6 +72,8 @@ interface OpenEvent<F> {
   frames: number;
   people: Map<number, PersonTally>;
   unknownVotes: number;
+  /** Faces seen, voting or not: a frame of poor faces is not a frame without a face. */
+  faces: number;
   /** The heaviest single vote so far and its frame. */
   best?: { weight: number; frame: F };
   lastFrame: F;
@@ -104,12 +106,14 @@ export class BurstConsensus<F> {
         frames: 0,
         people: new Map(),
         unknownVotes: 0,
+        faces: 0,
         lastFrame: frame,
         timer: setTimeout(() => this.close(eventId, 'timeout'), this.options.windowMs),
       };
       this.open.set(eventId, event);
     }
     event.frames++;
+    event.faces += faces.length;
     event.lastFrame = frame;
     // Best-quality faces first, so the heaviest vote of the frame is counted first.
     for (const face of [...faces].sort((a, b) => b.quality - a.quality)) this.vote(event, frame, face);
@@ -127,7 +131,8 @@ export class BurstConsensus<F> {
   private vote(event: OpenEvent<F>, frame: F, face: FaceVote): void {
     if (face.quality < this.options.minQuality) return;
     const { decision } = face;
-    let weight = face.quality * decision.confidence;
+    // Quality cubed: one sharp frontal shot outweighs several blurred ones, whatever they seem to say.
+    let weight = face.quality ** 3 * decision.confidence;
     if (decision.status === 'unknown' || !decision.match) {
       weight *= UNKNOWN_VOTE_FACTOR;
       event.unknownVotes += weight;
@@ -163,7 +168,7 @@ export class BurstConsensus<F> {
     if (blacklisted.length > 0) return { status: 'blacklisted', people: blacklisted };
     const known = ranked.filter((p) => p.list === 'known');
     if (known.length > 0 && known[0].votes >= event.unknownVotes) return { status: 'known', people: known };
-    if (event.unknownVotes > 0 || known.length > 0) return { status: 'unknown', people: [] };
+    if (event.faces > 0) return { status: 'unknown', people: [] };
     return { status: 'no_face', people: [] };
   }
 

@@ -12,12 +12,18 @@ const SIZE_FLOOR = 24;
 const SIZE_FULL = 96;
 /**
  * Variance of the Laplacian of a 150x150 chip at which sharpness reaches 0.5.
- * A crisp LFW face gives several hundred; a face blurred by motion or by being
- * blown up from a few dozen pixels gives tens.
+ * LFW's press photos give 20 to 80; a face blurred by motion or blown up from
+ * a few dozen pixels gives under 5.
  */
-const SHARPNESS_HALF = 120;
+const SHARPNESS_HALF = 20;
 
+/**
+ * Exponents of a weighted geometric mean: one very poor signal (a blurred or
+ * side-on face) pulls the whole score down, which a plain average would hide.
+ */
 const WEIGHTS = { size: 0.3, sharpness: 0.3, frontal: 0.25, detector: 0.15 };
+/** Floor of each signal inside the product, so that a single zero does not erase the others' ranking. */
+const SIGNAL_FLOOR = 0.01;
 
 /** Variance of the 4-neighbour Laplacian of the luma, a standard focus measure. */
 export function laplacianVariance(image: RawImage): number {
@@ -89,8 +95,9 @@ export function faceQuality(input: QualityInput): FaceQuality {
   const sharpness = variance / (variance + SHARPNESS_HALF);
   const frontal = frontalScore(input.landmarks);
   const detector = clamp01(input.score);
+  const signal = (v: number, weight: number) => Math.max(SIGNAL_FLOOR, v) ** weight;
   const score =
-    WEIGHTS.size * sizeScore + WEIGHTS.sharpness * sharpness + WEIGHTS.frontal * frontal + WEIGHTS.detector * detector;
+    signal(sizeScore, WEIGHTS.size) * signal(sharpness, WEIGHTS.sharpness) * signal(frontal, WEIGHTS.frontal) * signal(detector, WEIGHTS.detector);
   return { score: round3(score), size: Math.round(size), sharpness: round3(sharpness), frontal: round3(frontal), detector: round3(detector) };
 }
 
