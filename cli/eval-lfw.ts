@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { EmbedRequest } from '../lib/vision/client';
 import { euclidean } from '../lib/vision/embedder';
 import { centralFace, CliError, embedFile, mapLimited, openPool } from './common';
 import { accuracyAt, bestThreshold, kFold, limitPairs, readPairsFile, type ScoredPair } from './lfw';
@@ -19,6 +20,8 @@ export interface EvalOptions {
   tolerance: number;
   /** Cache file of embeddings per image; undefined for none. */
   cache?: string;
+  /** Detector and recognizer chosen by --backend / --recognizer (cli/models.ts); overrides `detector`. */
+  engine?: Pick<EmbedRequest, 'detector' | 'detectorConfig' | 'recognizer' | 'recognizerConfig'>;
   log: (line: string) => void;
 }
 
@@ -41,9 +44,9 @@ export interface EvalReport {
 type CachedEmbedding = Float32Array | null;
 
 /** The default cache file, one per pipeline so that runs with other settings never mix. */
-export function defaultCacheFile(options: Pick<EvalOptions, 'detector' | 'secondDetector' | 'flip'>): string {
-  const { detector, secondDetector, flip } = options;
-  const key = crypto.createHash('sha1').update(JSON.stringify({ v: 2, detector, secondDetector, flip })).digest('hex').slice(0, 12);
+export function defaultCacheFile(options: Pick<EvalOptions, 'detector' | 'secondDetector' | 'flip' | 'engine'>): string {
+  const { detector, secondDetector, flip, engine } = options;
+  const key = crypto.createHash('sha1').update(JSON.stringify({ v: 2, detector, secondDetector, flip, ...(engine ? { engine } : {}) })).digest('hex').slice(0, 12);
   return path.join(os.tmpdir(), `porchlight-lfw-${key}.ndjson`);
 }
 
@@ -87,7 +90,7 @@ export async function evalLfw(options: EvalOptions): Promise<EvalReport> {
     let done = 0;
     try {
       await mapLimited(todo, options.threads * 2, async (image) => {
-        const result = await embedFile(pool, image, { detector: options.detector, secondDetector: options.secondDetector, flip: options.flip });
+        const result = await embedFile(pool, image, { detector: options.detector, secondDetector: options.secondDetector, flip: options.flip, ...options.engine });
         const face = 'faces' in result ? centralFace(result.faces.filter((f) => f.embedding), result.width, result.height) : undefined;
         if (face?.model) model = face.model;
         const embedding = face?.embedding ?? null;
@@ -109,7 +112,7 @@ export async function evalLfw(options: EvalOptions): Promise<EvalReport> {
   };
   const sets = list.sets.map((set) => set.map(score));
   const pairs = sets.reduce((n, set) => n + set.length, 0);
-  const pipeline = { detector: options.detector, secondDetector: options.secondDetector, flip: options.flip, model: model ?? 'faceapi-resnet128' };
+  const pipeline = { detector: options.engine?.detector ?? options.detector, secondDetector: options.secondDetector, flip: options.flip, model: model ?? 'faceapi-resnet128' };
   const seconds = (Date.now() - started) / 1000;
   if (sets.length >= 2) {
     const report = kFold(sets);

@@ -2,7 +2,7 @@ import { installPack, packStatus } from '../lib/models/install';
 import { DEFAULT_PACK } from '../lib/models/packs';
 import { BACKEND_CHOICES, TFJS_SELECTION, selectBackend, type BackendChoice, type EngineSelection } from '../lib/vision/onnx/select';
 import type { WorkerPool } from '../lib/workers/pool';
-import { CliError, USAGE_ERROR } from './common';
+import { CliError, USAGE_ERROR, openPool } from './common';
 
 type Out = { out: (line: string) => void; err: (line: string) => void };
 
@@ -11,7 +11,7 @@ export const MODELS_USAGE = `  models list [--user-dir <dir>]           model pa
                                            downloads a pack from its pinned URLs (or a folder / mirror),
                                            keeping only files whose SHA-256 matches`;
 
-export const ENGINE_USAGE = `  --backend B        auto (default: ONNX if its models are installed and pass a self-test), onnx or tfjs
+export const ENGINE_USAGE = `  --backend B        auto (ONNX if its models are installed and pass a self-test), onnx or tfjs
   --detector D       ssd-mobilenetv1 | tiny-face-detector (tfjs); yunet | ultraface, or yunet:<file> | ultraface:<file> (onnx)
   --recognizer FILE  a 112x112 5-point ONNX recognizer (onnx; default: the installed ${DEFAULT_PACK} pack)`;
 
@@ -76,4 +76,20 @@ function splitDetector(detector: string | undefined): [string | undefined, strin
   if (match) return [match[1], match[2]];
   if (detector.toLowerCase().endsWith('.onnx')) return ['yunet', detector];
   return [detector, undefined];
+}
+
+/**
+ * The engine of a CLI run when `--backend` or `--recognizer` (or an ONNX
+ * `--detector`) asks for one, chosen on a one-thread pool of its own;
+ * undefined when only a tfjs detector is named, which keeps the default pipeline.
+ */
+export async function engineFromCli(args: EngineArgs, userDir?: string): Promise<EngineSelection | undefined> {
+  const [kind] = splitDetector(args.detector);
+  if (!args.backend && !args.recognizer && kind !== 'yunet' && kind !== 'ultraface') return undefined;
+  const pool = openPool(1);
+  try {
+    return await engineFromArgs(pool, args, userDir);
+  } finally {
+    await pool.close();
+  }
 }

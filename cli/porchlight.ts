@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { CliError, USAGE_ERROR } from './common';
 import { runDetectCommand, runRecognizeCommand } from './commands';
 import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
-import { MODELS_USAGE } from './models';
+import { ENGINE_USAGE, MODELS_USAGE, engineFromCli } from './models';
 
 const USAGE = `usage: porchlight <command> [options]
 
@@ -20,6 +20,9 @@ ${MODELS_USAGE}
 common options:
   --threads N        worker threads (default 1)
   --detector NAME    ssd-mobilenetv1 (default) or tiny-face-detector
+
+engine options (eval lfw):
+${ENGINE_USAGE}
 `;
 
 type Out = { out: (line: string) => void; err: (line: string) => void };
@@ -42,6 +45,8 @@ const OPTIONS = {
   list: { type: 'string' },
   from: { type: 'string' },
   'user-dir': { type: 'string' },
+  backend: { type: 'string' },
+  recognizer: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -94,6 +99,9 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
         const flip = values['no-flip'] !== true;
         const secondDetector = values['second-detector'] ?? 'tiny-face-detector';
         const limit = values.limit === undefined ? undefined : Math.floor(positiveNumber(values.limit, 'limit', 0));
+        const selection = await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']);
+        if (selection) io.err(`engine: ${selection.reason}`);
+        const engine = selection && { detector: selection.detector, detectorConfig: selection.detectorConfig, recognizer: selection.recognizer, recognizerConfig: selection.recognizerConfig };
         const report = await evalLfw({
           images: values.images,
           pairs: values.pairs,
@@ -104,7 +112,8 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
           secondDetector,
           flip,
           tolerance,
-          cache: values['no-cache'] ? undefined : values.cache ?? defaultCacheFile({ detector, secondDetector, flip }),
+          engine,
+          cache: values['no-cache'] ? undefined : values.cache ?? defaultCacheFile({ detector, secondDetector, flip, engine }),
           log: values.json ? () => undefined : io.err,
         });
         io.out(values.json ? JSON.stringify(report) : formatReport(report));

@@ -11,7 +11,7 @@ import { findPack } from '../lib/models/packs';
 import { selectBackend } from '../lib/vision/onnx/select';
 import { WorkerPool } from '../lib/workers/pool';
 import { verifyReferenceModels } from './support/onnx-models';
-import { modelsDir } from './support/paths';
+import { lfwDir, modelsDir } from './support/paths';
 
 const PACK = 'yunet-mobilefacenet';
 
@@ -163,6 +163,23 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
     assert.equal(await main(['models', 'install', PACK, '--from', `${mirror.url}/corrupt`, '--user-dir', fs.mkdtempSync(path.join(userDir, 'x'))], io), 1);
     assert.match(err.at(-1)!, /^porchlight: yunet_s_640_640\.onnx: SHA-256 mismatch/);
     assert.equal(await main(['models', 'install'], io), 2);
+  });
+
+  it('porchlight eval lfw --backend onnx --detector yunet:<file> --recognizer <file> (CLI)', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const args = ['eval', 'lfw', '--images', lfwDir, '--pairs', path.join(lfwDir, '..', 'pairsDevTest.txt'), '--limit', '20', '--json', '--no-cache'];
+    const engine = ['--backend', 'onnx', '--detector', `yunet:${path.join(modelsDir, 'yunet_s_640_640.onnx')}`, '--recognizer', path.join(modelsDir, 'mobilefacenet_foamliu_alenchen.onnx')];
+    assert.equal(await main([...args, ...engine], io), 0, err.join('\n'));
+    const report = JSON.parse(out[0]);
+    assert.equal(report.pipeline.detector, 'yunet');
+    assert.equal(report.pipeline.model, 'onnx:mobilefacenet_foamliu_alenchen@501048e4bff0');
+    assert.equal(report.pairs, 20);
+    assert.ok(report.accuracy >= 0.9, `accuracy ${report.accuracy}`);
+    assert.equal(await main([...args, '--backend', 'fast'], io), 2);
+    assert.match(err.at(-1)!, /--backend must be one of auto, tfjs, onnx, got "fast"/);
+    assert.equal(await main([...args, '--backend', 'tfjs', '--recognizer', 'x.onnx'], io), 2);
   });
 
   describe('backend selection', () => {
