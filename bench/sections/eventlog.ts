@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { EventLog } from '../../lib/eventlog/event-log';
 import type { FaceRecord } from '../../lib/eventlog/repository';
+import { RETENTION_BATCH } from '../../lib/eventlog/retention';
 import { newEventId } from '../../lib/events/event-id';
 import { openSqliteStore } from '../../lib/store';
 import { lfwImage } from '../../test/support/paths';
@@ -115,6 +116,35 @@ const section: BenchSection = {
         results.push({ ...m, note: `over ${repo.count()} events; ${((m as { p50: number }).p50 / lookupP50).toFixed(1)}x a primary-key get` });
       }
       results.push(latency('baseline: get one event by id (with faces)', lookup));
+
+      // Event-loop delay baseline: the same process idle for 2 s, in the same run (the machine's own noise).
+      const idle = monitorEventLoopDelay({ resolution: 1 });
+      idle.enable();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      idle.disable();
+
+      // Retention over the 100,000: unknown visitors older than 7 days and known ones older than 30 go, in batches.
+      const histogram = monitorEventLoopDelay({ resolution: 1 });
+      const before = repo.count();
+      histogram.enable();
+      started = performance.now();
+      const report = await eventLog.sweep();
+      const sweepMs = performance.now() - started;
+      histogram.disable();
+      results.push({
+        name: 'retention sweep: events deleted per second',
+        kind: 'value',
+        value: report.eventsDeleted / (sweepMs / 1000),
+        unit: 'events/s',
+        note: `${report.eventsDeleted} of ${before} deleted in ${(sweepMs / 1000).toFixed(1)} s`,
+      });
+      results.push({
+        name: 'retention sweep: event-loop delay p99 / max',
+        kind: 'value',
+        value: histogram.percentile(99) / 1e6,
+        unit: 'ms',
+        note: `max ${(histogram.max / 1e6).toFixed(1)} ms, batches of ${RETENTION_BATCH}; idle baseline p99 ${(idle.percentile(99) / 1e6).toFixed(1)} ms, max ${(idle.max / 1e6).toFixed(1)} ms`,
+      });
     } finally {
       await eventLog.whenIdle();
       await store.close();

@@ -5,7 +5,7 @@ import { ensureEvent, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
 import type { Box } from '../image/types';
 import { EventRepository, type FaceRecord } from './repository';
-import { DEFAULT_RETENTION, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
+import { DEFAULT_RETENTION, RETENTION_BATCH, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
 import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace } from './snapshot';
 import { VERDICT_STATUSES, type EventDetail, type MessageFace, type Verdict, type VerdictPerson } from './types';
 
@@ -291,7 +291,7 @@ export class EventLog extends EventEmitter {
     const cropsDropped = this.repository.dropCropsOfPerson(id);
     let snapshotsRemoved = 0;
     for (;;) {
-      const ids = this.repository.snapshotsOfPerson(id, 200);
+      const ids = this.repository.snapshotsOfPerson(id, RETENTION_BATCH);
       if (ids.length === 0) break;
       await removeSnapshots(this.repository, this.snapshots, ids);
       snapshotsRemoved += ids.length;

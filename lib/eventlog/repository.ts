@@ -333,12 +333,13 @@ export class EventRepository {
     return ids.length ? this.deleteTx(ids) : 0;
   }
 
-  /** Up to `limit` ids of events of this verdict (null: events without one) that started before `before`, oldest first. */
-  expired(verdict: VerdictStatus | null, before: number, limit: number): string[] {
+  /** Up to `limit` events of this verdict (null: events without one) that started before `before`, oldest first. */
+  expired(verdict: VerdictStatus | null, before: number, limit: number): Array<{ id: string; hasSnapshot: boolean }> {
+    const columns = 'id, snapshot_bytes IS NOT NULL AS has_snapshot';
     const rows = verdict === null
-      ? this.sql('SELECT id FROM events WHERE verdict IS NULL AND started_at < ? ORDER BY started_at LIMIT ?').all(before, limit)
-      : this.sql('SELECT id FROM events WHERE verdict = ? AND started_at < ? ORDER BY started_at LIMIT ?').all(verdict, before, limit);
-    return (rows as Array<{ id: string }>).map((r) => r.id);
+      ? this.sql(`SELECT ${columns} FROM events WHERE verdict IS NULL AND started_at < ? ORDER BY started_at LIMIT ?`).all(before, limit)
+      : this.sql(`SELECT ${columns} FROM events WHERE verdict = ? AND started_at < ? ORDER BY started_at LIMIT ?`).all(verdict, before, limit);
+    return (rows as Array<{ id: string; has_snapshot: number }>).map((r) => ({ id: r.id, hasSnapshot: r.has_snapshot === 1 }));
   }
 
   /** Events still created/processing that started before `before` never got a verdict (e.g. Node-RED stopped mid-event): failed. */

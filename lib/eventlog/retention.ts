@@ -30,6 +30,9 @@ export interface SweepReport {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Rows per retention transaction: deleting 50 events with their faces takes a few milliseconds. */
+export const RETENTION_BATCH = 50;
+
 /** Gives the event loop a turn between batches, so a large sweep never holds Node-RED for long. */
 export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -44,7 +47,7 @@ export async function sweepRetention(
   folder: SnapshotFolder,
   policy: RetentionPolicy,
   now: number,
-  batchSize = 200,
+  batchSize = RETENTION_BATCH,
 ): Promise<SweepReport> {
   const report: SweepReport = { eventsDeleted: 0, snapshotsRemoved: 0, cropsDropped: 0, unfinishedFailed: 0 };
   report.unfinishedFailed = repository.failUnfinished(
@@ -57,10 +60,10 @@ export async function sweepRetention(
     const days = policy.maxAgeDays[verdict ?? 'other'];
     if (!(days > 0)) continue;
     for (;;) {
-      const ids = repository.expired(verdict, now - days * DAY_MS, batchSize);
-      if (ids.length === 0) break;
-      report.eventsDeleted += repository.delete(ids);
-      await Promise.all(ids.map((id) => folder.remove(id)));
+      const expired = repository.expired(verdict, now - days * DAY_MS, batchSize);
+      if (expired.length === 0) break;
+      report.eventsDeleted += repository.delete(expired.map((e) => e.id));
+      await Promise.all(expired.filter((e) => e.hasSnapshot).map((e) => folder.remove(e.id)));
       await yieldToLoop();
     }
   }
@@ -84,7 +87,7 @@ export async function sweepRetention(
   if (policy.snapshotBudgetBytes > 0) {
     let bytes = repository.snapshotBytes();
     while (bytes > policy.snapshotBudgetBytes) {
-      const oldest = repository.oldestSnapshots(Math.min(batchSize, 50));
+      const oldest = repository.oldestSnapshots(batchSize);
       if (oldest.length === 0) break;
       const batch: string[] = [];
       for (const { id, bytes: size } of oldest) {
