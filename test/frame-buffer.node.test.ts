@@ -104,26 +104,38 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     assert.ok(msg.payload.every((b: Buffer, i: number) => b.equals(frames[2 + i])));
     assert.deepEqual(msg.burst, { preRoll: 4, burst: 0, missed: 0 });
 
-    const first = nextMessage<any>(helper.getNode('out2'), 5_000);
-    const started = process.hrtime.bigint();
-    helper.getNode('fb2').receive({ topic: 'trigger' });
-    await first;
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    assert.ok(ms < 20, `trigger to first frame ${ms.toFixed(2)} ms`);
+    // The median of 21 triggers, so that one hiccup of a shared test machine does not decide.
+    const samples: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const first = new Promise((resolve) => helper.getNode('out2').once('input', resolve));
+      const started = process.hrtime.bigint();
+      helper.getNode('fb2').receive({ topic: 'trigger' });
+      await first;
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+      await new Promise((r) => setTimeout(r, 5)); // the second pre-roll frame
+    }
+    const median = samples.sort((a, b) => a - b)[10];
+    assert.ok(median < 20, `trigger to first frame: median ${median.toFixed(2)} ms`);
   });
 
-  it('bad input is an error for Catch nodes, and the node keeps working', async () => {
-    const flow = [{ id: 'fb', type: 'frame-buffer', source: 'msg', wires: [[]] }];
+  it('a Buffer that is not a JPEG is an error for Catch nodes; a trigger with nothing buffered too; the node keeps working', async () => {
+    const flow = [
+      { id: 'fb', type: 'frame-buffer', source: 'msg', preRoll: 1, burstCount: 1, burstInterval: 100, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
     await helper.load(frameBuffer, flow);
     const fb = helper.getNode('fb');
     const errors: Error[] = [];
     fb.on('call:error', (call: any) => errors.push(call.args[0]));
     fb.receive({ payload: Buffer.from('<html>not a frame</html>') });
-    fb.receive({ payload: 42 });
-    fb.receive({ topic: 'trigger' }); // nothing buffered yet
-    await waitFor(() => errors.length >= 3, 2_000, 'three errors');
-    assert.match(String(errors[0]), /JPEG Buffer/);
-    assert.match(String(errors[2]), /no frame to send/);
+    fb.receive({ payload: 42 }); // not a frame: a trigger, with nothing buffered yet
+    await waitFor(() => errors.length >= 2, 2_000, 'two errors');
+    assert.match(String(errors[0]), /not a JPEG/);
+    assert.match(String(errors[1]), /no frame to send/);
+    fb.receive({ payload: frames[0] });
+    const got = nextMessage<any>(helper.getNode('out'), 2_000);
+    fb.receive({ topic: 'pi/11', payload: 0 }); // what rpi-gpio in sends on a press
+    assert.ok((await got).payload.equals(frames[0]));
   });
 
   it('MJPEG source: streams into the ring; latest.jpg and stream.mjpeg serve the live view', async () => {

@@ -193,22 +193,22 @@ export = function register(RED: NodeAPI): void {
       if (!burst.done) bursts.set(event.id, burst);
     };
 
+    // A JPEG Buffer is a frame (message camera); a Buffer that is not a JPEG is a
+    // broken frame; anything else triggers, so that gpio-doorbell's msg.event,
+    // topic "trigger" and a plain rpi-gpio in message all work.
     this.on('input', (msg: NodeMessageInFlow, send, done) => {
       const payload = msg.payload;
-      const isJpeg = Buffer.isBuffer(payload) && startsWithSoi(payload);
-      if (fromMessages && isJpeg && msg.topic !== 'trigger') {
-        ring.push(payload as Buffer);
-        done();
+      const isTrigger = msg.topic === 'trigger' || (msg as Record<string, unknown>).event !== undefined;
+      if (fromMessages && Buffer.isBuffer(payload) && !isTrigger) {
+        if (startsWithSoi(payload)) {
+          ring.push(payload);
+          done();
+        } else {
+          done(new PorchlightError('NOT_AN_IMAGE', `frame-buffer: msg.payload is ${payload.length} bytes but not a JPEG; frames must be JPEG Buffers`));
+        }
         return;
       }
-      if (msg.topic === 'trigger' || (msg as Record<string, unknown>).event !== undefined) {
-        startBurst(msg, send as (msg: object) => void, done);
-        return;
-      }
-      const hint = !fromMessages
-        ? 'a trigger needs msg.event or msg.topic "trigger"'
-        : 'expected a JPEG Buffer in msg.payload (a frame), or msg.event / msg.topic "trigger" (a trigger)';
-      done(new PorchlightError(Buffer.isBuffer(payload) && fromMessages ? 'NOT_AN_IMAGE' : 'BAD_INPUT', `frame-buffer: ${hint}`));
+      startBurst(msg, send as (msg: object) => void, done);
     });
 
     this.on('close', (_removed: boolean, done: () => void) => {
