@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { poolCropEmbedder, reembedStore, type ReembedProgress } from '../lib/models/reembed';
+import { poolCropEmbedder, reembedForSelection, reembedStore, type ReembedProgress } from '../lib/models/reembed';
 import { openStore } from '../lib/store';
 import type { FaceStore } from '../lib/store/types';
 import { embedFaces } from '../lib/vision/client';
@@ -53,7 +53,7 @@ describe('reembed: switching recognizer re-embeds every stored crop', function (
     assert.equal(model, 'onnx:mobilefacenet_foamliu_alenchen@501048e4bff0');
     const embed = poolCropEmbedder(pool, selection);
     const seen: ReembedProgress[] = [];
-    const report = await reembedStore(store, { model, embed, onProgress: (p) => seen.push(p) });
+    const report = await reembedForSelection(store, pool, selection, { onProgress: (p) => seen.push(p) });
     assert.deepEqual(report, { total: 7, done: 7, added: 6, noCrop: 1, noFace: 0 });
     assert.deepEqual(seen.map((p) => p.done), [0, 1, 2, 3, 4, 5, 6, 7]);
 

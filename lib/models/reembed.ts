@@ -1,5 +1,6 @@
 import type { FaceStore } from '../store/types';
 import { embedFaces, type EmbedRequest } from '../vision/client';
+import { modelIdForSelection, type EngineSelection } from '../vision/onnx/select';
 import type { WorkerPool } from '../workers/pool';
 
 /** A new embedding for one stored crop, or undefined when no face is found in it. */
@@ -84,4 +85,24 @@ export async function reembedStore(store: FaceStore, options: ReembedOptions): P
     options.onProgress?.({ ...progress });
   }
   return progress;
+}
+
+/**
+ * What face-db's `reembed` action runs: every stored crop re-embedded with
+ * the engine's current selection (the pipeline face-recognize uses), so the
+ * DB matches again after a recognizer switch.
+ */
+export function reembedForSelection(
+  store: FaceStore,
+  pool: WorkerPool,
+  selection: Pick<EngineSelection, 'detector' | 'detectorConfig' | 'recognizer' | 'recognizerConfig'>,
+  options: Pick<ReembedOptions, 'onProgress' | 'signal'> & { maxPixels?: number } = {},
+): Promise<ReembedProgress> {
+  const { detector, detectorConfig, recognizer, recognizerConfig } = selection;
+  return reembedStore(store, {
+    model: modelIdForSelection(selection),
+    embed: poolCropEmbedder(pool, { detector, detectorConfig, recognizer, recognizerConfig, maxPixels: options.maxPixels }),
+    onProgress: options.onProgress,
+    signal: options.signal,
+  });
 }
