@@ -6,11 +6,23 @@ type FaceApiOptions = InstanceType<FaceApi['SsdMobilenetv1Options']> | InstanceT
 type Tensor3D = ReturnType<FaceApi['tf']['tensor3d']>;
 
 /**
+ * Black borders tried in turn when a pass finds nothing, as a fraction of the
+ * image on each side. Measured with SSD: 400 LFW photos miss 40 faces in one
+ * pass; 2x the size finds all 40, 3x only 30. Tighter close-ups (a face
+ * running off the frame) are the other way round: 15 and 25 of 32. Trying
+ * both finds every LFW one and 25 of 32 tight ones.
+ */
+const CLOSE_UP_PADDINGS = [0.5, 1];
+
+/** Longest side of a padded search image: the networks see 416-512 pixels, so a larger copy only costs memory. */
+const PADDED_MAX_SIDE = 1024;
+
+/**
  * Shared body of face-api's two detectors. A close-up, where the face fills
  * the frame, is often missed by SSD (about one LFW image in ten); when a pass
- * finds nothing, the image is padded to twice its size and searched again,
- * which finds nearly all of them at the cost of a second pass only on empty
- * frames.
+ * finds nothing, the image is searched again inside a black border (see
+ * CLOSE_UP_PADDINGS), at the cost of extra passes only on frames where the
+ * plain pass found no face.
  */
 abstract class FaceApiDetector implements Detector {
   abstract readonly name: string;
@@ -33,20 +45,44 @@ abstract class FaceApiDetector implements Detector {
     const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32') as Tensor3D;
     try {
       let faces = await this.pass(faceapi, input, options, 0, 0);
-      if (faces.length === 0 && this.config.closeUpRetry !== false) {
-        const padY = Math.round(image.height / 2);
-        const padX = Math.round(image.width / 2);
-        const padded = tf.pad(input, [[padY, padY], [padX, padX], [0, 0]], 0) as Tensor3D;
-        try {
-          faces = await this.pass(faceapi, padded, options, padX, padY, image.width, image.height);
-        } finally {
-          padded.dispose();
+      if (this.config.closeUpRetry !== false) {
+        for (const padding of CLOSE_UP_PADDINGS) {
+          if (faces.length > 0) break;
+          faces = await this.searchPadded(faceapi, input, options, padding);
         }
       }
       return faces.sort((a, b) => b.score - a.score).slice(0, options.maxFaces);
     } finally {
       input.dispose();
     }
+  }
+
+  /** Searches the image (shrunk to fit PADDED_MAX_SIDE) inside a black border; faces come back in the image's pixels. */
+  private async searchPadded(faceapi: FaceApi, input: Tensor3D, options: DetectOptions, padding: number): Promise<DetectedFace[]> {
+    const tf = faceapi.tf;
+    const [height, width] = input.shape;
+    const shrink = Math.min(1, PADDED_MAX_SIDE / ((1 + 2 * padding) * Math.max(width, height)));
+    const smallWidth = Math.max(1, Math.round(width * shrink));
+    const smallHeight = Math.max(1, Math.round(height * shrink));
+    const padX = Math.round(smallWidth * padding);
+    const padY = Math.round(smallHeight * padding);
+    const padded = tf.tidy(() => {
+      const small = shrink < 1 ? tf.image.resizeBilinear(input, [smallHeight, smallWidth]) : input;
+      return tf.pad(small, [[padY, padY], [padX, padX], [0, 0]], 0);
+    }) as Tensor3D;
+    let faces: DetectedFace[];
+    try {
+      faces = await this.pass(faceapi, padded, options, padX, padY, smallWidth, smallHeight);
+    } finally {
+      padded.dispose();
+    }
+    const sx = width / smallWidth;
+    const sy = height / smallHeight;
+    return faces.map(({ box, score, landmarks }) => ({
+      box: { x: box.x * sx, y: box.y * sy, width: box.width * sx, height: box.height * sy },
+      score,
+      landmarks: landmarks?.map((p) => ({ x: p.x * sx, y: p.y * sy })),
+    }));
   }
 
   /** One detection pass; coordinates are shifted back by the padding and clipped to the image. */
