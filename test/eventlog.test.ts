@@ -141,6 +141,23 @@ describe('event log (lib, on a real SQLite file)', function () {
     assert.match(stored.errorMessage!, /premature end.*; telegram: 502/);
   });
 
+  it('completes the event without a snapshot when the frame cannot be drawn or the folder cannot be written', async () => {
+    const broken = eventAt(Date.now());
+    const truncated = fs.readFileSync(lfwImage('Aaron_Eckhart', 1)).subarray(0, 2000);
+    const outcome = await log.record({ event: broken, payload: truncated, verdict: { status: 'unknown', people: [] }, faces: [face(null, null, null)] });
+    assert.equal(outcome.snapshot?.written, false);
+    assert.match((outcome.snapshot as { reason: string }).reason, /^snapshot failed: corrupt jpeg image/);
+    assert.deepEqual([log.get(broken.id)!.status, log.get(broken.id)!.hasSnapshot, log.get(broken.id)!.faces.length], ['completed', false, 1]);
+
+    // The snapshot folder's path is taken by a file: writing fails like a full or read-only disk would.
+    fs.writeFileSync(path.join(dir, 'not-a-folder'), 'x');
+    const blocked = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'not-a-folder'), retention: policy() });
+    const event = eventAt(Date.now());
+    const result = await blocked.record({ event, payload: fs.readFileSync(lfwImage('Aaron_Eckhart', 1)), verdict: { status: 'unknown', people: [] } });
+    assert.match((result.snapshot as { reason: string }).reason, /^snapshot failed: .*(EEXIST|ENOTDIR)/);
+    assert.deepEqual([log.get(event.id)!.status, log.get(event.id)!.hasSnapshot], ['completed', false]);
+  });
+
   it('records an error that arrives without an event as a new failed event', async () => {
     const outcome = await log.record({ error: { message: 'boom' } });
     const stored = log.get(outcome.event.id)!;

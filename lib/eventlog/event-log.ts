@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PIXELS } from '../image/decode';
 import type { Box } from '../image/types';
 import { EventRepository, type FaceRecord } from './repository';
 import { DEFAULT_RETENTION, RETENTION_BATCH, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
-import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace } from './snapshot';
+import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace, type EventImages } from './snapshot';
 import { VERDICT_STATUSES, type EventDetail, type MessageFace, type Verdict, type VerdictPerson } from './types';
 
 /** What a message means to the event log. */
@@ -219,9 +219,13 @@ export class EventLog extends EventEmitter {
   }
 
   /**
-   * Commits the verdict first (the record must survive whatever happens
-   * next), then draws and writes the snapshot from the verdict's own frame or
-   * the best frame seen, and fills in crops the detector did not send.
+   * Draws the snapshot (from the verdict's own frame or the best frame seen)
+   * and writes its files, then commits the verdict, people, faces (with crops
+   * cut from that frame where the detector sent none) and the snapshot in one
+   * transaction: a reader never sees a completed event whose pictures are
+   * still coming. The event row exists before the drawing starts, so a crash
+   * meanwhile leaves it unfinished (failed by the next sweep), never lost. A
+   * frame that cannot be drawn or a full disk costs the snapshot, not the event.
    */
   private async complete(event: DoorbellEvent, verdict: Verdict, msg: Message, now: number, meta: Record<string, unknown>): Promise<RecordOutcome['snapshot']> {
     const ownFaces = validFaces(msg.faces);
@@ -236,38 +240,40 @@ export class EventLog extends EventEmitter {
     const privacy = this.retention.privacy;
     const showsKnown = verdict.status === 'known' || people.some((p) => isKnownList(p.list)) || faces.some((f) => isKnownList(f.match?.list));
 
-    const records: FaceRecord[] = faces.map((f) => ({
-      frameSeq: facesSeq,
-      box: f.box,
-      score: f.score,
-      quality: qualityOf(f),
-      personId: f.match?.personId,
-      name: f.match?.name,
-      list: f.match?.list,
-      distance: f.match?.distance,
-      confidence: f.match?.confidence,
-      crop: privacy && isKnownList(f.match?.list) ? null : f.crop instanceof Uint8Array ? f.crop : null,
-    }));
-    this.repository.recordVerdict(event, verdict, people, records, now, meta);
-
-    if (!source) return { written: false, reason: 'no frame of this event reached the event log' };
-    if (privacy && showsKnown) return { written: false, reason: 'privacy: no snapshots of known people' };
-    if (!isFileSafeEventId(event.id)) return { written: false, reason: 'the event id cannot name a file' };
-
-    const images = await renderEventImages(source.frame, source.faces.map((f) => annotation(f, faces)), this.maxPixels);
-    const bytes = await this.snapshots.save(event.id, images);
-    if (!this.repository.setSnapshot(event.id, bytes)) {
-      await this.snapshots.remove(event.id); // deleted while the snapshot was drawn
-      return { written: false, reason: 'the event was deleted meanwhile' };
+    let images: EventImages | undefined;
+    let snapshot: RecordOutcome['snapshot'];
+    if (!source) snapshot = { written: false, reason: 'no frame of this event reached the event log' };
+    else if (privacy && showsKnown) snapshot = { written: false, reason: 'privacy: no snapshots of known people' };
+    else if (!isFileSafeEventId(event.id)) snapshot = { written: false, reason: 'the event id cannot name a file' };
+    else {
+      this.repository.recordPress(event, now, meta);
+      try {
+        images = await renderEventImages(source.frame, source.faces.map((f) => annotation(f, faces)), this.maxPixels);
+        snapshot = { written: true, bytes: await this.snapshots.save(event.id, images) };
+      } catch (err) {
+        images = undefined;
+        snapshot = { written: false, reason: `snapshot failed: ${err instanceof Error ? err.message : String(err)}` };
+      }
     }
-    // Faces stored without a crop get one cut from the snapshot frame, when that frame shows them.
-    const stored = this.repository.get(event.id)?.faces ?? [];
-    const missing = stored.flatMap((face) => {
-      const i = face.hasCrop ? -1 : sameFace(face, source.faces);
-      return i < 0 ? [] : [{ faceId: face.id, crop: images.crops[i] }];
+
+    const records: FaceRecord[] = faces.map((f) => {
+      const hidden = privacy && isKnownList(f.match?.list);
+      const cut = images && source ? images.crops[sameFace(f, source.faces)] : undefined;
+      return {
+        frameSeq: facesSeq,
+        box: f.box,
+        score: f.score,
+        quality: qualityOf(f),
+        personId: f.match?.personId,
+        name: f.match?.name,
+        list: f.match?.list,
+        distance: f.match?.distance,
+        confidence: f.match?.confidence,
+        crop: hidden ? null : f.crop instanceof Uint8Array ? f.crop : (cut ?? null),
+      };
     });
-    if (missing.length) this.repository.setFaceCrops(event.id, missing);
-    return { written: true, bytes };
+    this.repository.recordVerdict(event, verdict, people, records, now, meta, snapshot.written ? snapshot.bytes : null);
+    return snapshot;
   }
 
   get(id: string): EventDetail | undefined {

@@ -142,18 +142,20 @@ function whereClause(filter: EventFilter): { sql: string; params: Record<string,
  */
 export class EventRepository {
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly insertVerdictTx: (event: DoorbellEvent, verdict: Verdict, people: VerdictPerson[], faces: FaceRecord[], now: number, metadata: string) => void;
+  private readonly insertVerdictTx: (
+    event: DoorbellEvent, verdict: Verdict, people: VerdictPerson[], faces: FaceRecord[], now: number, metadata: string, snapshotBytes: number | null,
+  ) => void;
   private readonly deleteTx: (ids: string[]) => number;
 
   constructor(readonly db: Database.Database) {
-    this.insertVerdictTx = db.transaction((event, verdict, people, faces, now, metadata) => {
+    this.insertVerdictTx = db.transaction((event, verdict, people, faces, now, metadata, snapshotBytes) => {
       this.sql(`
-        INSERT INTO events (id, trigger, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, data, metadata, updated_at)
-        VALUES (@id, @trigger, 'completed', @verdict, @people, @startedAt, @now, coalesce(@latencyMs, @now - @startedAt), @framesSeen, @data, @metadata, @now)
+        INSERT INTO events (id, trigger, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, snapshot_bytes, data, metadata, updated_at)
+        VALUES (@id, @trigger, 'completed', @verdict, @people, @startedAt, @now, coalesce(@latencyMs, @now - @startedAt), @framesSeen, @snapshotBytes, @data, @metadata, @now)
         ON CONFLICT (id) DO UPDATE SET
           status = 'completed', verdict = excluded.verdict, people = excluded.people, completed_at = excluded.completed_at,
           processing_ms = coalesce(@latencyMs, @now - started_at), frames_seen = max(frames_seen, excluded.frames_seen),
-          data = excluded.data, updated_at = excluded.updated_at`).run({
+          snapshot_bytes = coalesce(excluded.snapshot_bytes, snapshot_bytes), data = excluded.data, updated_at = excluded.updated_at`).run({
         id: event.id,
         trigger: event.trigger,
         verdict: verdict.status,
@@ -164,6 +166,7 @@ export class EventRepository {
         framesSeen: finiteOrNull(verdict.framesSeen) ?? 0,
         data: JSON.stringify(verdict),
         metadata,
+        snapshotBytes,
       });
       this.sql('DELETE FROM event_people WHERE event_id = ?').run(event.id);
       const addPerson = this.sql(`
@@ -230,9 +233,15 @@ export class EventRepository {
     });
   }
 
-  /** The verdict: `completed`, with its people and faces (replacing any stored earlier), in one transaction. */
-  recordVerdict(event: DoorbellEvent, verdict: Verdict, people: VerdictPerson[], faces: FaceRecord[], now: number, metadata: Record<string, unknown> = {}): void {
-    this.insertVerdictTx(event, verdict, people, faces, now, JSON.stringify(metadata));
+  /**
+   * The verdict: `completed`, with its people and faces (replacing any stored
+   * earlier) and the bytes of its snapshot files when they were written, in one transaction.
+   */
+  recordVerdict(
+    event: DoorbellEvent, verdict: Verdict, people: VerdictPerson[], faces: FaceRecord[], now: number,
+    metadata: Record<string, unknown> = {}, snapshotBytes: number | null = null,
+  ): void {
+    this.insertVerdictTx(event, verdict, people, faces, now, JSON.stringify(metadata), snapshotBytes);
   }
 
   /**
@@ -260,17 +269,9 @@ export class EventRepository {
     });
   }
 
-  /** Records that the event's snapshot files exist (bytes on disk) or were removed (null). False when the event is gone. */
-  setSnapshot(id: string, bytes: number | null): boolean {
-    return this.sql('UPDATE events SET snapshot_bytes = ? WHERE id = ?').run(bytes, id).changes > 0;
-  }
-
-  /** Fills in crops that were cut from the snapshot frame after the verdict was stored. */
-  setFaceCrops(eventId: string, crops: Array<{ faceId: number; crop: Buffer }>): void {
-    const update = this.sql('UPDATE event_faces SET crop = ? WHERE id = ? AND event_id = ? AND crop IS NULL');
-    this.db.transaction(() => {
-      for (const { faceId, crop } of crops) update.run(crop, faceId, eventId);
-    })();
+  /** Records that the event's snapshot files are gone (retention, privacy, a forgotten person). */
+  clearSnapshot(id: string): void {
+    this.sql('UPDATE events SET snapshot_bytes = NULL WHERE id = ?').run(id);
   }
 
   get(id: string): EventDetail | undefined {

@@ -106,7 +106,7 @@ export async function sweepRetention(
 /** Clears the snapshots of these events in the DB, then deletes their files. */
 export async function removeSnapshots(repository: EventRepository, folder: SnapshotFolder, ids: string[]): Promise<void> {
   repository.db.transaction(() => {
-    for (const id of ids) repository.setSnapshot(id, null);
+    for (const id of ids) repository.clearSnapshot(id);
   })();
   await Promise.all(ids.map((id) => folder.remove(id)));
 }
