@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
+import { decodeImage } from '../lib/image/decode';
 import { embedFaces } from '../lib/vision/client';
+import { createDefaultRegistry } from '../lib/vision/detectors';
 import { ensureLandmarkGraph } from '../lib/vision/onnx/faceapi/landmarks';
 import { ensureResNetGraph } from '../lib/vision/onnx/faceapi/resnet';
 import { ensureSsdGraph } from '../lib/vision/onnx/faceapi/ssd';
@@ -84,5 +87,23 @@ describe("face-api's detector, landmark and descriptor nets as ONNX graphs built
     assert.ok(worst.px <= 1, `worst landmark offset ${worst.px} px`);
     assert.ok(worst.cosine >= 0.9999, `worst cosine ${worst.cosine}`);
     assert.ok(worst.diff <= 1e-3, `worst abs difference ${worst.diff}`);
+  });
+
+  it('finds the same faces as tfjs in tight close-ups (the padded re-search)', async () => {
+    const registry = createDefaultRegistry();
+    const tfjs = (await registry.create('ssd-mobilenetv1', {}, { fallback: false })).detector;
+    const onnx = (await registry.create('ssd-mobilenetv1-onnx', { cacheDir }, { fallback: false })).detector;
+    const options = { minConfidence: 0.5, maxFaces: 5, minFaceSize: 0, landmarks: true };
+    let found = 0;
+    for (const file of lfwSample(50).filter((_, i) => i % 5 === 0)) {
+      // The face cropped tight and blown up: it runs off the frame, which a plain SSD pass often misses.
+      const closeUp = await sharp(file).extract({ left: 80, top: 75, width: 90, height: 100 }).resize(270, 300).jpeg().toBuffer();
+      const { image } = await decodeImage(closeUp);
+      const [expected, actual] = [await tfjs.detect(image, options), await onnx.detect(image, options)];
+      assert.equal(actual.length, expected.length, path.basename(file));
+      expected.forEach((face, i) => assert.ok(iou(face.box, actual[i].box) >= 0.95, `${path.basename(file)} IoU ${iou(face.box, actual[i].box)}`));
+      found += expected.length;
+    }
+    assert.ok(found >= 5, `${found} close-ups with a face`);
   });
 });

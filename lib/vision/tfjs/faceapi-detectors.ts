@@ -12,10 +12,10 @@ type Tensor3D = ReturnType<FaceApi['tf']['tensor3d']>;
  * running off the frame) are the other way round: 15 and 25 of 32. Trying
  * both finds every LFW one and 25 of 32 tight ones.
  */
-const CLOSE_UP_PADDINGS = [0.5, 1];
+export const CLOSE_UP_PADDINGS = [0.5, 1];
 
 /** Longest side of a padded search image: the networks see 416-512 pixels, so a larger copy only costs memory. */
-const PADDED_MAX_SIDE = 1024;
+export const PADDED_MAX_SIDE = 1024;
 
 /**
  * Shared body of face-api's two detectors. A close-up, where the face fills

@@ -63,3 +63,29 @@ export function squareInput(image: RawImage, region: Box, size: number, centred:
   }
   return { tensor, side };
 }
+
+/** Resizes RGB pixels with TensorFlow's legacy bilinear rule (as `tf.image.resizeBilinear` by default), rounded to bytes. */
+export function resizeLikeTf(image: RawImage, width: number, height: number): RawImage {
+  const data = new Uint8Array(width * height * 3);
+  const ry = image.height / height;
+  const rx = image.width / width;
+  const at = (x: number, y: number, c: number) => image.data[(y * image.width + x) * image.channels + c];
+  for (let y = 0; y < height; y++) {
+    const sy = y * ry;
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(image.height - 1, Math.ceil(sy));
+    const fy = sy - y0;
+    for (let x = 0; x < width; x++) {
+      const sx = x * rx;
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(image.width - 1, Math.ceil(sx));
+      const fx = sx - x0;
+      for (let c = 0; c < 3; c++) {
+        const top = at(x0, y0, c) + (at(x1, y0, c) - at(x0, y0, c)) * fx;
+        const bottom = at(x0, y1, c) + (at(x1, y1, c) - at(x0, y1, c)) * fx;
+        data[(y * width + x) * 3 + c] = Math.round(top + (bottom - top) * fy);
+      }
+    }
+  }
+  return { data, width, height, channels: 3 };
+}

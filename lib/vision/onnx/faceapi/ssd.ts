@@ -7,7 +7,8 @@ import { openModelFile, runModel, type OnnxModel } from '../runtime';
 import type { PixelFormat } from '../tensor';
 import { cachedGraph } from './graph-cache';
 import { OnnxLandmarks68 } from './landmarks';
-import { squareInput } from './square-input';
+import { CLOSE_UP_PADDINGS, PADDED_MAX_SIDE } from '../../tfjs/faceapi-detectors';
+import { resizeLikeTf, squareInput } from './square-input';
 import { hwioToOihw, readFaceApiWeights, weightOf, type FaceApiWeights } from './weights';
 
 const GRAPH_VERSION = 1;
@@ -159,8 +160,8 @@ export interface OnnxSsdConfig extends DetectorConfig {
 /**
  * face-api's SSD MobileNetV1 on ONNX Runtime, with its 68 landmarks from the
  * landmark graph: the same faces and points as `ssd-mobilenetv1` on tfjs.
- * Like it, a frame without faces is searched again padded to twice its size,
- * which finds close-ups that fill the frame.
+ * Like it, a frame without faces is searched again inside black borders
+ * (the same CLOSE_UP_PADDINGS), which finds close-ups that fill the frame.
  */
 class OnnxSsdDetector implements Detector {
   readonly name = 'ssd-mobilenetv1-onnx';
@@ -184,10 +185,11 @@ class OnnxSsdDetector implements Detector {
   async detect(image: RawImage, options: DetectOptions): Promise<DetectedFace[]> {
     await this.load();
     let faces = await this.pass(image, options, 0, 0);
-    if (faces.length === 0 && this.config.closeUpRetry) {
-      const padX = Math.round(image.width / 2);
-      const padY = Math.round(image.height / 2);
-      faces = await this.pass(padImage(image, padX, padY), options, padX, padY, image);
+    if (this.config.closeUpRetry) {
+      for (const padding of CLOSE_UP_PADDINGS) {
+        if (faces.length > 0) break;
+        faces = await this.searchPadded(image, options, padding);
+      }
     }
     faces.sort((a, b) => b.score - a.score);
     faces = faces.slice(0, options.maxFaces);
@@ -195,6 +197,18 @@ class OnnxSsdDetector implements Detector {
       for (const face of faces) face.landmarks = await this.landmarkNet.locate(image, face.box);
     }
     return faces;
+  }
+
+  /** The tfjs detector's close-up search: the image (shrunk to fit PADDED_MAX_SIDE) inside a black border. */
+  private async searchPadded(image: RawImage, options: DetectOptions, padding: number): Promise<DetectedFace[]> {
+    const shrink = Math.min(1, PADDED_MAX_SIDE / ((1 + 2 * padding) * Math.max(image.width, image.height)));
+    const small = shrink < 1 ? resizeLikeTf(image, Math.max(1, Math.round(image.width * shrink)), Math.max(1, Math.round(image.height * shrink))) : image;
+    const padX = Math.round(small.width * padding);
+    const padY = Math.round(small.height * padding);
+    const faces = await this.pass(padImage(small, padX, padY), options, padX, padY, small);
+    const sx = image.width / small.width;
+    const sy = image.height / small.height;
+    return faces.map(({ box, score }) => ({ box: { x: box.x * sx, y: box.y * sy, width: box.width * sx, height: box.height * sy }, score }));
   }
 
   /** One pass on `input`; boxes shifted back by the padding and clipped to `original`. */
