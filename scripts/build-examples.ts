@@ -7,7 +7,9 @@
  * - a property `{ "$file": "dashboard/timeline.vue" }` is replaced by that file's text
  *   (ui-template formats, function node code);
  * - a pseudo-node `{ "type": "@wire", "from": "<id>", "port": 0, "to": "<id>" }` adds a
- *   wire from a node of another fragment (a notification wired to a verdict output).
+ *   wire from a node of another fragment on the same tab (a notification wired to a verdict output);
+ * - a pseudo-node `{ "type": "@set", "id": "<id>", ...properties }` changes a node of another
+ *   fragment (the demo feeds the camera from messages; the dashboard links to the pipeline's link nodes).
  *
  * Run at build (`npm run build`) it rewrites examples/<name>.json; `npm start`
  * calls `composeFlow` for the demo.
@@ -24,6 +26,14 @@ interface WirePseudoNode {
   to: string;
 }
 
+interface SetPseudoNode {
+  type: '@set';
+  id: string;
+  [property: string]: unknown;
+}
+
+type FragmentItem = FlowNode | WirePseudoNode | SetPseudoNode;
+
 const root = path.resolve(__dirname, '..', '..');
 export const flowsDir = path.join(root, 'flows');
 export const examplesDir = path.join(root, 'examples');
@@ -31,10 +41,14 @@ export const examplesDir = path.join(root, 'examples');
 /** What each generated example is made of, in order. The first tab opens on import. */
 export const EXAMPLES: Record<string, { fragments: string[]; transform?: (nodes: FlowNode[]) => FlowNode[] }> = {
   'doorbell': { fragments: ['doorbell'] },
+  'doorbell-rpi-gpio': { fragments: ['doorbell'], transform: useRpiGpioTrigger },
+  'doorbell-dashboard': { fragments: ['doorbell', 'dashboard'] },
+  'notify-mqtt-home-assistant': { fragments: ['doorbell', 'notify-mqtt'] },
+  'notify-webhook': { fragments: ['doorbell', 'notify-webhook'] },
 };
 
 /** The flow `npm start` deploys: the pipeline, the dashboard and the simulated doorbell and camera. */
-export const DEMO_FRAGMENTS = ['doorbell'];
+export const DEMO_FRAGMENTS = ['doorbell', 'dashboard', 'demo'];
 
 function resolveIncludes(value: unknown, baseDir: string): unknown {
   if (Array.isArray(value)) return value.map((item) => resolveIncludes(item, baseDir));
@@ -49,35 +63,45 @@ function resolveIncludes(value: unknown, baseDir: string): unknown {
 }
 
 /** Reads one fragment (flows/<name>.json) with its includes resolved. */
-export function readFragment(name: string): (FlowNode | WirePseudoNode)[] {
+export function readFragment(name: string): FragmentItem[] {
   const file = path.join(flowsDir, `${name}.json`);
   const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
   if (!Array.isArray(parsed)) throw new Error(`${file}: a flow fragment is a JSON array of nodes`);
-  return resolveIncludes(parsed, flowsDir) as (FlowNode | WirePseudoNode)[];
+  return resolveIncludes(parsed, flowsDir) as FragmentItem[];
 }
 
-/** Joins fragments into one importable flow, applying their cross-fragment wires. */
+/** Joins fragments into one importable flow, applying their cross-fragment wires and changes. */
 export function composeFlow(fragments: string[]): FlowNode[] {
+  const what = fragments.join(' + ');
   const nodes: FlowNode[] = [];
-  const wires: WirePseudoNode[] = [];
+  const edits: (WirePseudoNode | SetPseudoNode)[] = [];
   for (const name of fragments) {
     for (const item of readFragment(name)) {
-      if (item.type === '@wire') wires.push(item as WirePseudoNode);
+      if (item.type === '@wire' || item.type === '@set') edits.push(item as WirePseudoNode | SetPseudoNode);
       else nodes.push(item as FlowNode);
     }
   }
   const byId = new Map<string, FlowNode>();
   for (const node of nodes) {
-    if (byId.has(node.id)) throw new Error(`node id ${node.id} appears twice in ${fragments.join(' + ')}`);
+    if (byId.has(node.id)) throw new Error(`node id ${node.id} appears twice in ${what}`);
     byId.set(node.id, node);
   }
-  for (const wire of wires) {
-    const from = byId.get(wire.from);
-    if (!from?.wires) throw new Error(`@wire: no node ${wire.from} with outputs in ${fragments.join(' + ')}`);
-    if (!byId.has(wire.to)) throw new Error(`@wire: no node ${wire.to} in ${fragments.join(' + ')}`);
-    const port = wire.port ?? 0;
+  for (const edit of edits) {
+    if (edit.type === '@set') {
+      const { type: _type, id, ...properties } = edit;
+      const target = byId.get(id);
+      if (!target) throw new Error(`@set: no node ${id} in ${what}`);
+      Object.assign(target, properties);
+      continue;
+    }
+    const from = byId.get(edit.from);
+    const to = byId.get(edit.to);
+    if (!from?.wires) throw new Error(`@wire: no node ${edit.from} with outputs in ${what}`);
+    if (!to) throw new Error(`@wire: no node ${edit.to} in ${what}`);
+    if (from.z !== to.z) throw new Error(`@wire: ${edit.from} and ${edit.to} are on different tabs (use link nodes)`);
+    const port = edit.port ?? 0;
     while (from.wires.length <= port) from.wires.push([]);
-    from.wires[port].push(wire.to);
+    from.wires[port].push(edit.to);
   }
   return nodes;
 }

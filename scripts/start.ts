@@ -12,6 +12,8 @@ import crypto from 'node:crypto';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { composeFlow, DEMO_FRAGMENTS, formatFlow } from './build-examples';
+import { enrolDemoCast } from './demo-enrol';
+import { prepareDemoMedia } from './demo-media';
 
 const root = path.resolve(__dirname, '..', '..');
 const userDir = process.env.PORCHLIGHT_USER_DIR ?? path.join(root, '.node-red-dev');
@@ -50,7 +52,9 @@ async function main(): Promise<void> {
   fs.mkdirSync(userDir, { recursive: true });
   linkPackage();
   const flowFile = installFlow();
-  process.env.PORCHLIGHT_SAMPLE_IMAGE ??= path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
+  // The simulated camera's pictures, cut once per user dir; the demo flow reads them from here.
+  const media = await prepareDemoMedia(path.join(userDir, 'porchlight-demo'));
+  process.env.PORCHLIGHT_DEMO_DIR = media.dir;
 
   const RED = require('node-red');
   const app = express();
@@ -60,21 +64,20 @@ async function main(): Promise<void> {
     flowFile,
     uiHost: host,
     uiPort: port,
+    // Node-RED's defaults: the editor and the admin API at /, HTTP-in nodes and the dashboard (/dashboard) at / too.
     httpAdminRoot: '/',
-    httpNodeRoot: '/api',
+    httpNodeRoot: '/',
     credentialSecret: false,
     logging: { console: { level: process.env.LOG_LEVEL ?? 'info', metrics: false, audit: false } },
     editorTheme: { projects: { enabled: false }, tours: false },
   });
   app.use('/', RED.httpAdmin);
-  app.use('/api', RED.httpNode);
+  app.use('/', RED.httpNode);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
   await RED.start();
-  const { port: boundPort } = server.address() as AddressInfo;
-  console.log(`Porchlight: Node-RED is running at http://${host}:${boundPort}/ (user dir ${userDir})`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -89,6 +92,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const { port: boundPort } = server.address() as AddressInfo;
+  const baseUrl = `http://${host}:${boundPort}/`;
+  try {
+    const enrolled = await enrolDemoCast(baseUrl, media);
+    if (enrolled.length > 0) console.log(`Porchlight: demo: enrolled ${enrolled.join(', ')} (first start)`);
+  } catch (err) {
+    console.warn(`Porchlight: demo: could not enrol the demo's people: ${(err as Error).message}`);
+  }
+  console.log(`Porchlight: Node-RED is running at ${baseUrl} (user dir ${userDir}); dashboard at ${baseUrl}dashboard/`);
 }
 
 main().catch((err) => {

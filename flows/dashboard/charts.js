@@ -1,22 +1,20 @@
 // The last 30 days of events as two charts: visitors per day by verdict, and
-// the time from press to verdict of each event.
-const events = (msg.payload && msg.payload.events) || [];
-const perDay = new Map();
-const latency = [];
-for (const event of events) {
-    if (!event.verdict) continue;
-    const day = new Date(event.startedAt).toISOString().slice(0, 10);
-    const key = `${day}|${event.verdict}`;
-    perDay.set(key, (perDay.get(key) || 0) + 1);
-    if (event.processingMs != null) latency.push({ at: event.startedAt, ms: Math.round(event.processingMs), verdict: event.verdict });
+// the time from press to verdict of each event. Every series is sent in the
+// same order (the charts colour series by order: green, orange, red, grey).
+const VERDICTS = ['known', 'unknown', 'blacklisted', 'no_face'];
+const events = ((msg.payload && msg.payload.events) || []).filter((event) => VERDICTS.includes(event.verdict));
+const days = [...new Set(events.map((event) => new Date(event.startedAt).toISOString().slice(0, 10)))].sort();
+const bars = [];
+for (const verdict of VERDICTS) {
+    for (const day of days) {
+        const count = events.filter((event) => event.verdict === verdict && new Date(event.startedAt).toISOString().startsWith(day)).length;
+        bars.push({ day, verdict, count });
+    }
 }
-const bars = [...perDay.entries()]
-    .map(([key, count]) => {
-        const [day, verdict] = key.split('|');
-        return { day, verdict, count };
-    })
-    .sort((a, b) => a.day.localeCompare(b.day));
+const latency = VERDICTS.flatMap((verdict) => events
+    .filter((event) => event.verdict === verdict && event.processingMs != null)
+    .map((event) => ({ at: event.startedAt, ms: Math.round(event.processingMs), verdict })));
 return [
     { topic: 'per-day', payload: bars, action: 'replace' },
-    { topic: 'latency', payload: latency.reverse(), action: 'replace' },
+    { topic: 'latency', payload: latency, action: 'replace' },
 ];

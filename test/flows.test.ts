@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildExample, composeFlow, DEMO_FRAGMENTS, EXAMPLES, formatFlow, type FlowNode } from '../scripts/build-examples';
+import { repoRoot } from './support/paths';
+
+const packageJson = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+const porchlightTypes = new Set(Object.keys(packageJson['node-red'].nodes));
+const coreTypes = new Set(['tab', 'group', 'comment', 'inject', 'debug', 'function', 'change', 'switch', 'catch', 'junction', 'link in', 'link out', 'file in', 'mqtt out', 'mqtt-broker', 'http request', 'template', 'json', 'delay', 'trigger', 'rbe']);
+const isDashboardType = (type: string) => type.startsWith('ui-');
+
+/** Checks what Node-RED itself would refuse or silently break on import. */
+function assertWellFormed(name: string, nodes: FlowNode[]): void {
+  const ids = new Set<string>();
+  for (const node of nodes) {
+    assert.ok(!ids.has(node.id), `${name}: duplicate id ${node.id}`);
+    ids.add(node.id);
+    assert.ok(!node.type.startsWith('@'), `${name}: pseudo-node ${node.type} left in the flow`);
+  }
+  const tabs = new Set(nodes.filter((n) => n.type === 'tab').map((n) => n.id));
+  for (const node of nodes) {
+    if (node.z !== undefined) assert.ok(tabs.has(node.z), `${name}: ${node.id} sits on a missing tab ${node.z}`);
+    const z = node.z;
+    for (const target of (node.wires ?? []).flat()) {
+      const to = nodes.find((n) => n.id === target);
+      assert.ok(to, `${name}: ${node.id} is wired to a missing node ${target}`);
+      assert.equal(to.z, z, `${name}: ${node.id} is wired across tabs to ${target}`);
+    }
+    for (const link of (node.links as string[] | undefined) ?? []) {
+      const other = nodes.find((n) => n.id === link);
+      if (!other) continue; // a link to a fragment that is not part of this example stays dangling, as Node-RED allows
+      assert.ok((other.links as string[]).includes(node.id), `${name}: link ${node.id} -> ${link} is one-sided`);
+    }
+    for (const value of Object.values(node)) {
+      assert.ok(!(value && typeof value === 'object' && '$file' in (value as object)), `${name}: unresolved include in ${node.id}`);
+    }
+    if (node.g) assert.ok(nodes.find((n) => n.id === node.g && n.type === 'group'), `${name}: ${node.id} in a missing group`);
+  }
+}
+
+describe('flows and examples (scripts/build-examples.ts)', () => {
+  for (const name of Object.keys(EXAMPLES)) {
+    it(`examples/${name}.json is generated from flows/ and up to date`, () => {
+      const file = path.join(repoRoot, 'examples', `${name}.json`);
+      assert.equal(fs.readFileSync(file, 'utf8'), formatFlow(buildExample(name)), `examples/${name}.json differs from flows/: run npm run build`);
+    });
+
+    it(`${name}: well formed, and uses only core, dashboard and Porchlight nodes`, () => {
+      const nodes = buildExample(name);
+      assertWellFormed(name, nodes);
+      for (const node of nodes) {
+        const known = coreTypes.has(node.type) || porchlightTypes.has(node.type) || isDashboardType(node.type) || node.type === 'rpi-gpio in';
+        assert.ok(known, `${name}: node type ${node.type} is neither core, dashboard nor one of package.json's nodes`);
+      }
+    });
+  }
+
+  it('the demo flow is well formed and feeds the camera from the simulated source', () => {
+    const nodes = composeFlow(DEMO_FRAGMENTS);
+    assertWellFormed('demo', nodes);
+    const camera = nodes.find((n) => n.type === 'frame-buffer');
+    assert.equal(camera?.source, 'msg');
+    const feeders = nodes.filter((n) => (n.wires ?? []).flat().includes(camera!.id));
+    assert.ok(feeders.some((n) => n.type === 'file in'), 'a file in node replays the demo pictures into the frame-buffer');
+  });
+
+  it('the rpi-gpio variant replaces gpio-doorbell with rpi-gpio in, wired to the same frame-buffer', () => {
+    const nodes = buildExample('doorbell-rpi-gpio');
+    assert.equal(nodes.filter((n) => n.type === 'gpio-doorbell').length, 0);
+    const gpio = nodes.find((n) => n.type === 'rpi-gpio in')!;
+    const pressed = nodes.find((n) => n.id === gpio.wires![0][0])!;
+    assert.equal(pressed.type, 'switch');
+    const camera = nodes.find((n) => n.type === 'frame-buffer')!;
+    assert.ok(pressed.wires![0].includes(camera.id));
+  });
+
+  it('every verdict output of face-recognize leads to a spot marked for notifications', () => {
+    const nodes = buildExample('doorbell');
+    const recognize = nodes.find((n) => n.type === 'face-recognize')!;
+    assert.equal(recognize.wires!.length, 4);
+    for (const port of recognize.wires!) {
+      const junction = nodes.find((n) => port.includes(n.id) && n.type === 'junction');
+      assert.ok(junction, 'each verdict output reaches a junction for notifications');
+    }
+    assert.equal(nodes.filter((n) => n.type === 'comment' && /add your notification here/.test(String(n.name))).length, 4);
+  });
+});
