@@ -72,10 +72,11 @@ export async function renderEventImages(frame: Uint8Array, faces: AnnotatedFace[
   const { image } = await decodeImage(frame, { maxPixels });
   const raw = { raw: { width: image.width, height: image.height, channels: image.channels } };
   const overlay = { input: Buffer.from(overlaySvg(image.width, image.height, faces)), top: 0, left: 0 };
-  const annotated = await sharp(image.data, raw).composite([overlay]).png({ compressionLevel: 0 }).toBuffer();
+  const annotated = await sharp(image.data, raw).composite([overlay]).raw().toBuffer({ resolveWithObject: true });
+  const drawn = () => sharp(annotated.data, { raw: { width: annotated.info.width, height: annotated.info.height, channels: annotated.info.channels } });
   const [snapshot, thumbnail, crops] = await Promise.all([
-    sharp(annotated).jpeg({ quality: 85 }).toBuffer(),
-    sharp(annotated).resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 75 }).toBuffer(),
+    drawn().jpeg({ quality: 85 }).toBuffer(),
+    drawn().resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 75 }).toBuffer(),
     Promise.all(faces.map((face) => cropJpeg(image, face.box, { size: CROP_SIDE }))),
   ]);
   return { snapshot, thumbnail, crops };
