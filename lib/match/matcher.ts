@@ -150,7 +150,7 @@ export function attachMatcher(store: FaceStore, options: MatcherOptions = {}): A
   let pending: StoreChange[] | null = null;
   let detached = false;
 
-  const reload = async (): Promise<void> => {
+  const load = async (): Promise<void> => {
     pending = [];
     try {
       const fresh = new Matcher(options);
@@ -168,6 +168,12 @@ export function attachMatcher(store: FaceStore, options: MatcherOptions = {}): A
     }
   };
 
+  // A failed load must not become an unhandled rejection: whoever awaits `ready` sees it.
+  const reload = () => {
+    const loading = load();
+    loading.catch(() => undefined);
+    return loading;
+  };
   let ready = reload();
   const unsubscribe = store.onChange((change) => {
     if (change.type === 'reset') {

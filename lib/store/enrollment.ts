@@ -1,0 +1,117 @@
+import { PorchlightError } from '../errors';
+import type { Box } from '../image/types';
+import { embedFaces, type EmbedRequest } from '../vision/client';
+import type { EmbeddedFace } from '../vision/embedding-types';
+import { iou } from '../vision/onnx/tensor';
+import { MIN_ENROLL_QUALITY } from '../vision/quality';
+import type { WorkerPool } from '../workers/pool';
+import { normalizeName } from './names';
+import type { EnrollResult, FaceStore, NewFace, PersonList } from './types';
+
+export interface EnrollImage {
+  /** An encoded image (JPEG, PNG, WebP). */
+  image: Uint8Array;
+  /** Where it came from, kept with the face: a file name, `msg`, `http`, `event:<id>`. */
+  source: string;
+}
+
+export interface EnrollImagesOptions {
+  list?: PersonList;
+  notes?: string;
+  /** Picks one face (image pixels) when an image holds several. */
+  box?: Box;
+  /** Faces under this quality score (0..1) are refused. */
+  minQuality?: number;
+  /** Detector, recognizer and limits for the embedding. */
+  embed?: EmbedRequest;
+}
+
+export interface Refusal {
+  source: string;
+  reason: string;
+}
+
+export interface EnrollImagesResult extends EnrollResult {
+  /** Images that gave no face, with why; the others were enrolled. */
+  refused: Refusal[];
+}
+
+/** A picked face must overlap the given box at least this much (intersection over union). */
+const MIN_BOX_OVERLAP = 0.3;
+/** Longest side of the crop kept with each enrolled face. */
+const CROP_SIZE = 160;
+
+function describeQuality(face: EmbeddedFace): string {
+  const q = face.quality;
+  return `quality ${q.score.toFixed(2)} (size ${Math.round(q.size)} px, sharpness ${q.sharpness.toFixed(2)}, frontal ${q.frontal.toFixed(2)}, detector ${q.detector.toFixed(2)})`;
+}
+
+/** The one face of an image to enroll, or why there is none. */
+export function pickFace(faces: readonly EmbeddedFace[], box: Box | undefined, minQuality: number): EmbeddedFace | string {
+  let face: EmbeddedFace | undefined;
+  if (box) {
+    const best = [...faces].sort((a, b) => iou(b.box, box) - iou(a.box, box))[0];
+    if (!best || iou(best.box, box) < MIN_BOX_OVERLAP) return 'no face inside msg.box';
+    face = best;
+  } else if (faces.length === 0) {
+    return 'no face found';
+  } else if (faces.length > 1) {
+    return `${faces.length} faces found; give msg.box {x, y, width, height} to pick one`;
+  } else {
+    face = faces[0];
+  }
+  if (face.quality.score < minQuality) return `face too poor to enroll: ${describeQuality(face)}, under ${minQuality}`;
+  if (!face.embedding || !face.model) return 'the face could not be embedded';
+  return face;
+}
+
+/**
+ * Enrollment from images: each image must give exactly one face (or the one
+ * `box` picks) of enough quality; those faces are stored together for `name`.
+ * Images that give none are reported in `refused`; when every image is
+ * refused nothing is stored and the reasons come back as a BAD_INPUT error.
+ */
+export async function enrollImages(
+  store: FaceStore,
+  pool: WorkerPool,
+  name: string,
+  images: readonly EnrollImage[],
+  options: EnrollImagesOptions = {},
+): Promise<EnrollImagesResult> {
+  const cleanName = normalizeName(name); // before spending seconds on embeddings
+  if (images.length === 0) throw new PorchlightError('BAD_INPUT', 'enroll needs at least one image');
+  const minQuality = options.minQuality ?? MIN_ENROLL_QUALITY;
+  const faces: NewFace[] = [];
+  const refused: Refusal[] = [];
+  for (const { image, source } of images) {
+    let result;
+    try {
+      result = await embedFaces(pool, image, { policy: 'wait', cropSize: CROP_SIZE, ...options.embed });
+    } catch (err) {
+      // A bad image is refused like a faceless one; a broken engine is everyone's problem.
+      if (err instanceof PorchlightError && ['NOT_AN_IMAGE', 'UNSUPPORTED_FORMAT', 'CORRUPT_IMAGE', 'IMAGE_TOO_LARGE', 'IMAGE_TOO_SMALL', 'BAD_INPUT'].includes(err.code)) {
+        refused.push({ source, reason: err.message });
+        continue;
+      }
+      throw err;
+    }
+    const picked = pickFace(result.faces, options.box, minQuality);
+    if (typeof picked === 'string') {
+      refused.push({ source, reason: picked });
+      continue;
+    }
+    faces.push({
+      model: picked.model!,
+      embedding: picked.embedding!,
+      quality: picked.quality.score,
+      crop: picked.crop ?? null,
+      source,
+      metadata: { box: picked.box, detector: result.detector, image: { width: result.width, height: result.height }, quality: picked.quality },
+    });
+  }
+  if (faces.length === 0) {
+    throw new PorchlightError('BAD_INPUT', `nothing enrolled for ${cleanName}: ${refused.map((r) => `${r.source}: ${r.reason}`).join('; ')}`);
+  }
+  const enrolled = await store.enroll(cleanName, faces, { list: options.list, notes: options.notes });
+  return { ...enrolled, refused };
+}

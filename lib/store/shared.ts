@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { attachMatcher, type AttachedMatcher, type Matcher, type MatcherOptions } from '../match';
+import { openStore, type StoreConfig } from './index';
+import type { FaceStore } from './types';
+
+export interface StoreLease {
+  store: FaceStore;
+  matcher: Matcher;
+  /** Resolves when the matcher has loaded every stored embedding. */
+  matcherReady: Promise<void>;
+  release(): Promise<void>;
+}
+
+interface OpenStore {
+  opening: Promise<{ store: FaceStore; attached: AttachedMatcher }>;
+  leases: number;
+}
+
+const openStores = new Map<string, OpenStore>();
+
+/**
+ * One store and one matcher per DB file in the process, however many nodes
+ * use it: SQLite is happiest with one connection, and every node then sees
+ * the same matcher, kept in step with every change. Closed on the last release.
+ */
+export async function acquireSharedStore(config: StoreConfig, matcherOptions?: MatcherOptions): Promise<StoreLease> {
+  const key = config.file === ':memory:' ? config.file : path.resolve(config.file);
+  let entry = openStores.get(key);
+  if (!entry) {
+    const opening = openStore(config).then((store) => ({ store, attached: attachMatcher(store, matcherOptions) }));
+    entry = { opening, leases: 0 };
+    openStores.set(key, entry);
+    opening.catch(() => openStores.delete(key));
+  }
+  const current = entry;
+  current.leases++;
+  let opened;
+  try {
+    opened = await current.opening;
+  } catch (err) {
+    current.leases--;
+    throw err;
+  }
+  const { store, attached } = opened;
+  let released = false;
+  return {
+    store,
+    matcher: attached.matcher,
+    get matcherReady() {
+      return attached.ready;
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      if (--current.leases > 0) return;
+      if (openStores.get(key) === current) openStores.delete(key);
+      attached.detach();
+      await attached.ready.catch(() => undefined);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PorchlightError } from '../../lib/errors';
+import type { Box } from '../../lib/image/types';
+import { lookupPerson, parseList, type FaceStore } from '../../lib/store';
+import { enrollImages, type EnrollImage, type EnrollImagesOptions, type Refusal } from '../../lib/store/enrollment';
+import { readPersonFolders } from '../../lib/store/folders';
+import { exportFaces, importFaces, readExportFolder } from '../../lib/store/transfer';
+import type { WorkerPool } from '../../lib/workers/pool';
+import type { FaceDb } from '../shared/db';
+
+export type FaceDbMessage = Record<string, unknown>;
+
+/** What an action may use besides the message. */
+export interface ActionContext {
+  db: FaceDb;
+  /** The worker pool, leased on first use (only enrollments need it). */
+  pool(): WorkerPool;
+  enrollOptions: Pick<EnrollImagesOptions, 'minQuality' | 'embed'>;
+  progress(text: string): void;
+  /** Aborted when the node closes: long actions stop between steps. */
+  signal: AbortSignal;
+}
+
+type Action = (msg: FaceDbMessage, ctx: ActionContext) => Promise<unknown>;
+
+const personOf = (store: FaceStore, msg: FaceDbMessage) => lookupPerson(store, msg.personId ?? msg.name);
+
+function stringOf(msg: FaceDbMessage, key: string, what: string): string {
+  const value = msg[key];
+  if (typeof value !== 'string' || value.trim() === '') throw new PorchlightError('BAD_INPUT', `msg.${key} must give ${what}`);
+  return value;
+}
+
+function boxOf(value: unknown): Box | undefined {
+  if (value === undefined || value === null) return undefined;
+  const b = value as Partial<Box>;
+  if ([b.x, b.y, b.width, b.height].every((n) => typeof n === 'number' && Number.isFinite(n)) && b.width! > 0 && b.height! > 0) return b as Box;
+  throw new PorchlightError('BAD_INPUT', 'msg.box must be {x, y, width, height} in image pixels');
+}
+
+function imagesOf(msg: FaceDbMessage): EnrollImage[] {
+  const payloads = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
+  const source = typeof msg.filename === 'string' ? path.basename(msg.filename) : 'msg';
+  return payloads.map((image, i) => {
+    if (!(image instanceof Uint8Array)) throw new PorchlightError('BAD_INPUT', 'enroll needs msg.payload as an image Buffer or an array of them');
+    return { image, source: payloads.length > 1 ? `${source}:${i}` : source };
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new PorchlightError('BAD_INPUT', `msg.payload is not a JSON face export: ${(err as Error).message}`);
+  }
+}
+
+/** The default backup file: beside the DB, named by the time (never by user input). */
+function defaultBackupFile(dbFile: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return path.join(path.dirname(dbFile), 'backups', `porchlight-${stamp}.db`);
+}
+
+/** Every `msg.action` the face-db node understands (documented in its help). */
+export const ACTIONS: Record<string, Action> = {
+  async enroll(msg, { db, pool, enrollOptions }) {
+    return enrollImages(db.store, pool(), stringOf(msg, 'name', "the person's name"), imagesOf(msg), {
+      ...enrollOptions,
+      list: msg.list === undefined ? undefined : parseList(msg.list),
+      notes: typeof msg.notes === 'string' ? msg.notes : undefined,
+      box: boxOf(msg.box),
+    });
+  },
+
+  async list(_msg, { db }) {
+    return db.store.listPeople();
+  },
+
+  async get(msg, { db }) {
+    const person = await personOf(db.store, msg);
+    const faces = await db.store.listFaces(person.id);
+    if (msg.crops !== true) return { person, faces };
+    const withCrops = [];
+    for (const face of faces) withCrops.push({ ...face, crop: (await db.store.getFace(face.id))?.crop ?? null });
+    return { person, faces: withCrops };
+  },
+
+  async rename(msg, { db }) {
+    const person = await personOf(db.store, msg);
+    return db.store.updatePerson(person.id, { name: stringOf(msg, 'newName', 'the new name') });
+  },
+
+  async move(msg, { db }) {
+    const person = await personOf(db.store, msg);
+    return db.store.updatePerson(person.id, { list: parseList(msg.list) });
+  },
+
+  async removeFace(msg, { db }) {
+    if (typeof msg.faceId !== 'number') throw new PorchlightError('BAD_INPUT', 'removeFace needs msg.faceId (a number)');
+    return db.store.removeFace(msg.faceId);
+  },
+
+  async forget(msg, { db }) {
+    const person = await personOf(db.store, msg);
+    return db.store.forget(person.id);
+  },
+
+  async importFolder(msg, { db, pool, enrollOptions, progress, signal }) {
+    const folders = await readPersonFolders(stringOf(msg, 'path', 'the folder to import'));
+    const list = msg.list === undefined ? 'known' : parseList(msg.list);
+    const people: { name: string; enrolled: number; refused: Refusal[]; error?: string }[] = [];
+    for (const [i, folder] of folders.entries()) {
+      if (signal.aborted) throw new PorchlightError('DROPPED', `import stopped by a redeploy after ${i} of ${folders.length} people`);
+      progress(`importing ${i + 1}/${folders.length}`);
+      const images: EnrollImage[] = [];
+      for (const file of folder.files) images.push({ image: await fs.promises.readFile(file), source: path.join(folder.name, path.basename(file)) });
+      try {
+        const result = await enrollImages(db.store, pool(), folder.name, images, { ...enrollOptions, list });
+        people.push({ name: result.person.name, enrolled: result.faceIds.length, refused: result.refused });
+      } catch (err) {
+        // One person's bad folder (no usable face, a name too long) does not stop the others.
+        if (!(err instanceof PorchlightError) || !['BAD_INPUT', 'CONFLICT'].includes(err.code)) throw err;
+        people.push({ name: folder.name, enrolled: 0, refused: [], error: err.message });
+      }
+    }
+    return { people, enrolled: people.reduce((sum, p) => sum + p.enrolled, 0) };
+  },
+
+  async export(msg, { db }) {
+    const dir = msg.path === undefined ? undefined : stringOf(msg, 'path', 'the export folder');
+    const { data, report } = await exportFaces(db.store, dir);
+    return dir ? { path: dir, ...report } : data;
+  },
+
+  async import(msg, { db }) {
+    if (msg.path !== undefined) return importFaces(db.store, await readExportFolder(stringOf(msg, 'path', 'the export folder')));
+    return importFaces(db.store, Buffer.isBuffer(msg.payload) || typeof msg.payload === 'string' ? parseJson(String(msg.payload)) : msg.payload);
+  },
+
+  async backup(msg, { db }) {
+    const file = msg.path === undefined ? defaultBackupFile(db.settings.file) : stringOf(msg, 'path', 'the backup file');
+    await db.store.backup(file);
+    return { file };
+  },
+};

@@ -1,0 +1,79 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { PorchlightError } from '../../lib/errors';
+import { MIN_ENROLL_QUALITY } from '../../lib/vision/quality';
+import type { WorkerPool } from '../../lib/workers/pool';
+import { leaseFaceDb, type FaceDb } from '../shared/db';
+import { engineSettings, leasePool } from '../shared/engine';
+import { busyStatus, errorStatus, readyStatus } from '../shared/status';
+import { ACTIONS, type ActionContext, type FaceDbMessage } from './actions';
+
+interface FaceDbDef extends NodeDef {
+  db?: string;
+  engine?: string;
+  action?: string;
+  detector?: string;
+  minQuality?: string | number;
+}
+
+/**
+ * face-db: manages the people and faces of a face DB by `msg.action`
+ * (enroll, list, get, rename, move, removeFace, forget, importFolder, export,
+ * import, backup). The result leaves in `msg.payload`.
+ */
+export = function register(RED: NodeAPI): void {
+  function FaceDbNode(this: Node, def: FaceDbDef) {
+    RED.nodes.createNode(this, def);
+    // Messages are handled one at a time, in order: an enroll followed by a list sees the enrollment.
+    let queue: Promise<unknown> = Promise.resolve();
+    const stopping = new AbortController();
+    const opening = leaseFaceDb(RED, this, def.db, { drain: () => queue });
+    let pool: WorkerPool | undefined;
+    const minQuality = Number(def.minQuality);
+    const enrollOptions: ActionContext['enrollOptions'] = {
+      minQuality: def.minQuality === '' || def.minQuality === undefined || !Number.isFinite(minQuality) ? MIN_ENROLL_QUALITY : minQuality,
+      embed: { detector: def.detector || 'ssd-mobilenetv1', maxPixels: engineSettings(RED, def.engine).maxPixels },
+    };
+    let closing = false;
+
+    const showSize = async (db: FaceDb) => {
+      const people = await db.store.listPeople();
+      const blacklisted = people.filter((p) => p.list === 'blacklist').length;
+      if (!closing) this.status(readyStatus(`${people.length - blacklisted} known · ${blacklisted} blacklisted`));
+    };
+
+    opening.then(showSize, (err) => this.status(errorStatus(err)));
+
+    this.on('input', (msg: NodeMessageInFlow, send, done) => {
+      queue = queue.then(async () => {
+        const message = msg as NodeMessageInFlow & FaceDbMessage;
+        const actionName = typeof message.action === 'string' && message.action ? message.action : def.action || 'list';
+        const action = Object.hasOwn(ACTIONS, actionName) ? ACTIONS[actionName] : undefined;
+        try {
+          if (!action) throw new PorchlightError('BAD_INPUT', `unknown msg.action ${JSON.stringify(actionName)}; one of ${Object.keys(ACTIONS).join(', ')}`);
+          const db = await opening;
+          this.status(busyStatus(actionName));
+          message.payload = await action(message, {
+            db,
+            pool: () => (pool ??= leasePool(this, engineSettings(RED, def.engine)).pool),
+            enrollOptions,
+            progress: (text) => this.status(busyStatus(text)),
+            signal: stopping.signal,
+          });
+          message.action = actionName;
+          send(message);
+          await showSize(db);
+          done();
+        } catch (err) {
+          if (!closing) this.status(errorStatus(err));
+          done(err as Error);
+        }
+      });
+    });
+
+    this.on('close', () => {
+      closing = true;
+      stopping.abort();
+    });
+  }
+  RED.nodes.registerType('face-db', FaceDbNode as never);
+};

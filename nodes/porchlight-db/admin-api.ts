@@ -1,0 +1,159 @@
+import Busboy from 'busboy';
+import type { Request, Response } from 'express';
+import type { NodeAPI } from 'node-red';
+import { PorchlightError, isPorchlightError } from '../../lib/errors';
+import { lookupPerson, parseList, type PersonList } from '../../lib/store';
+import { enrollImages, type EnrollImage } from '../../lib/store/enrollment';
+import { acquireSharedPool } from '../../lib/workers/pool';
+import { openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
+import { DEFAULT_ENGINE_SETTINGS } from '../shared/engine';
+
+/** Largest multipart upload (all images together); JSON bodies are limited by Node-RED's apiMaxLength. */
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+const MAX_UPLOAD_FILES = 10;
+
+const STATUS_OF: Partial<Record<string, number>> = {
+  BAD_INPUT: 400, NOT_AN_IMAGE: 400, UNSUPPORTED_FORMAT: 400, CORRUPT_IMAGE: 400, IMAGE_TOO_SMALL: 400,
+  IMAGE_TOO_LARGE: 413, NOT_FOUND: 404, CONFLICT: 409, QUEUE_FULL: 503, DROPPED: 503, TASK_TIMEOUT: 504,
+};
+
+function sendError(res: Response, err: unknown): void {
+  const code = isPorchlightError(err) ? err.code : 'INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  res.status(STATUS_OF[code] ?? 500).json({ error: { code, message } });
+}
+
+interface EnrollBody {
+  name?: unknown;
+  list?: unknown;
+  notes?: unknown;
+  images: EnrollImage[];
+}
+
+function decodeBase64Image(value: unknown, index: number): EnrollImage {
+  if (typeof value !== 'string' || value.length === 0) throw new PorchlightError('BAD_INPUT', 'image must be a base64 string');
+  const base64 = value.replace(/^data:[^;,]*;base64,/, '');
+  return { image: Buffer.from(base64, 'base64'), source: `http:${index}` };
+}
+
+function fromJson(body: Record<string, unknown>): EnrollBody {
+  const given = body.images ?? (body.image === undefined ? [] : [body.image]);
+  if (!Array.isArray(given)) throw new PorchlightError('BAD_INPUT', 'images must be an array of base64 strings');
+  return { name: body.name, list: body.list, notes: body.notes, images: given.map(decodeBase64Image) };
+}
+
+/** multipart/form-data: fields name, list, notes; one or more image files, within MAX_UPLOAD_BYTES in all. */
+function fromMultipart(req: Request): Promise<EnrollBody> {
+  return new Promise((resolve, reject) => {
+    let busboy: Busboy.Busboy;
+    try {
+      busboy = Busboy({ headers: req.headers, limits: { fileSize: MAX_UPLOAD_BYTES, files: MAX_UPLOAD_FILES, fields: 20 } });
+    } catch (err) {
+      reject(new PorchlightError('BAD_INPUT', (err as Error).message));
+      return;
+    }
+    const result: EnrollBody = { images: [] };
+    let total = 0;
+    let failed: PorchlightError | undefined;
+    busboy.on('field', (field, value) => {
+      if (field === 'name' || field === 'list' || field === 'notes') result[field] = value;
+    });
+    busboy.on('file', (_field, stream, info) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > MAX_UPLOAD_BYTES) failed ??= new PorchlightError('IMAGE_TOO_LARGE', `upload over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`);
+        else chunks.push(chunk);
+      });
+      stream.on('limit', () => {
+        failed ??= new PorchlightError('IMAGE_TOO_LARGE', `upload over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`);
+      });
+      stream.on('close', () => {
+        // The uploaded file name is kept as data only (the face's source), never used as a path.
+        result.images.push({ image: Buffer.concat(chunks), source: `http:${info.filename ?? 'upload'}` });
+      });
+    });
+    busboy.on('filesLimit', () => {
+      failed ??= new PorchlightError('BAD_INPUT', `at most ${MAX_UPLOAD_FILES} images per request`);
+    });
+    busboy.on('error', (err: Error) => reject(new PorchlightError('BAD_INPUT', `bad multipart body: ${err.message}`)));
+    busboy.on('close', () => (failed ? reject(failed) : resolve(result)));
+    req.pipe(busboy);
+  });
+}
+
+/**
+ * The faces admin API on Node-RED's admin server, behind its permissions:
+ * `GET /porchlight/faces`, `GET /porchlight/faces/:person`,
+ * `GET /porchlight/faces/:person/crops/:faceId`, `POST /porchlight/faces`
+ * (enroll) and `DELETE /porchlight/faces/:person`. `?db=<config node id>`
+ * picks the database when several are deployed.
+ */
+export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbConfigNode>): void {
+  const read = RED.auth.needsPermission('porchlight.read');
+  const write = RED.auth.needsPermission('porchlight.write');
+
+  function configFor(req: Request): DbConfigNode {
+    const wanted = typeof req.query.db === 'string' ? req.query.db : undefined;
+    if (wanted) {
+      const config = deployed.get(wanted);
+      if (!config) throw new PorchlightError('NOT_FOUND', `no porchlight-db config node ${JSON.stringify(wanted)} is deployed`);
+      return config;
+    }
+    if (deployed.size === 0) throw new PorchlightError('NOT_FOUND', 'no porchlight-db config node is deployed');
+    if (deployed.size > 1) throw new PorchlightError('BAD_INPUT', `several face databases are deployed; add ?db= one of ${[...deployed.keys()].join(', ')}`);
+    return [...deployed.values()][0];
+  }
+
+  /** Runs `work` with the request's face DB held open, and answers with its result or its error. */
+  const handle = (work: (db: FaceDb, req: Request, res: Response) => Promise<unknown>) => async (req: Request, res: Response) => {
+    let db: Awaited<ReturnType<typeof openFaceDb>> | undefined;
+    try {
+      db = await openFaceDb(configFor(req).settings);
+      const body = await work(db, req, res);
+      if (body !== undefined) res.json(body);
+    } catch (err) {
+      sendError(res, err);
+    } finally {
+      await db?.release();
+    }
+  };
+
+  RED.httpAdmin.get('/porchlight/faces', read, handle(async ({ store }) => ({ people: await store.listPeople(), models: await store.models() })));
+
+  RED.httpAdmin.get('/porchlight/faces/:person', read, handle(async ({ store }, req) => {
+    const person = await lookupPerson(store, req.params.person);
+    return { person, faces: await store.listFaces(person.id) };
+  }));
+
+  RED.httpAdmin.get('/porchlight/faces/:person/crops/:faceId', read, handle(async ({ store }, req, res) => {
+    const person = await lookupPerson(store, req.params.person);
+    const face = await store.getFace(Number(req.params.faceId));
+    if (!face || face.personId !== person.id || !face.crop) throw new PorchlightError('NOT_FOUND', 'no such crop');
+    res.type('image/jpeg').set('Cache-Control', 'private, no-store').send(face.crop);
+    return undefined;
+  }));
+
+  RED.httpAdmin.post('/porchlight/faces', write, handle(async ({ store }, req, res) => {
+    const body = req.is('multipart/form-data') ? await fromMultipart(req) : fromJson((req.body ?? {}) as Record<string, unknown>);
+    if (typeof body.name !== 'string') throw new PorchlightError('BAD_INPUT', 'name is required');
+    if (body.images.length === 0) throw new PorchlightError('BAD_INPUT', 'at least one image is required (image, images, or a multipart file)');
+    const list: PersonList | undefined = body.list === undefined || body.list === '' ? undefined : parseList(body.list);
+    const lease = acquireSharedPool(DEFAULT_ENGINE_SETTINGS);
+    try {
+      const result = await enrollImages(store, lease.pool, body.name, body.images, {
+        list,
+        notes: typeof body.notes === 'string' ? body.notes : undefined,
+      });
+      res.status(result.created ? 201 : 200);
+      return result;
+    } finally {
+      await lease.release();
+    }
+  }));
+
+  RED.httpAdmin.delete('/porchlight/faces/:person', write, handle(async ({ store }, req) => {
+    const person = await lookupPerson(store, req.params.person);
+    return store.forget(person.id);
+  }));
+}

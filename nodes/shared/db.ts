@@ -1,0 +1,91 @@
+import os from 'node:os';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { PorchlightError } from '../../lib/errors';
+import type { Matcher } from '../../lib/match';
+import { SqliteFaceStore, type FaceStore } from '../../lib/store';
+import { acquireSharedStore, type StoreLease } from '../../lib/store/shared';
+
+/** What the `porchlight-db` config node holds. */
+export interface DbSettings {
+  /** The SQLite file, absolute. */
+  file: string;
+  /** Folder for event snapshots, absolute. */
+  snapshotDir: string;
+}
+
+export interface DbConfigNode extends Node {
+  settings: DbSettings;
+}
+
+/** What a node gets from its `porchlight-db` config node. */
+export interface FaceDb {
+  store: FaceStore;
+  matcher: Matcher;
+  /** Resolves when the matcher holds every stored embedding. */
+  matcherReady: Promise<void>;
+  snapshotDir: string;
+  settings: DbSettings;
+}
+
+/** Node-RED's user dir (~/.node-red unless the settings say otherwise). */
+export function userDir(RED: NodeAPI): string {
+  return (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
+}
+
+/** Settings from the config node's dialog; relative paths are inside the user dir. */
+export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>): DbSettings {
+  const base = path.join(userDir(RED), 'porchlight');
+  const given = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
+  return {
+    file: path.resolve(base, given(def.file) ?? 'porchlight.db'),
+    snapshotDir: path.resolve(base, given(def.snapshotDir) ?? 'snapshots'),
+  };
+}
+
+/** The config node a node points at, or a clear error when it points at none. */
+export function dbSettings(RED: NodeAPI, dbId: string | undefined): DbSettings {
+  const config = dbId ? (RED.nodes.getNode(dbId) as DbConfigNode | null) : null;
+  if (!config?.settings) throw new PorchlightError('BAD_INPUT', 'no face database configured: pick a porchlight-db config node');
+  return config.settings;
+}
+
+/** Opens (or joins) the shared store of a DB file for as long as the caller needs it. */
+export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<StoreLease, 'release'>> {
+  const lease = await acquireSharedStore({ file: settings.file });
+  return {
+    store: lease.store,
+    matcher: lease.matcher,
+    get matcherReady() {
+      return lease.matcherReady;
+    },
+    snapshotDir: settings.snapshotDir,
+    settings,
+    release: () => lease.release(),
+  };
+}
+
+/**
+ * The face DB of the config node `dbId`, held while `node` runs and released
+ * when it closes (the file closes with its last user). Reject when there is
+ * no config node or the file cannot be opened; the caller shows that status.
+ */
+export function leaseFaceDb(RED: NodeAPI, node: Node, dbId: string | undefined, options: { drain?: () => Promise<unknown> } = {}): Promise<FaceDb> {
+  const opening = (async () => openFaceDb(dbSettings(RED, dbId)))();
+  opening.catch(() => undefined); // the caller handles the failure; the close handler must not see it as unhandled
+  node.on('close', (_removed: boolean, done: () => void) => {
+    // Let the node's work in flight finish (bounded, Node-RED allows 15 s) before the file may close.
+    const drained = Promise.race([options.drain?.().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
+    drained.then(() => opening).then((db) => db.release()).then(done, done);
+  });
+  return opening;
+}
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/** The SQLite connection under a store, for tables of its own in the same file (the event log). */
+export function sqliteOf(store: FaceStore): Database.Database {
+  if (store instanceof SqliteFaceStore) return store.db;
+  throw new PorchlightError('BAD_INPUT', `the ${store.backend} backend has no SQLite connection`);
+}
