@@ -182,12 +182,15 @@ export = function register(RED: NodeAPI): void {
       };
       const finished = (summary: BurstSummary) => {
         bursts.delete(event.id);
+        if (summary.preRoll + summary.burst === 0) {
+          const why = sourceState === 'streaming' || !sourceDetail ? 'no frames buffered' : sourceDetail;
+          done(new PorchlightError('BAD_INPUT', `frame-buffer: no frame to send for event ${event.id} (${why})`));
+          return;
+        }
         if (oneMessage) {
           send({ topic: msg.topic, payload: collected.map((c) => c.jpeg), frames: collected.map((c) => c.frame), event, burst: summary });
         }
-        if (summary.preRoll + summary.burst === 0) {
-          done(new PorchlightError('BAD_INPUT', `frame-buffer: no frame to send for event ${event.id} (${sourceDetail || 'no frames buffered'})`));
-        } else done();
+        done();
       };
       const burst = new Burst(ring, burstOptions, emitFrame, finished);
       if (!burst.done) bursts.set(event.id, burst);
