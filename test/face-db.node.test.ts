@@ -7,12 +7,15 @@ import { openSqliteStore } from '../lib/store';
 import { embedFaces } from '../lib/vision/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { openFaceDb } from '../nodes/shared/db';
-import { helper } from './support/node-red';
-import { faceApiDemoDir, lfwDir, lfwPeople, nodeFile } from './support/paths';
+import { helper, nextMessage } from './support/node-red';
+import { faceApiDemoDir, lfwDir, lfwPeople, nodeFile, repoRoot } from './support/paths';
 
 const faceDb = require(nodeFile('face-db'));
 const porchlightDb = require(nodeFile('porchlight-db'));
 const engine = require(nodeFile('porchlight-engine'));
+const injectNode = require('@node-red/nodes/core/common/20-inject.js');
+const catchNode = require('@node-red/nodes/core/common/25-catch.js');
+const fileNodes = require('@node-red/nodes/core/storage/10-file.js');
 
 /** The image files of an LFW person, sorted (this copy does not hold every numbered image). */
 function lfwImages(person: string): string[] {
@@ -290,6 +293,39 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     const deleted = await helper.request().delete('/porchlight/faces/Http%20Person').expect(200);
     assert.equal(deleted.body.facesRemoved, 2);
     assert.deepEqual((await helper.request().get('/porchlight/faces').expect(200)).body.people, []);
+  });
+
+  it('runs the example flow (examples/face-db.json): enroll from a photo, list, blacklist, forget, refusals to the Catch node', async () => {
+    const example: Array<Record<string, any>> = JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', 'face-db.json'), 'utf8'));
+    // Comments need the editor; debug nodes become test probes with the same ids; the DB goes to the test's folder.
+    const testable = example
+      .filter((n) => n.type !== 'comment')
+      .map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z } : n))
+      .map((n) => (n.type === 'porchlight-db' ? { ...n, file: dbFile } : n))
+      .map((n) => (n.type === 'porchlight-engine' ? { ...n, threads: 1 } : n));
+    await helper.unload();
+    await helper.load([engine, porchlightDb, faceDb, injectNode, catchNode, fileNodes], testable);
+    const press = (button: string, probe: string) => {
+      const got = nextMessage<Record<string, any>>(helper.getNode(probe), 120_000);
+      helper.getNode(button).receive({});
+      return got;
+    };
+    const [person] = peopleWithImages(2, 1, 40);
+    helper.getNode('pl-ex-fdb-photo').filename = lfwImage(person, 1);
+    const enrolled = await press('pl-ex-fdb-enroll', 'pl-ex-fdb-result');
+    assert.equal(enrolled.payload.person.name, 'Alice');
+    assert.equal(enrolled.payload.faceIds.length, 1);
+    const listed = await press('pl-ex-fdb-list', 'pl-ex-fdb-result');
+    assert.deepEqual(listed.payload.map((p: any) => [p.name, p.list, p.faceCount]), [['Alice', 'known', 1]]);
+    const moved = await press('pl-ex-fdb-move', 'pl-ex-fdb-result');
+    assert.equal(moved.payload.list, 'blacklist');
+    helper.getNode('pl-ex-fdb-photo').filename = path.join(faceApiDemoDir, 'sample1.jpg');
+    const refused = await press('pl-ex-fdb-enroll', 'pl-ex-fdb-error');
+    assert.match(refused.error.message, /sample1\.jpg: 3 faces found/);
+    const forgotten = await press('pl-ex-fdb-forget', 'pl-ex-fdb-result');
+    assert.equal(forgotten.payload.facesRemoved, 1);
+    const backup = await press('pl-ex-fdb-backup', 'pl-ex-fdb-result');
+    assert.ok(fs.existsSync(backup.payload.file));
   });
 
   it('reports a missing config node through its status and closes within 15 s', async () => {
