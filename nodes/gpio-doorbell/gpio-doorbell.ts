@@ -90,12 +90,16 @@ export = function register(RED: NodeAPI): void {
     if (!simulated) {
       watcher = new GpiomonWatcher({ chip, line, bias: def.bias ?? 'pull-up', activeLow: def.activeLow !== false });
       watcher.on('edge', (edge) => detector.edge(edge.rising));
+      let lastWarning = '';
       watcher.on('state', (state, detail) => {
         if (state === 'watching') idleStatus = readyStatus(`watching ${detail}`);
         else if (state === 'restarting') idleStatus = warnStatus(detail);
         else if (state === 'error') idleStatus = errorStatus(detail);
         else return;
-        if (state !== 'watching') this.warn(`gpio-doorbell ${chip}/${line}: ${detail}`);
+        // Log a problem once, not at every retry.
+        const warning = state === 'watching' ? '' : detail.replace(/ \(retry in [\d.]+ s\)$/, '');
+        if (warning && warning !== lastWarning) this.warn(`gpio-doorbell ${chip}/${line}: ${warning}`);
+        lastWarning = warning;
         this.status(idleStatus);
       });
       watcher.start();
