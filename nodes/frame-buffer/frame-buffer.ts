@@ -153,10 +153,14 @@ export = function register(RED: NodeAPI): void {
 
     if (source) {
       source.on('frame', (jpeg) => ring.push(jpeg));
+      let lastLogged = '';
       source.on('state', (state, detail) => {
         sourceState = state;
         sourceDetail = detail;
-        if (state === 'error' || state === 'reconnecting') this.log(`${source.label}: ${state}: ${detail}`);
+        // Log each new problem once, not at every retry of the same one.
+        const problem = state === 'error' || state === 'reconnecting' ? detail : '';
+        if (problem && problem !== lastLogged) this.log(`${source.label}: ${state}: ${detail}`);
+        lastLogged = problem;
         if (state === 'error') showStatus();
       });
       source.on('problem', (reason) => this.debug(`${source.label}: ${reason}`));
