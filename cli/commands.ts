@@ -4,6 +4,7 @@ import { isPorchlightError } from '../lib/errors';
 import { decideFace, type MatchCandidate } from '../lib/recognize/decision';
 import { detectFaces } from '../lib/vision/client';
 import { euclidean } from '../lib/vision/embedder';
+import type { EngineRequest } from './models';
 import { CliError, embedFile, expandImageArgs, imagesIn, isImageFile, mapLimited, openPool, trbl } from './common';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
@@ -11,6 +12,8 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
 interface EngineOptions {
   threads: number;
   detector: string;
+  /** Set by --backend / --recognizer (cli/models.ts): overrides `detector`. */
+  engine?: EngineRequest;
 }
 
 /** `porchlight detect`: one `file,top,right,bottom,left` line per face. */
@@ -22,7 +25,7 @@ export async function runDetectCommand(paths: string[], options: EngineOptions, 
     // Results are printed in file order as soon as each one (and all before it) is ready.
     await mapLimited(files, options.threads * 2, async (file) => {
       try {
-        const result = await detectFaces(pool, fs.readFileSync(file), { detector: options.detector, policy: 'wait', options: { landmarks: false } });
+        const result = await detectFaces(pool, fs.readFileSync(file), { detector: options.detector, ...options.engine, policy: 'wait', options: { landmarks: false } });
         return { file, lines: result.faces.map((face) => `${file},${trbl(face.box)}`) };
       } catch (err) {
         if (!isPorchlightError(err)) throw err;
@@ -75,7 +78,7 @@ export async function runRecognizeCommand(knownDir: string, unknown: string, opt
   const pool = openPool(options.threads);
   let failed = false;
   try {
-    const engine = { detector: options.detector };
+    const engine = { detector: options.detector, ...options.engine };
     const known: KnownFace[] = [];
     const knownResults = await mapLimited(knownFiles, options.threads * 2, (k) => embedFile(pool, k.file, engine));
     knownResults.forEach((result, i) => {

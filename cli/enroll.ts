@@ -3,6 +3,7 @@ import path from 'node:path';
 import { openStore, parseList, type NewFace } from '../lib/store';
 import { MIN_ENROLL_QUALITY } from '../lib/vision/quality';
 import { CliError, embedFile, imagesIn, mapLimited, openPool } from './common';
+import type { EngineRequest } from './models';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -15,7 +16,7 @@ type Io = { out: (line: string) => void; err: (line: string) => void };
 export async function runEnrollCommand(
   dbFile: string,
   dir: string,
-  options: { threads: number; detector: string; list?: string },
+  options: { threads: number; detector: string; list?: string; engine?: EngineRequest },
   io: Io,
 ): Promise<number> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`no such folder: ${dir}`);
@@ -33,7 +34,7 @@ export async function runEnrollCommand(
   let unreadable = 0;
   try {
     for (const person of people) {
-      const results = await mapLimited(person.files, options.threads * 2, (file) => embedFile(pool, file, { detector: options.detector, cropSize: 160 }));
+      const results = await mapLimited(person.files, options.threads * 2, (file) => embedFile(pool, file, { detector: options.detector, ...options.engine, cropSize: 160 }));
       const faces: NewFace[] = [];
       for (const result of results) {
         const problem =

@@ -1,4 +1,5 @@
 import { installPack, packStatus } from '../lib/models/install';
+import type { EmbedRequest } from '../lib/vision/client';
 import { DEFAULT_PACK } from '../lib/models/packs';
 import { BACKEND_CHOICES, TFJS_SELECTION, selectBackend, type BackendChoice, type EngineSelection } from '../lib/vision/onnx/select';
 import type { WorkerPool } from '../lib/workers/pool';
@@ -92,4 +93,12 @@ export async function engineFromCli(args: EngineArgs, userDir?: string): Promise
   } finally {
     await pool.close();
   }
+}
+
+/** The part of a vision request that names the engine's detector and recognizer. */
+export type EngineRequest = Pick<EmbedRequest, 'detector' | 'detectorConfig' | 'recognizer' | 'recognizerConfig'>;
+
+export function engineRequestOf(selection: EngineSelection): EngineRequest {
+  const { detector, detectorConfig, recognizer, recognizerConfig } = selection;
+  return { detector, detectorConfig, recognizer, recognizerConfig };
 }

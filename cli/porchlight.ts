@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { CliError, USAGE_ERROR } from './common';
 import { runDetectCommand, runRecognizeCommand } from './commands';
 import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
-import { ENGINE_USAGE, MODELS_USAGE, engineFromCli } from './models';
+import { ENGINE_USAGE, MODELS_USAGE, engineFromCli, engineRequestOf } from './models';
 
 const USAGE = `usage: porchlight <command> [options]
 
@@ -21,7 +21,7 @@ common options:
   --threads N        worker threads (default 1)
   --detector NAME    ssd-mobilenetv1 (default) or tiny-face-detector
 
-engine options (eval lfw):
+engine options:
 ${ENGINE_USAGE}
 `;
 
@@ -75,15 +75,19 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
     const threads = Math.max(1, Math.floor(positiveNumber(values.threads, 'threads', 1)));
     const detector = values.detector ?? 'ssd-mobilenetv1';
     const tolerance = positiveNumber(values.tolerance, 'tolerance', 0.6);
+    const selection = command === 'models' ? undefined : await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']);
+    if (selection) io.err(`engine: ${selection.reason}`);
+    const engine = selection && engineRequestOf(selection);
     switch (command) {
       case 'detect':
         if (rest.length === 0) throw new CliError('detect needs at least one image or folder', USAGE_ERROR);
-        return await runDetectCommand(rest, { threads, detector }, io);
+        return await runDetectCommand(rest, { threads, detector, engine }, io);
       case 'recognize':
         if (rest.length !== 2) throw new CliError('recognize needs <known_dir> and <unknown_dir-or-image>', USAGE_ERROR);
         return await runRecognizeCommand(rest[0], rest[1], {
           threads,
           detector,
+          engine,
           tolerance,
           margin: positiveNumber(values.margin, 'margin', 0.05),
           showDistance: values['show-distance'] === true,
@@ -91,7 +95,7 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
       case 'enroll': {
         if (!values.db || rest.length !== 1) throw new CliError('enroll needs --db <file> and one folder', USAGE_ERROR);
         const { runEnrollCommand } = await import('./enroll');
-        return await runEnrollCommand(values.db, rest[0], { threads, detector, list: values.list }, io);
+        return await runEnrollCommand(values.db, rest[0], { threads, detector, list: values.list, engine }, io);
       }
       case 'eval': {
         if (rest[0] !== 'lfw') throw new CliError('eval knows one benchmark: porchlight eval lfw --images <dir> --pairs <pairs.txt>', USAGE_ERROR);
@@ -99,9 +103,6 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
         const flip = values['no-flip'] !== true;
         const secondDetector = values['second-detector'] ?? 'tiny-face-detector';
         const limit = values.limit === undefined ? undefined : Math.floor(positiveNumber(values.limit, 'limit', 0));
-        const selection = await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']);
-        if (selection) io.err(`engine: ${selection.reason}`);
-        const engine = selection && { detector: selection.detector, detectorConfig: selection.detectorConfig, recognizer: selection.recognizer, recognizerConfig: selection.recognizerConfig };
         const report = await evalLfw({
           images: values.images,
           pairs: values.pairs,
