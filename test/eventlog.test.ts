@@ -384,9 +384,10 @@ describe('event log (lib, on a real SQLite file)', function () {
   });
 });
 
-/** Waits (on real setImmediate turns, not the fake clock) until `check` holds. */
-async function waitFor(check: () => boolean, turns = 5000): Promise<void> {
-  for (let i = 0; i < turns; i++) {
+/** Waits (on real setImmediate turns and performance.now(), which the fake clock leaves alone) until `check` holds. */
+async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
     if (check()) return;
     await new Promise((resolve) => setImmediate(resolve));
   }

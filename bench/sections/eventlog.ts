@@ -117,10 +117,16 @@ const section: BenchSection = {
       }
       results.push(latency('baseline: get one event by id (with faces)', lookup));
 
-      // Event-loop delay baseline: the same process idle for 2 s, in the same run (the machine's own noise).
+      // Event-loop delay baseline, in the same run: 2 s of 1 ms CPU slices with setImmediate between
+      // (a loop that never blocks), so what remains is the machine's own scheduling noise.
       const idle = monitorEventLoopDelay({ resolution: 1 });
       idle.enable();
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const until = performance.now() + 2000;
+      while (performance.now() < until) {
+        const slice = performance.now() + 1;
+        while (performance.now() < slice);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       idle.disable();
 
       // Retention over the 100,000: unknown visitors older than 7 days and known ones older than 30 go, in batches.
@@ -143,7 +149,7 @@ const section: BenchSection = {
         kind: 'value',
         value: histogram.percentile(99) / 1e6,
         unit: 'ms',
-        note: `max ${(histogram.max / 1e6).toFixed(1)} ms, batches of ${RETENTION_BATCH}; idle baseline p99 ${(idle.percentile(99) / 1e6).toFixed(1)} ms, max ${(idle.max / 1e6).toFixed(1)} ms`,
+        note: `max ${(histogram.max / 1e6).toFixed(1)} ms, batches of ${RETENTION_BATCH}; busy-loop baseline p99 ${(idle.percentile(99) / 1e6).toFixed(1)} ms, max ${(idle.max / 1e6).toFixed(1)} ms`,
       });
     } finally {
       await eventLog.whenIdle();
