@@ -5,6 +5,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION, openSqliteStore, runMigrations, type Migration, type NewFace, type SqliteFaceStore, type StoreChange } from '../lib/store';
 import { isPorchlightError } from '../lib/errors';
+import { acquireSharedStore } from '../lib/store/shared';
+import { exportFaces, importFaces, readExportFolder } from '../lib/store/transfer';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-store-'));
@@ -40,6 +42,8 @@ describe('SQLite face store', () => {
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(store.db.pragma('synchronous', { simple: true }), 1); // NORMAL
     assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
+    assert.equal(store.db.pragma('busy_timeout', { simple: true }), 5000);
+    assert.equal(store.db.pragma('secure_delete', { simple: true }), 1);
     assert.equal(store.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").pluck().all();
     for (const name of ['faces', 'people', 'face_list']) assert.ok(tables.includes(name), `${name} exists`);
@@ -168,5 +172,51 @@ describe('SQLite face store', () => {
     } finally {
       await restored.close();
     }
+  });
+
+  it('shares one store and matcher per file between users and closes it with the last one', async () => {
+    const shared = path.join(dir, 'shared.db');
+    const [a, b] = await Promise.all([acquireSharedStore({ file: shared }), acquireSharedStore({ file: path.join(dir, '.', 'shared.db') })]);
+    assert.equal(a.store, b.store);
+    assert.equal(a.matcher, b.matcher);
+    await a.matcherReady;
+    await a.store.enroll('Ivy', [randomFace()]);
+    assert.equal(b.matcher.size(), 1);
+    await a.release();
+    await a.release(); // twice is harmless
+    assert.equal((await b.store.listPeople()).length, 1, 'still open for the other user');
+    await b.release();
+    await assert.rejects(b.store.listPeople(), /not open/);
+    const c = await acquireSharedStore({ file: shared });
+    await c.matcherReady;
+    assert.notEqual(c.store, a.store, 'a new connection after the last release');
+    assert.equal(c.matcher.size(), 1);
+    await c.release();
+  });
+
+  it('exports and imports inline and through a folder, and refuses crop paths outside the export folder', async () => {
+    await store.enroll('Judy', [randomFace(), randomFace(512, { model: 'arcface-512', crop: null })], { notes: 'n' });
+    await store.enroll('Karl', [randomFace()], { list: 'blacklist' });
+    const { data, report } = await exportFaces(store);
+    assert.deepEqual(report, { people: 2, faces: 3 });
+    const other = openSqliteStore(path.join(dir, 'other.db'));
+    try {
+      assert.deepEqual(await importFaces(other, JSON.parse(JSON.stringify(data))), { people: 2, faces: 3, skipped: 0 });
+      assert.deepEqual(await importFaces(other, data), { people: 0, faces: 0, skipped: 3 });
+      assert.deepEqual((await other.listPeople()).map((p) => [p.name, p.list, p.notes, p.faceCount]), [['Judy', 'known', 'n', 2], ['Karl', 'blacklist', '', 1]]);
+      await rejectsWith(importFaces(other, { format: 'something-else', people: [] }), 'BAD_INPUT');
+      await rejectsWith(importFaces(other, { ...data, version: 99 }), 'BAD_INPUT');
+    } finally {
+      await other.close();
+    }
+
+    const folder = path.join(dir, 'export');
+    await exportFaces(store, folder);
+    const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'faces.json'), 'utf8'));
+    assert.deepEqual(fs.readdirSync(path.join(folder, 'crops')).sort(), ['1.jpg', '3.jpg']);
+    assert.equal((await readExportFolder(folder)).people[0].faces[0].crop, data.people[0].faces[0].crop);
+    manifest.people[0].faces[0].cropFile = '../../../etc/passwd';
+    fs.writeFileSync(path.join(folder, 'faces.json'), JSON.stringify(manifest));
+    await rejectsWith(readExportFolder(folder), 'BAD_INPUT');
   });
 });

@@ -1,6 +1,6 @@
 import { PorchlightError } from '../errors';
 import type { EmbeddingRow, FaceStore, PersonLabel, PersonList, StoreChange } from '../store/types';
-import type { KernelChoice } from './matrix';
+import { availableKernel, type KernelChoice } from './matrix';
 import { ModelIndex, type Metric } from './model-index';
 
 export interface Match {
@@ -55,7 +55,7 @@ export class Matcher {
 
   /** `wasm-simd` or `js`: which scan this process uses. */
   kernel(): string {
-    return new ModelIndex('probe', 8, 'euclidean', this.options.kernel).kernel;
+    return this.options.kernel === 'js' ? 'js' : availableKernel();
   }
 
   setPerson(person: PersonLabel): void {

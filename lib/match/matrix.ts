@@ -1,4 +1,4 @@
-import { createDotKernel, type DotKernel } from './wasm-dot';
+import { createDotKernel, hasSimd, type DotKernel } from './wasm-dot';
 
 /**
  * Rows of one embedding model stored contiguously, row `r` at floats
@@ -110,6 +110,11 @@ class JsMatrix implements EmbeddingMatrix {
 }
 
 export type KernelChoice = 'auto' | 'js';
+
+/** Which scan `createMatrix(…, 'auto')` gives in this runtime. */
+export function availableKernel(): EmbeddingMatrix['kernel'] {
+  return hasSimd() ? 'wasm-simd' : 'js';
+}
 
 export function createMatrix(dim: number, choice: KernelChoice = 'auto'): EmbeddingMatrix {
   const wasm = choice === 'auto' ? createDotKernel() : null;

@@ -91,9 +91,17 @@ export interface DotKernel {
 
 let compiled: WebAssembly.Module | null | undefined;
 
+function compiledModule(): WebAssembly.Module | null {
+  if (compiled === undefined) compiled = WebAssembly.validate(moduleBytes) ? new WebAssembly.Module(moduleBytes) : null;
+  return compiled;
+}
+
+export function hasSimd(): boolean {
+  return compiledModule() !== null;
+}
+
 /** A fresh kernel with its own memory, or null where WebAssembly SIMD is not available. */
 export function createDotKernel(): DotKernel | null {
-  if (compiled === undefined) compiled = WebAssembly.validate(moduleBytes) ? new WebAssembly.Module(moduleBytes) : null;
-  if (!compiled) return null;
-  return new WebAssembly.Instance(compiled).exports as unknown as DotKernel;
+  const module = compiledModule();
+  return module && (new WebAssembly.Instance(module).exports as unknown as DotKernel);
 }
