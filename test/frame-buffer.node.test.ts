@@ -237,4 +237,19 @@ describe('frame-buffer node (Node-RED runtime)', function () {
       process.env.PATH = saved;
     }
   });
+
+  it('the frame-buffer example deploys as shipped; its message camera sends all frames in one message on its trigger', async () => {
+    const core = (file: string) => require(require.resolve(`@node-red/nodes/core/${file}`, { paths: [path.dirname(require.resolve('node-red'))] }));
+    const flow = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'frame-buffer.json'), 'utf8'));
+    const gpioDoorbell = require(nodeFile('gpio-doorbell'));
+    await helper.load([core('common/20-inject.js'), core('common/21-debug.js'), core('common/90-comment.js'), core('network/21-httprequest.js'), gpioDoorbell, frameBuffer], flow);
+    const camera = helper.getNode('pl-ex-fb-msgcam');
+    for (const f of frames.slice(0, 8)) camera.receive({ payload: f });
+    const got = nextMessage<any>(helper.getNode('pl-ex-fb-out2'), 10_000);
+    helper.getNode('pl-ex-fb-trigger').receive({});
+    const msg = await got;
+    assert.equal(msg.payload.length, msg.frames.length);
+    assert.equal(msg.burst.preRoll, 5);
+    assert.ok(msg.payload.slice(0, 5).every((b: Buffer, i: number) => b.equals(frames[3 + i])));
+  });
 });
