@@ -1,0 +1,209 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { isPorchlightError } from '../../lib/errors';
+import { ensureEvent } from '../../lib/events/event';
+import { BurstConsensus, DEFAULT_BURST, type BurstOptions, type BurstVerdict, type FaceVote, type VerdictStatus } from '../../lib/recognize/burst';
+import { DEFAULT_DECISION, decideFace, type DecisionOptions, type FaceDecision } from '../../lib/recognize/decision';
+import { embedFaces } from '../../lib/vision/client';
+import type { EmbeddedFace } from '../../lib/vision/embedding-types';
+import type { DetectedFace } from '../../lib/vision/types';
+import type { QueuePolicy } from '../../lib/workers/pool';
+import { leaseFaceDb, type FaceDb } from '../shared/db';
+import { engineSelection, engineSettings, leasePool } from '../shared/engine';
+import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+
+interface FaceRecognizeDef extends NodeDef {
+  engine?: string;
+  db?: string;
+  tolerance: string | number;
+  margin: string | number;
+  burstFrames: string | number;
+  burstMs: string | number;
+  certainty: string | number;
+  minQuality: string | number;
+  flip?: boolean;
+  perFrame?: boolean;
+  queuePolicy?: QueuePolicy;
+}
+
+type Msg = NodeMessageInFlow & Record<string, unknown>;
+
+/** Output ports: verdicts by status, then (optionally) every frame. */
+const OUTPUT_OF: Record<VerdictStatus, number> = { known: 0, unknown: 1, blacklisted: 2, no_face: 3 };
+const PER_FRAME_OUTPUT = 4;
+
+function numberOr(value: unknown, fallback: number): number {
+  const n = Number(value);
+  return value === '' || value === undefined || value === null || !Number.isFinite(n) ? fallback : n;
+}
+
+/** `msg.faces` from face-detect, as the embed task takes them; undefined when the message has none. */
+function givenFaces(value: unknown): DetectedFace[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.filter((f) => f && typeof f === 'object' && f.box && typeof f.box.width === 'number') as DetectedFace[];
+}
+
+/** The status one frame alone would get: blacklist first, then known, then unknown. */
+function frameStatus(decisions: readonly FaceDecision[]): VerdictStatus {
+  if (decisions.some((d) => d.status === 'blacklisted')) return 'blacklisted';
+  if (decisions.some((d) => d.status === 'known')) return 'known';
+  return decisions.length > 0 ? 'unknown' : 'no_face';
+}
+
+interface Frame {
+  msg: Msg;
+  receivedAt: number;
+}
+
+/**
+ * face-recognize: embeds the faces of each frame on the shared worker pool,
+ * matches them against the face DB, and decides once per event across the
+ * frames of a burst. Outputs: known, unknown, blacklisted, no face (and every
+ * frame, when enabled).
+ */
+export = function register(RED: NodeAPI): void {
+  function FaceRecognizeNode(this: Node, def: FaceRecognizeDef) {
+    RED.nodes.createNode(this, def);
+    const settings = engineSettings(RED, def.engine);
+    const { pool } = leasePool(this, settings);
+    const decision: DecisionOptions = {
+      tolerance: numberOr(def.tolerance, DEFAULT_DECISION.tolerance),
+      margin: numberOr(def.margin, DEFAULT_DECISION.margin),
+    };
+    const burst: BurstOptions = {
+      ...DEFAULT_BURST,
+      maxFrames: Math.max(1, Math.floor(numberOr(def.burstFrames, DEFAULT_BURST.maxFrames))),
+      windowMs: Math.max(0, numberOr(def.burstMs, DEFAULT_BURST.windowMs)),
+      certainty: numberOr(def.certainty, DEFAULT_BURST.certainty),
+      minQuality: numberOr(def.minQuality, DEFAULT_BURST.minQuality),
+    };
+    const perFrame = def.perFrame === true;
+    const policy = def.queuePolicy ?? 'wait';
+    let closing = false;
+    let inFlight = 0;
+    let idle: (() => void) | undefined;
+
+    const consensus = new BurstConsensus<Frame>(burst, (verdict) => sendVerdict(verdict));
+    const selection = engineSelection(RED, def.engine, pool);
+    selection.catch(() => undefined);
+    const faceDb: Promise<FaceDb> = leaseFaceDb(RED, this, def.db, {
+      // Frames being embedded finish before the DB file may close.
+      drain: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve))),
+    });
+
+    this.status(busyStatus('loading models'));
+    Promise.all([faceDb.then((db) => db.matcherReady), selection])
+      .then(([, chosen]) =>
+        embedFaces(pool, { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 }, {
+          detector: chosen.detector,
+          detectorConfig: chosen.detectorConfig,
+          recognizer: chosen.recognizer,
+          recognizerConfig: chosen.recognizerConfig,
+          faces: [{ box: { x: 8, y: 8, width: 48, height: 48 }, score: 1 }],
+          policy: 'wait',
+        }),
+      )
+      .then(() => {
+        if (!closing) this.status(readyStatus('ready'));
+      })
+      .catch((err) => {
+        if (!closing) this.status(errorStatus(err));
+      });
+
+    const sendVerdict = (verdict: BurstVerdict<Frame>): void => {
+      if (closing) return;
+      const { msg, receivedAt } = verdict.bestFrame;
+      const out: Msg = perFrame ? RED.util.cloneMessage(msg) : msg;
+      const firstFrameAt = Math.min(receivedAt, verdict.firstFrameAt);
+      out.verdict = {
+        status: verdict.status,
+        people: verdict.people.map(({ personId, name, list, distance, confidence }) => ({ personId, name, list, distance, confidence })),
+        framesSeen: verdict.framesSeen,
+        decidedAt: verdict.decidedAt,
+        latencyMs: verdict.decidedAt - firstFrameAt,
+        reason: verdict.reason,
+      };
+      const ports: Array<Msg | null> = [null, null, null, null];
+      if (perFrame) ports.push(null);
+      ports[OUTPUT_OF[verdict.status]] = out;
+      this.send(ports as never);
+      const who = verdict.people.map((p) => p.name).join(', ');
+      const text = `${verdict.status.replace('_', ' ')}${who ? `: ${who}` : ''} · ${Math.round(verdict.decidedAt - firstFrameAt)} ms`;
+      this.status(verdict.status === 'blacklisted' ? warnStatus(text) : readyStatus(text));
+    };
+
+    const recognize = async (msg: Msg): Promise<{ faces: EmbeddedFace[]; decisions: FaceDecision[] }> => {
+      const given = givenFaces(msg.faces);
+      if (given && given.length === 0) return { faces: [], decisions: [] };
+      const [db, chosen] = await Promise.all([faceDb, selection]);
+      const result = await embedFaces(pool, msg.payload, {
+        detector: chosen.detector,
+        detectorConfig: chosen.detectorConfig,
+        recognizer: chosen.recognizer,
+        recognizerConfig: chosen.recognizerConfig,
+        faces: given,
+        flip: def.flip !== false,
+        maxPixels: settings.maxPixels,
+        policy,
+      });
+      await db.matcherReady;
+      const decisions = result.faces.map((face) =>
+        face.embedding && face.model ? decideFace(db.matcher.nearest(face.embedding, face.model, 5), decision) : ({ status: 'unknown', confidence: 0 } as FaceDecision),
+      );
+      return { faces: result.faces, decisions };
+    };
+
+    this.on('input', (input: NodeMessageInFlow, send, done) => {
+      const msg = input as Msg;
+      const receivedAt = Date.now();
+      // A frame with no event of its own cannot be joined by others: it is decided on its own at once.
+      const standalone = !msg.event;
+      const event = ensureEvent(msg.event, 'face-recognize', { node: this.id });
+      msg.event = event;
+      inFlight++;
+      recognize(msg)
+        .then(({ faces, decisions }) => {
+          msg.faces = faces.map((face, i) => ({
+            box: face.box,
+            score: face.score,
+            landmarks: face.landmarks,
+            quality: face.quality,
+            crop: face.crop ? Buffer.from(face.crop.buffer, face.crop.byteOffset, face.crop.length) : (givenFaces(msg.faces)?.[i] as { crop?: Buffer } | undefined)?.crop,
+            status: decisions[i].status,
+            match: decisions[i].status === 'unknown' ? null : decisions[i].match,
+            model: face.model,
+            embedding: face.embedding ? Array.from(face.embedding) : undefined,
+          }));
+          if (perFrame) {
+            const frame = RED.util.cloneMessage(msg);
+            frame.frameResult = { status: frameStatus(decisions), latencyMs: Date.now() - receivedAt };
+            const ports: Array<Msg | null> = [null, null, null, null, null];
+            ports[PER_FRAME_OUTPUT] = frame;
+            send(ports as never);
+          }
+          const votes: FaceVote[] = faces.map((face, i) => ({ quality: face.quality.score, decision: decisions[i] }));
+          consensus.add(event.id, { msg, receivedAt }, votes, { closeNow: standalone });
+          done();
+        })
+        .catch((err: Error) => {
+          if (isPorchlightError(err, 'DROPPED')) {
+            // Back-pressure, not a failure: the frame counts as seen without votes.
+            consensus.add(event.id, { msg, receivedAt }, [], { closeNow: standalone });
+            done();
+            return;
+          }
+          if (!closing) this.status(errorStatus(err));
+          done(err);
+        })
+        .finally(() => {
+          inFlight--;
+          if (inFlight === 0) idle?.();
+        });
+    });
+
+    this.on('close', () => {
+      closing = true;
+      consensus.dispose();
+    });
+  }
+  RED.nodes.registerType('face-recognize', FaceRecognizeNode as never);
+};
