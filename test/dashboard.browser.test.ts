@@ -110,7 +110,7 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await person.waitFor();
     assert.equal(((await person.locator('.pl-person-name').textContent()) ?? '').trim(), NEW_NAME);
     assert.ok((await person.locator('img.pl-face').count()) >= 1);
-    const blacklist = page.locator('.pl-list').filter({ hasText: 'Blacklist' });
+    const blacklist = page.locator('.pl-list[data-list="blacklist"]');
     assert.equal(((await blacklist.locator('.pl-person-name').first().textContent()) ?? '').trim(), 'Mallory');
     await waitFor('face crops to load', async () => ((await person.locator('img.pl-face').first().evaluate((img: HTMLImageElement) => img.naturalWidth)) > 0 ? true : undefined), 10_000);
     await screenshot('people');

@@ -1,5 +1,5 @@
 // The last 30 days of events as two charts: visitors per day by verdict, and
-// the time from press to verdict of each event. Every series is sent in the
+// the time from the press to the verdict of each event. Every series is sent in the
 // same order (the charts colour series by order: green, orange, red, grey).
 const VERDICTS = ['known', 'unknown', 'blacklisted', 'no_face'];
 const events = ((msg.payload && msg.payload.events) || []).filter((event) => VERDICTS.includes(event.verdict));
@@ -12,8 +12,8 @@ for (const verdict of VERDICTS) {
     }
 }
 const latency = VERDICTS.flatMap((verdict) => events
-    .filter((event) => event.verdict === verdict && event.processingMs != null)
-    .map((event) => ({ at: event.startedAt, ms: Math.round(event.processingMs), verdict })));
+    .filter((event) => event.verdict === verdict && event.completedAt != null)
+    .map((event) => ({ at: event.startedAt, ms: Math.round(event.completedAt - event.startedAt), verdict })));
 return [
     { topic: 'per-day', payload: bars, action: 'replace' },
     { topic: 'latency', payload: latency, action: 'replace' },
