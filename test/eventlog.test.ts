@@ -7,7 +7,7 @@ import sinon from 'sinon';
 import { EventLog } from '../lib/eventlog/event-log';
 import { exportEvents } from '../lib/eventlog/export';
 import { parseEventFilter } from '../lib/eventlog/filter';
-import { DEFAULT_RETENTION, type RetentionPolicy } from '../lib/eventlog/retention';
+import { DEFAULT_RETENTION, RETENTION_BATCH, type RetentionPolicy } from '../lib/eventlog/retention';
 import { isFileSafeEventId, overlaySvg } from '../lib/eventlog/snapshot';
 import { newEventId } from '../lib/events/event-id';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
@@ -327,6 +327,19 @@ describe('event log (lib, on a real SQLite file)', function () {
       stop();
       clock.restore();
       assert.ok(sweeps >= 5);
+    });
+
+    it('stops a long sweep after its current batch when the log stops (a node closing)', async () => {
+      const old = Date.now() - 30 * DAY;
+      store.db.transaction(() => {
+        for (let i = 0; i < 2000; i++) log.repository.recordVerdict(eventAt(old + i), { status: 'unknown' }, [], [], old + i);
+      })();
+      const sweeping = log.sweep();
+      await log.stop();
+      const report = await sweeping;
+      assert.equal(report.eventsDeleted, RETENTION_BATCH, 'one batch, then it stopped');
+      assert.equal(log.repository.count(), 2000 - RETENTION_BATCH);
+      assert.deepEqual(await log.sweep(), { eventsDeleted: 0, snapshotsRemoved: 0, cropsDropped: 0, unfinishedFailed: 0 }, 'a stopped log sweeps no more');
     });
 
     it('keeps snapshots within a disk budget, oldest first, in small batches', async () => {

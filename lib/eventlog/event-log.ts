@@ -157,6 +157,7 @@ export class EventLog extends EventEmitter {
   private sweeping: Promise<SweepReport> | undefined;
   private sweepAgain: Promise<SweepReport> | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(options: EventLogOptions) {
     super();
@@ -318,7 +319,8 @@ export class EventLog extends EventEmitter {
       });
       return this.sweepAgain;
     }
-    const running = sweepRetention(this.repository, this.snapshots, this.retention, this.now()).finally(() => {
+    if (this.stopped) return Promise.resolve({ eventsDeleted: 0, snapshotsRemoved: 0, cropsDropped: 0, unfinishedFailed: 0 });
+    const running = sweepRetention(this.repository, this.snapshots, this.retention, this.now(), { stopped: () => this.stopped }).finally(() => {
       this.sweeping = undefined;
     });
     this.sweeping = running;
@@ -337,6 +339,12 @@ export class EventLog extends EventEmitter {
     const timer = setInterval(run, intervalMs);
     timer.unref?.();
     return () => clearInterval(timer);
+  }
+
+  /** Stops retention (a running sweep ends after its current batch) and waits until nothing is being written. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.whenIdle();
   }
 
   /** Resolves when no message is being recorded and no sweep runs (before the database closes). */

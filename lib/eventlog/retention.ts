@@ -40,15 +40,19 @@ export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImme
  * One retention pass: unfinished events failed, expired events deleted per
  * verdict, known people's snapshots and crops dropped under the privacy
  * option, then the oldest snapshots removed until the budget holds. Work is
- * done in batches of `batchSize` rows, each its own short transaction.
+ * done in batches of `batchSize` events, each its own short transaction, with
+ * the loop free in between.
  */
 export async function sweepRetention(
   repository: EventRepository,
   folder: SnapshotFolder,
   policy: RetentionPolicy,
   now: number,
-  batchSize = RETENTION_BATCH,
+  options: { batchSize?: number; stopped?: () => boolean } = {},
 ): Promise<SweepReport> {
+  const batchSize = options.batchSize ?? RETENTION_BATCH;
+  // Checked between batches: a node closing does not wait for a long sweep; the next one goes on.
+  const go = () => !options.stopped?.();
   const report: SweepReport = { eventsDeleted: 0, snapshotsRemoved: 0, cropsDropped: 0, unfinishedFailed: 0 };
   report.unfinishedFailed = repository.failUnfinished(
     now - policy.unfinishedAfterMs,
@@ -59,7 +63,7 @@ export async function sweepRetention(
   for (const verdict of [...VERDICT_STATUSES, null]) {
     const days = policy.maxAgeDays[verdict ?? 'other'];
     if (!(days > 0)) continue;
-    for (;;) {
+    while (go()) {
       const expired = repository.expired(verdict, now - days * DAY_MS, batchSize);
       if (expired.length === 0) break;
       report.eventsDeleted += repository.delete(expired.map((e) => e.id));
@@ -69,14 +73,14 @@ export async function sweepRetention(
   }
 
   if (policy.privacy) {
-    for (;;) {
+    while (go()) {
       const ids = repository.knownSnapshots(batchSize);
       if (ids.length === 0) break;
       await removeSnapshots(repository, folder, ids);
       report.snapshotsRemoved += ids.length;
       await yieldToLoop();
     }
-    for (;;) {
+    while (go()) {
       const dropped = repository.dropKnownCrops(batchSize);
       report.cropsDropped += dropped;
       if (dropped < batchSize) break;
@@ -86,7 +90,7 @@ export async function sweepRetention(
 
   if (policy.snapshotBudgetBytes > 0) {
     let bytes = repository.snapshotBytes();
-    while (bytes > policy.snapshotBudgetBytes) {
+    while (bytes > policy.snapshotBudgetBytes && go()) {
       const oldest = repository.oldestSnapshots(batchSize);
       if (oldest.length === 0) break;
       const batch: string[] = [];

@@ -184,7 +184,7 @@ export = function register(RED: NodeAPI): void {
       // Finish what is being written before the last user of the file closes it.
       opening
         .then(async ({ log, release }) => {
-          await log.whenIdle();
+          await log.stop();
           await release();
         })
         .catch(() => undefined)
