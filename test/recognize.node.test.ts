@@ -121,6 +121,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
       assert.equal(face.model, 'faceapi-resnet128');
       assert.equal(face.embedding.length, 128);
       assert.ok(face.quality.score > 0 && face.quality.score <= 1);
+      assert.ok(Buffer.isBuffer(face.crop) && face.crop[0] === 0xff && face.crop[1] === 0xd8, 'a JPEG crop of the face');
     }
     // The descriptor is about 99 % accurate on LFW pairs: allow one miss in twenty, never a wrong name.
     assert.ok(misses.length <= 1, `recognised ${20 - misses.length}/20; missed: ${misses.join(', ')}`);

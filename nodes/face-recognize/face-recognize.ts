@@ -30,6 +30,8 @@ type Msg = NodeMessageInFlow & Record<string, unknown>;
 /** Output ports: verdicts by status, then (optionally) every frame. */
 const OUTPUT_OF: Record<VerdictStatus, number> = { known: 0, unknown: 1, blacklisted: 2, no_face: 3 };
 const PER_FRAME_OUTPUT = 4;
+/** Longest side of each face's JPEG crop (for the event log and "this was Alice" enrollment). */
+const CROP_SIZE = 160;
 
 function numberOr(value: unknown, fallback: number): number {
   const n = Number(value);
@@ -141,6 +143,8 @@ export = function register(RED: NodeAPI): void {
         recognizer: chosen.recognizer,
         recognizerConfig: chosen.recognizerConfig,
         faces: given,
+        // Faces come back re-ordered by quality, so their crops are cut again rather than matched up with the input's.
+        cropSize: CROP_SIZE,
         flip: def.flip !== false,
         maxPixels: settings.maxPixels,
         policy,
@@ -167,7 +171,7 @@ export = function register(RED: NodeAPI): void {
             score: face.score,
             landmarks: face.landmarks,
             quality: face.quality,
-            crop: face.crop ? Buffer.from(face.crop.buffer, face.crop.byteOffset, face.crop.length) : (givenFaces(msg.faces)?.[i] as { crop?: Buffer } | undefined)?.crop,
+            crop: face.crop ? Buffer.from(face.crop.buffer, face.crop.byteOffset, face.crop.length) : undefined,
             status: decisions[i].status,
             match: decisions[i].status === 'unknown' ? null : decisions[i].match,
             model: face.model,
