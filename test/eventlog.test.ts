@@ -236,6 +236,26 @@ describe('event log (lib, on a real SQLite file)', function () {
     });
   });
 
+  it('exports more events than one page, honouring limit and offset', async () => {
+    const base = Date.UTC(2026, 1, 1);
+    const ids: string[] = [];
+    store.db.transaction(() => {
+      for (let i = 0; i < 2500; i++) {
+        const event = eventAt(base + i * 1000);
+        ids.push(event.id);
+        log.repository.recordVerdict(event, { status: 'unknown' }, [], [], base + i * 1000);
+      }
+    })();
+    const newestFirst = ids.reverse();
+    const all = JSON.parse(await exportEvents(log.repository, {}, 'json'));
+    assert.deepEqual(all.map((e: { id: string }) => e.id), newestFirst);
+    const csv = (await exportEvents(log.repository, {}, 'csv')).trimEnd().split('\r\n');
+    assert.equal(csv.length, 2501);
+    const window = JSON.parse(await exportEvents(log.repository, { limit: 1500, offset: 100 }, 'json'));
+    assert.deepEqual(window.map((e: { id: string }) => e.id), newestFirst.slice(100, 1600));
+    assert.deepEqual(JSON.parse(await exportEvents(log.repository, { verdict: 'known' }, 'json')), []);
+  });
+
   it('quotes CSV fields and defuses spreadsheet formulas in names', async () => {
     await log.record({ event: eventAt(Date.now() - 1000), verdict: { status: 'known', people: [{ name: 'Smith, "Jo"', list: 'known' }] } });
     await log.record({ event: eventAt(Date.now()), verdict: { status: 'known', people: [{ name: '=HYPERLINK("http://x")', list: 'known' }] } });

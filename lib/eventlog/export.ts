@@ -34,25 +34,41 @@ export function csvRow(e: EventSummary): string {
 }
 
 /**
- * Every event matching the filter (newest first; `limit`/`offset` bound the
- * export when given), read a page at a time with the loop free in between.
+ * The events matching the filter (newest first; `limit`/`offset` bound the
+ * export when given), a page at a time with the loop free in between.
  */
-export async function collectEvents(repository: EventRepository, filter: EventFilter): Promise<EventSummary[]> {
-  const wanted = filter.limit ?? Number.POSITIVE_INFINITY;
-  const events: EventSummary[] = [];
+async function* eventPages(repository: EventRepository, filter: EventFilter): AsyncGenerator<EventSummary[]> {
+  let wanted = filter.limit ?? Number.POSITIVE_INFINITY;
   let offset = filter.offset ?? 0;
-  while (events.length < wanted) {
-    const page = repository.query({ ...filter, offset, limit: Math.min(MAX_PAGE_SIZE, wanted - events.length) });
-    events.push(...page.events);
-    if (page.events.length === 0 || offset + page.events.length >= page.total) break;
+  while (wanted > 0) {
+    const page = repository.query({ ...filter, offset, limit: Math.min(MAX_PAGE_SIZE, wanted) });
+    if (page.events.length === 0) return;
+    yield page.events;
     offset += page.events.length;
+    wanted -= page.events.length;
+    if (offset >= page.total) return;
     await yieldToLoop();
   }
-  return events;
 }
 
+/** The export as text chunks (CSV lines or JSON array pieces), one per page, for streaming to an HTTP response. */
+export async function* exportChunks(repository: EventRepository, filter: EventFilter, format: ExportFormat): AsyncGenerator<string> {
+  let first = true;
+  yield format === 'csv' ? `${CSV_COLUMNS.join(',')}\r\n` : '[';
+  for await (const events of eventPages(repository, filter)) {
+    if (format === 'csv') {
+      yield events.map((e) => `${csvRow(e)}\r\n`).join('');
+    } else {
+      yield (first ? '' : ',') + events.map((e) => JSON.stringify(e)).join(',');
+      first = false;
+    }
+  }
+  if (format === 'json') yield ']';
+}
+
+/** The whole export as one string (for `msg.payload`). */
 export async function exportEvents(repository: EventRepository, filter: EventFilter, format: ExportFormat): Promise<string> {
-  const events = await collectEvents(repository, filter);
-  if (format === 'json') return JSON.stringify(events);
-  return [CSV_COLUMNS.join(','), ...events.map(csvRow)].join('\r\n') + '\r\n';
+  let text = '';
+  for await (const chunk of exportChunks(repository, filter, format)) text += chunk;
+  return text;
 }

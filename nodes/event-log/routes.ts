@@ -1,7 +1,8 @@
+import { once } from 'node:events';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import type { EventLog } from '../../lib/eventlog/event-log';
-import { exportEvents } from '../../lib/eventlog/export';
+import { exportChunks } from '../../lib/eventlog/export';
 import { parseEventFilter } from '../../lib/eventlog/filter';
 import { isFileSafeEventId, type SnapshotKind } from '../../lib/eventlog/snapshot';
 import { healthReport } from '../../lib/metrics/health';
@@ -37,14 +38,19 @@ export function registerEventRoutes(RED: NodeAPI): void {
     res.json(pickLog(req.query).repository.query(parseEventFilter(req.query)));
   }));
 
+  // Streamed a page at a time, so a long history never sits in memory whole.
   const exportAs = (format: 'csv' | 'json') =>
     route(async (req, res) => {
-      const body = await exportEvents(pickLog(req.query).repository, parseEventFilter(req.query), format);
+      const chunks = exportChunks(pickLog(req.query).repository, parseEventFilter(req.query), format);
       res.set({
         'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
         'Content-Disposition': `attachment; filename="porchlight-events.${format}"`,
       });
-      res.send(body);
+      for await (const chunk of chunks) {
+        if (res.destroyed) return;
+        if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+      res.end();
     });
   app.get('/porchlight/events.csv', read, exportAs('csv'));
   app.get('/porchlight/events.json', read, exportAs('json'));
