@@ -1,7 +1,7 @@
 // The verdict as a small retained JSON document: Home Assistant shows `state`
 // and keeps the other fields as the sensor's attributes.
 const verdict = msg.verdict || {};
-const names = (verdict.people || []).map((person) => (typeof person === 'string' ? person : person.name)).filter(Boolean);
+const names = (verdict.people || []).map((person) => person.name).filter(Boolean);
 const state = {
     known: names.join(', '),
     unknown: 'unknown',

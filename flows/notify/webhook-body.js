@@ -4,7 +4,7 @@ return {
     headers: { 'content-type': 'application/json' },
     payload: {
         verdict: verdict.status,
-        names: (verdict.people || []).map((person) => (typeof person === 'string' ? person : person.name)).filter(Boolean),
+        names: (verdict.people || []).map((person) => person.name).filter(Boolean),
         eventId: msg.event && msg.event.id,
         at: new Date((msg.event && msg.event.startedAt) || Date.now()).toISOString(),
         latencyMs: verdict.latencyMs,
