@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION, openSqliteStore, runMigrations, type Migration, type NewFace, type SqliteFaceStore, type StoreChange } from '../lib/store';
 import { isPorchlightError } from '../lib/errors';
 import { acquireSharedStore } from '../lib/store/shared';
-import { exportFaces, importFaces, readExportFolder } from '../lib/store/transfer';
+import { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from '../lib/store/transfer';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-store-'));
@@ -211,10 +211,13 @@ describe('SQLite face store', () => {
     }
 
     const folder = path.join(dir, 'export');
-    await exportFaces(store, folder);
+    assert.deepEqual(await exportFacesToFolder(store, folder), { people: 2, faces: 3 });
+    assert.ok(!fs.existsSync(path.join(folder, 'faces.json.partial')));
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'faces.json'), 'utf8'));
     assert.deepEqual(fs.readdirSync(path.join(folder, 'crops')).sort(), ['1.jpg', '3.jpg']);
-    assert.equal((await readExportFolder(folder)).people[0].faces[0].crop, data.people[0].faces[0].crop);
+    const fromFolder = await readExportFolder(folder);
+    assert.equal(fromFolder.people[0].faces[0].crop, data.people[0].faces[0].crop);
+    assert.equal(fromFolder.people[1].faces[0].embedding, data.people[1].faces[0].embedding);
     manifest.people[0].faces[0].cropFile = '../../../etc/passwd';
     fs.writeFileSync(path.join(folder, 'faces.json'), JSON.stringify(manifest));
     await rejectsWith(readExportFolder(folder), 'BAD_INPUT');

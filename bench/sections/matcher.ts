@@ -1,4 +1,10 @@
-import { Matcher } from '../../lib/match';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Matcher, attachMatcher } from '../../lib/match';
+import { openSqliteStore } from '../../lib/store';
+import { exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
 import { latency, type BenchSection, type Measurement } from '../types';
 
 const MODEL = 'faceapi-resnet128';
@@ -36,7 +42,59 @@ function timeQueries(matcher: Matcher, queries: number): number[] {
   return samples;
 }
 
-/** Nearest-neighbour time (best face per person, top 5 people) by DB size, and the plain-JS scan as the baseline. */
+/** Runs `work` and reports its duration and the longest the event loop was held up meanwhile. */
+async function timedWithStall(work: () => Promise<unknown>): Promise<{ ms: number; stallMs: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const started = process.hrtime.bigint();
+  await work();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  histogram.disable();
+  return { ms, stallMs: histogram.max / 1e6 };
+}
+
+/** The SQLite store at `faces` embeddings: enrollment, matcher load at start, export, import, backup, and how long each holds the event loop. */
+async function storeMeasurements(faces: number): Promise<Measurement[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-bench-store-'));
+  const store = openSqliteStore(path.join(dir, 'faces.db'));
+  try {
+    const enrollSamples: number[] = [];
+    const crop = Buffer.alloc(6000, 7); // about the size of a 160 px JPEG crop
+    for (let person = 0; person < faces / 10; person++) {
+      const batch = Array.from({ length: 10 }, () => ({ model: MODEL, embedding: randomUnitVector(), quality: 0.8, crop }));
+      const started = process.hrtime.bigint();
+      await store.enroll(`person ${person}`, batch);
+      enrollSamples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    const out: Measurement[] = [latency('store enroll of 10 faces (one transaction)', enrollSamples)];
+    const value = (name: string, v: number, unit: string, note?: string) => out.push({ name, kind: 'value', value: v, unit, note });
+
+    const load = await timedWithStall(async () => {
+      const attached = attachMatcher(store);
+      await attached.ready;
+      attached.detach();
+    });
+    value(`matcher load from SQLite, ${faces} faces`, load.ms, 'ms', `event loop held up to ${load.stallMs.toFixed(0)} ms`);
+    const exporting = await timedWithStall(() => exportFacesToFolder(store, path.join(dir, 'export')));
+    value(`export ${faces} faces with crops to a folder`, exporting.ms, 'ms', `event loop held up to ${exporting.stallMs.toFixed(0)} ms`);
+    const exported = await readExportFolder(path.join(dir, 'export'));
+    const target = openSqliteStore(path.join(dir, 'imported.db'));
+    const importing = await timedWithStall(() => importFaces(target, exported));
+    await target.close();
+    value(`import ${faces} faces into an empty DB`, importing.ms, 'ms', `event loop held up to ${importing.stallMs.toFixed(0)} ms`);
+    const backup = await timedWithStall(() => store.backup(path.join(dir, 'backup.db')));
+    value(`online backup, ${faces} faces`, backup.ms, 'ms', `event loop held up to ${backup.stallMs.toFixed(0)} ms`);
+    return out;
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Nearest-neighbour time (best face per person, top 5 people) by DB size, with
+ * the plain-JS scan as the baseline; then the SQLite store's bulk operations.
+ */
 const section: BenchSection = {
   name: 'matcher',
   async run(ctx) {
@@ -57,6 +115,7 @@ const section: BenchSection = {
     const loadStarted = process.hrtime.bigint();
     filledMatcher(100_000, 'auto');
     out.push({ name: 'build 100000 x 128-d matrix', kind: 'value', value: Number(process.hrtime.bigint() - loadStarted) / 1e6, unit: 'ms', note: 'incl. random vectors' });
+    out.push(...(await storeMeasurements(ctx.quick ? 2_000 : 20_000)));
     return out;
   },
 };

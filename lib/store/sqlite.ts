@@ -131,6 +131,7 @@ export class SqliteFaceStore implements FaceStore {
       facesOf: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = ? ORDER BY id`),
       faceIdsOf: db.prepare<[number], { id: number }>('SELECT id FROM faces WHERE person_id = ?'),
       face: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS}, embedding, crop FROM faces WHERE id = ?`),
+      faceRecord: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE id = ?`),
       deleteFace: db.prepare('DELETE FROM faces WHERE id = ?'),
       models: db.prepare<[], { model: string; dim: number; faces: number }>('SELECT model, dim, count(*) AS faces FROM faces GROUP BY model, dim ORDER BY model'),
       embeddingPage: db.prepare<[number, number], { id: number; person_id: number; model: string; embedding: Buffer }>(
@@ -192,11 +193,6 @@ export class SqliteFaceStore implements FaceStore {
   }
 
   async enroll(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): Promise<EnrollResult> {
-    return this.enrollNow(name, faces, options);
-  }
-
-  /** The synchronous core of `enroll`, also used by bulk imports inside their own transaction. */
-  enrollNow(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): EnrollResult {
     const cleanName = normalizeName(name);
     const list = options.list === undefined ? undefined : parseList(options.list);
     if (faces.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to enroll: no faces');
@@ -273,7 +269,7 @@ export class SqliteFaceStore implements FaceStore {
   }
 
   async removeFace(faceId: number): Promise<FaceRecord> {
-    const row = this.statements.face.get(faceId);
+    const row = this.statements.faceRecord.get(faceId);
     if (!row) throw new PorchlightError('NOT_FOUND', `no face with id ${faceId}`);
     this.statements.deleteFace.run(faceId);
     this.emit({ type: 'faces-removed', faceIds: [faceId] });
@@ -284,7 +280,7 @@ export class SqliteFaceStore implements FaceStore {
     return this.statements.models.all();
   }
 
-  async *embeddings(model?: string, pageSize = 5000): AsyncIterable<EmbeddingRow[]> {
+  async *embeddings(model?: string, pageSize = 1000): AsyncIterable<EmbeddingRow[]> {
     let after = 0;
     for (;;) {
       const rows = model === undefined ? this.statements.embeddingPage.all(after, pageSize) : this.statements.modelEmbeddingPage.all(model, after, pageSize);

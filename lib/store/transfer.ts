@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { PorchlightError } from '../errors';
 import { normalizeName, parseList } from './names';
@@ -53,20 +55,21 @@ export interface TransferReport {
 }
 
 /**
- * Every person and face of the store. With `dir`, writes `faces.json` and
- * `crops/` there; without, returns the crops inline. Yields to the event loop
- * between people, so a large DB does not stall Node-RED.
+ * Every person with their faces, one person at a time (yielding to the event
+ * loop between people). `keepCrop` decides how a face refers to its crop.
  */
-export async function exportFaces(store: FaceStore, dir?: string): Promise<{ data: FaceExport; report: TransferReport }> {
-  if (dir) await fs.promises.mkdir(path.join(dir, 'crops'), { recursive: true });
-  const people: ExportedPerson[] = [];
-  let faceCount = 0;
+async function* exportedPeople(
+  store: FaceStore,
+  keepCrop: (crop: Buffer, faceNumber: number) => Promise<Pick<ExportedFace, 'crop' | 'cropFile'>>,
+  report: TransferReport,
+): AsyncGenerator<ExportedPerson> {
   for (const person of await store.listPeople()) {
     const faces: ExportedFace[] = [];
     for (const record of await store.listFaces(person.id)) {
       const face = await store.getFace(record.id);
       if (!face) continue; // removed meanwhile
-      const exported: ExportedFace = {
+      const faceNumber = ++report.faces;
+      faces.push({
         model: face.model,
         dim: face.dim,
         embedding: embeddingToBlob(face.embedding).toString('base64'),
@@ -74,22 +77,59 @@ export async function exportFaces(store: FaceStore, dir?: string): Promise<{ dat
         source: face.source,
         metadata: face.metadata,
         createdAt: face.createdAt,
-      };
-      if (face.crop && dir) {
-        exported.cropFile = `crops/${++faceCount}.jpg`;
-        await fs.promises.writeFile(path.join(dir, exported.cropFile), face.crop);
-      } else {
-        faceCount++;
-        if (face.crop) exported.crop = face.crop.toString('base64');
-      }
-      faces.push(exported);
+        ...(face.crop ? await keepCrop(face.crop, faceNumber) : {}),
+      });
     }
-    people.push({ name: person.name, list: person.list, notes: person.notes, createdAt: person.createdAt, faces });
+    report.people++;
+    yield { name: person.name, list: person.list, notes: person.notes, createdAt: person.createdAt, faces };
     await yieldToEventLoop();
   }
-  const data: FaceExport = { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: Date.now(), people };
-  if (dir) await fs.promises.writeFile(path.join(dir, MANIFEST), JSON.stringify(data, null, 1));
-  return { data, report: { people: people.length, faces: faceCount } };
+}
+
+/** Every person and face of the store as one object, crops inline (for a message or a small DB). */
+export async function exportFaces(store: FaceStore): Promise<{ data: FaceExport; report: TransferReport }> {
+  const report: TransferReport = { people: 0, faces: 0 };
+  const people: ExportedPerson[] = [];
+  for await (const person of exportedPeople(store, async (crop) => ({ crop: crop.toString('base64') }), report)) people.push(person);
+  return { data: { format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: Date.now(), people }, report };
+}
+
+/**
+ * Writes `faces.json` and `crops/<n>.jpg` into `dir`. The manifest is
+ * streamed person by person (never one huge string) and renamed into place
+ * when complete.
+ */
+export async function exportFacesToFolder(store: FaceStore, dir: string): Promise<TransferReport> {
+  await fs.promises.mkdir(path.join(dir, 'crops'), { recursive: true });
+  const manifest = path.join(dir, MANIFEST);
+  const partial = `${manifest}.partial`;
+  const out = fs.createWriteStream(partial);
+  const write = async (text: string) => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  const report: TransferReport = { people: 0, faces: 0 };
+  try {
+    await write(`{"format":${JSON.stringify(EXPORT_FORMAT)},"version":${EXPORT_VERSION},"exportedAt":${Date.now()},"people":[\n`);
+    const keepCrop = async (crop: Buffer, faceNumber: number) => {
+      const cropFile = `crops/${faceNumber}.jpg`;
+      await fs.promises.writeFile(path.join(dir, cropFile), crop);
+      return { cropFile };
+    };
+    let separator = '';
+    for await (const person of exportedPeople(store, keepCrop, report)) {
+      await write(`${separator}${JSON.stringify(person)}`);
+      separator = ',\n';
+    }
+    await write('\n]}\n');
+    out.end();
+    await finished(out);
+  } catch (err) {
+    out.destroy();
+    await fs.promises.rm(partial, { force: true });
+    throw err;
+  }
+  await fs.promises.rename(partial, manifest);
+  return report;
 }
 
 /** Reads an export folder (or its `faces.json`), crops included. */
@@ -135,25 +175,29 @@ const faceKey = (personName: string, model: string, embedding: Buffer) =>
  */
 export async function importFaces(store: FaceStore, data: unknown): Promise<TransferReport> {
   checkExport(data);
-  // Validate everything before writing anything.
-  const people = data.people.map((person) => ({
-    name: normalizeName(person.name),
-    list: parseList(person.list ?? 'known'),
-    notes: typeof person.notes === 'string' ? person.notes : '',
-    faces: (person.faces ?? []).map((face): NewFace => {
-      const embedding = blobToEmbedding(Buffer.from(String(face.embedding), 'base64'));
-      if (embedding.length !== face.dim) throw new PorchlightError('BAD_INPUT', `a face of ${person.name} has ${embedding.length} values, not ${face.dim}`);
-      return {
-        model: face.model,
-        embedding,
-        quality: face.quality ?? null,
-        crop: face.crop ? Buffer.from(face.crop, 'base64') : null,
-        source: face.source ?? null,
-        metadata: face.metadata ?? {},
-        createdAt: face.createdAt,
-      };
-    }),
-  }));
+  // Validate everything before writing anything, a slice at a time.
+  const people: { name: string; list: PersonList; notes: string; faces: NewFace[] }[] = [];
+  for (const [i, person] of data.people.entries()) {
+    people.push({
+      name: normalizeName(person.name),
+      list: parseList(person.list ?? 'known'),
+      notes: typeof person.notes === 'string' ? person.notes : '',
+      faces: (person.faces ?? []).map((face): NewFace => {
+        const embedding = blobToEmbedding(Buffer.from(String(face.embedding), 'base64'));
+        if (embedding.length !== face.dim) throw new PorchlightError('BAD_INPUT', `a face of ${person.name} has ${embedding.length} values, not ${face.dim}`);
+        return {
+          model: face.model,
+          embedding,
+          quality: face.quality ?? null,
+          crop: face.crop ? Buffer.from(face.crop, 'base64') : null,
+          source: face.source ?? null,
+          metadata: face.metadata ?? {},
+          createdAt: face.createdAt,
+        };
+      }),
+    });
+    if (i % 100 === 99) await yieldToEventLoop();
+  }
 
   const names = new Map((await store.listPeople()).map((p) => [p.id, p.name]));
   const existing = new Set<string>();

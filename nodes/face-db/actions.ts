@@ -5,7 +5,7 @@ import type { Box } from '../../lib/image/types';
 import { lookupPerson, parseList, type FaceStore } from '../../lib/store';
 import { enrollImages, type EnrollImage, type EnrollImagesOptions, type Refusal } from '../../lib/store/enrollment';
 import { readPersonFolders } from '../../lib/store/folders';
-import { exportFaces, importFaces, readExportFolder } from '../../lib/store/transfer';
+import { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
 import type { WorkerPool } from '../../lib/workers/pool';
 import type { FaceDb } from '../shared/db';
 
@@ -128,9 +128,9 @@ export const ACTIONS: Record<string, Action> = {
   },
 
   async export(msg, { db }) {
-    const dir = msg.path === undefined ? undefined : stringOf(msg, 'path', 'the export folder');
-    const { data, report } = await exportFaces(db.store, dir);
-    return dir ? { path: dir, ...report } : data;
+    if (msg.path === undefined) return (await exportFaces(db.store)).data;
+    const dir = stringOf(msg, 'path', 'the export folder');
+    return { path: dir, ...(await exportFacesToFolder(db.store, dir)) };
   },
 
   async import(msg, { db }) {
