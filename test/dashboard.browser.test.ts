@@ -116,6 +116,28 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await screenshot('people');
   });
 
+  it('renames a person, moves them to the blacklist and forgets them, through the face-db node', async () => {
+    const person = (name: string) => page.locator('.pl-person').filter({ has: page.locator('.pl-person-name', { hasText: name }) });
+    const feedback = page.locator('.pl-people > .pl-feedback');
+    const zoe = person('Zoë');
+    await zoe.getByLabel('New name').fill('Zoe Renamed');
+    await zoe.getByRole('button', { name: 'Rename' }).click();
+    await waitFor('the renamed person', async () => ((await person('Zoe Renamed').count()) === 1 ? true : undefined), 30_000);
+    assert.equal(((await feedback.textContent()) ?? '').trim(), 'Renamed');
+
+    await person('Zoe Renamed').getByRole('button', { name: 'Move to blacklist' }).click();
+    const blacklisted = page.locator('.pl-list[data-list="blacklist"] .pl-person-name', { hasText: 'Zoe Renamed' });
+    await waitFor('the person on the blacklist', async () => ((await blacklisted.count()) === 1 ? true : undefined), 30_000);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await person('Zoe Renamed').getByRole('button', { name: 'Forget' }).click();
+    await waitFor('the person forgotten', async () => ((await person('Zoe Renamed').count()) === 0 ? true : undefined), 30_000);
+    assert.equal(((await feedback.textContent()) ?? '').trim(), 'Forgotten');
+    const { people } = await (await fetch(`${demo.baseUrl}porchlight/faces`)).json();
+    assert.deepEqual(people.map((p: { name: string }) => p.name).sort(), ['Alice', 'Mallory']);
+    await screenshot('people-after-forget');
+  });
+
   it('draws the charts of visitors per day and time to verdict', async () => {
     await page.goto(`${demo.baseUrl}dashboard/charts`);
     await page.locator('canvas').first().waitFor();
