@@ -9,6 +9,7 @@ import { MjpegHttpSource } from '../../lib/camera/mjpeg-source';
 import { ffmpegSource, rpicamSource } from '../../lib/camera/process-source';
 import { SnapshotSource } from '../../lib/camera/snapshot-source';
 import type { FrameSource, SourceState } from '../../lib/camera/source';
+import { registerHealthCheck } from '../../lib/metrics/health';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
 
 type SourceKind = 'msg' | 'mjpeg' | 'snapshot' | 'ffmpeg' | 'rpicam';
@@ -151,6 +152,14 @@ export = function register(RED: NodeAPI): void {
     const statusTimer = setInterval(showStatus, 1000);
     showStatus();
 
+    // `GET /porchlight/health` lists this camera: down when its source failed or went stale.
+    const unregisterHealth = registerHealthCheck(`camera:${this.id}`, () => {
+      const latest = ring.latest();
+      const ageMs = latest ? Date.now() - latest.capturedAt : undefined;
+      const stale = !fromMessages && (ageMs === undefined || ageMs > staleAfterMs);
+      return { ok: sourceState !== 'error' && !stale, source: source?.label ?? 'messages', state: sourceState, detail: sourceDetail || undefined, lastFrameAgeMs: ageMs, frames: ring.size };
+    });
+
     if (source) {
       source.on('frame', (jpeg) => ring.push(jpeg));
       let lastLogged = '';
@@ -220,6 +229,7 @@ export = function register(RED: NodeAPI): void {
 
     this.on('close', (_removed: boolean, done: () => void) => {
       clearInterval(statusTimer);
+      unregisterHealth();
       for (const burst of bursts.values()) burst.cancel();
       bursts.clear();
       for (const res of live.viewers) res.end();
