@@ -113,6 +113,9 @@ describe('SQLite face store', () => {
     await rejectsWith(store.enroll('x'.repeat(101), [randomFace()]), 'BAD_INPUT');
     await rejectsWith(store.enroll('ok', []), 'BAD_INPUT');
     await rejectsWith(store.enroll('ok', [{ model: 'm', embedding: [1, NaN] }]), 'BAD_INPUT');
+    await store.enroll('dims', [{ model: 'm', embedding: [1, 2] }]);
+    await rejectsWith(store.enroll('dims', [{ model: 'm', embedding: [1, 2, 3] }]), 'BAD_INPUT');
+    await store.forget('dims');
     const longest = '🙂'.repeat(100);
     assert.equal((await store.enroll(longest, [randomFace()])).person.name, longest);
     assert.deepEqual(await store.listPeople().then((p) => p.length), 1);

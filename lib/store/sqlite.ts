@@ -131,6 +131,7 @@ export class SqliteFaceStore implements FaceStore {
       facesOf: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = ? ORDER BY id`),
       faceIdsOf: db.prepare<[number], { id: number }>('SELECT id FROM faces WHERE person_id = ?'),
       face: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS}, embedding, crop FROM faces WHERE id = ?`),
+      modelDim: db.prepare<[string], { dim: number }>('SELECT dim FROM faces WHERE model = ? LIMIT 1'),
       faceRecord: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE id = ?`),
       deleteFace: db.prepare('DELETE FROM faces WHERE id = ?'),
       models: db.prepare<[], { model: string; dim: number; faces: number }>('SELECT model, dim, count(*) AS faces FROM faces GROUP BY model, dim ORDER BY model'),
@@ -207,6 +208,12 @@ export class SqliteFaceStore implements FaceStore {
       if (!existing) {
         const { lastInsertRowid } = this.statements.insertPerson.run(cleanName, list ?? 'known', options.notes ?? '', now, now);
         existing = this.statements.personById.get(Number(lastInsertRowid));
+      }
+      for (const face of faces) {
+        const stored = this.statements.modelDim.get(face.model);
+        if (stored !== undefined && stored.dim !== face.embedding.length) {
+          throw new PorchlightError('BAD_INPUT', `model ${face.model} makes ${stored.dim}-d embeddings; this one has ${face.embedding.length}`);
+        }
       }
       const personId = existing!.id;
       const inserted: EmbeddingRow[] = faces.map((face) => {
