@@ -115,6 +115,8 @@ describe('SQLite face store', () => {
     await rejectsWith(store.enroll('ok', [{ model: 'm', embedding: [1, NaN] }]), 'BAD_INPUT');
     await store.enroll('dims', [{ model: 'm', embedding: [1, 2] }]);
     await rejectsWith(store.enroll('dims', [{ model: 'm', embedding: [1, 2, 3] }]), 'BAD_INPUT');
+    await rejectsWith(store.enroll('mixed', [{ model: 'n', embedding: [1, 2] }, { model: 'n', embedding: [1, 2, 3] }]), 'BAD_INPUT');
+    assert.equal(await store.getPerson('mixed'), undefined, 'the whole enrollment rolled back');
     await store.forget('dims');
     const longest = '🙂'.repeat(100);
     assert.equal((await store.enroll(longest, [randomFace()])).person.name, longest);

@@ -209,14 +209,13 @@ export class SqliteFaceStore implements FaceStore {
         const { lastInsertRowid } = this.statements.insertPerson.run(cleanName, list ?? 'known', options.notes ?? '', now, now);
         existing = this.statements.personById.get(Number(lastInsertRowid));
       }
-      for (const face of faces) {
+      const personId = existing!.id;
+      const inserted: EmbeddingRow[] = faces.map((face) => {
+        // One size per model (checked against the rows inserted so far, this call's included): the matcher keeps one matrix per model.
         const stored = this.statements.modelDim.get(face.model);
         if (stored !== undefined && stored.dim !== face.embedding.length) {
           throw new PorchlightError('BAD_INPUT', `model ${face.model} makes ${stored.dim}-d embeddings; this one has ${face.embedding.length}`);
         }
-      }
-      const personId = existing!.id;
-      const inserted: EmbeddingRow[] = faces.map((face) => {
         const embedding = face.embedding instanceof Float32Array ? face.embedding : Float32Array.from(face.embedding);
         const { lastInsertRowid } = this.statements.insertFace.run(
           personId,
