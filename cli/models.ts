@@ -59,7 +59,7 @@ export async function engineFromArgs(pool: WorkerPool, args: EngineArgs, userDir
   const tfjsDetector = kind === 'yunet' || kind === 'ultraface' ? undefined : kind;
   if (backend === 'tfjs' || (backend === 'auto' && tfjsDetector)) {
     if (args.recognizer) throw new CliError('--recognizer picks an ONNX model: use it with --backend onnx or auto', USAGE_ERROR);
-    return { ...TFJS_SELECTION, detector: tfjsDetector ?? TFJS_SELECTION.detector, reason: `tfjs (${tfjsDetector ? '--detector' : '--backend'})` };
+    return { ...(await selectBackend(pool, 'tfjs')), detector: tfjsDetector ?? TFJS_SELECTION.detector, reason: `tfjs (${tfjsDetector ? '--detector' : '--backend'})` };
   }
   if (tfjsDetector) throw new CliError(`--detector ${tfjsDetector} is a tfjs detector; with --backend onnx use yunet or ultraface`, USAGE_ERROR);
   return selectBackend(pool, backend, {

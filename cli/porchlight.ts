@@ -74,10 +74,11 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
     }
     const threads = Math.max(1, Math.floor(positiveNumber(values.threads, 'threads', 1)));
     const detector = values.detector ?? 'ssd-mobilenetv1';
-    const tolerance = positiveNumber(values.tolerance, 'tolerance', 0.6);
     const selection = command === 'models' ? undefined : await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']);
     if (selection) io.err(`engine: ${selection.reason}`);
     const engine = selection && engineRequestOf(selection);
+    // Distances of different recognizers are on different scales: the default follows the engine.
+    const tolerance = positiveNumber(values.tolerance, 'tolerance', selection?.tolerance ?? 0.6);
     switch (command) {
       case 'detect':
         if (rest.length === 0) throw new CliError('detect needs at least one image or folder', USAGE_ERROR);

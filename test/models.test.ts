@@ -196,6 +196,7 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
       assert.equal(before.backend, 'onnx');
       assert.equal(before.detector, 'ssd-mobilenetv1-onnx');
       assert.equal(before.recognizer, 'faceapi-resnet128-onnx');
+      assert.equal(before.tolerance, 0.6, "face-api's tolerance: the same embeddings as on tfjs");
       assert.match(
         before.reason,
         /^auto: face-api's networks on ONNX, because ONNX model not found: .*yunet_s_640_640\.onnx \(install with: porchlight models install yunet-mobilefacenet\)/,
@@ -206,6 +207,7 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
       assert.equal(after.backend, 'onnx');
       assert.equal(after.detector, 'yunet');
       assert.equal(after.recognizer, 'onnx');
+      assert.equal(after.tolerance, 1.15, 'unit-length embeddings are compared at another scale');
       assert.match(after.reason, /^auto: ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)/);
     });
 

@@ -32,11 +32,30 @@ export interface EngineSelection {
   recognizerConfig: Record<string, unknown>;
   /** One sentence for the node status, the log and `/porchlight/health`. */
   reason: string;
+  /**
+   * The match tolerance (Euclidean distance between embeddings) that suits
+   * the recognizer, for nodes whose user left the tolerance at its default:
+   * distances of different models are on different scales.
+   */
+  tolerance: number;
   /** Time of the ONNX self-test (load included), when one ran. */
   selfTestMs?: number;
 }
 
-type Pipeline = Omit<EngineSelection, 'reason' | 'selfTestMs'>;
+type Pipeline = Omit<EngineSelection, 'reason' | 'selfTestMs' | 'tolerance'>;
+
+/** face-api's published tolerance for its ResNet descriptor. */
+const FACEAPI_TOLERANCE = 0.6;
+/**
+ * For unit-length embeddings of the ONNX recognizers (cosine 0.34). LFW 10-fold
+ * with YuNet + MobileFaceNet + flip chose 1.19 (cosine 0.30) on every fold;
+ * a doorbell leans a little towards "unknown" rather than a wrong name.
+ */
+const UNIT_EMBEDDING_TOLERANCE = 1.15;
+
+function withReason(pipeline: Pipeline, reason: string, selfTestMs?: number): EngineSelection {
+  return { ...pipeline, reason, selfTestMs, tolerance: pipeline.recognizer === 'onnx' ? UNIT_EMBEDDING_TOLERANCE : FACEAPI_TOLERANCE };
+}
 
 export const TFJS_SELECTION: Pipeline = {
   backend: 'tfjs',
@@ -118,7 +137,7 @@ const describeFiles = (pipeline: Pipeline) =>
  * way the reason says why.
  */
 export async function selectBackend(pool: WorkerPool, requested: BackendChoice, models: EngineModels = {}): Promise<EngineSelection> {
-  if (requested === 'tfjs') return { ...TFJS_SELECTION, reason: 'tfjs as configured' };
+  if (requested === 'tfjs') return withReason(TFJS_SELECTION, 'tfjs as configured');
   const prefix = requested === 'auto' ? 'auto: ' : '';
   const { pipeline, missing } = userModelsPipeline(models);
   let failure: string;
@@ -127,7 +146,7 @@ export async function selectBackend(pool: WorkerPool, requested: BackendChoice, 
   } else {
     try {
       const selfTestMs = await selfTest(pool, pipeline);
-      return { ...pipeline, selfTestMs, reason: `${prefix}ONNX self-test passed in ${Math.round(selfTestMs)} ms (${describeFiles(pipeline)})` };
+      return withReason(pipeline, `${prefix}ONNX self-test passed in ${Math.round(selfTestMs)} ms (${describeFiles(pipeline)})`, selfTestMs);
     } catch (err) {
       failure = `ONNX self-test failed: ${(err as Error).message}`;
     }
@@ -135,10 +154,10 @@ export async function selectBackend(pool: WorkerPool, requested: BackendChoice, 
   const faceApi = faceApiOnnxPipeline(models);
   try {
     const selfTestMs = await selfTest(pool, faceApi);
-    return { ...faceApi, selfTestMs, reason: `${prefix}face-api's networks on ONNX, because ${failure}` };
+    return withReason(faceApi, `${prefix}face-api's networks on ONNX, because ${failure}`, selfTestMs);
   } catch (err) {
     failure += `; face-api's networks on ONNX failed too: ${(err as Error).message}`;
   }
   if (requested === 'onnx') throw new PorchlightError('MODEL_UNAVAILABLE', failure);
-  return { ...TFJS_SELECTION, reason: `auto: tfjs, because ${failure}` };
+  return withReason(TFJS_SELECTION, `auto: tfjs, because ${failure}`);
 }
