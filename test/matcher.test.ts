@@ -42,7 +42,7 @@ describe('matcher', () => {
     for (const [model, metric, dim] of [['faceapi-resnet128', 'euclidean', 128], ['arcface-r50', 'cosine', 512], ['odd-model', 'cosine', 13]] as const) {
       it(`finds the best face per person like brute force (${kernel} kernel, ${metric}, ${dim}-d)`, () => {
         const seed = { n: dim * 7 + (kernel === 'js' ? 1 : 0) };
-        const matcher = new Matcher({ kernel });
+        const matcher = new Matcher({ kernel, metrics: metric === 'cosine' ? { [model]: 'cosine' } : undefined });
         assert.equal(matcher.kernel(), kernel === 'auto' ? 'wasm-simd' : 'js');
         const rows: { faceId: number; personId: number; v: Float32Array }[] = [];
         for (let faceId = 1; faceId <= 700; faceId++) {
@@ -57,6 +57,7 @@ describe('matcher', () => {
         const kept = rows.filter((r) => r.faceId % 7 !== 0);
         assert.equal(matcher.size(model), kept.length);
         assert.equal(matcher.metricOf(model), metric);
+        assert.equal(new Matcher().metricOf(model), 'euclidean', 'Euclidean unless configured');
         for (let q = 0; q < 10; q++) {
           const query = randomVector(dim, seed);
           const all = bruteForce(kept, query, metric);

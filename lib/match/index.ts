@@ -1,2 +1,2 @@
-export { Matcher, attachMatcher, defaultMetric, type Match, type MatcherOptions, type AttachedMatcher } from './matcher';
+export { Matcher, attachMatcher, DEFAULT_METRIC, type Match, type MatcherOptions, type AttachedMatcher } from './matcher';
 export type { Metric } from './model-index';

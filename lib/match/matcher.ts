@@ -14,16 +14,19 @@ export interface Match {
 }
 
 export interface MatcherOptions {
-  /** Metric per model id; models not listed get `defaultMetric(model)`. */
+  /** Metric per model id; models not listed get DEFAULT_METRIC. */
   metrics?: Record<string, Metric>;
   /** `js` forces the plain JavaScript scan (tests compare it with the SIMD one). */
   kernel?: KernelChoice;
 }
 
-/** face-api's descriptor was trained for Euclidean distance; ArcFace-style recognizers for cosine. */
-export function defaultMetric(model: string): Metric {
-  return model.startsWith('faceapi') ? 'euclidean' : 'cosine';
-}
+/**
+ * Euclidean for every model unless `metrics` says otherwise: the tolerances the
+ * engine picks are Euclidean (0.6 for face-api's descriptor, 1.15 for the
+ * unit-length ONNX embeddings; on unit vectors the Euclidean distance is
+ * sqrt(2 x the cosine distance), so the order of matches is the same).
+ */
+export const DEFAULT_METRIC: Metric = 'euclidean';
 
 /**
  * In-memory nearest-neighbour search over every stored embedding, one matrix
@@ -38,7 +41,7 @@ export class Matcher {
   constructor(private readonly options: MatcherOptions = {}) {}
 
   metricOf(model: string): Metric {
-    return this.options.metrics?.[model] ?? defaultMetric(model);
+    return this.options.metrics?.[model] ?? DEFAULT_METRIC;
   }
 
   /** Number of embeddings held, for one model or all. */
