@@ -38,7 +38,27 @@ function assertWellFormed(name: string, nodes: FlowNode[]): void {
   }
 }
 
+/** The option names a Porchlight node's editor declares (`defaults` in nodes/<type>/<type>.html). */
+function editorOptions(type: string): Set<string> {
+  const html = fs.readFileSync(path.join(repoRoot, 'nodes', type, `${type}.html`), 'utf8');
+  const defaults = /defaults:\s*\{([\s\S]*?)\n\s{4}\},/.exec(html);
+  assert.ok(defaults, `${type}.html declares its defaults`);
+  return new Set([...defaults[1].matchAll(/^\s{6}(\w+):/gm)].map((m) => m[1]));
+}
+
+const LAYOUT_KEYS = new Set(['id', 'type', 'z', 'g', 'x', 'y', 'wires']);
+
 describe('flows and examples (scripts/build-examples.ts)', () => {
+  it('every Porchlight node in the flows sets exactly the options its editor declares', () => {
+    for (const node of [...composeFlow(DEMO_FRAGMENTS), ...buildExample('notify-mqtt-home-assistant'), ...buildExample('notify-webhook')]) {
+      if (!porchlightTypes.has(node.type)) continue;
+      const declared = editorOptions(node.type);
+      const set = Object.keys(node).filter((key) => !LAYOUT_KEYS.has(key));
+      assert.deepEqual(set.filter((key) => !declared.has(key)), [], `${node.id} (${node.type}) sets options its editor does not know`);
+      assert.deepEqual([...declared].filter((key) => !set.includes(key)), [], `${node.id} (${node.type}) leaves options to chance`);
+    }
+  });
+
   for (const name of Object.keys(EXAMPLES)) {
     it(`examples/${name}.json is generated from flows/ and up to date`, () => {
       const file = path.join(repoRoot, 'examples', `${name}.json`);
