@@ -290,9 +290,19 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     assert.equal(tooBig.body.error.code, 'IMAGE_TOO_LARGE');
     await helper.request().delete('/porchlight/faces/Nobody').expect(404);
 
-    const deleted = await helper.request().delete('/porchlight/faces/Http%20Person').expect(200);
+    // A second config node on the same file is the same database; one on another file needs ?db=.
+    const pdb2 = { id: 'pdb2', type: 'porchlight-db', file: dbFile };
+    await helper.setFlows([...flow(dbFile), pdb2], 'nodes');
+    assert.equal((await helper.request().get('/porchlight/faces').expect(200)).body.people.length, 1);
+    await helper.setFlows([...flow(dbFile), pdb2, { id: 'pdb3', type: 'porchlight-db', file: path.join(dir, 'elsewhere.db') }], 'nodes');
+    const ambiguous = await helper.request().get('/porchlight/faces').expect(400);
+    assert.match(ambiguous.body.error.message, /several face databases/);
+    assert.deepEqual((await helper.request().get('/porchlight/faces?db=pdb3').expect(200)).body.people, []);
+    await helper.request().get('/porchlight/faces?db=nope').expect(404);
+
+    const deleted = await helper.request().delete('/porchlight/faces/Http%20Person?db=pdb').expect(200);
     assert.equal(deleted.body.facesRemoved, 2);
-    assert.deepEqual((await helper.request().get('/porchlight/faces').expect(200)).body.people, []);
+    assert.deepEqual((await helper.request().get('/porchlight/faces?db=pdb').expect(200)).body.people, []);
   });
 
   it('runs the example flow (examples/face-db.json): enroll from a photo, list, blacklist, forget, refusals to the Catch node', async () => {

@@ -100,9 +100,13 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
       if (!config) throw new PorchlightError('NOT_FOUND', `no porchlight-db config node ${JSON.stringify(wanted)} is deployed`);
       return config;
     }
-    if (deployed.size === 0) throw new PorchlightError('NOT_FOUND', 'no porchlight-db config node is deployed');
-    if (deployed.size > 1) throw new PorchlightError('BAD_INPUT', `several face databases are deployed; add ?db= one of ${[...deployed.keys()].join(', ')}`);
-    return [...deployed.values()][0];
+    const configs = [...deployed.values()];
+    if (configs.length === 0) throw new PorchlightError('NOT_FOUND', 'no porchlight-db config node is deployed');
+    // Several config nodes on the same file (imported example flows each bring one) are one database.
+    if (new Set(configs.map((c) => c.settings.file)).size > 1) {
+      throw new PorchlightError('BAD_INPUT', `several face databases are deployed; add ?db= one of ${[...deployed.keys()].join(', ')}`);
+    }
+    return configs[0];
   }
 
   /** Runs `work` with the request's face DB held open, and answers with its result or its error. */
