@@ -259,6 +259,9 @@ export class SqliteFaceStore implements FaceStore {
       this.statements.deletePerson.run(row.id); // faces go with it (ON DELETE CASCADE)
       return { person: row, faceIds: ids };
     })();
+    // secure_delete zeroes the freed pages; the WAL may still hold copies of them until it is
+    // checkpointed and emptied. Best effort: a reader holding the WAL open defers it.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.emit({ type: 'person-removed', personId: person.id, faceIds });
     return { person: toPerson(person), facesRemoved: faceIds.length };
   }
