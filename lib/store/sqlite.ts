@@ -173,6 +173,14 @@ export class SqliteFaceStore implements FaceStore {
     }
   }
 
+  /**
+   * secure_delete zeroes the freed pages; the WAL may still hold copies of them until it is
+   * checkpointed and emptied. Best effort: a reader holding the WAL open defers it.
+   */
+  private purgeDeleted(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
   private findPerson(ref: PersonRef): PersonRow | undefined {
     if (typeof ref === 'number') return this.statements.personById.get(ref);
     return this.statements.personByName.get(normalizeName(ref));
@@ -259,9 +267,7 @@ export class SqliteFaceStore implements FaceStore {
       this.statements.deletePerson.run(row.id); // faces go with it (ON DELETE CASCADE)
       return { person: row, faceIds: ids };
     })();
-    // secure_delete zeroes the freed pages; the WAL may still hold copies of them until it is
-    // checkpointed and emptied. Best effort: a reader holding the WAL open defers it.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.purgeDeleted();
     this.emit({ type: 'person-removed', personId: person.id, faceIds });
     return { person: toPerson(person), facesRemoved: faceIds.length };
   }
@@ -281,6 +287,7 @@ export class SqliteFaceStore implements FaceStore {
     const row = this.statements.faceRecord.get(faceId);
     if (!row) throw new PorchlightError('NOT_FOUND', `no face with id ${faceId}`);
     this.statements.deleteFace.run(faceId);
+    this.purgeDeleted();
     this.emit({ type: 'faces-removed', faceIds: [faceId] });
     return toFace(row);
   }
