@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { repoRoot } from './support/paths';
+import { lfwImage, repoRoot } from './support/paths';
 import { startDemo, waitFor, type DemoServer } from '../scripts/demo-server';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -102,6 +102,19 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     const names = await page.locator('.pl-names').allTextContents();
     assert.ok(names.includes(NEW_NAME), `the timeline shows the new name as text (got ${JSON.stringify(names.slice(0, 5))})`);
     await screenshot('events');
+
+    // Filters: by verdict, then by person.
+    await page.getByLabel('Verdict').click({ force: true });
+    await page.getByRole('option', { name: 'Known', exact: true }).click();
+    await waitFor('only known events', async () => {
+      const verdicts = await page.locator('.pl-event').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-verdict')));
+      return verdicts.length > 0 && verdicts.every((v) => v === 'known') ? verdicts : undefined;
+    }, 10_000);
+    await page.getByRole('textbox', { name: 'Person' }).fill('alice');
+    await waitFor('only Alice', async () => {
+      const shown = await page.locator('.pl-names').allTextContents();
+      return shown.length > 0 && shown.every((n) => n === 'Alice') ? shown : undefined;
+    }, 10_000);
   });
 
   it('lists the people with their faces, the new one among the known', async () => {
@@ -113,6 +126,14 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     const blacklist = page.locator('.pl-list[data-list="blacklist"]');
     assert.equal(((await blacklist.locator('.pl-person-name').first().textContent()) ?? '').trim(), 'Mallory');
     await waitFor('face crops to load', async () => ((await person.locator('img.pl-face').first().evaluate((img: HTMLImageElement) => img.naturalWidth)) > 0 ? true : undefined), 10_000);
+
+    // Enrol by upload: a photo from LFW.
+    await page.locator('.pl-enrol').getByRole('textbox', { name: 'Name' }).fill('Uploaded Person');
+    await page.locator('input.pl-enrol-file').setInputFiles(lfwImage('Aaron_Eckhart', 1));
+    await page.getByRole('button', { name: 'Enrol photo' }).click();
+    const uploaded = page.locator('.pl-list[data-list="known"] .pl-person-name', { hasText: 'Uploaded Person' });
+    await waitFor('the uploaded person', async () => ((await uploaded.count()) === 1 ? true : undefined), 60_000);
+    assert.match(((await page.locator('.pl-people > .pl-feedback').textContent()) ?? '').trim(), /^Enrolled Uploaded Person/);
     await screenshot('people');
   });
 
@@ -134,7 +155,7 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await waitFor('the person forgotten', async () => ((await person('Zoe Renamed').count()) === 0 ? true : undefined), 30_000);
     assert.equal(((await feedback.textContent()) ?? '').trim(), 'Forgotten');
     const { people } = await (await fetch(`${demo.baseUrl}porchlight/faces`)).json();
-    assert.deepEqual(people.map((p: { name: string }) => p.name).sort(), ['Alice', 'Mallory']);
+    assert.deepEqual(people.map((p: { name: string }) => p.name).sort(), ['Alice', 'Mallory', 'Uploaded Person']);
     await screenshot('people-after-forget');
   });
 
