@@ -77,7 +77,8 @@ export function leaseFaceDb(RED: NodeAPI, node: Node, dbId: string | undefined, 
   node.on('close', (_removed: boolean, done: () => void) => {
     // Let the node's work in flight finish (bounded, Node-RED allows 15 s) before the file may close.
     const drained = Promise.race([options.drain?.().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
-    drained.then(() => opening).then((db) => db.release()).then(done, done);
+    // A DB that never opened has nothing to release (its failure was shown in the node's status).
+    drained.then(() => opening).then((db) => db.release()).then(() => done(), () => done());
   });
   return opening;
 }
