@@ -62,20 +62,21 @@ export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
   const detectorLandmarks = !model.landmarks68;
 
   // Faces in decoded pixels; those smaller than minFaceSize (source pixels) are dropped.
+  const bigEnough = (found: DetectedFace[]) =>
+    found.filter((face) => Math.min(face.box.width, face.box.height) >= task.options.minFaceSize * scale).slice(0, task.options.maxFaces);
   let faces: DetectedFace[];
+  let detectorName = created?.detector.name ?? 'given';
   if (given) {
-    faces = given.map((face) => scaleFace(face, scale));
+    faces = bigEnough(given.map((face) => scaleFace(face, scale)));
   } else {
-    faces = await created!.detector.detect(image, { ...task.options, landmarks: detectorLandmarks });
+    faces = bigEnough(await created!.detector.detect(image, { ...task.options, landmarks: detectorLandmarks }));
     if (faces.length === 0 && task.secondDetector && task.secondDetector !== created!.detector.name) {
       // A second opinion only on empty frames: detectors miss different faces (dim, blurred, close-up).
       const second = await loadDetector(task.secondDetector, {});
-      faces = await second.detector.detect(image, { ...task.options, landmarks: detectorLandmarks });
+      faces = bigEnough(await second.detector.detect(image, { ...task.options, landmarks: detectorLandmarks }));
+      if (faces.length > 0) detectorName = second.detector.name;
     }
   }
-  faces = faces
-    .filter((face) => Math.min(face.box.width, face.box.height) >= task.options.minFaceSize * scale)
-    .slice(0, task.options.maxFaces);
   const t2 = performance.now();
 
   const aligned: AlignedFace[] = [];
@@ -115,7 +116,7 @@ export async function runEmbed(task: EmbedTask): Promise<AnalyzeResult> {
     faces: result,
     width,
     height,
-    detector: created?.detector.name ?? 'given',
+    detector: detectorName,
     fallbackWarning: created?.warning,
     timings: { decodeMs: t1 - t0, detectMs: t2 - t1, embedMs: t3 - t2, totalMs: t4 - t0 },
   };
