@@ -30,8 +30,14 @@ export function fivePoints(landmarks: readonly Point[]): Point[] {
   throw new Error(`5-point alignment needs 5 or 68 landmarks, got ${landmarks.length}`);
 }
 
-/** Cuts a size x size chip with the face's five points on the ArcFace template (scaled to `size`). */
+/**
+ * Cuts a size x size chip with the face's five points on the ArcFace template
+ * (scaled to `size`). The template and the detectors' points count pixels
+ * from the centre of the first pixel (OpenCV's convention); `extractChip`
+ * works from its corner, hence the half pixel.
+ */
 export function alignFivePoint(image: RawImage, landmarks: readonly Point[], size = 112): RawImage {
-  const template = ARCFACE_TEMPLATE_112.map((p) => ({ x: (p.x * size) / 112, y: (p.y * size) / 112 }));
-  return extractChip(image, fitSimilarity(template, fivePoints(landmarks)), size);
+  const toCorner = (p: Point) => ({ x: p.x + 0.5, y: p.y + 0.5 });
+  const template = ARCFACE_TEMPLATE_112.map((p) => toCorner({ x: (p.x * size) / 112, y: (p.y * size) / 112 }));
+  return extractChip(image, fitSimilarity(template, fivePoints(landmarks).map(toCorner)), size);
 }
