@@ -8,6 +8,7 @@ import { embedFaces } from '../lib/vision/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { openFaceDb } from '../nodes/shared/db';
 import { helper, nextMessage } from './support/node-red';
+import { referenceModel } from './support/onnx-models';
 import { faceApiDemoDir, lfwDir, lfwPeople, nodeFile, repoRoot } from './support/paths';
 
 const faceDb = require(nodeFile('face-db'));
@@ -43,7 +44,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
   const flow = (file: string, extra: Record<string, unknown> = {}) => [
     { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
     { id: 'pdb', type: 'porchlight-db', file, snapshotDir: path.join(dir, 'snapshots') },
-    { id: 'fdb', type: 'face-db', db: 'pdb', engine: 'eng', action: 'list', detector: 'ssd-mobilenetv1', minQuality: 0.35, wires: [['out']], ...extra },
+    { id: 'fdb', type: 'face-db', db: 'pdb', engine: 'eng', action: 'list', minQuality: 0.35, wires: [['out']], ...extra },
     { id: 'out', type: 'helper' },
   ];
 
@@ -131,7 +132,8 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     const picked = await run({ action: 'enroll', name: 'Picked', payload: group, box: target });
     assert.equal(picked.payload.faceIds.length, 1);
     const reader = openSqliteStore(dbFile);
-    assert.deepEqual((await reader.getFace(picked.payload.faceIds[0]))?.metadata.box, target);
+    const storedBox = (await reader.getFace(picked.payload.faceIds[0]))?.metadata.box as Record<string, number>;
+    for (const key of ['x', 'y', 'width', 'height'] as const) assert.ok(Math.abs(storedBox[key] - target[key]) < 1, `the picked face is the boxed one (${key})`);
     await reader.close();
 
     const blank = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#808080' } }).jpeg().toBuffer();
@@ -336,6 +338,45 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     assert.equal(forgotten.payload.facesRemoved, 1);
     const backup = await press('pl-ex-fdb-backup', 'pl-ex-fdb-result');
     assert.ok(fs.existsSync(backup.payload.file));
+  });
+
+  it('embeds with the engine of face-recognize, and reembeds every crop after a switch to an ONNX recognizer', async () => {
+    const [person] = peopleWithImages(3, 1, 50);
+    const enrolled = await run({ action: 'enroll', name: 'Switcher', payload: [1, 2].map((n) => fs.readFileSync(lfwImage(person, n))) });
+    assert.equal(enrolled.payload.faceIds.length, 2);
+    const onnxEngine = {
+      id: 'eng', type: 'porchlight-engine', backend: 'onnx', detectorKind: 'yunet', threads: 1,
+      detectorModel: referenceModel('yunet_s_640_640.onnx'), recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx'),
+    };
+    await helper.unload();
+    await helper.load([engine, porchlightDb, faceDb], flow(dbFile).map((n) => (n.id === 'eng' ? onnxEngine : n)));
+    const reembedded = await run({ action: 'reembed' });
+    assert.deepEqual(reembedded.payload, { total: 2, done: 2, added: 2, noCrop: 0, noFace: 0 });
+    const again = await run({ action: 'reembed' });
+    assert.equal(again.payload.total, 0, 'a second run has nothing left to do');
+
+    // A new enrollment uses the ONNX pipeline too, and matches the re-embedded faces.
+    const third = await run({ action: 'enroll', name: 'Switcher', payload: fs.readFileSync(lfwImage(person, 3)) });
+    const db = await openFaceDb(settings());
+    try {
+      await db.matcherReady;
+      const models = await db.store.models();
+      const onnxModel = models.find((m) => m.model.startsWith('onnx:'));
+      assert.ok(onnxModel, JSON.stringify(models));
+      assert.deepEqual([onnxModel.faces, onnxModel.dim], [3, 128]);
+      const face = await db.store.getFace(third.payload.faceIds[0]);
+      assert.equal(face?.model, onnxModel.model);
+      assert.equal(db.matcher.size(onnxModel.model), 3, 'the matcher follows the re-embedded faces');
+      const reembeddedFaces = (await db.store.listFaces('Switcher')).filter((f) => f.metadata.reembeddedFrom !== undefined);
+      assert.deepEqual(reembeddedFaces.map((f) => f.metadata.reembeddedFrom).sort(), [...enrolled.payload.faceIds].sort());
+      for (const record of reembeddedFaces) {
+        const old = (await db.store.getFace(record.id))!;
+        const distance = Math.hypot(...old.embedding.map((v, i) => v - face!.embedding[i]));
+        assert.ok(distance < 1.15, `a re-embedded face of the same person is within the ONNX tolerance (${distance.toFixed(3)})`);
+      }
+    } finally {
+      await db.release();
+    }
   });
 
   it('reports a missing config node through its status and closes within 15 s', async () => {

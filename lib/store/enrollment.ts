@@ -2,6 +2,7 @@ import { PorchlightError } from '../errors';
 import type { Box } from '../image/types';
 import { embedFaces, type EmbedRequest } from '../vision/client';
 import type { EmbeddedFace } from '../vision/embedding-types';
+import type { EngineSelection } from '../vision/onnx/select';
 import { iou } from '../vision/onnx/tensor';
 import { MIN_ENROLL_QUALITY } from '../vision/quality';
 import type { WorkerPool } from '../workers/pool';
@@ -34,6 +35,15 @@ export interface Refusal {
 export interface EnrollImagesResult extends EnrollResult {
   /** Images that gave no face, with why; the others were enrolled. */
   refused: Refusal[];
+}
+
+/** The pipeline the engine chose (what face-recognize embeds with), as an embedding request: enrollments must use the same model. */
+export function embedRequestFor(
+  selection: Pick<EngineSelection, 'detector' | 'detectorConfig' | 'recognizer' | 'recognizerConfig'>,
+  maxPixels?: number,
+): EmbedRequest {
+  const { detector, detectorConfig, recognizer, recognizerConfig } = selection;
+  return { detector, detectorConfig, recognizer, recognizerConfig, maxPixels };
 }
 
 /** A picked face must overlap the given box at least this much (intersection over union). */

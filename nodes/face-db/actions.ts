@@ -3,9 +3,12 @@ import path from 'node:path';
 import { PorchlightError } from '../../lib/errors';
 import type { Box } from '../../lib/image/types';
 import { lookupPerson, parseList, type FaceStore } from '../../lib/store';
-import { enrollImages, type EnrollImage, type EnrollImagesOptions, type Refusal } from '../../lib/store/enrollment';
+import { reembedForSelection } from '../../lib/models/reembed';
+import { enrollImages, type EnrollImage, type Refusal } from '../../lib/store/enrollment';
 import { readPersonFolders } from '../../lib/store/folders';
 import { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
+import type { EmbedRequest } from '../../lib/vision/client';
+import type { EngineSelection } from '../../lib/vision/onnx/select';
 import type { WorkerPool } from '../../lib/workers/pool';
 import type { FaceDb } from '../shared/db';
 
@@ -14,9 +17,9 @@ export type FaceDbMessage = Record<string, unknown>;
 /** What an action may use besides the message. */
 export interface ActionContext {
   db: FaceDb;
-  /** The worker pool, leased on first use (only enrollments need it). */
-  pool(): WorkerPool;
-  enrollOptions: Pick<EnrollImagesOptions, 'minQuality' | 'embed'>;
+  /** The worker pool and the engine's pipeline (the one face-recognize uses), on first use: only enroll, importFolder and reembed need them. */
+  engine(): Promise<{ pool: WorkerPool; selection: EngineSelection; embed: EmbedRequest }>;
+  minQuality: number;
   progress(text: string): void;
   /** Aborted when the node closes: long actions stop between steps. */
   signal: AbortSignal;
@@ -64,9 +67,13 @@ function defaultBackupFile(dbFile: string): string {
 
 /** Every `msg.action` the face-db node understands (documented in its help). */
 export const ACTIONS: Record<string, Action> = {
-  async enroll(msg, { db, pool, enrollOptions }) {
-    return enrollImages(db.store, pool(), stringOf(msg, 'name', "the person's name"), imagesOf(msg), {
-      ...enrollOptions,
+  async enroll(msg, { db, engine, minQuality }) {
+    const name = stringOf(msg, 'name', "the person's name");
+    const images = imagesOf(msg);
+    const { pool, embed } = await engine();
+    return enrollImages(db.store, pool, name, images, {
+      minQuality,
+      embed,
       list: msg.list === undefined ? undefined : parseList(msg.list),
       notes: typeof msg.notes === 'string' ? msg.notes : undefined,
       box: boxOf(msg.box),
@@ -106,9 +113,10 @@ export const ACTIONS: Record<string, Action> = {
     return db.store.forget(person.id);
   },
 
-  async importFolder(msg, { db, pool, enrollOptions, progress, signal }) {
+  async importFolder(msg, { db, engine, minQuality, progress, signal }) {
     const folders = await readPersonFolders(stringOf(msg, 'path', 'the folder to import'));
     const list = msg.list === undefined ? 'known' : parseList(msg.list);
+    const { pool, embed } = await engine();
     const people: { name: string; enrolled: number; refused: Refusal[]; error?: string }[] = [];
     for (const [i, folder] of folders.entries()) {
       if (signal.aborted) throw new PorchlightError('DROPPED', `import stopped by a redeploy after ${i} of ${folders.length} people`);
@@ -116,7 +124,7 @@ export const ACTIONS: Record<string, Action> = {
       const images: EnrollImage[] = [];
       for (const file of folder.files) images.push({ image: await fs.promises.readFile(file), source: path.join(folder.name, path.basename(file)) });
       try {
-        const result = await enrollImages(db.store, pool(), folder.name, images, { ...enrollOptions, list });
+        const result = await enrollImages(db.store, pool, folder.name, images, { minQuality, embed, list });
         people.push({ name: result.person.name, enrolled: result.faceIds.length, refused: result.refused });
       } catch (err) {
         // One person's bad folder (no usable face, a name too long) does not stop the others.
@@ -136,6 +144,16 @@ export const ACTIONS: Record<string, Action> = {
   async import(msg, { db }) {
     if (msg.path !== undefined) return importFaces(db.store, await readExportFolder(stringOf(msg, 'path', 'the export folder')));
     return importFaces(db.store, Buffer.isBuffer(msg.payload) || typeof msg.payload === 'string' ? parseJson(String(msg.payload)) : msg.payload);
+  },
+
+  /** After a recognizer switch: every stored crop embedded again with the engine's current pipeline. */
+  async reembed(_msg, { db, engine, progress, signal }) {
+    const { pool, selection, embed } = await engine();
+    return reembedForSelection(db.store, pool, selection, {
+      maxPixels: embed.maxPixels,
+      signal,
+      onProgress: (p) => progress(`reembed ${p.done}/${p.total}`),
+    });
   },
 
   async backup(msg, { db }) {

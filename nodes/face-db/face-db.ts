@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import { MIN_ENROLL_QUALITY } from '../../lib/vision/quality';
-import type { WorkerPool } from '../../lib/workers/pool';
+import { embedRequestFor } from '../../lib/store/enrollment';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
-import { engineSettings, leasePool } from '../shared/engine';
+import { engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus } from '../shared/status';
 import { ACTIONS, type ActionContext, type FaceDbMessage } from './actions';
 
@@ -11,14 +11,14 @@ interface FaceDbDef extends NodeDef {
   db?: string;
   engine?: string;
   action?: string;
-  detector?: string;
   minQuality?: string | number;
 }
 
 /**
  * face-db: manages the people and faces of a face DB by `msg.action`
  * (enroll, list, get, rename, move, removeFace, forget, importFolder, export,
- * import, backup). The result leaves in `msg.payload`.
+ * import, reembed, backup). The result leaves in `msg.payload`. Faces are
+ * embedded with the engine's pipeline, the one face-recognize matches with.
  */
 export = function register(RED: NodeAPI): void {
   function FaceDbNode(this: Node, def: FaceDbDef) {
@@ -27,11 +27,14 @@ export = function register(RED: NodeAPI): void {
     let queue: Promise<unknown> = Promise.resolve();
     const stopping = new AbortController();
     const opening = leaseFaceDb(RED, this, def.db, { drain: () => queue });
-    let pool: WorkerPool | undefined;
-    const minQuality = Number(def.minQuality);
-    const enrollOptions: ActionContext['enrollOptions'] = {
-      minQuality: def.minQuality === '' || def.minQuality === undefined || !Number.isFinite(minQuality) ? MIN_ENROLL_QUALITY : minQuality,
-      embed: { detector: def.detector || 'ssd-mobilenetv1', maxPixels: engineSettings(RED, def.engine).maxPixels },
+    const quality = Number(def.minQuality);
+    const minQuality = def.minQuality === '' || def.minQuality === undefined || !Number.isFinite(quality) ? MIN_ENROLL_QUALITY : quality;
+    let engine: ReturnType<ActionContext['engine']> | undefined;
+    const chooseEngine = async () => {
+      const settings = engineSettings(RED, def.engine);
+      const { pool } = leasePool(this, settings);
+      const selection = await engineSelection(RED, def.engine, pool);
+      return { pool, selection, embed: embedRequestFor(selection, settings.maxPixels) };
     };
     let closing = false;
 
@@ -54,8 +57,14 @@ export = function register(RED: NodeAPI): void {
           this.status(busyStatus(actionName));
           message.payload = await action(message, {
             db,
-            pool: () => (pool ??= leasePool(this, engineSettings(RED, def.engine)).pool),
-            enrollOptions,
+            engine: () => {
+              if (!engine) {
+                engine = chooseEngine();
+                engine.catch(() => (engine = undefined)); // try again with the next message
+              }
+              return engine;
+            },
+            minQuality,
             progress: (text) => this.status(busyStatus(text)),
             signal: stopping.signal,
           });

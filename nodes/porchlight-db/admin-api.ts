@@ -3,10 +3,10 @@ import type { Request, Response } from 'express';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError, isPorchlightError } from '../../lib/errors';
 import { lookupPerson, parseList, type PersonList } from '../../lib/store';
-import { enrollImages, type EnrollImage } from '../../lib/store/enrollment';
+import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/store/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
 import { openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
-import { DEFAULT_ENGINE_SETTINGS } from '../shared/engine';
+import { engineSelection, engineSettings } from '../shared/engine';
 
 /** Largest multipart upload (all images together); JSON bodies are limited by Node-RED's apiMaxLength. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -87,7 +87,7 @@ function fromMultipart(req: Request): Promise<EnrollBody> {
  * `GET /porchlight/faces`, `GET /porchlight/faces/:person`,
  * `GET /porchlight/faces/:person/crops/:faceId`, `POST /porchlight/faces`
  * (enroll) and `DELETE /porchlight/faces/:person`. `?db=<config node id>`
- * picks the database when several are deployed.
+ * picks the database when several are deployed, `?engine=` the vision engine.
  */
 export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbConfigNode>): void {
   const read = RED.auth.needsPermission('porchlight.read');
@@ -107,6 +107,17 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
       throw new PorchlightError('BAD_INPUT', `several face databases are deployed; add ?db= one of ${[...deployed.keys()].join(', ')}`);
     }
     return configs[0];
+  }
+
+  /** The engine whose pipeline embeds an upload (the one face-recognize matches with): `?engine=`, or the only one deployed. */
+  function engineFor(req: Request): string | undefined {
+    if (typeof req.query.engine === 'string') return req.query.engine;
+    const engines: string[] = [];
+    RED.nodes.eachNode((def) => {
+      if (def.type === 'porchlight-engine' && RED.nodes.getNode(def.id)) engines.push(def.id);
+    });
+    if (engines.length > 1) throw new PorchlightError('BAD_INPUT', `several vision engines are deployed; add ?engine= one of ${engines.join(', ')}`);
+    return engines[0];
   }
 
   /** Runs `work` with the request's face DB held open, and answers with its result or its error. */
@@ -143,11 +154,15 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
     if (typeof body.name !== 'string') throw new PorchlightError('BAD_INPUT', 'name is required');
     if (body.images.length === 0) throw new PorchlightError('BAD_INPUT', 'at least one image is required (image, images, or a multipart file)');
     const list: PersonList | undefined = body.list === undefined || body.list === '' ? undefined : parseList(body.list);
-    const lease = acquireSharedPool(DEFAULT_ENGINE_SETTINGS);
+    const engineId = engineFor(req);
+    const settings = engineSettings(RED, engineId);
+    const lease = acquireSharedPool(settings);
     try {
+      const selection = await engineSelection(RED, engineId, lease.pool);
       const result = await enrollImages(store, lease.pool, body.name, body.images, {
         list,
         notes: typeof body.notes === 'string' ? body.notes : undefined,
+        embed: embedRequestFor(selection, settings.maxPixels),
       });
       res.status(result.created ? 201 : 200);
       return result;
