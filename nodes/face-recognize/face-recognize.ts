@@ -67,10 +67,11 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const settings = engineSettings(RED, def.engine);
     const { pool } = leasePool(this, settings);
-    const decision: DecisionOptions = {
-      tolerance: numberOr(def.tolerance, DEFAULT_DECISION.tolerance),
+    // A blank tolerance means "the recognizer's own" (0.6 for face-api's descriptor): models differ in scale.
+    const decisionFor = (recognizerTolerance: number | undefined): DecisionOptions => ({
+      tolerance: numberOr(def.tolerance, recognizerTolerance ?? DEFAULT_DECISION.tolerance),
       margin: numberOr(def.margin, DEFAULT_DECISION.margin),
-    };
+    });
     const burst: BurstOptions = {
       ...DEFAULT_BURST,
       maxFrames: Math.max(1, Math.floor(numberOr(def.burstFrames, DEFAULT_BURST.maxFrames))),
@@ -92,18 +93,15 @@ export = function register(RED: NodeAPI): void {
       drain: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve))),
     });
 
+    // Warm-up: load the detectors (a blank frame runs both), landmarks and descriptor now, not on the first press.
     this.status(busyStatus('loading models'));
     Promise.all([faceDb.then((db) => db.matcherReady), selection])
-      .then(([, chosen]) =>
-        embedFaces(pool, { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 }, {
-          detector: chosen.detector,
-          detectorConfig: chosen.detectorConfig,
-          recognizer: chosen.recognizer,
-          recognizerConfig: chosen.recognizerConfig,
-          faces: [{ box: { x: 8, y: 8, width: 48, height: 48 }, score: 1 }],
-          policy: 'wait',
-        }),
-      )
+      .then(async ([, chosen]) => {
+        const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 };
+        const engine = { ...chosen, policy: 'wait' as const };
+        await embedFaces(pool, blank, engine);
+        await embedFaces(pool, blank, { ...engine, faces: [{ box: { x: 8, y: 8, width: 48, height: 48 }, score: 1 }] });
+      })
       .then(() => {
         if (!closing) this.status(readyStatus('ready'));
       })
@@ -150,6 +148,7 @@ export = function register(RED: NodeAPI): void {
         policy,
       });
       await db.matcherReady;
+      const decision = decisionFor(chosen.tolerance);
       const decisions = result.faces.map((face) =>
         face.embedding && face.model ? decideFace(db.matcher.nearest(face.embedding, face.model, 5), decision) : ({ status: 'unknown', confidence: 0 } as FaceDecision),
       );
