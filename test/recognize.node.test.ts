@@ -187,6 +187,24 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
     assert.equal(msg.event.id, event.id);
   });
 
+  it('with "every frame" on, also sends each frame on a fifth output before the verdict', async () => {
+    const base = flow({ perFrame: true, outputs: 5, wires: [['known'], ['unknown'], ['blacklisted'], ['noface'], ['every']] });
+    await helper.load([engineNode, dbNode, recognizeNode], [...base, { id: 'every', type: 'helper' }]);
+    const frames: any[] = [];
+    helper.getNode('every').on('input', (msg: any) => frames.push(msg));
+    const event = { id: 'every-frame-event', trigger: 'test', startedAt: Date.now(), source: {} };
+    const probe = fs.readFileSync(imagesOf(known[3])[2]);
+    const node = helper.getNode('fr');
+    const verdict = new Promise<any>((resolve) => helper.getNode('known').on('input', resolve));
+    for (let seq = 0; seq < 5; seq++) node.receive({ payload: probe, event, frame: { seq } });
+    const msg = await verdict;
+    assert.equal(frames.length >= 2, true, 'frames arrive on the fifth output as they are recognised');
+    assert.equal(frames[0].frameResult.status, 'known');
+    assert.equal(frames[0].verdict, undefined, 'a frame result is not a verdict');
+    assert.equal(msg.verdict.people[0].name, known[3]);
+    assert.ok(msg.verdict.framesSeen >= 2 && msg.verdict.framesSeen <= 5);
+  });
+
   it('takes a tolerance changed in the dialog on redeploy', async () => {
     const probe = fs.readFileSync(imagesOf(known[0])[2]);
     await helper.load([engineNode, dbNode, recognizeNode], flow());
