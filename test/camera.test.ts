@@ -10,7 +10,7 @@ import { boundaryOf, MultipartJpegParser } from '../lib/camera/multipart';
 import { MjpegHttpSource } from '../lib/camera/mjpeg-source';
 import { ffmpegArgs, ffmpegSource, rpicamArgs, rpicamSource } from '../lib/camera/process-source';
 import { SnapshotSource } from '../lib/camera/snapshot-source';
-import { Backoff } from '../lib/camera/backoff';
+import { Backoff } from '../lib/process/backoff';
 import type { FrameSource, SourceState } from '../lib/camera/source';
 import { gifFramesAsJpeg, MjpegServer, readJpegs } from './support/mjpeg-server';
 import { lfwImage, videosDir } from './support/paths';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sinon from 'sinon';
-import { Backoff } from '../lib/camera/backoff';
+import { Backoff } from '../lib/process/backoff';
 import {
   GPIOMON_MISSING,
   GpiomonWatcher,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { terminateChild } from './child';
+import { terminateChild } from '../process/child';
 import { redactUrl } from './http';
 import { JpegStreamSplitter } from './jpeg-splitter';
 import { ReconnectingSource, type ReconnectOptions } from './source';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Backoff } from './backoff';
+import { Backoff } from '../process/backoff';
 
 /**
  * - `connecting`: first attempt, no frame yet;

@@ -2,8 +2,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { Backoff } from '../camera/backoff';
-import { terminateChild } from '../camera/child';
+import { Backoff } from '../process/backoff';
+import { terminateChild } from '../process/child';
 
 /**
  * The Linux GPIO character device through Debian's `gpiod` tools. `gpiomon`'s

@@ -4,6 +4,7 @@ import { detectFaces } from '../../lib/vision/client';
 import type { QueuePolicy } from '../../lib/workers/pool';
 import { engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { numberSetting } from '../shared/settings';
 
 interface FaceDetectDef extends NodeDef {
   engine?: string;
@@ -15,11 +16,6 @@ interface FaceDetectDef extends NodeDef {
   cropSize?: string | number;
   landmarks?: boolean;
   queuePolicy?: QueuePolicy;
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return value === '' || value === undefined || !Number.isFinite(n) ? fallback : n;
 }
 
 /**
@@ -34,12 +30,12 @@ export = function register(RED: NodeAPI): void {
     const request = {
       detector: def.detector || 'ssd-mobilenetv1',
       options: {
-        minConfidence: numberOr(def.minConfidence, 0.5),
-        minFaceSize: numberOr(def.minFaceSize, 20),
-        maxFaces: numberOr(def.maxFaces, 10),
+        minConfidence: numberSetting(def.minConfidence, 0.5),
+        minFaceSize: numberSetting(def.minFaceSize, 20),
+        maxFaces: numberSetting(def.maxFaces, 10),
         landmarks: def.landmarks !== false,
       },
-      cropSize: def.crops ? numberOr(def.cropSize, 160) : 0,
+      cropSize: def.crops ? numberSetting(def.cropSize, 160) : 0,
       maxPixels: settings.maxPixels,
       policy: def.queuePolicy ?? 'drop-oldest',
     };

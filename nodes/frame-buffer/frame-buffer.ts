@@ -11,6 +11,7 @@ import { SnapshotSource } from '../../lib/camera/snapshot-source';
 import type { FrameSource, SourceState } from '../../lib/camera/source';
 import { registerHealthCheck } from '../../lib/metrics/health';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { numberSetting } from '../shared/settings';
 
 type SourceKind = 'msg' | 'mjpeg' | 'snapshot' | 'ffmpeg' | 'rpicam';
 
@@ -58,11 +59,6 @@ const MAX_VIEWERS_PER_CAMERA = 8;
 const MAX_CONCURRENT_BURSTS = 8;
 const LIVE_BOUNDARY = 'porchlight-frame';
 
-function numberOr(value: unknown, fallback: number, min = 0): number {
-  const n = Number(value);
-  return value === '' || value === undefined || value === null || !Number.isFinite(n) || n < min ? fallback : n;
-}
-
 function writeLivePart(res: ServerResponse, jpeg: Buffer): void {
   res.write(`--${LIVE_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
   res.write(jpeg);
@@ -71,7 +67,7 @@ function writeLivePart(res: ServerResponse, jpeg: Buffer): void {
 
 /** The configured camera, or undefined for frames arriving as messages. Throws on a missing URL or input. */
 function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterMs: number): FrameSource | undefined {
-  const fps = numberOr(def.fps, 10, 0.1);
+  const fps = numberSetting(def.fps, 10, 0.1);
   const url = String(def.url ?? '').trim();
   const input = String(def.input ?? '').trim();
   if ((def.source === 'mjpeg' || def.source === 'snapshot') && !url) throw new PorchlightError('BAD_INPUT', 'set the camera URL');
@@ -80,11 +76,11 @@ function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterM
     case 'mjpeg':
       return new MjpegHttpSource({ url, credentials, staleAfterMs });
     case 'snapshot':
-      return new SnapshotSource({ url, credentials, intervalMs: numberOr(def.snapshotInterval, 500, 50), staleAfterMs });
+      return new SnapshotSource({ url, credentials, intervalMs: numberSetting(def.snapshotInterval, 500, 50), staleAfterMs });
     case 'ffmpeg':
-      return ffmpegSource({ input, fps, width: numberOr(def.width, 0), staleAfterMs });
+      return ffmpegSource({ input, fps, width: numberSetting(def.width, 0), staleAfterMs });
     case 'rpicam':
-      return rpicamSource({ fps, width: numberOr(def.width, 1280, 64), height: numberOr(def.height, 720, 64), staleAfterMs });
+      return rpicamSource({ fps, width: numberSetting(def.width, 1280, 64), height: numberSetting(def.height, 720, 64), staleAfterMs });
     default:
       return undefined;
   }
@@ -99,16 +95,16 @@ export = function register(RED: NodeAPI): void {
   function FrameBufferNode(this: Node<Credentials>, def: FrameBufferDef) {
     RED.nodes.createNode(this, def);
     const ring = new FrameRing({
-      maxFrames: Math.round(numberOr(def.maxFrames, DEFAULT_RING_OPTIONS.maxFrames, 1)),
-      maxBytes: numberOr(def.maxMegabytes, DEFAULT_RING_OPTIONS.maxBytes / 1024 / 1024, 0.1) * 1024 * 1024,
+      maxFrames: Math.round(numberSetting(def.maxFrames, DEFAULT_RING_OPTIONS.maxFrames, 1)),
+      maxBytes: numberSetting(def.maxMegabytes, DEFAULT_RING_OPTIONS.maxBytes / 1024 / 1024, 0.1) * 1024 * 1024,
     });
     const burstOptions: BurstOptions = {
-      preRoll: Math.round(numberOr(def.preRoll, DEFAULT_BURST_OPTIONS.preRoll)),
-      count: Math.round(numberOr(def.burstCount, DEFAULT_BURST_OPTIONS.count)),
-      intervalMs: numberOr(def.burstInterval, DEFAULT_BURST_OPTIONS.intervalMs),
+      preRoll: Math.round(numberSetting(def.preRoll, DEFAULT_BURST_OPTIONS.preRoll)),
+      count: Math.round(numberSetting(def.burstCount, DEFAULT_BURST_OPTIONS.count)),
+      intervalMs: numberSetting(def.burstInterval, DEFAULT_BURST_OPTIONS.intervalMs),
     };
     const oneMessage = def.output === 'single';
-    const staleAfterMs = numberOr(def.staleAfter, 5, 0.5) * 1000;
+    const staleAfterMs = numberSetting(def.staleAfter, 5, 0.5) * 1000;
     const live: LiveCamera = { ring, viewers: new Set() };
     cameras.set(this.id, live);
     const bursts = new Map<string, Burst>();

@@ -4,6 +4,7 @@ import type { DoorbellEvent } from '../../lib/events/event';
 import { GpiomonWatcher, type Bias } from '../../lib/gpio/gpiomon';
 import { DEFAULT_PRESS_OPTIONS, PressDetector, type Press } from '../../lib/gpio/press-detector';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { numberSetting } from '../shared/settings';
 
 interface GpioDoorbellDef extends NodeDef {
   backend: 'gpiod' | 'simulated';
@@ -26,13 +27,8 @@ const doorbells = new Map<string, LiveDoorbell>();
 const DEFAULT_SIMULATED_HOLD_MS = 100;
 const MAX_SIMULATED_HOLD_MS = 60_000;
 
-function numberOr(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return value === '' || value === undefined || value === null || !Number.isFinite(n) || n < 0 ? fallback : n;
-}
-
 function holdFrom(value: unknown): number {
-  return Math.min(MAX_SIMULATED_HOLD_MS, numberOr(value, DEFAULT_SIMULATED_HOLD_MS));
+  return Math.min(MAX_SIMULATED_HOLD_MS, numberSetting(value, DEFAULT_SIMULATED_HOLD_MS));
 }
 
 /**
@@ -45,7 +41,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const simulated = def.backend !== 'gpiod';
     const chip = String(def.chip || 'gpiochip0');
-    const line = Math.round(numberOr(def.line, 17));
+    const line = Math.round(numberSetting(def.line, 17));
     const source = simulated ? { node: this.id, chip: 'simulated', line: null } : { node: this.id, chip, line };
     let event: DoorbellEvent | undefined;
     let idleTimer: NodeJS.Timeout | undefined;
@@ -53,10 +49,10 @@ export = function register(RED: NodeAPI): void {
 
     const detector = new PressDetector(
       {
-        debounceMs: numberOr(def.debounce, DEFAULT_PRESS_OPTIONS.debounceMs),
-        minPressMs: numberOr(def.minPress, DEFAULT_PRESS_OPTIONS.minPressMs),
-        longPressMs: numberOr(def.longPress, DEFAULT_PRESS_OPTIONS.longPressMs),
-        cooldownMs: numberOr(def.cooldown, DEFAULT_PRESS_OPTIONS.cooldownMs / 1000) * 1000,
+        debounceMs: numberSetting(def.debounce, DEFAULT_PRESS_OPTIONS.debounceMs),
+        minPressMs: numberSetting(def.minPress, DEFAULT_PRESS_OPTIONS.minPressMs),
+        longPressMs: numberSetting(def.longPress, DEFAULT_PRESS_OPTIONS.longPressMs),
+        cooldownMs: numberSetting(def.cooldown, DEFAULT_PRESS_OPTIONS.cooldownMs / 1000) * 1000,
       },
       {
         press: (press: Press) => {

@@ -1,7 +1,7 @@
 /**
  * Exponential backoff for reconnecting to a camera or restarting a child
  * process: initial, 2x, 4x ... up to a ceiling, back to the start after a
- * success. Shared by the frame sources and the gpiomon watcher.
+ * success. Shared by the camera sources and the gpiomon watcher, hence its own folder.
  */
 export class Backoff {
   private attempt = 0;
