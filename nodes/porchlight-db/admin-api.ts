@@ -1,27 +1,17 @@
 import Busboy from 'busboy';
 import type { Request, Response } from 'express';
 import type { NodeAPI } from 'node-red';
-import { PorchlightError, isPorchlightError } from '../../lib/errors';
+import { PorchlightError } from '../../lib/errors';
 import { lookupPerson, parseList, type PersonList } from '../../lib/store';
 import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/store/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
+import { sendError } from '../shared/admin-api';
 import { openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings } from '../shared/engine';
 
 /** Largest multipart upload (all images together); JSON bodies are limited by Node-RED's apiMaxLength. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const MAX_UPLOAD_FILES = 10;
-
-const STATUS_OF: Partial<Record<string, number>> = {
-  BAD_INPUT: 400, NOT_AN_IMAGE: 400, UNSUPPORTED_FORMAT: 400, CORRUPT_IMAGE: 400, IMAGE_TOO_SMALL: 400,
-  IMAGE_TOO_LARGE: 413, NOT_FOUND: 404, CONFLICT: 409, QUEUE_FULL: 503, DROPPED: 503, TASK_TIMEOUT: 504,
-};
-
-function sendError(res: Response, err: unknown): void {
-  const code = isPorchlightError(err) ? err.code : 'INTERNAL';
-  const message = err instanceof Error ? err.message : String(err);
-  res.status(STATUS_OF[code] ?? 500).json({ error: { code, message } });
-}
 
 interface EnrollBody {
   name?: unknown;
