@@ -1,8 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ensureEvent } from '../../lib/events/event';
-import { detectFaces } from '../../lib/vision/client';
+import { detectFaces, type DetectRequest } from '../../lib/vision/client';
 import type { QueuePolicy } from '../../lib/workers/pool';
-import { engineSettings, leasePool } from '../shared/engine';
+import { ENGINE_CHOICE, engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';
 
@@ -27,17 +27,29 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const settings = engineSettings(RED, def.engine);
     const { pool } = leasePool(this, settings);
-    const request = {
-      detector: def.detector || 'ssd-mobilenetv1',
-      options: {
-        minConfidence: numberSetting(def.minConfidence, 0.5),
-        minFaceSize: numberSetting(def.minFaceSize, 20),
-        maxFaces: numberSetting(def.maxFaces, 10),
-        landmarks: def.landmarks !== false,
-      },
-      cropSize: def.crops ? numberSetting(def.cropSize, 160) : 0,
-      maxPixels: settings.maxPixels,
-      policy: def.queuePolicy ?? 'drop-oldest',
+    const options = {
+      minConfidence: numberSetting(def.minConfidence, 0.5),
+      minFaceSize: numberSetting(def.minFaceSize, 20),
+      maxFaces: numberSetting(def.maxFaces, 10),
+      landmarks: def.landmarks !== false,
+    };
+    // "engine" (the default) follows the engine's choice, the fastest pipeline
+    // that passed its self-test; a named detector pins face-api's tfjs one.
+    const followsEngine = !def.detector || def.detector === ENGINE_CHOICE;
+    const detectorChoice: Promise<{ detector: string; detectorConfig: Record<string, unknown>; reason?: string }> = followsEngine
+      ? engineSelection(RED, def.engine, pool)
+      : Promise.resolve({ detector: def.detector, detectorConfig: {} });
+    detectorChoice.catch(() => undefined);
+    const requestFor = async (): Promise<DetectRequest> => {
+      const { detector, detectorConfig } = await detectorChoice;
+      return {
+        detector,
+        detectorConfig,
+        options,
+        cropSize: def.crops ? numberSetting(def.cropSize, 160) : 0,
+        maxPixels: settings.maxPixels,
+        policy: def.queuePolicy ?? 'drop-oldest',
+      };
     };
     let lastLatency = 0;
     let closing = false;
@@ -49,8 +61,8 @@ export = function register(RED: NodeAPI): void {
 
     // Warm-up: load the models in a worker now rather than on the first doorbell press.
     this.status(busyStatus('loading models'));
-    pool.run({ type: 'ping' }, { policy: 'wait' })
-      .then(() => detectFaces(pool, { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 }, { ...request, cropSize: 0 }))
+    requestFor()
+      .then((request) => detectFaces(pool, { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 }, { ...request, cropSize: 0, policy: 'wait' }))
       .then((result) => {
         if (closing) return;
         this.status(result.fallbackWarning ? warnStatus(result.fallbackWarning) : readyStatus(`ready (${result.detector})`));
@@ -62,7 +74,8 @@ export = function register(RED: NodeAPI): void {
     this.on('input', (msg: NodeMessageInFlow, send, done) => {
       const started = Date.now();
       showQueue();
-      detectFaces(pool, msg.payload, request)
+      requestFor()
+        .then((request) => detectFaces(pool, msg.payload, request))
         .then((result) => {
           lastLatency = Date.now() - started;
           const out = msg as NodeMessageInFlow & Record<string, unknown>;

@@ -19,6 +19,9 @@ export interface EngineConfigNode extends Node {
 
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { maxPixels: DEFAULT_MAX_PIXELS, backend: 'auto' };
 
+/** A vision node's detector setting that means "whatever the engine selected". */
+export const ENGINE_CHOICE = 'engine';
+
 let defaultSelection: Promise<EngineSelection> | undefined;
 
 /**
