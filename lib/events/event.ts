@@ -19,6 +19,11 @@ function isEvent(value: unknown): value is DoorbellEvent {
  * malformed one), so that every message can be followed into the event log.
  */
 export function ensureEvent(existing: unknown, trigger: string, source: Record<string, unknown>): DoorbellEvent {
-  if (isEvent(existing)) return existing;
+  if (isEvent(existing)) {
+    // A hand-made event keeps its id (frames join it) but gets what it lacks: the log's columns need both.
+    const hasTrigger = typeof existing.trigger === 'string';
+    const hasSource = !!existing.source && typeof existing.source === 'object';
+    return hasTrigger && hasSource ? existing : { ...existing, trigger: hasTrigger ? existing.trigger : trigger, source: hasSource ? existing.source : source };
+  }
   return { id: newEventId(), trigger, startedAt: Date.now(), source };
 }
