@@ -1,0 +1,140 @@
+/**
+ * A real Node-RED embedded as `npm start` runs it, with `adminAuth`
+ * configured, in a child process (so its settings never leak into the
+ * tests' own runtime). Two users share one password: `admin` (every
+ * permission) and `viewer` (read only).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { nodeFile } from './paths';
+
+export const PASSWORD = 'porch-light-test';
+
+interface ChildOptions {
+  userDir: string;
+  nodes: string[];
+}
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[]; _router?: { stack: Layer[] } };
+}
+
+/** `METHOD /porchlight/...` of every route in an express app, looking into the apps and routers mounted in it (the nodes register on the runtime's admin app, which Node-RED mounts in its own). */
+function porchlightRoutes(app: { _router?: { stack: Layer[] } }): string[] {
+  const walk = (stack: Layer[]): string[] =>
+    stack.flatMap((layer) => {
+      if (layer.route) {
+        return String(layer.route.path).startsWith('/porchlight/') ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route!.path}`) : [];
+      }
+      const inner = layer.handle?._router?.stack ?? layer.handle?.stack;
+      return inner ? walk(inner) : [];
+    });
+  return walk(app._router?.stack ?? []);
+}
+
+/** In the child: starts Node-RED with the flow in `userDir/flows.json`, prints its port and the admin routes under /porchlight/. */
+async function runChild({ userDir, nodes }: ChildOptions): Promise<void> {
+  const express = require('express');
+  const bcrypt = require('bcryptjs');
+  const RED = require('node-red');
+  const hash = bcrypt.hashSync(PASSWORD, 8);
+  const app = express();
+  const server = http.createServer(app);
+  RED.init(server, {
+    userDir,
+    flowFile: 'flows.json',
+    httpAdminRoot: '/',
+    httpNodeRoot: '/api',
+    credentialSecret: false,
+    nodesDir: nodes.map((name) => path.dirname(nodeFile(name))),
+    adminAuth: {
+      type: 'credentials',
+      users: [
+        { username: 'admin', password: hash, permissions: '*' },
+        { username: 'viewer', password: hash, permissions: 'read' },
+      ],
+    },
+    logging: { console: { level: 'warn', metrics: false, audit: false } },
+    editorTheme: { projects: { enabled: false }, tours: false },
+  });
+  app.use('/', RED.httpAdmin);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await RED.start();
+  fs.writeSync(1, `routes ${JSON.stringify(porchlightRoutes(RED.runtime.httpAdmin))}\nlistening ${(server.address() as AddressInfo).port}\n`);
+}
+
+if (require.main === module) {
+  runChild(JSON.parse(process.argv[2]) as ChildOptions).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+export interface EmbeddedNodeRed {
+  /** `http://127.0.0.1:<port>/`, the admin root. */
+  base: string;
+  /** Every `METHOD /porchlight/...` route the runtime registered, e.g. `GET /porchlight/events/:id`. */
+  routes: string[];
+  userDir: string;
+  /** A bearer token for `admin` or `viewer`, with the given scope. */
+  token(username: 'admin' | 'viewer', scope?: string): Promise<string>;
+  /** Resolves once `url` answers 200 to the admin (the flow starts after the runtime). */
+  waitFor(url: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts Node-RED with adminAuth, the named nodes loaded from dist/, and `flows(userDir)` deployed. */
+export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: string) => object[]): Promise<EmbeddedNodeRed> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-auth-'));
+  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(userDir)));
+  const child: ChildProcess = spawn(process.execPath, [__filename, JSON.stringify({ userDir, nodes })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const { port, routes } = await new Promise<{ port: number; routes: string[] }>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (chunk) => {
+      text += chunk;
+      const listening = /routes (.*)\nlistening (\d+)\n/.exec(text);
+      if (listening) resolve({ routes: JSON.parse(listening[1]), port: Number(listening[2]) });
+    });
+    child.on('exit', (code) => reject(new Error(`Node-RED exited (${code}): ${stderr}`)));
+  });
+  const base = `http://127.0.0.1:${port}/`;
+  const token = async (username: 'admin' | 'viewer', scope = '*'): Promise<string> => {
+    const res = await fetch(`${base}auth/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: PASSWORD }),
+    });
+    if (res.status !== 200) throw new Error(`login as ${username}: ${res.status}`);
+    return ((await res.json()) as { access_token: string }).access_token;
+  };
+  return {
+    base,
+    routes,
+    userDir,
+    token,
+    async waitFor(url) {
+      const admin = await token('admin');
+      for (let i = 0; i < 100; i++) {
+        const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${admin}` } });
+        if (res.status === 200) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`${url} did not answer 200: the flow did not start`);
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      fs.rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
