@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +8,18 @@ import { newEventId } from '../lib/events/event-id';
 import { demoPhoto } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
+
+/** Another process holding the SQLite file's write lock for `ms`; resolves once the lock is taken, with the process's exit. */
+async function lockDatabase(file: string, ms: number): Promise<{ released: Promise<void> }> {
+  const script = `const db = new (require('better-sqlite3'))(${JSON.stringify(file)}); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${ms});`;
+  const child = spawn(process.execPath, ['-e', script], { cwd: path.dirname(require.resolve('better-sqlite3/package.json')), stdio: ['ignore', 'pipe', 'inherit'] });
+  const released = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => String(chunk).includes('locked') && resolve());
+    child.on('exit', (code) => reject(new Error(`the locking process exited (${code})`)));
+  });
+  return { released };
+}
 
 const dbNode = require(nodeFile('porchlight-db'));
 const eventLogNode = require(nodeFile('event-log'));
@@ -70,5 +83,23 @@ describe('reliability: faults', function () {
     assert.deepEqual([roomy.status, roomy.hasSnapshot], ['completed', true]);
     const snapshot = await helper.request().get(`/porchlight/events/${roomy.id}/snapshot.jpg`).expect(200);
     assert.equal(snapshot.body[0], 0xff, 'a JPEG');
+  });
+
+  it('SQLite file locked by another process: a short lock is waited out, a long one is a clear error, and the log works again after it', async () => {
+    const file = path.join(dir, 'porchlight.db');
+    await doorbellEvent(); // the schema exists before anyone locks the file
+    const short = await lockDatabase(file, 1000);
+    const waited = await doorbellEvent();
+    assert.equal(waited.status, 'completed', 'recorded once the 1 s lock ended');
+    await short.released;
+
+    const caught = new Promise<Error>((resolve) => helper.getNode('el').once('call:error', (call: { args: [Error] }) => resolve(call.args[0])));
+    const long = await lockDatabase(file, 8000);
+    helper.getNode('el').receive({ event: { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} } });
+    const error = await caught;
+    assert.match(String(error), /database is locked/, 'a busy database is reported through done(err)');
+    await long.released;
+    const after = await doorbellEvent();
+    assert.equal(after.status, 'completed', 'the log works again');
   });
 });
