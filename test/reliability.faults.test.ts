@@ -5,6 +5,7 @@ import fsPromises from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { newEventId } from '../lib/events/event-id';
+import { acquireSharedPool } from '../lib/workers/pool';
 import { demoPhoto } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
@@ -23,6 +24,9 @@ async function lockDatabase(file: string, ms: number): Promise<{ released: Promi
 
 const dbNode = require(nodeFile('porchlight-db'));
 const eventLogNode = require(nodeFile('event-log'));
+const engineNode = require(nodeFile('porchlight-engine'));
+const detectNode = require(nodeFile('face-detect'));
+const recognizeNode = require(nodeFile('face-recognize'));
 
 describe('reliability: faults', function () {
   this.timeout(120_000);
@@ -101,5 +105,34 @@ describe('reliability: faults', function () {
     await long.released;
     const after = await doorbellEvent();
     assert.equal(after.status, 'completed', 'the log works again');
+  });
+
+  it('a worker thread killed in the middle of a burst: the burst is still decided and logged', async () => {
+    await helper.unload();
+    await helper.load([engineNode, dbNode, detectNode, recognizeNode, eventLogNode], [
+      { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, backend: 'tfjs' },
+      { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir },
+      { id: 'fd', type: 'face-detect', engine: 'eng', minConfidence: 0.5, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
+      { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', burstFrames: 3, burstMs: 60_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
+      { id: 'el', type: 'event-log', db: 'db', wires: [[], ['recorded']] },
+      { id: 'recorded', type: 'helper' },
+    ]);
+    const lease = acquireSharedPool({ threads: 1 });
+    try {
+      const recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'), 90_000);
+      const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+      for (const n of [1, 2, 3]) helper.getNode('fd').receive({ event, payload: demoPhoto(n) });
+      // Let the first frame reach a worker, then kill every worker thread busy with the burst.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const victims = lease.pool.workerThreads;
+      assert.ok(victims.length > 0, 'a worker to kill');
+      await Promise.all(victims.map((thread) => thread.terminate()));
+      const { eventLog } = await recorded;
+      assert.equal(eventLog.id, event.id);
+      assert.equal(eventLog.status, 'completed', 'the burst was decided despite the crash');
+      assert.ok(lease.pool.stats().retries >= 1, 'a task of the burst was running on the killed worker and ran again');
+    } finally {
+      await lease.release();
+    }
   });
 });
