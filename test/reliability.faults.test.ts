@@ -50,6 +50,21 @@ describe('reliability: faults', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The doorbell pipeline with 3-frame bursts: face-detect -> face-recognize -> event-log (recorded events to a helper); returns its flow. */
+  async function loadPipeline(): Promise<object[]> {
+    const flow = [
+      { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, backend: 'tfjs' },
+      { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir },
+      { id: 'fd', type: 'face-detect', engine: 'eng', minConfidence: 0.5, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
+      { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', burstFrames: 3, burstMs: 60_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
+      { id: 'el', type: 'event-log', db: 'db', wires: [[], ['recorded']] },
+      { id: 'recorded', type: 'helper' },
+    ];
+    await helper.unload();
+    await helper.load([engineNode, dbNode, detectNode, recognizeNode, eventLogNode], flow);
+    return flow;
+  }
+
   /** A whole doorbell event into the event log: one frame with a face, then its verdict; resolves with what the log recorded. */
   async function doorbellEvent(): Promise<Record<string, any>> {
     const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
@@ -108,15 +123,7 @@ describe('reliability: faults', function () {
   });
 
   it('a worker thread killed in the middle of a burst: the burst is still decided and logged', async () => {
-    await helper.unload();
-    await helper.load([engineNode, dbNode, detectNode, recognizeNode, eventLogNode], [
-      { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, backend: 'tfjs' },
-      { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir },
-      { id: 'fd', type: 'face-detect', engine: 'eng', minConfidence: 0.5, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
-      { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', burstFrames: 3, burstMs: 60_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
-      { id: 'el', type: 'event-log', db: 'db', wires: [[], ['recorded']] },
-      { id: 'recorded', type: 'helper' },
-    ]);
+    await loadPipeline();
     const lease = acquireSharedPool({ threads: 1 });
     try {
       const recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'), 90_000);
@@ -134,5 +141,23 @@ describe('reliability: faults', function () {
     } finally {
       await lease.release();
     }
+  });
+
+  it('Node-RED redeploying in the middle of an event: the event is kept, unfinished (a sweep fails it with the reason), and the new flow works', async () => {
+    const flow = await loadPipeline();
+    const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    helper.getNode('fd').receive({ event, payload: demoPhoto(1) });
+    const status = async () => (await helper.request().get(`/porchlight/events/${event.id}`)).body.status;
+    for (let i = 0; i < 200 && (await status()) !== 'processing'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await status(), 'processing', 'the first frame of the burst reached the log');
+
+    await helper.setFlows(flow, 'full'); // a full deploy while the burst waits for its other frames
+    assert.equal(await status(), 'processing', 'kept across the redeploy, still unfinished: the sweep fails it with its reason');
+
+    const recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'), 90_000);
+    const next = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    for (const n of [2, 3, 4]) helper.getNode('fd').receive({ event: next, payload: demoPhoto(n) });
+    const { eventLog } = await recorded;
+    assert.deepEqual([eventLog.id, eventLog.status], [next.id, 'completed'], 'the redeployed flow decides the next event');
   });
 });
