@@ -19,6 +19,8 @@ export type PorchlightErrorCode =
   | 'UNKNOWN_DETECTOR'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  /** The database server (PostgreSQL) cannot be reached: down, refused, timed out. */
+  | 'DB_UNREACHABLE'
   | 'INTERNAL';
 
 export class PorchlightError extends Error {

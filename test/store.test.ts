@@ -52,13 +52,13 @@ describe('SQLite face store', () => {
   it('runs only pending migrations, each in its own transaction, and refuses a newer DB', () => {
     const db = new Database(path.join(dir, 'm.db'));
     const ran: string[] = [];
-    const step = (version: number, sql: string): Migration => ({ version, name: `step${version}`, up: (d) => { ran.push(`step${version}`); d.exec(sql); } });
-    const steps = [step(1, 'CREATE TABLE a (x)'), step(2, 'CREATE TABLE b (x)')];
+    const step = (version: number, sql: string): Migration => ({ version, name: `step${version}`, up: (d) => { ran.push(`step${version}`); d.exec(sql); }, postgres: sql });
+    const steps = [step(1, 'CREATE TABLE a (x integer)'), step(2, 'CREATE TABLE b (x integer)')];
     assert.deepEqual(runMigrations(db, steps.slice(0, 1)), [1]);
     assert.deepEqual(runMigrations(db, steps), [2]);
     assert.deepEqual(ran, ['step1', 'step2']);
     // A failing step leaves neither its tables nor its version behind.
-    const failing: Migration = { version: 3, name: 'broken', up: (d) => { d.exec('CREATE TABLE c (x)'); throw new Error('boom'); } };
+    const failing: Migration = { version: 3, name: 'broken', up: (d) => { d.exec('CREATE TABLE c (x)'); throw new Error('boom'); }, postgres: 'SELECT 1' };
     assert.throws(() => runMigrations(db, [...steps, failing]), /boom/);
     assert.equal(db.pragma('user_version', { simple: true }), 2);
     assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'c'").pluck().get(), 0);
