@@ -1,5 +1,5 @@
 import { PorchlightError } from '../errors';
-import type { EmbeddingRow, FaceStore, PersonLabel, PersonList, StoreChange } from '../store/types';
+import type { CalibratedTolerance, EmbeddingRow, FaceStore, PersonLabel, PersonList, StoreChange } from '../store/types';
 import { availableKernel, type KernelChoice } from './matrix';
 import { ModelIndex, type Metric } from './model-index';
 
@@ -11,6 +11,8 @@ export interface Match {
   distance: number;
   /** The person's closest stored face. */
   faceId: number;
+  /** The tolerance calibrated for this person (or DB-wide) for the model, when there is one: it takes precedence over the node's. */
+  tolerance?: number;
 }
 
 export interface MatcherOptions {
@@ -32,11 +34,19 @@ export const DEFAULT_METRIC: Metric = 'euclidean';
  * In-memory nearest-neighbour search over every stored embedding, one matrix
  * per model. Fed by a store's change events (see `attachMatcher`), so an
  * enrollment, a rename or a forget is visible to the very next query.
+ *
+ * Negative examples ("that is not X") sit in a second, small matrix per model.
+ * The rule: X is refused for a face that is closer to X's nearest negative
+ * than to X's nearest positive; the next-best person (or nobody) takes its
+ * place. With no negatives a query costs exactly what it did before.
  */
 export class Matcher {
   private indexes = new Map<string, ModelIndex>();
+  private negatives = new Map<string, ModelIndex>();
   private people = new Map<number, PersonLabel>();
   private modelOfFace = new Map<number, string>();
+  /** Calibrated tolerances by `toleranceKey`. */
+  private calibrated = new Map<string, number>();
 
   constructor(private readonly options: MatcherOptions = {}) {}
 
@@ -65,13 +75,22 @@ export class Matcher {
     this.people.set(person.id, { id: person.id, name: person.name, list: person.list });
   }
 
+  /** Number of negative examples held, for one model or all. */
+  negativeCount(model?: string): number {
+    if (model !== undefined) return this.negatives.get(model)?.size ?? 0;
+    let total = 0;
+    for (const index of this.negatives.values()) total += index.size;
+    return total;
+  }
+
   add(person: PersonLabel, rows: readonly EmbeddingRow[]): void {
     this.setPerson(person);
     for (const row of rows) {
-      let index = this.indexes.get(row.model);
+      const indexes = row.kind === 'negative' ? this.negatives : this.indexes;
+      let index = indexes.get(row.model);
       if (!index) {
         index = new ModelIndex(row.model, row.embedding.length, this.metricOf(row.model), this.options.kernel);
-        this.indexes.set(row.model, index);
+        indexes.set(row.model, index);
       }
       index.add(row.faceId, row.personId, row.embedding);
       this.modelOfFace.set(row.faceId, row.model);
@@ -82,9 +101,26 @@ export class Matcher {
     for (const faceId of faceIds) {
       const model = this.modelOfFace.get(faceId);
       if (model === undefined) continue;
-      this.indexes.get(model)?.remove(faceId);
+      if (!this.indexes.get(model)?.remove(faceId)) this.negatives.get(model)?.remove(faceId);
       this.modelOfFace.delete(faceId);
     }
+  }
+
+  /** Replaces the calibrated tolerances with `tolerances` (the whole set in force). */
+  setTolerances(tolerances: readonly CalibratedTolerance[]): void {
+    this.calibrated = new Map(tolerances.map((t) => [toleranceKey(t.model, t.personId), t.tolerance]));
+  }
+
+  /** The calibrated tolerance for a person's matches of `model`: the person's own, else the DB-wide one, else none. */
+  calibratedTolerance(model: string, personId: number): number | undefined {
+    return this.calibrated.get(toleranceKey(model, personId)) ?? this.calibrated.get(toleranceKey(model, null));
+  }
+
+  /** True when some tolerance of `model` is calibrated (for status lines). */
+  hasCalibration(model?: string): boolean {
+    if (model === undefined) return this.calibrated.size > 0;
+    for (const key of this.calibrated.keys()) if (key.startsWith(`${model}\0`)) return true;
+    return false;
   }
 
   /** Keeps the matcher in step with one store change. */
@@ -103,6 +139,9 @@ export class Matcher {
         this.removeFaces(change.faceIds);
         this.people.delete(change.personId);
         break;
+      case 'tolerances-changed':
+        this.setTolerances(change.tolerances);
+        break;
       case 'reset':
         break; // handled by attachMatcher, which reloads from the store
     }
@@ -111,7 +150,8 @@ export class Matcher {
   /**
    * The `k` closest people to `embedding` among the faces of `model`, each with
    * the distance of their closest face, closest first. Other models' embeddings
-   * are never compared.
+   * are never compared. A person the face is closer to a negative example of
+   * than to their own faces is left out.
    */
   nearest(embedding: Float32Array | readonly number[], model: string, k = 5): Match[] {
     const index = this.indexes.get(model);
@@ -120,19 +160,34 @@ export class Matcher {
     for (let j = 0; j < query.length; j++) {
       if (!Number.isFinite(query[j])) throw new PorchlightError('BAD_INPUT', 'an embedding must hold finite numbers only');
     }
-    return index.nearest(query, k).map((n) => {
+    const negatives = this.negatives.get(model);
+    const refusable = negatives?.people ?? 0;
+    // Ask for enough people that k remain after every person with negatives is refused.
+    let found = index.nearest(query, k + refusable);
+    if (refusable > 0) {
+      const nearestNegative = new Map(negatives!.nearest(query, refusable).map((n) => [n.personId, n.distance]));
+      found = found.filter((n) => !((nearestNegative.get(n.personId) ?? Infinity) < n.distance));
+    }
+    return found.slice(0, k).map((n) => {
       const person = this.people.get(n.personId);
-      return { personId: n.personId, name: person?.name ?? '', list: person?.list ?? 'known', distance: n.distance, faceId: n.faceId };
+      const match: Match = { personId: n.personId, name: person?.name ?? '', list: person?.list ?? 'known', distance: n.distance, faceId: n.faceId };
+      const tolerance = this.calibratedTolerance(model, n.personId);
+      if (tolerance !== undefined) match.tolerance = tolerance;
+      return match;
     });
   }
 
   /** Replaces this matcher's contents with another's (a reload built aside, swapped in at once). */
   replaceWith(other: Matcher): void {
     this.indexes = other.indexes;
+    this.negatives = other.negatives;
+    this.calibrated = other.calibrated;
     this.people = other.people;
     this.modelOfFace = other.modelOfFace;
   }
 }
+
+const toleranceKey = (model: string, personId: number | null) => `${model}\0${personId ?? ''}`;
 
 export interface AttachedMatcher {
   matcher: Matcher;
@@ -158,6 +213,7 @@ export function attachMatcher(store: FaceStore, options: MatcherOptions = {}): A
     try {
       const fresh = new Matcher(options);
       const people = new Map((await store.listPeople()).map((p) => [p.id, p]));
+      fresh.setTolerances(await store.tolerances());
       for await (const page of store.embeddings()) {
         for (const row of page) {
           const person = people.get(row.personId);

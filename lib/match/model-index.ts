@@ -44,6 +44,11 @@ export class ModelIndex {
     return this.count;
   }
 
+  /** How many people have at least one row. */
+  get people(): number {
+    return this.slotOfPerson.size;
+  }
+
   get kernel(): EmbeddingMatrix['kernel'] {
     return this.matrix.kernel;
   }
@@ -118,6 +123,29 @@ export class ModelIndex {
       faceId: this.rowFace[bestRow[slot]],
       distance: toDistance(bestScore[slot]),
     }));
+  }
+
+  /**
+   * Calls `visit` with every row's face and its distance to `query`, in one
+   * scan of the matrix: for callers that group rows their own way (the
+   * visitor clusters average over a cluster, "find this face" keeps the best per event).
+   */
+  forEachDistance(query: Float32Array, visit: (faceId: number, distance: number) => void): void {
+    if (query.length !== this.dim) {
+      throw new PorchlightError('BAD_INPUT', `model ${this.model} has ${this.dim}-d embeddings, got a ${query.length}-d query`);
+    }
+    if (this.count === 0) return;
+    let querySquared = 0;
+    for (let j = 0; j < query.length; j++) querySquared += query[j] * query[j];
+    const queryNorm = Math.sqrt(querySquared);
+    const dots = this.matrix.dotAll(query, this.count);
+    const euclidean = this.metric === 'euclidean';
+    for (let r = 0; r < this.count; r++) {
+      const distance = euclidean
+        ? Math.sqrt(Math.max(0, querySquared + this.rowTerm[r] - 2 * dots[r]))
+        : queryNorm > 0 ? 1 - (dots[r] * this.rowTerm[r]) / queryNorm : 1;
+      visit(this.rowFace[r], distance);
+    }
   }
 
   private grow(capacity: number): void {

@@ -64,6 +64,7 @@ export async function reembedStore(store: FaceStore, options: ReembedOptions): P
           person.name,
           [
             {
+              kind: face.kind,
               model: embedded.model,
               embedding: embedded.embedding,
               quality: embedded.quality ?? face.quality,

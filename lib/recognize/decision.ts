@@ -11,6 +11,8 @@ export interface MatchCandidate {
   name: string;
   list: PersonListName;
   distance: number;
+  /** This person's calibrated tolerance, when there is one: it overrides `DecisionOptions.tolerance` for them. */
+  tolerance?: number;
 }
 
 /** `msg.faces[i].match`. */
@@ -32,7 +34,7 @@ export interface FaceDecision {
 }
 
 export interface DecisionOptions {
-  /** Largest Euclidean distance accepted as the same person (0.6 for the ResNet descriptor). */
+  /** Largest Euclidean distance accepted as the same person (0.6 for the ResNet descriptor), for people without a calibrated tolerance. */
   tolerance: number;
   /** The best person must be at least this much nearer than the second-best one. */
   margin: number;
@@ -48,8 +50,13 @@ export function matchConfidence(distance: number, tolerance: number): number {
   return 1 / (1 + Math.exp((distance - tolerance) / CONFIDENCE_SOFTNESS));
 }
 
-function asMatch(candidate: MatchCandidate, tolerance: number): FaceMatch {
-  return { ...candidate, confidence: round3(matchConfidence(candidate.distance, tolerance)) };
+/** Precedence: the candidate's calibrated tolerance (person, else DB-wide), then the node's. */
+export function toleranceFor(candidate: MatchCandidate, options: DecisionOptions): number {
+  return candidate.tolerance ?? options.tolerance;
+}
+
+function asMatch(candidate: MatchCandidate, options: DecisionOptions): FaceMatch {
+  return { ...candidate, confidence: round3(matchConfidence(candidate.distance, toleranceFor(candidate, options))) };
 }
 
 /**
@@ -62,13 +69,13 @@ export function decideFace(candidates: readonly MatchCandidate[], options: Decis
   const sorted = [...candidates].sort((a, b) => a.distance - b.distance);
   const [best, second] = sorted;
   if (!best) return { status: 'unknown', confidence: 1, reason: 'empty-db' };
-  const blacklisted = sorted.find((c) => c.list === 'blacklist' && c.distance <= options.tolerance);
+  const blacklisted = sorted.find((c) => c.list === 'blacklist' && c.distance <= toleranceFor(c, options));
   if (blacklisted) {
-    const match = asMatch(blacklisted, options.tolerance);
+    const match = asMatch(blacklisted, options);
     return { status: 'blacklisted', match, confidence: match.confidence };
   }
-  const match = asMatch(best, options.tolerance);
-  if (best.distance > options.tolerance) {
+  const match = asMatch(best, options);
+  if (best.distance > toleranceFor(best, options)) {
     return { status: 'unknown', match, confidence: round3(1 - match.confidence), reason: 'no-one-close' };
   }
   if (second && second.distance - best.distance < options.margin) {

@@ -6,13 +6,17 @@ import { PorchlightError } from '../errors';
 import { runMigrations } from './migrations';
 import { normalizeName, parseList } from './names';
 import type {
+  CalibratedTolerance,
   EmbeddingRow,
+  FaceKind,
+  FaceLabel,
   EnrollResult,
   FaceRecord,
   FaceStore,
   FaceWithData,
   ModelSummary,
   NewFace,
+  NewFaceLabel,
   Person,
   PersonLabel,
   PersonList,
@@ -20,6 +24,8 @@ import type {
   PersonUpdate,
   StoreChange,
   StoreListener,
+  ToleranceChange,
+  ToleranceUpdate,
 } from './types';
 
 export interface SqliteStoreOptions {
@@ -40,6 +46,7 @@ interface PersonRow {
 interface FaceRow {
   id: number;
   person_id: number;
+  kind: FaceKind;
   model: string;
   dim: number;
   quality: number | null;
@@ -51,8 +58,8 @@ interface FaceRow {
 }
 
 const PERSON_COLUMNS = `p.id, p.name, p.list, p.notes, p.created_at, p.updated_at,
-  (SELECT count(*) FROM faces f WHERE f.person_id = p.id) AS face_count`;
-const FACE_COLUMNS = 'id, person_id, model, dim, quality, source, metadata, created_at';
+  (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.kind = 'positive') AS face_count`;
+const FACE_COLUMNS = 'id, person_id, kind, model, dim, quality, source, metadata, created_at';
 
 function toPerson(row: PersonRow): Person {
   return { id: row.id, name: row.name, list: row.list, notes: row.notes, createdAt: row.created_at, updatedAt: row.updated_at, faceCount: row.face_count };
@@ -62,6 +69,7 @@ function toFace(row: FaceRow): FaceRecord {
   return {
     id: row.id,
     personId: row.person_id,
+    kind: row.kind,
     model: row.model,
     dim: row.dim,
     quality: row.quality,
@@ -84,6 +92,7 @@ export function embeddingToBlob(embedding: Float32Array | readonly number[]): Bu
 }
 
 function checkFace(face: NewFace): void {
+  if (face.kind !== undefined && face.kind !== 'positive' && face.kind !== 'negative') throw new PorchlightError('BAD_INPUT', "a face's kind is 'positive' or 'negative'");
   if (typeof face.model !== 'string' || face.model.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs the model that made its embedding');
   const { embedding } = face;
   if (!embedding || embedding.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs a non-empty embedding');
@@ -125,7 +134,7 @@ export class SqliteFaceStore implements FaceStore {
       updatePerson: db.prepare('UPDATE people SET name = ?, list = ?, notes = ?, updated_at = ? WHERE id = ?'),
       deletePerson: db.prepare('DELETE FROM people WHERE id = ?'),
       insertFace: db.prepare(
-        'INSERT INTO faces (person_id, model, embedding, dim, quality, crop, source, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO faces (person_id, kind, model, embedding, dim, quality, crop, source, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       faces: db.prepare<[], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces ORDER BY id`),
       facesOf: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = ? ORDER BY id`),
@@ -135,12 +144,29 @@ export class SqliteFaceStore implements FaceStore {
       faceRecord: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE id = ?`),
       deleteFace: db.prepare('DELETE FROM faces WHERE id = ?'),
       models: db.prepare<[], { model: string; dim: number; faces: number }>('SELECT model, dim, count(*) AS faces FROM faces GROUP BY model, dim ORDER BY model'),
-      embeddingPage: db.prepare<[number, number], { id: number; person_id: number; model: string; embedding: Buffer }>(
-        'SELECT id, person_id, model, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?',
+      embeddingPage: db.prepare<[number, number], EmbeddingDbRow>('SELECT id, person_id, kind, model, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?'),
+      modelEmbeddingPage: db.prepare<[string, number, number], EmbeddingDbRow>(
+        'SELECT id, person_id, kind, model, embedding FROM faces WHERE model = ? AND id > ? ORDER BY id LIMIT ?',
       ),
-      modelEmbeddingPage: db.prepare<[string, number, number], { id: number; person_id: number; model: string; embedding: Buffer }>(
-        'SELECT id, person_id, model, embedding FROM faces WHERE model = ? AND id > ? ORDER BY id LIMIT ?',
+      insertLabel: db.prepare(
+        `INSERT INTO face_labels (event_id, event_face_id, person_id, verdict, corrected_person_id, face_id, model, embedding, dim, distance, actor, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      label: db.prepare<[number], LabelRow>('SELECT * FROM face_labels WHERE id = ?'),
+      labels: db.prepare<[], LabelRow>('SELECT * FROM face_labels ORDER BY id'),
+      modelLabels: db.prepare<[string], LabelRow>('SELECT * FROM face_labels WHERE model = ? ORDER BY id'),
+      tolerances: db.prepare<[], ToleranceRow>('SELECT * FROM tolerances ORDER BY model, person_id'),
+      tolerance: db.prepare<[string, number], ToleranceRow>('SELECT * FROM tolerances WHERE model = ? AND ifnull(person_id, 0) = ?'),
+      upsertTolerance: db.prepare(
+        `INSERT INTO tolerances (model, person_id, tolerance, target_far, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (model, ifnull(person_id, 0)) DO UPDATE SET tolerance = excluded.tolerance, target_far = excluded.target_far, updated_at = excluded.updated_at`,
+      ),
+      deleteTolerance: db.prepare('DELETE FROM tolerances WHERE model = ? AND ifnull(person_id, 0) = ?'),
+      insertToleranceChange: db.prepare(
+        `INSERT INTO tolerance_changes (changed_at, actor, model, person_id, person_name, old_tolerance, new_tolerance, target_far)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      toleranceHistory: db.prepare<[number], ToleranceChangeRow>('SELECT * FROM tolerance_changes ORDER BY id DESC LIMIT ?'),
     };
   }
 
@@ -227,6 +253,7 @@ export class SqliteFaceStore implements FaceStore {
         const embedding = face.embedding instanceof Float32Array ? face.embedding : Float32Array.from(face.embedding);
         const { lastInsertRowid } = this.statements.insertFace.run(
           personId,
+          face.kind ?? 'positive',
           face.model,
           embeddingToBlob(embedding),
           embedding.length,
@@ -236,7 +263,7 @@ export class SqliteFaceStore implements FaceStore {
           JSON.stringify(face.metadata ?? {}),
           face.createdAt ?? now,
         );
-        return { faceId: Number(lastInsertRowid), personId, model: face.model, embedding: Float32Array.from(embedding) };
+        return { faceId: Number(lastInsertRowid), personId, model: face.model, embedding: Float32Array.from(embedding), kind: face.kind ?? 'positive' };
       });
       return { person: this.statements.personById.get(personId)!, created: isNew, faceIds: inserted.map((r) => r.faceId), rows: inserted };
     })();
@@ -302,10 +329,66 @@ export class SqliteFaceStore implements FaceStore {
       const rows = model === undefined ? this.statements.embeddingPage.all(after, pageSize) : this.statements.modelEmbeddingPage.all(model, after, pageSize);
       if (rows.length === 0) return;
       after = rows[rows.length - 1].id;
-      yield rows.map((r) => ({ faceId: r.id, personId: r.person_id, model: r.model, embedding: blobToEmbedding(r.embedding) }));
+      yield rows.map((r) => ({ faceId: r.id, personId: r.person_id, model: r.model, embedding: blobToEmbedding(r.embedding), kind: r.kind }));
       if (rows.length < pageSize) return;
       await yieldToEventLoop();
     }
+  }
+
+  async addLabel(label: NewFaceLabel): Promise<FaceLabel> {
+    if (label.verdict !== 'confirm' && label.verdict !== 'reject') throw new PorchlightError('BAD_INPUT', "a label's verdict is 'confirm' or 'reject'");
+    if (typeof label.eventId !== 'string' || !label.eventId) throw new PorchlightError('BAD_INPUT', 'a label needs the event id');
+    checkFace(label);
+    const embedding = label.embedding instanceof Float32Array ? label.embedding : Float32Array.from(label.embedding);
+    const id = this.db.transaction(() => {
+      this.requirePerson(label.personId);
+      if (label.correctedPersonId != null) this.requirePerson(label.correctedPersonId);
+      const { lastInsertRowid } = this.statements.insertLabel.run(
+        label.eventId, label.eventFaceId ?? null, label.personId, label.verdict, label.correctedPersonId ?? null, label.faceId ?? null,
+        label.model, embeddingToBlob(embedding), embedding.length, label.distance ?? null, label.actor ?? '', label.createdAt ?? Date.now(),
+      );
+      return Number(lastInsertRowid);
+    })();
+    return toLabel(this.statements.label.get(id)!);
+  }
+
+  async labels(model?: string): Promise<FaceLabel[]> {
+    return (model === undefined ? this.statements.labels.all() : this.statements.modelLabels.all(model)).map(toLabel);
+  }
+
+  async tolerances(model?: string): Promise<CalibratedTolerance[]> {
+    return this.statements.tolerances.all().map(toTolerance).filter((t) => model === undefined || t.model === model);
+  }
+
+  async setTolerances(updates: readonly ToleranceUpdate[], meta: { actor: string; targetFar?: number | null }): Promise<ToleranceChange[]> {
+    for (const u of updates) {
+      if (typeof u.model !== 'string' || !u.model) throw new PorchlightError('BAD_INPUT', 'a tolerance needs its model');
+      if (u.tolerance !== null && !(typeof u.tolerance === 'number' && Number.isFinite(u.tolerance) && u.tolerance > 0)) {
+        throw new PorchlightError('BAD_INPUT', 'a tolerance is a positive number, or null to clear it');
+      }
+    }
+    const targetFar = meta.targetFar ?? null;
+    const now = Date.now();
+    const ids = this.db.transaction(() => {
+      const changed: number[] = [];
+      for (const u of updates) {
+        const person = u.personId === null ? null : this.requirePerson(u.personId);
+        const scope = u.personId ?? 0;
+        const old = this.statements.tolerance.get(u.model, scope)?.tolerance ?? null;
+        if (u.tolerance === null) this.statements.deleteTolerance.run(u.model, scope);
+        else this.statements.upsertTolerance.run(u.model, u.personId, u.tolerance, targetFar, now);
+        if (old === u.tolerance) continue;
+        const { lastInsertRowid } = this.statements.insertToleranceChange.run(now, meta.actor ?? '', u.model, u.personId, person?.name ?? null, old, u.tolerance, targetFar);
+        changed.push(Number(lastInsertRowid));
+      }
+      return changed;
+    })();
+    this.emit({ type: 'tolerances-changed', tolerances: await this.tolerances() });
+    return (await this.toleranceHistory(ids.length)).filter((c) => ids.includes(c.id)).reverse();
+  }
+
+  async toleranceHistory(limit = 100): Promise<ToleranceChange[]> {
+    return this.statements.toleranceHistory.all(limit).map(toToleranceChange);
   }
 
   /** better-sqlite3's online backup copies pages in steps between which the DB stays usable. */
@@ -323,6 +406,84 @@ export class SqliteFaceStore implements FaceStore {
     this.listeners.clear();
     if (this.db.open) this.db.close();
   }
+}
+
+interface EmbeddingDbRow {
+  id: number;
+  person_id: number;
+  kind: FaceKind;
+  model: string;
+  embedding: Buffer;
+}
+
+interface LabelRow {
+  id: number;
+  event_id: string;
+  event_face_id: number | null;
+  person_id: number;
+  verdict: FaceLabel['verdict'];
+  corrected_person_id: number | null;
+  face_id: number | null;
+  model: string;
+  embedding: Buffer;
+  distance: number | null;
+  actor: string;
+  created_at: number;
+}
+
+interface ToleranceRow {
+  model: string;
+  person_id: number | null;
+  tolerance: number;
+  target_far: number | null;
+  updated_at: number;
+}
+
+interface ToleranceChangeRow {
+  id: number;
+  changed_at: number;
+  actor: string;
+  model: string;
+  person_id: number | null;
+  person_name: string | null;
+  old_tolerance: number | null;
+  new_tolerance: number | null;
+  target_far: number | null;
+}
+
+function toLabel(row: LabelRow): FaceLabel {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    eventFaceId: row.event_face_id,
+    personId: row.person_id,
+    verdict: row.verdict,
+    correctedPersonId: row.corrected_person_id,
+    faceId: row.face_id,
+    model: row.model,
+    embedding: blobToEmbedding(row.embedding),
+    distance: row.distance,
+    actor: row.actor,
+    createdAt: row.created_at,
+  };
+}
+
+function toTolerance(row: ToleranceRow): CalibratedTolerance {
+  return { model: row.model, personId: row.person_id, tolerance: row.tolerance, targetFar: row.target_far, updatedAt: row.updated_at };
+}
+
+function toToleranceChange(row: ToleranceChangeRow): ToleranceChange {
+  return {
+    id: row.id,
+    changedAt: row.changed_at,
+    actor: row.actor,
+    model: row.model,
+    personId: row.person_id,
+    personName: row.person_name,
+    oldTolerance: row.old_tolerance,
+    newTolerance: row.new_tolerance,
+    targetFar: row.target_far,
+  };
 }
 
 function labelOf(row: PersonRow): PersonLabel {

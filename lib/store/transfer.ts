@@ -7,7 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { PorchlightError } from '../errors';
 import { normalizeName, parseList } from './names';
 import { blobToEmbedding, embeddingToBlob } from './sqlite';
-import type { FaceStore, NewFace, PersonList } from './types';
+import type { FaceKind, FaceStore, NewFace, PersonList } from './types';
 
 /**
  * The portable form of a face DB: JSON with embeddings as base64 float32
@@ -19,6 +19,8 @@ export const EXPORT_VERSION = 1;
 const MANIFEST = 'faces.json';
 
 export interface ExportedFace {
+  /** Absent in exports made before negatives existed: `positive`. */
+  kind?: FaceKind;
   model: string;
   dim: number;
   /** base64 of the float32 embedding. */
@@ -70,6 +72,7 @@ async function* exportedPeople(
       if (!face) continue; // removed meanwhile
       const faceNumber = ++report.faces;
       faces.push({
+        kind: face.kind,
         model: face.model,
         dim: face.dim,
         embedding: embeddingToBlob(face.embedding).toString('base64'),
@@ -186,6 +189,7 @@ export async function importFaces(store: FaceStore, data: unknown): Promise<Tran
         const embedding = blobToEmbedding(Buffer.from(String(face.embedding), 'base64'));
         if (embedding.length !== face.dim) throw new PorchlightError('BAD_INPUT', `a face of ${person.name} has ${embedding.length} values, not ${face.dim}`);
         return {
+          kind: face.kind,
           model: face.model,
           embedding,
           quality: face.quality ?? null,

@@ -19,12 +19,21 @@ export interface Person {
   /** Milliseconds since the epoch. */
   createdAt: number;
   updatedAt: number;
+  /** Positive faces only (negative examples are not the person's faces). */
   faceCount: number;
 }
+
+/**
+ * `positive`: a face of the person, matched against. `negative`: a face the
+ * user said is NOT this person ("not X"); the matcher refuses the person for a
+ * face closer to one of their negatives than to their positives.
+ */
+export type FaceKind = 'positive' | 'negative';
 
 export interface FaceRecord {
   id: number;
   personId: number;
+  kind: FaceKind;
   /** The model that made the embedding; embeddings of different models are never compared. */
   model: string;
   dim: number;
@@ -40,6 +49,8 @@ export interface FaceWithData extends FaceRecord {
 }
 
 export interface NewFace {
+  /** Default `positive`. */
+  kind?: FaceKind;
   model: string;
   embedding: Float32Array | readonly number[];
   quality?: number | null;
@@ -57,6 +68,8 @@ export interface EmbeddingRow {
   personId: number;
   model: string;
   embedding: Float32Array;
+  /** Absent means `positive`. */
+  kind?: FaceKind;
 }
 
 /** The identity the matcher reports for a person. */
@@ -72,6 +85,8 @@ export type StoreChange =
   | { type: 'faces-removed'; faceIds: number[] }
   | { type: 'person-updated'; person: PersonLabel }
   | { type: 'person-removed'; personId: number; faceIds: number[] }
+  /** The calibrated tolerances now in force (the whole set). */
+  | { type: 'tolerances-changed'; tolerances: CalibratedTolerance[] }
   /** Many rows changed at once (an import that replaced the DB): reload everything. */
   | { type: 'reset' };
 
@@ -94,6 +109,68 @@ export interface ModelSummary {
   model: string;
   dim: number;
   faces: number;
+}
+
+/**
+ * A tolerance calibrated from the household's history (issue 10): for one
+ * person, or DB-wide (`personId` null), for one model. Precedence when
+ * matching: the person's, then the DB-wide one, then the node's own setting.
+ */
+export interface CalibratedTolerance {
+  model: string;
+  personId: number | null;
+  tolerance: number;
+  /** The false-accept rate it was calibrated for, when it came from a suggestion. */
+  targetFar: number | null;
+  updatedAt: number;
+}
+
+/** Sets (`tolerance` a number) or clears (`null`) one calibrated tolerance. */
+export interface ToleranceUpdate {
+  model: string;
+  personId: number | null;
+  tolerance: number | null;
+}
+
+/** One line of the record of what calibration changed, and who changed it. */
+export interface ToleranceChange {
+  id: number;
+  changedAt: number;
+  actor: string;
+  model: string;
+  personId: number | null;
+  personName: string | null;
+  oldTolerance: number | null;
+  newTolerance: number | null;
+  targetFar: number | null;
+}
+
+/** `confirm`: "yes, that is X". `reject`: "that is not X". */
+export type LabelVerdict = 'confirm' | 'reject';
+
+/** A user's label on a face seen in an event, kept with the face's embedding (the calibration's history). */
+export interface NewFaceLabel {
+  eventId: string;
+  /** The face's row in the event log, when known. */
+  eventFaceId?: number | null;
+  /** The person the match named (X). */
+  personId: number;
+  verdict: LabelVerdict;
+  /** "It is Y": the person the face was enrolled under instead. */
+  correctedPersonId?: number | null;
+  /** The face stored for this label: X's negative example, or Y's new face. */
+  faceId?: number | null;
+  model: string;
+  embedding: Float32Array | readonly number[];
+  /** The match's distance when the label was given. */
+  distance?: number | null;
+  actor?: string;
+  createdAt?: number;
+}
+
+export interface FaceLabel extends Required<Omit<NewFaceLabel, 'embedding'>> {
+  id: number;
+  embedding: Float32Array;
 }
 
 export interface FaceStore {
@@ -121,6 +198,17 @@ export interface FaceStore {
   models(): Promise<ModelSummary[]>;
   /** Every stored embedding (of one model, or all), in pages so that a large DB never blocks the event loop for long. */
   embeddings(model?: string, pageSize?: number): AsyncIterable<EmbeddingRow[]>;
+
+  /** Records a label; a `reject` label's negative face is enrolled separately (`enroll` with `kind: 'negative'`). */
+  addLabel(label: NewFaceLabel): Promise<FaceLabel>;
+  /** Labels, oldest first (of one model, or all). */
+  labels(model?: string): Promise<FaceLabel[]>;
+  /** The calibrated tolerances in force (of one model, or all). */
+  tolerances(model?: string): Promise<CalibratedTolerance[]>;
+  /** Applies the updates in one transaction and records each change that altered something. */
+  setTolerances(updates: readonly ToleranceUpdate[], meta: { actor: string; targetFar?: number | null }): Promise<ToleranceChange[]>;
+  /** The record of tolerance changes, newest first. */
+  toleranceHistory(limit?: number): Promise<ToleranceChange[]>;
 
   /** A consistent copy of the whole DB into `file`, taken while the DB stays in use. */
   backup(file: string): Promise<void>;

@@ -2,6 +2,8 @@ import type { Database } from 'better-sqlite3';
 import { PorchlightError } from '../../errors';
 import faces from './001-faces';
 import events from './002-events';
+import labelsTolerances from './004-labels-tolerances';
+import eventDoors from './005-event-doors';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -10,23 +12,30 @@ export type { Migration } from './types';
 export const MIGRATIONS: readonly Migration[] = [
   faces,
   events,
+  labelsTolerances,
+  eventDoors,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-/** Brings the DB to the latest schema, one transaction per step, and returns the versions it applied. */
-export function runMigrations(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+/** The steps a DB at schema `current` still needs; refuses a DB newer than this package. Shared by both backends. */
+export function pendingMigrations(current: number, migrations: readonly Migration[] = MIGRATIONS): Migration[] {
   migrations.forEach((m, i) => {
     if (i > 0 && m.version <= migrations[i - 1].version) throw new Error(`migration ${m.name}: versions must increase`);
   });
-  const current = db.pragma('user_version', { simple: true }) as number;
   const latest = migrations[migrations.length - 1].version;
   if (current > latest) {
     throw new PorchlightError('BAD_INPUT', `the database is at schema version ${current}, newer than this Porchlight (${latest}); upgrade the package`);
   }
+  return migrations.filter((m) => m.version > current);
+}
+
+/** Brings the DB to the latest schema, one transaction per step, and returns the versions it applied. */
+export function runMigrations(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const pending = pendingMigrations(current, migrations);
   const applied: number[] = [];
-  for (const migration of migrations) {
-    if (migration.version <= current) continue;
+  for (const migration of pending) {
     db.transaction(() => {
       migration.up(db);
       db.pragma(`user_version = ${migration.version}`);
