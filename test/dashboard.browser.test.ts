@@ -1,89 +1,44 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { lfwImage, repoRoot } from './support/paths';
-import { startDemo, waitFor, type DemoServer } from '../scripts/demo-server';
+import { lfwImage } from './support/paths';
+import { openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
-const artifacts = path.join(repoRoot, 'test-artifacts');
-/** The doorbell's cool-down in the demo flow: presses closer than this join one event. */
-const COOLDOWN_MS = 3_000;
 /** A new name with markup in it: it must show as these very characters, and never run. */
 const NEW_NAME = 'Zoë <b>bold</b> <script>window.__porchlightInjected = true</script>';
 
 describe('the dashboard in a real browser (Debian chromium + playwright-core)', function () {
   this.timeout(300_000);
-  let demo: DemoServer;
-  let context: BrowserContext;
-  let page: Page;
-  let profile: string;
-  let lastPressAt = 0;
+  let session: DashboardSession;
+  let page: DashboardSession['page'];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt install chromium (.ci/run installs it)`);
-    demo = await startDemo();
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    fs.mkdirSync(artifacts, { recursive: true });
+    session = await openDashboard();
+    page = session.page;
   });
 
   after(async () => {
-    await context?.close();
-    await demo?.stop();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+    await session?.close();
   });
 
-  const screenshot = (name: string) => page.screenshot({ path: path.join(artifacts, `dashboard-${name}.png`), fullPage: true });
-  const lastVisitor = () => page.locator('[data-testid="last-visitor"]');
-
-  /** Picks who stands at the simulated door in the dashboard's demo list. */
-  async function chooseVisitor(label: string): Promise<void> {
-    await page.getByLabel('Who is at the door? (demo)').click({ force: true });
-    await page.getByRole('option', { name: label, exact: true }).click();
-    await page.keyboard.press('Escape');
-  }
-
-  /** Rings from the dashboard's button (after the cool-down, once the camera shows the new visitor) and returns the text the last-visitor card settles on. */
-  async function ring(previous: string | null): Promise<string> {
-    await page.waitForTimeout(Math.max(800, lastPressAt + COOLDOWN_MS + 200 - Date.now()));
-    lastPressAt = Date.now();
-    const before = await lastVisitor().getAttribute('data-event-id').catch(() => null);
-    await page.getByRole('button', { name: 'Ring the doorbell' }).click();
-    return waitFor(
-      'the last-visitor card to show the new event',
-      async () => {
-        const card = lastVisitor();
-        if ((await card.count()) === 0) return undefined;
-        const id = await card.getAttribute('data-event-id');
-        return id && id !== before && id !== previous ? ((await card.textContent()) ?? '').trim() : undefined;
-      },
-      30_000,
-      100,
-    );
-  }
+  const screenshot = (name: string) => session.screenshot(name);
+  const lastVisitor = () => session.lastVisitor();
+  const chooseVisitor = (label: string) => session.chooseVisitor(label);
+  const ring = () => session.ring();
 
   it('shows the live camera, and a press from the dashboard brings the known visitor\'s name', async () => {
-    await page.goto(`${demo.baseUrl}dashboard/door`);
+    await session.open('door');
     await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
     await chooseVisitor('Alice (known)');
-    assert.equal(await ring(null), 'Alice');
+    assert.equal(await ring(), 'Alice');
     const stream = page.locator('img.pl-stream');
     await waitFor('a live frame', async () => ((await stream.evaluate((img: HTMLImageElement) => img.naturalWidth)) > 0 ? true : undefined), 10_000);
     await screenshot('door-known');
   });
 
-  // KNOWN FAILURE, open in issue #6: since about 11:00 on 2026-11-30 a second press in this browser
-  // session produces no event on this machine (the same code passed at 10:20), while the same steps
-  // driven by hand in playwright pass. Skipped so the rest of the suite can land; to be found and fixed.
-  it.skip('enrols an unknown visitor from their event ("Who is this?"), and the next press names them, as text', async () => {
+  it('enrols an unknown visitor from their event ("Who is this?"), and the next press names them, as text', async () => {
     await chooseVisitor('a stranger');
-    assert.equal(await ring(null), 'unknown');
+    assert.equal(await ring(), 'unknown');
 
-    await page.goto(`${demo.baseUrl}dashboard/events`);
+    await session.open('events');
     const unknown = page.locator('.pl-event[data-verdict="unknown"]').first();
     await unknown.waitFor();
     await unknown.getByLabel('Who is this?').fill(NEW_NAME);
@@ -92,15 +47,15 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await waitFor('the enrolment to be confirmed', async () => ((await unknown.locator('.pl-feedback').textContent()) ?? '').match(/^(Enrolled|Not done|Could not).*/)?.[0], 60_000);
     assert.match((await unknown.locator('.pl-feedback').textContent()) ?? '', /^Enrolled /);
 
-    await page.goto(`${demo.baseUrl}dashboard/door`);
+    await session.open('door');
     await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
     await chooseVisitor('a stranger');
-    assert.equal(await ring(null), NEW_NAME);
+    assert.equal(await ring(), NEW_NAME);
     assert.equal(await page.evaluate(() => (window as unknown as { __porchlightInjected?: boolean }).__porchlightInjected), undefined, 'the script in the name never ran');
     assert.equal(await lastVisitor().locator('script, b').count(), 0, 'the name is text, not markup');
     await screenshot('door-new-name');
 
-    await page.goto(`${demo.baseUrl}dashboard/events`);
+    await session.open('events');
     await page.locator('.pl-event').first().waitFor();
     const names = await page.locator('.pl-names').allTextContents();
     assert.ok(names.includes(NEW_NAME), `the timeline shows the new name as text (got ${JSON.stringify(names.slice(0, 5))})`);
@@ -120,8 +75,8 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     }, 10_000);
   });
 
-  it.skip('lists the people with their faces, the new one among the known', async () => {
-    await page.goto(`${demo.baseUrl}dashboard/people`);
+  it('lists the people with their faces, the new one among the known', async () => {
+    await session.open('people');
     const person = page.locator('.pl-person').filter({ has: page.locator('.pl-person-name', { hasText: 'Zoë' }) });
     await person.waitFor();
     assert.equal(((await person.locator('.pl-person-name').textContent()) ?? '').trim(), NEW_NAME);
@@ -140,7 +95,7 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await screenshot('people');
   });
 
-  it.skip('renames a person, moves them to the blacklist and forgets them, through the face-db node', async () => {
+  it('renames a person, moves them to the blacklist and forgets them, through the face-db node', async () => {
     const person = (name: string) => page.locator('.pl-person').filter({ has: page.locator('.pl-person-name', { hasText: name }) });
     const feedback = page.locator('.pl-people > .pl-feedback');
     const zoe = person('Zoë');
@@ -157,13 +112,13 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await person('Zoe Renamed').getByRole('button', { name: 'Forget' }).click();
     await waitFor('the person forgotten', async () => ((await person('Zoe Renamed').count()) === 0 ? true : undefined), 30_000);
     assert.equal(((await feedback.textContent()) ?? '').trim(), 'Forgotten');
-    const { people } = await (await fetch(`${demo.baseUrl}porchlight/faces`)).json();
+    const { people } = await (await fetch(`${session.demo.baseUrl}porchlight/faces`)).json();
     assert.deepEqual(people.map((p: { name: string }) => p.name).sort(), ['Alice', 'Mallory', 'Uploaded Person']);
     await screenshot('people-after-forget');
   });
 
   it('draws the charts of visitors per day and time to verdict', async () => {
-    await page.goto(`${demo.baseUrl}dashboard/charts`);
+    await session.open('charts');
     await page.locator('canvas').first().waitFor();
     await page.waitForTimeout(1_000);
     await screenshot('charts');

@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { repoRoot } from './paths';
+import { startDemo, waitFor, type DemoServer } from '../../scripts/demo-server';
+
+export { waitFor };
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+const artifacts = path.join(repoRoot, 'test-artifacts');
+/** The doorbell's cool-down in the demo flow: presses closer than this join one event. */
+export const COOLDOWN_MS = 3_000;
+
+/** The running demo (`npm start` in a child process) with a headless Debian chromium on its dashboard. */
+export interface DashboardSession {
+  demo: DemoServer;
+  page: Page;
+  /** Opens a dashboard page by its path under /dashboard/ (`door`, `events`, `people`, ...). */
+  open(dashboardPath: string): Promise<void>;
+  /** Saves a full-page screenshot as test-artifacts/dashboard-<name>.png. */
+  screenshot(name: string): Promise<void>;
+  /** The door page's last-visitor card. */
+  lastVisitor(): Locator;
+  /** Picks who stands at the simulated door (the door page's demo list), e.g. 'Alice (known)', 'a stranger'. */
+  chooseVisitor(label: string): Promise<void>;
+  /** Rings from the door page's button, after the cool-down, and returns the text the last-visitor card settles on. */
+  ring(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Starts the demo and a browser on it: for the dashboard tests of every feature. */
+export async function openDashboard(): Promise<DashboardSession> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt install chromium (.ci/run installs it)`);
+  const demo = await startDemo();
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-chromium-'));
+  let context: BrowserContext | undefined;
+  try {
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+  } catch (err) {
+    await demo.stop();
+    fs.rmSync(profile, { recursive: true, force: true });
+    throw err;
+  }
+  const page = await context.newPage();
+  fs.mkdirSync(artifacts, { recursive: true });
+  /** When the newest event started, by the server's clock (the same machine's). */
+  const lastPressSeenByServer = async (): Promise<number | undefined> => {
+    const { events } = (await (await fetch(`${demo.baseUrl}porchlight/events?limit=1`)).json()) as { events: Array<{ startedAt: number }> };
+    return events[0]?.startedAt;
+  };
+  const lastVisitor = () => page.locator('[data-testid="last-visitor"]');
+
+  return {
+    demo,
+    page,
+    lastVisitor,
+    async open(dashboardPath) {
+      await page.goto(`${demo.baseUrl}dashboard/${dashboardPath}`);
+    },
+    async screenshot(name) {
+      await page.screenshot({ path: path.join(artifacts, `dashboard-${name}.png`), fullPage: true });
+    },
+    async chooseVisitor(label) {
+      await page.getByLabel('Who is at the door? (demo)').click({ force: true });
+      await page.getByRole('option', { name: label, exact: true }).click();
+      await page.keyboard.press('Escape');
+    },
+    async ring() {
+      // The cool-down runs from when the server saw the last press, which can be well after the
+      // click when the demo is busy (a first press while models warm up): ask the server, not the clock here.
+      const latest = await lastPressSeenByServer();
+      await page.waitForTimeout(Math.max(300, (latest ?? 0) + COOLDOWN_MS + 300 - Date.now()));
+      const before = await lastVisitor().getAttribute('data-event-id', { timeout: 1_000 }).catch(() => null);
+      await page.getByRole('button', { name: 'Ring the doorbell' }).click();
+      return waitFor(
+        'the last-visitor card to show the new event',
+        async () => {
+          const card = lastVisitor();
+          if ((await card.count()) === 0) return undefined;
+          const id = await card.getAttribute('data-event-id');
+          return id && id !== before ? ((await card.textContent()) ?? '').trim() : undefined;
+        },
+        30_000,
+        100,
+      );
+    },
+    async close() {
+      await context?.close();
+      await demo.stop();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
