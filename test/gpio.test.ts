@@ -18,51 +18,7 @@ import { PressDetector, type Press } from '../lib/gpio/press-detector';
 import { isEventId } from '../lib/events/event-id';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
-
-/**
- * A stand-in for Debian's gpiomon (there is no GPIO chip here): answers
- * --version like libgpiod v1 or v2, logs its arguments, prints the edges of
- * FAKE_GPIOMON_SCRIPT in that version's output format, then exits the way the
- * script says (a crash by default), which is what the restart logic must survive.
- */
-function writeFakeGpiomon(dir: string): string {
-  const file = path.join(dir, 'gpiomon');
-  fs.writeFileSync(
-    file,
-    `#!/usr/bin/env node
-const fs = require('fs');
-const dialect = process.env.FAKE_GPIOMON_DIALECT || '1';
-if (process.argv.includes('--version')) {
-  console.log(dialect === '2' ? 'gpiomon (libgpiod) v2.1.3' : 'gpiomon (libgpiod) v1.6.3');
-  console.log('Copyright (C) 2017-2023 Bartosz Golaszewski');
-  process.exit(0);
-}
-if (process.env.FAKE_GPIOMON_LOG) fs.appendFileSync(process.env.FAKE_GPIOMON_LOG, JSON.stringify({ args: process.argv.slice(2), at: Date.now(), pid: process.pid }) + '\\n');
-const steps = JSON.parse(process.env.FAKE_GPIOMON_SCRIPT || '[]');
-const offset = process.argv[process.argv.length - 1];
-const chip = dialect === '2' ? process.argv[process.argv.indexOf('--chip') + 1] : process.argv[process.argv.length - 2];
-let t = 0;
-const stamp = () => (process.uptime() + 1000).toFixed(9);
-for (const step of steps) {
-  t += step.delay || 0;
-  setTimeout(() => {
-    if (step.edge) {
-      const line = dialect === '2'
-        ? stamp() + '\\t' + step.edge + '\\t' + chip + ' ' + offset
-        : 'event: ' + (step.edge === 'rising' ? ' RISING EDGE' : 'FALLING EDGE') + ' offset: ' + offset + ' timestamp: [' + stamp().padStart(18) + ']';
-      process.stdout.write(line + '\\n');
-    }
-    if (step.noise) process.stdout.write(step.noise + '\\n');
-    if (step.stderr) process.stderr.write(step.stderr + '\\n');
-    if (step.exit !== undefined) process.exit(step.exit);
-  }, t);
-}
-if (!steps.some((s) => s.exit !== undefined)) setInterval(() => {}, 1000);
-`,
-  );
-  fs.chmodSync(file, 0o755);
-  return file;
-}
+import { writeFakeGpiomon } from './support/fake-gpiomon';
 
 /** Puts the environment back as it was (keeping process.env itself, whose values Node coerces to strings). */
 function restoreEnv(saved: NodeJS.ProcessEnv): void {
@@ -320,7 +276,7 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
     assert.ok(isEventId(msg.event.id));
     assert.equal(msg.event.trigger, 'doorbell');
     assert.ok(msg.event.startedAt >= before && msg.event.startedAt <= Date.now());
-    assert.deepEqual(msg.event.source, { node: 'bell', chip: 'simulated', line: null });
+    assert.deepEqual(msg.event.source, { node: 'bell', door: null, chip: 'simulated', line: null });
     assert.deepEqual(msg.press, { count: 1, long: false });
   });
 
@@ -363,7 +319,7 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
     const statuses: any[] = [];
     bell.on('call:status', (call: any) => statuses.push(call.args[0]));
     const msg = await nextMessage<Record<string, any>>(helper.getNode('press'), 10_000);
-    assert.deepEqual(msg.event.source, { node: 'bell', chip, line: 27 });
+    assert.deepEqual(msg.event.source, { node: 'bell', door: null, chip, line: 27 });
     assert.ok(statuses.some((s) => /^watching .*\/27 \(libgpiod v2\)$/.test(s.text)), JSON.stringify(statuses));
     const { pid, args } = JSON.parse(fs.readFileSync(log, 'utf8').trim().split('\n')[0]);
     assert.deepEqual(args, ['--chip', chip, '--edges=both', '--bias=pull-up', '--active-low', '27']);

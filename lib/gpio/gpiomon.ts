@@ -96,7 +96,8 @@ export function chipDevicePath(chip: string): string | undefined {
 
 /** gpiomon's error output, turned into what the user should do. */
 export function explainGpiomonError(stderr: string, chip: string): string | undefined {
-  if (/no such file|unable to open chip|cannot find|not found/i.test(stderr)) return `${chip} not found`;
+  // ENOENT at start; ENODEV ("No such device") when the chip goes away while gpiomon waits on it.
+  if (/no such file|no such device|unable to open chip|cannot find|not found/i.test(stderr)) return `${chip} not found`;
   if (/permission denied/i.test(stderr)) return `permission denied on ${chip}: add the user to the gpio group`;
   if (/busy/i.test(stderr)) return `line busy: another program holds it`;
   return undefined;
