@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
+import { Backoff } from '../process/backoff';
 import { ensureEvent, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
 import type { Box } from '../image/types';
-import { EventRepository, type FaceRecord } from './repository';
+import { doorOf, EventRepository, type FaceRecord } from './repository';
 import { DEFAULT_RETENTION, RETENTION_BATCH, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
 import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace, type EventImages } from './snapshot';
 import { VERDICT_STATUSES, type EventDetail, type MessageFace, type Verdict, type VerdictPerson } from './types';
@@ -20,6 +21,8 @@ export interface EventLogOptions {
   maxPixels?: number;
   /** Events whose best frame is kept in memory until their verdict; the oldest is forgotten beyond this. */
   maxPendingEvents?: number;
+  /** The door recorded for events whose `msg.event.source` names none (an instance that serves one door). */
+  door?: string;
   now?: () => number;
 }
 
@@ -40,6 +43,12 @@ interface CandidateFrame {
 type Message = Record<string, unknown>;
 
 const isImageBuffer = (value: unknown): value is Buffer => Buffer.isBuffer(value) && value.length > 0;
+
+/** Events begun but not ended that the log remembers, to fail them when it closes (older ones are left to the sweep). */
+const MAX_OPEN_EVENTS = 1_000;
+
+/** SQLITE_BUSY and its variants: another connection held the lock longer than the busy timeout. */
+const isDatabaseBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown } | null)?.code ?? ''));
 
 /**
  * Sorts a message into the lifecycle: a Catch node's `msg.error` fails the
@@ -151,12 +160,19 @@ export class EventLog extends EventEmitter {
   retention: RetentionPolicy;
   private readonly maxPixels: number;
   private readonly maxPending: number;
+  private readonly door: string | undefined;
   private readonly now: () => number;
   /** The best frame seen so far of each event still waiting for its verdict (insertion-ordered). */
   private readonly candidates = new Map<string, CandidateFrame>();
   private sweeping: Promise<SweepReport> | undefined;
   private sweepAgain: Promise<SweepReport> | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Events with a press or frames stored and no verdict or failure yet (insertion-ordered). */
+  private readonly open = new Map<string, DoorbellEvent>();
+  /** Events a busy database refused, with why: recorded `failed` once it takes writes again. */
+  private readonly refused = new Map<string, { event: DoorbellEvent; reason: string }>();
+  private readonly refusedBackoff = new Backoff(1_000, 5_000);
+  private refusedTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(options: EventLogOptions) {
@@ -167,11 +183,15 @@ export class EventLog extends EventEmitter {
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.maxPending = options.maxPendingEvents ?? 32;
     this.now = options.now ?? (() => Date.now());
+    this.door = options.door?.trim() || undefined;
   }
 
   /** Stores what a message says about its event; a message without `msg.event` starts a new one. */
   record(msg: Message, metadata: Record<string, unknown> = {}): Promise<RecordOutcome> {
-    const recording = this.store(msg, metadata);
+    const recording = this.store(msg, metadata).catch((err: unknown) => {
+      if (isDatabaseBusy(err)) this.refuse(msg, err as Error);
+      throw err;
+    });
     this.inFlight.add(recording);
     recording.then(
       () => this.inFlight.delete(recording),
@@ -182,7 +202,7 @@ export class EventLog extends EventEmitter {
 
   private async store(msg: Message, metadata: Record<string, unknown>): Promise<RecordOutcome> {
     const kind = classifyMessage(msg);
-    const event = ensureEvent(msg.event, kind === 'failure' ? 'error' : 'message', { via: 'event-log' });
+    const event = this.withDoor(ensureEvent(msg.event, kind === 'failure' ? 'error' : 'message', { via: 'event-log' }));
     const now = this.now();
     const meta = { ...metadata, source: event.source, ...(typeof msg.topic === 'string' && msg.topic ? { topic: msg.topic } : {}) };
     let outcome: RecordOutcome;
@@ -204,8 +224,81 @@ export class EventLog extends EventEmitter {
         outcome = { kind, event, snapshot: await this.complete(event, parseVerdict(msg.verdict), msg, now, meta) };
         break;
     }
+    this.trackOpen(kind, event);
     this.emit('recorded', outcome, msg);
     return outcome;
+  }
+
+  private withDoor(event: DoorbellEvent): DoorbellEvent {
+    return this.door && doorOf(event) === null ? { ...event, source: { ...event.source, door: this.door } } : event;
+  }
+
+  private trackOpen(kind: MessageKind, event: DoorbellEvent): void {
+    if (kind === 'verdict' || kind === 'failure') {
+      this.open.delete(event.id);
+      return;
+    }
+    if (this.open.has(event.id)) return;
+    this.open.set(event.id, event);
+    if (this.open.size > MAX_OPEN_EVENTS) this.open.delete(this.open.keys().next().value as string);
+  }
+
+  /**
+   * The database stayed locked past its busy timeout: the event is remembered
+   * and recorded `failed` with the reason as soon as the database takes
+   * writes again, so a busy moment costs the verdict's details, not the event.
+   */
+  private refuse(msg: Message, err: Error): void {
+    const event = ensureEvent(msg.event, 'message', { via: 'event-log' });
+    msg.event = event; // a retry or a later message of this event keeps its id
+    const kind = classifyMessage(msg);
+    const what = kind === 'verdict' ? `the verdict (${String((msg.verdict as { status?: unknown }).status)})` : `the ${kind}`;
+    this.refused.set(event.id, { event, reason: `${what} could not be stored: ${err.message}` });
+    this.scheduleRefusedRetry();
+  }
+
+  private scheduleRefusedRetry(): void {
+    if (this.refusedTimer || this.refused.size === 0 || this.stopped) return;
+    this.refusedTimer = setTimeout(() => {
+      this.refusedTimer = undefined;
+      if (this.recordRefused() > 0) this.scheduleRefusedRetry();
+    }, this.refusedBackoff.next());
+    this.refusedTimer.unref?.();
+  }
+
+  /**
+   * Records the refused events as failed without waiting on a lock (busy
+   * timeout 0 for these writes: a retry never holds the event loop); returns
+   * how many are still waiting.
+   */
+  private recordRefused(): number {
+    const db = this.repository.db;
+    if (this.refused.size === 0 || !db.open) return 0;
+    const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
+    db.pragma('busy_timeout = 0');
+    try {
+      for (const [id, { event, reason }] of this.refused) {
+        this.repository.recordFailure(event, reason, this.now(), { via: 'event-log', retried: true });
+        this.refused.delete(id);
+        this.open.delete(id);
+        this.emit('refused-recorded', event, reason);
+      }
+      this.refusedBackoff.reset();
+    } catch (err) {
+      if (!isDatabaseBusy(err)) throw err;
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeout}`);
+    }
+    return this.refused.size;
+  }
+
+  /** Events that began here and have neither verdict nor failure (e.g. the flow is being redeployed): failed with `reason`. */
+  failOpen(reason: string): number {
+    const events = [...this.open.values()];
+    this.open.clear();
+    const now = this.now();
+    for (const event of events) this.repository.recordFailure(event, reason, now, { via: 'event-log' });
+    return events.length;
   }
 
   private consider(id: string, msg: Message): void {
@@ -341,10 +434,19 @@ export class EventLog extends EventEmitter {
     return () => clearInterval(timer);
   }
 
-  /** Stops retention (a running sweep ends after its current batch) and waits until nothing is being written. */
-  async stop(): Promise<void> {
+  /**
+   * Stops retention (a running sweep ends after its current batch) and waits
+   * until nothing is being written; then records what a busy database refused
+   * (if it takes writes now) and, given `failOpen`, fails the unfinished
+   * events with that reason. Returns what is left unrecorded.
+   */
+  async stop(options: { failOpen?: string } = {}): Promise<{ failed: number; unrecorded: number }> {
     this.stopped = true;
+    clearTimeout(this.refusedTimer);
     await this.whenIdle();
+    const unrecorded = this.recordRefused();
+    const failed = options.failOpen ? this.failOpen(options.failOpen) : 0;
+    return { failed, unrecorded };
   }
 
   /** Resolves when no message is being recorded and no sweep runs (before the database closes). */

@@ -1,5 +1,5 @@
 import { PorchlightError } from '../errors';
-import { MAX_PAGE_SIZE } from './repository';
+import { MAX_DOOR_LENGTH, MAX_PAGE_SIZE } from './repository';
 import { EVENT_STATUSES, VERDICT_STATUSES, type EventFilter, type EventStatus, type VerdictStatus } from './types';
 
 const MAX_PERSON_LENGTH = 200;
@@ -44,6 +44,10 @@ export function parseEventFilter(input: Record<string, unknown>): EventFilter {
   if (present(input.until)) filter.until = parseTime('until', input.until);
   if (present(input.status)) filter.status = oneOf<EventStatus>('status', input.status, EVENT_STATUSES);
   if (present(input.verdict)) filter.verdict = oneOf<VerdictStatus>('verdict', input.verdict, VERDICT_STATUSES);
+  if (present(input.door)) {
+    if (typeof input.door !== 'string' || input.door.length > MAX_DOOR_LENGTH) throw bad(`door must be a door's name of at most ${MAX_DOOR_LENGTH} characters`);
+    filter.door = input.door;
+  }
   if (present(input.person)) {
     if (typeof input.person !== 'string' && typeof input.person !== 'number') throw bad('person must be a name or a person id');
     const person = String(input.person);

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Box } from '../image/types';
 import type { DoorbellEvent } from '../events/event';
+import { notifyEventsDeleted } from './deletions';
 import type {
   EventDetail,
   EventFilter,
@@ -30,10 +31,12 @@ export interface FaceRecord {
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
 const MAX_ERROR_TEXT = 2000;
+export const MAX_DOOR_LENGTH = 100;
 
-interface EventRow {
+export interface EventRow {
   id: string;
   trigger: string;
+  door: string | null;
   status: EventStatus;
   verdict: VerdictStatus | null;
   people: string;
@@ -47,7 +50,7 @@ interface EventRow {
   metadata: string;
 }
 
-interface FaceRow {
+export interface FaceRow {
   id: number;
   frame_seq: number | null;
   x: number;
@@ -64,10 +67,10 @@ interface FaceRow {
   has_crop: number;
 }
 
-const SUMMARY_COLUMNS =
-  'id, trigger, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, error_message, snapshot_bytes';
+export const SUMMARY_COLUMNS =
+  'id, trigger, door, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, error_message, snapshot_bytes';
 
-function parseJson<T>(text: string, fallback: T): T {
+export function parseJson<T>(text: string, fallback: T): T {
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -75,10 +78,11 @@ function parseJson<T>(text: string, fallback: T): T {
   }
 }
 
-function toSummary(row: EventRow): EventSummary {
+export function toSummary(row: EventRow): EventSummary {
   return {
     id: row.id,
     trigger: row.trigger,
+    door: row.door,
     status: row.status,
     verdict: row.verdict,
     people: parseJson<VerdictPerson[]>(row.people, []),
@@ -91,7 +95,7 @@ function toSummary(row: EventRow): EventSummary {
   };
 }
 
-function toStoredFace(row: FaceRow): StoredFace {
+export function toStoredFace(row: FaceRow): StoredFace {
   return {
     id: row.id,
     frameSeq: row.frame_seq,
@@ -111,6 +115,12 @@ function finiteOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
+/** The door an event names in its source (`msg.event.source.door`), or null. */
+export function doorOf(event: DoorbellEvent): string | null {
+  const door = event.source?.door;
+  return typeof door === 'string' && door.trim() ? door.trim().slice(0, MAX_DOOR_LENGTH) : null;
+}
+
 function idText(value: unknown): string | null {
   return value === null || value === undefined || value === '' ? null : String(value);
 }
@@ -121,6 +131,7 @@ const COLUMN_CONDITIONS = {
   until: 'started_at <= @until',
   status: 'status = @status',
   verdict: 'verdict = @verdict',
+  door: 'door = @door',
 } as const;
 
 /** Builds the WHERE clause of a filter (but its person); every value is a bound parameter, never spliced into the SQL. */
@@ -150,14 +161,15 @@ export class EventRepository {
   constructor(readonly db: Database.Database) {
     this.insertVerdictTx = db.transaction((event, verdict, people, faces, now, metadata, snapshotBytes) => {
       this.sql(`
-        INSERT INTO events (id, trigger, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, snapshot_bytes, data, metadata, updated_at)
-        VALUES (@id, @trigger, 'completed', @verdict, @people, @startedAt, @now, coalesce(@latencyMs, @now - @startedAt), @framesSeen, @snapshotBytes, @data, @metadata, @now)
+        INSERT INTO events (id, trigger, door, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, snapshot_bytes, data, metadata, updated_at)
+        VALUES (@id, @trigger, @door, 'completed', @verdict, @people, @startedAt, @now, coalesce(@latencyMs, @now - @startedAt), @framesSeen, @snapshotBytes, @data, @metadata, @now)
         ON CONFLICT (id) DO UPDATE SET
-          status = 'completed', verdict = excluded.verdict, people = excluded.people, completed_at = excluded.completed_at,
+          door = coalesce(door, excluded.door), status = 'completed', verdict = excluded.verdict, people = excluded.people, completed_at = excluded.completed_at,
           processing_ms = coalesce(@latencyMs, @now - started_at), frames_seen = max(frames_seen, excluded.frames_seen),
           snapshot_bytes = coalesce(excluded.snapshot_bytes, snapshot_bytes), data = excluded.data, updated_at = excluded.updated_at`).run({
         id: event.id,
         trigger: event.trigger,
+        door: doorOf(event),
         verdict: verdict.status,
         people: JSON.stringify(people),
         startedAt: event.startedAt,
@@ -212,21 +224,22 @@ export class EventRepository {
   recordPress(event: DoorbellEvent, now: number, metadata: Record<string, unknown> = {}): boolean {
     return (
       this.sql(`
-        INSERT INTO events (id, trigger, status, started_at, metadata, updated_at)
-        VALUES (?, ?, 'created', ?, ?, ?) ON CONFLICT (id) DO NOTHING`).run(event.id, event.trigger, event.startedAt, JSON.stringify(metadata), now).changes > 0
+        INSERT INTO events (id, trigger, door, status, started_at, metadata, updated_at)
+        VALUES (?, ?, ?, 'created', ?, ?, ?) ON CONFLICT (id) DO NOTHING`).run(event.id, event.trigger, doorOf(event), event.startedAt, JSON.stringify(metadata), now).changes > 0
     );
   }
 
   /** A frame of the event: the first one moves it to `processing`; frames are counted. */
   recordFrame(event: DoorbellEvent, now: number, metadata: Record<string, unknown> = {}): void {
     this.sql(`
-      INSERT INTO events (id, trigger, status, started_at, processing_at, frames_seen, metadata, updated_at)
-      VALUES (@id, @trigger, 'processing', @startedAt, @now, 1, @metadata, @now)
+      INSERT INTO events (id, trigger, door, status, started_at, processing_at, frames_seen, metadata, updated_at)
+      VALUES (@id, @trigger, @door, 'processing', @startedAt, @now, 1, @metadata, @now)
       ON CONFLICT (id) DO UPDATE SET
-        frames_seen = frames_seen + 1, processing_at = coalesce(processing_at, @now), updated_at = @now,
+        door = coalesce(door, excluded.door), frames_seen = frames_seen + 1, processing_at = coalesce(processing_at, @now), updated_at = @now,
         status = CASE WHEN status = 'created' THEN 'processing' ELSE status END`).run({
       id: event.id,
       trigger: event.trigger,
+      door: doorOf(event),
       startedAt: event.startedAt,
       now,
       metadata: JSON.stringify(metadata),
@@ -252,9 +265,10 @@ export class EventRepository {
    */
   recordFailure(event: DoorbellEvent, message: string, now: number, metadata: Record<string, unknown> = {}): void {
     this.sql(`
-      INSERT INTO events (id, trigger, status, started_at, completed_at, processing_ms, error_message, metadata, updated_at)
-      VALUES (@id, @trigger, 'failed', @startedAt, @now, @now - @startedAt, @message, @metadata, @now)
+      INSERT INTO events (id, trigger, door, status, started_at, completed_at, processing_ms, error_message, metadata, updated_at)
+      VALUES (@id, @trigger, @door, 'failed', @startedAt, @now, @now - @startedAt, @message, @metadata, @now)
       ON CONFLICT (id) DO UPDATE SET
+        door = coalesce(door, excluded.door),
         error_message = substr(CASE WHEN error_message IS NULL THEN @message ELSE error_message || '; ' || @message END, 1, ${MAX_ERROR_TEXT}),
         completed_at = CASE WHEN status = 'completed' THEN completed_at ELSE @now END,
         processing_ms = CASE WHEN status = 'completed' THEN processing_ms ELSE @now - started_at END,
@@ -262,6 +276,7 @@ export class EventRepository {
         updated_at = @now`).run({
       id: event.id,
       trigger: event.trigger,
+      door: doorOf(event),
       startedAt: event.startedAt,
       now,
       message: message.slice(0, MAX_ERROR_TEXT),
@@ -316,12 +331,14 @@ export class EventRepository {
    */
   private queryByPerson(filter: EventFilter, limit: number, offset: number): EventPage {
     if (filter.status !== undefined && filter.status !== 'completed') return { events: [], total: 0 };
-    const { sql, params } = whereClause({ ...filter, status: undefined });
-    const and = sql.replace(/^WHERE/, 'AND');
+    const { sql, params } = whereClause({ ...filter, status: undefined, door: undefined });
+    // event_people has no door: the door narrows through the events' own index.
+    const door = filter.door === undefined ? '' : 'AND event_id IN (SELECT id FROM events WHERE door = @door)';
+    const and = `${sql.replace(/^WHERE/, 'AND')} ${door}`;
     const matched = `
       SELECT event_id, started_at FROM event_people WHERE name = @person COLLATE NOCASE ${and}
       UNION SELECT event_id, started_at FROM event_people WHERE person_id = @person ${and}`;
-    const all = { ...params, person: filter.person };
+    const all = { ...params, person: filter.person, ...(filter.door === undefined ? {} : { door: filter.door }) };
     const page = this.sql(`${matched} ORDER BY started_at DESC, event_id DESC LIMIT @limit OFFSET @offset`).all({ ...all, limit, offset }) as Array<{ event_id: string }>;
     const { total } = this.sql(`SELECT count(*) AS total FROM (${matched})`).get(all) as { total: number };
     const byId = this.sql(`SELECT ${SUMMARY_COLUMNS} FROM events WHERE id = ?`);
@@ -331,7 +348,10 @@ export class EventRepository {
 
   /** Deletes events with their people and faces (the caller removes snapshot files). */
   delete(ids: string[]): number {
-    return ids.length ? this.deleteTx(ids) : 0;
+    if (ids.length === 0) return 0;
+    const deleted = this.deleteTx(ids);
+    notifyEventsDeleted(this.db, ids);
+    return deleted;
   }
 
   /** Up to `limit` events of this verdict (null: events without one) that started before `before`, oldest first. */

@@ -49,6 +49,8 @@ export interface Verdict {
 export interface EventSummary {
   id: string;
   trigger: string;
+  /** The door or camera the event came from (`msg.event.source.door`); null when it named none. */
+  door: string | null;
   status: EventStatus;
   verdict: VerdictStatus | null;
   people: VerdictPerson[];
@@ -87,6 +89,8 @@ export interface EventFilter {
   until?: number;
   status?: EventStatus;
   verdict?: VerdictStatus;
+  /** A door's name, exactly as recorded. */
+  door?: string;
   /** A person's name (case-insensitive) or id. */
   person?: string;
   limit?: number;

@@ -7,6 +7,8 @@ import { errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';
 
 interface GpioDoorbellDef extends NodeDef {
+  /** The door or camera this button rings at, carried in msg.event.source.door (default: the node's name). */
+  door?: string;
   backend: 'gpiod' | 'simulated';
   chip?: string;
   line?: string | number;
@@ -42,7 +44,8 @@ export = function register(RED: NodeAPI): void {
     const simulated = def.backend !== 'gpiod';
     const chip = String(def.chip || 'gpiochip0');
     const line = Math.round(numberSetting(def.line, 17));
-    const source = simulated ? { node: this.id, chip: 'simulated', line: null } : { node: this.id, chip, line };
+    const door = (def.door || def.name || '').trim() || null;
+    const source = simulated ? { node: this.id, door, chip: 'simulated', line: null } : { node: this.id, door, chip, line };
     let event: DoorbellEvent | undefined;
     let idleTimer: NodeJS.Timeout | undefined;
     let idleStatus = simulated ? readyStatus('simulated') : warnStatus(`starting ${chip}/${line}`);
