@@ -36,7 +36,7 @@ export = function register(RED: NodeAPI): void {
     // "engine" (the default) follows the engine's choice, the fastest pipeline
     // that passed its self-test; a named detector pins face-api's tfjs one.
     const followsEngine = !def.detector || def.detector === ENGINE_CHOICE;
-    const detectorChoice: Promise<{ detector: string; detectorConfig: Record<string, unknown>; reason?: string }> = followsEngine
+    const detectorChoice: Promise<{ detector: string; detectorConfig: Record<string, unknown>; reason?: string; fallback?: string }> = followsEngine
       ? engineSelection(RED, def.engine, pool)
       : Promise.resolve({ detector: def.detector, detectorConfig: {} });
     detectorChoice.catch(() => undefined);
@@ -63,9 +63,12 @@ export = function register(RED: NodeAPI): void {
     this.status(busyStatus('loading models'));
     requestFor()
       .then((request) => detectFaces(pool, { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 }, { ...request, cropSize: 0, policy: 'wait' }))
-      .then((result) => {
+      .then(async (result) => {
         if (closing) return;
-        this.status(result.fallbackWarning ? warnStatus(result.fallbackWarning) : readyStatus(`ready (${result.detector})`));
+        // The engine's own fallback (a model file missing or broken) stays visible, not only a green "ready".
+        const { fallback } = await detectorChoice;
+        const warning = result.fallbackWarning ?? (fallback && `${result.detector}, because ${fallback}`);
+        this.status(warning ? warnStatus(warning) : readyStatus(`ready (${result.detector})`));
       })
       .catch((err) => {
         if (!closing) this.status(errorStatus(err));

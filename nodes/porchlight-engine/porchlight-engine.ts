@@ -29,7 +29,8 @@ export = function register(RED: NodeAPI): void {
       chosen ??= selectBackend(pool, settings.backend ?? 'auto', settings.models).then(
         (selection) => {
           state = { ok: true, backend: selection.backend, reason: selection.reason };
-          this.log(`vision backend ${selection.backend}: ${selection.reason}`);
+          if (selection.fallback) this.warn(`vision backend ${selection.backend}: ${selection.reason}`);
+          else this.log(`vision backend ${selection.backend}: ${selection.reason}`);
           return selection;
         },
         (err: Error) => {

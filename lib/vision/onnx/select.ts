@@ -40,9 +40,11 @@ export interface EngineSelection {
   tolerance: number;
   /** Time of the ONNX self-test (load included), when one ran. */
   selfTestMs?: number;
+  /** Set when the engine runs something other than its first choice: why (naming the model file at fault), for warning statuses. */
+  fallback?: string;
 }
 
-type Pipeline = Omit<EngineSelection, 'reason' | 'selfTestMs' | 'tolerance'>;
+type Pipeline = Omit<EngineSelection, 'reason' | 'selfTestMs' | 'tolerance' | 'fallback'>;
 
 /** face-api's published tolerance for its ResNet descriptor. */
 const FACEAPI_TOLERANCE = 0.6;
@@ -154,10 +156,10 @@ export async function selectBackend(pool: WorkerPool, requested: BackendChoice, 
   const faceApi = faceApiOnnxPipeline(models);
   try {
     const selfTestMs = await selfTest(pool, faceApi);
-    return withReason(faceApi, `${prefix}face-api's networks on ONNX, because ${failure}`, selfTestMs);
+    return { ...withReason(faceApi, `${prefix}face-api's networks on ONNX, because ${failure}`, selfTestMs), fallback: failure };
   } catch (err) {
     failure += `; face-api's networks on ONNX failed too: ${(err as Error).message}`;
   }
   if (requested === 'onnx') throw new PorchlightError('MODEL_UNAVAILABLE', failure);
-  return withReason(TFJS_SELECTION, `auto: tfjs, because ${failure}`);
+  return { ...withReason(TFJS_SELECTION, `auto: tfjs, because ${failure}`), fallback: failure };
 }
