@@ -30,6 +30,8 @@ export interface EnrollImagesOptions {
 export interface Refusal {
   source: string;
   reason: string;
+  /** True when the image itself could not be read (not an image, corrupt, too large). */
+  unreadable?: boolean;
 }
 
 export interface EnrollImagesResult extends EnrollResult {
@@ -45,6 +47,19 @@ export function embedRequestFor(
   const { detector, detectorConfig, recognizer, recognizerConfig } = selection;
   return { detector, detectorConfig, recognizer, recognizerConfig, maxPixels };
 }
+
+/** Every image was refused: nothing was stored. A BAD_INPUT that keeps the reasons per image. */
+export class NothingEnrolledError extends PorchlightError {
+  constructor(
+    name: string,
+    readonly refused: Refusal[],
+  ) {
+    super('BAD_INPUT', `nothing enrolled for ${name}: ${refused.map((r) => `${r.source}: ${r.reason}`).join('; ')}`);
+  }
+}
+
+/** Error codes that mean "this image", not "the engine": such an image is refused and the others go on. */
+const UNREADABLE_IMAGE_CODES = new Set(['NOT_AN_IMAGE', 'UNSUPPORTED_FORMAT', 'CORRUPT_IMAGE', 'IMAGE_TOO_LARGE', 'IMAGE_TOO_SMALL', 'BAD_INPUT']);
 
 /** A picked face must overlap the given box at least this much (intersection over union). */
 const MIN_BOX_OVERLAP = 0.3;
@@ -91,24 +106,28 @@ export async function enrollImages(
   const cleanName = normalizeName(name); // before spending seconds on embeddings
   if (images.length === 0) throw new PorchlightError('BAD_INPUT', 'enroll needs at least one image');
   const minQuality = options.minQuality ?? MIN_ENROLL_QUALITY;
+  // All images at once: the pool's 'wait' policy queues them and its threads share the work.
+  const embedded = await Promise.all(
+    images.map(({ image }) =>
+      embedFaces(pool, image, { policy: 'wait', cropSize: CROP_SIZE, ...options.embed }).catch((err: unknown) => {
+        // A bad image is refused like a faceless one; a broken engine is everyone's problem.
+        if (err instanceof PorchlightError && UNREADABLE_IMAGE_CODES.has(err.code)) return err;
+        throw err;
+      }),
+    ),
+  );
   const faces: NewFace[] = [];
   const refused: Refusal[] = [];
-  for (const { image, source } of images) {
-    let result;
-    try {
-      result = await embedFaces(pool, image, { policy: 'wait', cropSize: CROP_SIZE, ...options.embed });
-    } catch (err) {
-      // A bad image is refused like a faceless one; a broken engine is everyone's problem.
-      if (err instanceof PorchlightError && ['NOT_AN_IMAGE', 'UNSUPPORTED_FORMAT', 'CORRUPT_IMAGE', 'IMAGE_TOO_LARGE', 'IMAGE_TOO_SMALL', 'BAD_INPUT'].includes(err.code)) {
-        refused.push({ source, reason: err.message });
-        continue;
-      }
-      throw err;
+  embedded.forEach((result, i) => {
+    const { source } = images[i];
+    if (result instanceof PorchlightError) {
+      refused.push({ source, reason: result.message, unreadable: true });
+      return;
     }
     const picked = pickFace(result.faces, options.box, minQuality);
     if (typeof picked === 'string') {
       refused.push({ source, reason: picked });
-      continue;
+      return;
     }
     faces.push({
       model: picked.model!,
@@ -118,9 +137,9 @@ export async function enrollImages(
       source,
       metadata: { box: picked.box, detector: result.detector, image: { width: result.width, height: result.height }, quality: picked.quality },
     });
-  }
+  });
   if (faces.length === 0) {
-    throw new PorchlightError('BAD_INPUT', `nothing enrolled for ${cleanName}: ${refused.map((r) => `${r.source}: ${r.reason}`).join('; ')}`);
+    throw new NothingEnrolledError(cleanName, refused);
   }
   const enrolled = await store.enroll(cleanName, faces, { list: options.list, notes: options.notes });
   return { ...enrolled, refused };
