@@ -104,7 +104,7 @@ describe('reliability: faults', function () {
     assert.equal(snapshot.body[0], 0xff, 'a JPEG');
   });
 
-  it('SQLite file locked by another process: a short lock is waited out, a long one is a clear error, and the log works again after it', async () => {
+  it('SQLite file locked by another process: a short lock is waited out, a long one is a clear error, the refused event is recorded failed once the lock ends, and the log works again', async () => {
     const file = path.join(dir, 'porchlight.db');
     await doorbellEvent(); // the schema exists before anyone locks the file
     const short = await lockDatabase(file, 1000);
@@ -114,10 +114,20 @@ describe('reliability: faults', function () {
 
     const caught = new Promise<Error>((resolve) => helper.getNode('el').once('call:error', (call: { args: [Error] }) => resolve(call.args[0])));
     const long = await lockDatabase(file, 8000);
-    helper.getNode('el').receive({ event: { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} } });
+    const refused = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    helper.getNode('el').receive({ event: refused });
     const error = await caught;
     assert.match(String(error), /database is locked/, 'a busy database is reported through done(err)');
+    assert.equal((await helper.request().get(`/porchlight/events/${refused.id}`)).status, 404, 'not in the log while the lock lasts');
     await long.released;
+    const releasedAt = Date.now();
+    let stored: Record<string, any> = {};
+    while (stored.status !== 'failed' && Date.now() - releasedAt < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      stored = (await helper.request().get(`/porchlight/events/${refused.id}`)).body;
+    }
+    assert.equal(stored.status, 'failed', 'the refused press is recorded once the database takes writes again');
+    assert.match(stored.errorMessage, /^the press could not be stored: database is locked/);
     const after = await doorbellEvent();
     assert.equal(after.status, 'completed', 'the log works again');
   });
@@ -143,7 +153,7 @@ describe('reliability: faults', function () {
     }
   });
 
-  it('Node-RED redeploying in the middle of an event: the event is kept, unfinished (a sweep fails it with the reason), and the new flow works', async () => {
+  it('Node-RED redeploying in the middle of an event: the event is kept and recorded failed with the reason at once, and the new flow works', async () => {
     const flow = await loadPipeline();
     const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
     helper.getNode('fd').receive({ event, payload: demoPhoto(1) });
@@ -152,7 +162,8 @@ describe('reliability: faults', function () {
     assert.equal(await status(), 'processing', 'the first frame of the burst reached the log');
 
     await helper.setFlows(flow, 'full'); // a full deploy while the burst waits for its other frames
-    assert.equal(await status(), 'processing', 'kept across the redeploy, still unfinished: the sweep fails it with its reason');
+    const kept = (await helper.request().get(`/porchlight/events/${event.id}`)).body;
+    assert.deepEqual([kept.status, kept.errorMessage], ['failed', 'node closed/redeployed before the verdict'], 'failed with the reason when the log closed, not left for the sweep');
 
     const recorded = nextMessage<Record<string, any>>(helper.getNode('recorded'), 90_000);
     const next = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };

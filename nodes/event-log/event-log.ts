@@ -7,7 +7,7 @@ import { parseEventFilter } from '../../lib/eventlog/filter';
 import { DEFAULT_RETENTION, type RetentionPolicy, type SweepReport } from '../../lib/eventlog/retention';
 import { recordFrame, recordOutcome, recordPress, watchStorage } from '../../lib/metrics';
 import { registerHealthCheck } from '../../lib/metrics/health';
-import { dbSettings, openFaceDb, sqliteOf } from '../shared/db';
+import { dbSettings, explainReadOnly, openFaceDb, sqliteOf } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { activeLogs, registerEventRoutes } from './routes';
 
@@ -24,6 +24,9 @@ interface EventLogDef extends NodeDef {
 }
 
 type Message = NodeMessageInFlow & Record<string, unknown>;
+
+/** Why an event still waiting for its verdict is failed when the node closes. */
+const UNFINISHED_AT_CLOSE = 'node closed/redeployed before the verdict';
 
 /** A number from the dialog, or the default when the field is empty or not a number at or above 0. */
 function setting(value: unknown, fallback: number): number {
@@ -89,10 +92,12 @@ export = function register(RED: NodeAPI): void {
     const sweepMs = setting(def.sweepHours, 1) * 3_600_000 || 3_600_000;
     const cleanups: Array<() => void> = [];
     let closing = false;
+    let dbFile = '';
 
     this.status(busyStatus('opening database'));
     const opening = (async () => {
       const settings = dbSettings(RED, def.db);
+      dbFile = settings.file;
       const faceDb = await openFaceDb(settings);
       const db = sqliteOf(faceDb.store);
       const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention });
@@ -110,6 +115,9 @@ export = function register(RED: NodeAPI): void {
         if (text && !closing) this.log(text);
       });
       log.on('sweep-failed', (err: Error) => this.warn(`retention sweep failed: ${err.message}`));
+      log.on('refused-recorded', (event: { id: string }) => {
+        if (!closing) this.status(warnStatus(`failed ${event.id.slice(-6)} · recorded after the database was locked`));
+      });
       cleanups.push(
         faceDb.store.onChange((change) => {
           if (change.type !== 'person-removed') return;
@@ -172,7 +180,8 @@ export = function register(RED: NodeAPI): void {
           }
         })
         .then(() => done())
-        .catch((err: Error) => {
+        .catch((caught: Error) => {
+          const err = explainReadOnly(caught, dbFile) as Error;
           if (!closing) this.status(errorStatus(err));
           done(err);
         });
@@ -184,7 +193,13 @@ export = function register(RED: NodeAPI): void {
       // Finish what is being written before the last user of the file closes it.
       opening
         .then(async ({ log, release }) => {
-          await log.stop();
+          try {
+            const { failed, unrecorded } = await log.stop({ failOpen: UNFINISHED_AT_CLOSE });
+            if (failed) this.log(`${failed} unfinished event(s) recorded failed: ${UNFINISHED_AT_CLOSE}`);
+            if (unrecorded) this.warn(`${unrecorded} event(s) refused by a locked database could not be recorded before closing`);
+          } catch (err) {
+            this.warn(`could not record the unfinished events as failed: ${(err as Error).message}`);
+          }
           await release();
         })
         .catch(() => undefined)

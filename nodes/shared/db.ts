@@ -51,9 +51,32 @@ export function dbSettings(RED: NodeAPI, dbId: string | undefined): DbSettings {
   return config.settings;
 }
 
+/**
+ * SQLite's refusals to write (a read-only file, or a folder where the
+ * write-ahead log cannot be created), said with the file and what to check;
+ * any other error as it is.
+ */
+export function explainReadOnly(err: unknown, file: string): unknown {
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  if (err instanceof ReadOnlyDatabaseError || !/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(code)) return err;
+  const where = code === 'SQLITE_READONLY_DIRECTORY' || code.startsWith('SQLITE_CANTOPEN') ? 'its folder' : 'the file';
+  return new ReadOnlyDatabaseError(`read-only database: ${file} (${(err as Error).message}): give Node-RED write access to ${where}`, code);
+}
+
+class ReadOnlyDatabaseError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Opens (or joins) the shared store of a DB file for as long as the caller needs it. */
 export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<StoreLease, 'release'>> {
-  const lease = await acquireSharedStore({ file: settings.file });
+  const lease = await acquireSharedStore({ file: settings.file }).catch((err: unknown) => {
+    throw explainReadOnly(err, settings.file);
+  });
   return {
     store: lease.store,
     matcher: lease.matcher,

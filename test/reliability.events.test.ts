@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { newEventId } from '../lib/events/event-id';
+import { EventLog } from '../lib/eventlog/event-log';
+import { SqliteFaceStore } from '../lib/store';
+import { demoPhoto } from './support/images';
+import { helper } from './support/node-red';
+import { nodeFile, repoRoot } from './support/paths';
+
+const NOBODY = 65534;
+
+interface ChildReport {
+  query: string;
+  write: string;
+  list: string;
+  pressed: boolean;
+  statuses: { el: string[]; fdb: string[] };
+}
+
+/**
+ * Runs test/support/read-only-db-child.ts on `file` as a user who cannot
+ * write it: `nobody` when the tests run as root (root writes through any
+ * file mode), else this user.
+ */
+function runAsReader(file: string, snapshotDir: string, home: string): ChildReport {
+  const asRoot = process.getuid?.() === 0;
+  const child = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'test', 'support', 'read-only-db-child.js'), file, snapshotDir], {
+    cwd: repoRoot, // the test helper finds Node-RED from here
+    env: { ...process.env, HOME: home },
+    encoding: 'utf8',
+    timeout: 90_000,
+    ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+  });
+  assert.equal(child.status, 0, `the reader process failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as ChildReport;
+}
+
+describe('reliability: events never left hanging, read-only database', function () {
+  this.timeout(120_000);
+  let dir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-events-'));
+    fs.chmodSync(dir, 0o755);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the event log closing mid-event (a redeploy) records its unfinished events failed with the reason, at once', async () => {
+    const file = path.join(dir, 'porchlight.db');
+    const flow = [
+      { id: 'db', type: 'porchlight-db', file, snapshotDir: path.join(dir, 'snapshots') },
+      { id: 'el', type: 'event-log', db: 'db', wires: [[], []] },
+    ];
+    await helper.load([require(nodeFile('porchlight-db')), require(nodeFile('event-log'))], flow);
+    const pressed = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    const framed = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    const finished = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    const el = helper.getNode('el');
+    el.receive({ event: pressed });
+    el.receive({ event: framed, payload: demoPhoto(1), faces: [] });
+    el.receive({ event: finished });
+    el.receive({ event: finished, verdict: { status: 'no_face', people: [], framesSeen: 1, decidedAt: Date.now(), latencyMs: 50 } });
+    const get = async (id: string) => (await helper.request().get(`/porchlight/events/${id}`)).body;
+    for (let i = 0; i < 100 && (await get(finished.id)).status !== 'completed'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual([(await get(pressed.id)).status, (await get(framed.id)).status], ['created', 'processing']);
+
+    const closedAt = Date.now();
+    await helper.setFlows(flow, 'full');
+    const after = await Promise.all([pressed, framed, finished].map((e) => get(e.id)));
+    assert.deepEqual(
+      after.map((e) => [e.status, e.errorMessage]),
+      [
+        ['failed', 'node closed/redeployed before the verdict'],
+        ['failed', 'node closed/redeployed before the verdict'],
+        ['completed', null],
+      ],
+    );
+    assert.ok(after[0].completedAt >= closedAt, 'failed when the node closed');
+    // A verdict arriving after all (only the log was redeployed) still completes the event.
+    helper.getNode('el').receive({ event: framed, verdict: { status: 'unknown', people: [], framesSeen: 3, decidedAt: Date.now(), latencyMs: 900 } });
+    for (let i = 0; i < 100 && (await get(framed.id)).status !== 'completed'; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal((await get(framed.id)).verdict, 'unknown');
+  });
+
+  /** A database with one recorded event, made by root (or this user) before it becomes read-only. */
+  async function databaseWithOneEvent(file: string): Promise<void> {
+    const store = new SqliteFaceStore(file);
+    const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots') });
+    const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    await log.record({ event, verdict: { status: 'no_face', people: [], framesSeen: 1, decidedAt: Date.now(), latencyMs: 40 } });
+    await log.stop();
+    await store.close();
+  }
+
+  it('a read-only database file in a writable folder: reads work, writes answer a clear error, Node-RED keeps running', async () => {
+    const folder = path.join(dir, 'data');
+    fs.mkdirSync(folder);
+    const file = path.join(folder, 'porchlight.db');
+    await databaseWithOneEvent(file);
+    fs.chmodSync(file, 0o444);
+    fs.chownSync(folder, NOBODY, NOBODY); // the reader may create the write-ahead log beside the file, not write the file
+    const home = fs.mkdtempSync(path.join(dir, 'home-'));
+    fs.chownSync(home, NOBODY, NOBODY);
+    const report = runAsReader(file, path.join(home, 'snapshots'), home);
+    assert.equal(report.query, '1 event(s)', 'the recorded event can still be read');
+    assert.equal(report.list, '0 people');
+    assert.equal(report.write, `read-only database: ${file} (attempt to write a readonly database): give Node-RED write access to the file`);
+    assert.ok(report.statuses.el.some((s) => s.startsWith('red: read-only database: /')), report.statuses.el.join(' | '));
+    assert.ok(report.pressed, 'a doorbell in the same runtime still presses');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o444);
+  });
+
+  it('a database in a read-only folder (no write-ahead log possible): a clear status on every node, writes answer it, Node-RED keeps running', async () => {
+    const folder = path.join(dir, 'data');
+    fs.mkdirSync(folder, { mode: 0o755 });
+    const file = path.join(folder, 'porchlight.db');
+    await databaseWithOneEvent(file);
+    fs.chmodSync(file, 0o444);
+    const home = fs.mkdtempSync(path.join(dir, 'home-'));
+    fs.chownSync(home, NOBODY, NOBODY);
+    const report = runAsReader(file, path.join(home, 'snapshots'), home);
+    const explained = `read-only database: ${file} (attempt to write a readonly database): give Node-RED write access to its folder`;
+    assert.equal(report.write, explained);
+    assert.equal(report.query, explained);
+    assert.equal(report.list, explained);
+    for (const shown of [report.statuses.el, report.statuses.fdb]) {
+      assert.ok(shown.some((s) => s.startsWith('red: read-only database: /')), shown.join(' | '));
+    }
+    assert.ok(report.pressed, 'a doorbell in the same runtime still presses');
+  });
+});
