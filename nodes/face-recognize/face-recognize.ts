@@ -1,12 +1,13 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
-import { ensureEvent } from '../../lib/events/event';
+import { ensureEvent, type DoorbellEvent } from '../../lib/events/event';
 import { BurstConsensus, DEFAULT_BURST, type BurstOptions, type BurstVerdict, type FaceVote, type VerdictStatus } from '../../lib/recognize/burst';
 import { DEFAULT_DECISION, decideFace, type DecisionOptions, type FaceDecision } from '../../lib/recognize/decision';
 import { embedFaces } from '../../lib/vision/client';
 import type { EmbeddedFace } from '../../lib/vision/embedding-types';
 import type { DetectedFace } from '../../lib/vision/types';
 import type { QueuePolicy } from '../../lib/workers/pool';
+import { CLUSTER_TOLERANCE_SHARE, unknownFacesOf, VisitorBook, visitorsOf } from '../../lib/visitors';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
@@ -125,10 +126,30 @@ export = function register(RED: NodeAPI): void {
       const ports: Array<Msg | null> = [null, null, null, null];
       if (perFrame) ports.push(null);
       ports[OUTPUT_OF[verdict.status]] = out;
-      this.send(ports as never);
+      // Unknown faces join the recurring visitors first, so the verdict can say "visitor #7, seen 4 times".
+      noteVisitor(out)
+        .catch((err: Error) => this.warn(`recurring visitors: ${err.message}`))
+        .finally(() => {
+          if (!closing) this.send(ports as never);
+        });
       const who = verdict.people.map((p) => p.name).join(', ');
       const text = `${verdict.status.replace('_', ' ')}${who ? `: ${who}` : ''} · ${Math.round(verdict.decidedAt - firstFrameAt)} ms`;
       this.status(verdict.status === 'blacklisted' ? warnStatus(text) : readyStatus(text));
+    };
+
+    /** Files the verdict's unknown faces (also those of a mixed event) with the visitor clusters; an unknown verdict names its recurring visitor. */
+    const noteVisitor = async (out: Msg): Promise<void> => {
+      const faces = unknownFacesOf(out.faces, burst.minQuality);
+      if (faces.length === 0) return;
+      const [db, chosen] = await Promise.all([faceDb, selection]);
+      const book = visitorsOf(db.store);
+      if (!book || closing) return;
+      const event = out.event as DoorbellEvent;
+      const maxDistance = CLUSTER_TOLERANCE_SHARE * decisionFor(chosen.tolerance).tolerance;
+      const recorded = await book.record(event.id, faces, { maxDistance, seenAt: event.startedAt });
+      const visitor = recorded.map((r) => VisitorBook.verdictVisitor(r.visitor)).find((v) => v !== undefined);
+      const verdict = out.verdict as { status: VerdictStatus; visitor?: unknown };
+      if (visitor && verdict.status === 'unknown') verdict.visitor = visitor;
     };
 
     const recognize = async (msg: Msg): Promise<{ faces: EmbeddedFace[]; decisions: FaceDecision[] }> => {

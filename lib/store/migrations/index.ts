@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { PorchlightError } from '../../errors';
 import faces from './001-faces';
 import events from './002-events';
+import visitors from './003-visitors';
 import labelsTolerances from './004-labels-tolerances';
 import eventDoors from './005-event-doors';
 import type { Migration } from './types';
@@ -12,6 +13,7 @@ export type { Migration } from './types';
 export const MIGRATIONS: readonly Migration[] = [
   faces,
   events,
+  visitors,
   labelsTolerances,
   eventDoors,
 ];
