@@ -1,0 +1,125 @@
+import { PorchlightError } from '../errors';
+import type { CalibratedTolerance, FaceStore, PersonList, ToleranceChange, ToleranceUpdate } from '../store/types';
+import { estimateTolerance, rateCurve, shareAtOrBelow, shrinkWeight, shrunkTolerance, type CurvePoint, type ToleranceEstimate } from './estimate';
+import { collectHistory, type HistoryOptions } from './history';
+
+export interface PersonSuggestion {
+  personId: number;
+  name: string;
+  list: PersonList;
+  /** The tolerance suggested for this person (their own estimate shrunk towards the global one). */
+  tolerance: number;
+  /** Their own estimate before shrinking, when they have enough impostor comparisons for one. */
+  ownTolerance: number | null;
+  /** 0..1: how much their own estimate counts (see shrinkWeight). */
+  weight: number;
+  /** True when the suggestion leans mostly on the global one (weight under 0.5): too few samples of their own. */
+  shrunk: boolean;
+  /** Their true-accept rate at `tolerance` on their genuine samples; null without any. */
+  expectedTar: number | null;
+  genuine: number;
+  impostor: number;
+  /** The tolerance in force for them now (their own calibrated one), if any. */
+  current: number | null;
+}
+
+export interface CalibrationSuggestion {
+  model: string;
+  targetFar: number;
+  global: ToleranceEstimate & { current: number | null };
+  people: PersonSuggestion[];
+  /** FAR and TAR against the tolerance over the whole history. */
+  curve: CurvePoint[];
+  /** One in this many impostor pairs was compared (1 = all). */
+  impostorStride: number;
+}
+
+export interface SuggestOptions extends HistoryOptions {
+  /** The model to calibrate; default the one with the most faces. */
+  model?: string;
+  /** Points of the curve; default 41. */
+  curvePoints?: number;
+}
+
+/** The model with the most stored faces: the one face-recognize matches with in a DB used by one engine. */
+export async function busiestModel(store: FaceStore): Promise<string> {
+  const models = await store.models();
+  if (models.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to calibrate: the face DB holds no faces');
+  return [...models].sort((a, b) => b.faces - a.faces)[0].model;
+}
+
+export function checkTargetFar(value: unknown): number {
+  const far = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof far !== 'number' || !(far > 0 && far < 0.5)) {
+    throw new PorchlightError('BAD_INPUT', 'the target false-accept rate must be a number between 0 and 0.5 (for example 0.001 for 1 in 1,000)');
+  }
+  return far;
+}
+
+/**
+ * Suggests tolerances for `targetFar` from the store's labelled history:
+ * one for the household (DB-wide) and one per person, each with the
+ * true-accept rate expected at it, and the FAR/TAR curve.
+ */
+export async function suggestTolerances(store: FaceStore, targetFarInput: unknown, options: SuggestOptions = {}): Promise<CalibrationSuggestion> {
+  const targetFar = checkTargetFar(targetFarInput);
+  const model = options.model ?? (await busiestModel(store));
+  const history = await collectHistory(store, model, options);
+  if (history.all.impostor.length < 2) {
+    throw new PorchlightError('BAD_INPUT', `not enough history to calibrate ${model}: it needs faces of at least two people`);
+  }
+  const current = new Map((await store.tolerances(model)).map((t) => [t.personId, t.tolerance]));
+  const global = estimateTolerance(history.all, targetFar);
+  const people: PersonSuggestion[] = [];
+  for (const person of await store.listPeople()) {
+    const samples = history.people.get(person.id);
+    if (!samples) continue; // no face of this model
+    const own = samples.impostor.length >= 2 ? estimateTolerance(samples, targetFar).tolerance : null;
+    const weight = own === null ? 0 : shrinkWeight(samples.impostor.length, targetFar);
+    const tolerance = shrunkTolerance(own ?? global.tolerance, global.tolerance, weight);
+    const genuine = Float64Array.from(samples.genuine).sort();
+    people.push({
+      personId: person.id,
+      name: person.name,
+      list: person.list,
+      tolerance,
+      ownTolerance: own,
+      weight,
+      shrunk: weight < 0.5,
+      expectedTar: genuine.length ? shareAtOrBelow(genuine, tolerance) : null,
+      genuine: samples.genuine.length,
+      impostor: samples.impostor.length,
+      current: current.get(person.id) ?? null,
+    });
+  }
+  return {
+    model,
+    targetFar,
+    global: { ...global, current: current.get(null) ?? null },
+    people,
+    curve: rateCurve(history.all, options.curvePoints),
+    impostorStride: history.impostorStride,
+  };
+}
+
+export interface ApplyOptions {
+  actor: string;
+  /** Also set each person's own tolerance (default true); otherwise only the DB-wide one. */
+  perPerson?: boolean;
+}
+
+/** Applies a suggestion in one step and returns the record of what changed. */
+export async function applySuggestion(store: FaceStore, suggestion: CalibrationSuggestion, options: ApplyOptions): Promise<ToleranceChange[]> {
+  const round = (v: number) => Math.round(v * 10_000) / 10_000;
+  const updates: ToleranceUpdate[] = [{ model: suggestion.model, personId: null, tolerance: round(suggestion.global.tolerance) }];
+  if (options.perPerson !== false) {
+    for (const person of suggestion.people) updates.push({ model: suggestion.model, personId: person.personId, tolerance: round(person.tolerance) });
+  }
+  return store.setTolerances(updates, { actor: options.actor, targetFar: suggestion.targetFar });
+}
+
+/** Clears every calibrated tolerance of `model` (back to the nodes' own), recorded like any change. */
+export async function clearCalibration(store: FaceStore, model: string, actor: string): Promise<ToleranceChange[]> {
+  const inForce: CalibratedTolerance[] = await store.tolerances(model);
+  return store.setTolerances(inForce.map((t) => ({ model, personId: t.personId, tolerance: null })), { actor });
+}

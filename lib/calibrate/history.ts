@@ -1,0 +1,119 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { FaceStore } from '../store/types';
+import type { DistanceSamples } from './estimate';
+
+/** The labelled history of one model as distances, for the household and per person. */
+export interface History {
+  model: string;
+  all: DistanceSamples;
+  /** Per person id: genuine pairs among their faces and confirmed labels; impostor pairs of anyone else's face with theirs, their negatives and rejected labels. */
+  people: Map<number, { genuine: number[]; impostor: number[] }>;
+  /** Impostor pairs left out to stay within `maxImpostorPairs` (every n-th pair is kept). */
+  impostorStride: number;
+}
+
+export interface HistoryOptions {
+  /** Cap on cross-person pairs compared (a large DB is sampled evenly); default 200,000. */
+  maxImpostorPairs?: number;
+}
+
+interface Sample {
+  personId: number;
+  embedding: Float32Array;
+}
+
+/** Distances computed between two yields to the event loop. */
+const DISTANCES_PER_SLICE = 20_000;
+
+function euclidean(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
+/**
+ * Reads the history of `model` from the store: every positive face paired
+ * with every other (same person: genuine; different people: impostor, for
+ * both of them), each negative example and rejected label against its
+ * person's faces (impostor), each confirmed label against its person's faces
+ * (genuine). Faces are compared pairwise like LFW's pairs, and in slices so a
+ * large DB never holds the event loop for long.
+ */
+export async function collectHistory(store: FaceStore, model: string, options: HistoryOptions = {}): Promise<History> {
+  const positives: Sample[] = [];
+  const negatives: Sample[] = [];
+  for await (const page of store.embeddings(model)) {
+    for (const row of page) (row.kind === 'negative' ? negatives : positives).push({ personId: row.personId, embedding: row.embedding });
+  }
+  const confirmed: Sample[] = [];
+  const rejected: Sample[] = [];
+  for (const label of await store.labels(model)) {
+    const sample = { personId: label.personId, embedding: label.embedding };
+    if (label.verdict === 'confirm') confirmed.push(sample);
+    else if (label.faceId === null) rejected.push(sample); // a rejection with a stored negative is counted through the negative
+  }
+
+  const people = new Map<number, { genuine: number[]; impostor: number[] }>();
+  const of = (personId: number) => {
+    let entry = people.get(personId);
+    if (!entry) people.set(personId, (entry = { genuine: [], impostor: [] }));
+    return entry;
+  };
+  const all = { genuine: [] as number[], impostor: [] as number[] };
+  const facesOf = new Map<number, Sample[]>();
+  for (const face of positives) {
+    of(face.personId);
+    let list = facesOf.get(face.personId);
+    if (!list) facesOf.set(face.personId, (list = []));
+    list.push(face);
+  }
+
+  let crossPairs = 0;
+  for (const list of facesOf.values()) crossPairs += list.length * (positives.length - list.length);
+  crossPairs /= 2;
+  const impostorStride = Math.max(1, Math.ceil(crossPairs / (options.maxImpostorPairs ?? 200_000)));
+
+  let sinceYield = 0;
+  /** True once a slice of distances is done: the caller yields. */
+  const sliceDone = () => {
+    if (++sinceYield < DISTANCES_PER_SLICE) return false;
+    sinceYield = 0;
+    return true;
+  };
+  let crossSeen = 0;
+  for (let i = 0; i < positives.length; i++) {
+    const a = positives[i];
+    for (let j = i + 1; j < positives.length; j++) {
+      const b = positives[j];
+      if (a.personId === b.personId) {
+        const distance = euclidean(a.embedding, b.embedding);
+        all.genuine.push(distance);
+        of(a.personId).genuine.push(distance);
+      } else {
+        if (crossSeen++ % impostorStride !== 0) continue;
+        const distance = euclidean(a.embedding, b.embedding);
+        all.impostor.push(distance);
+        of(a.personId).impostor.push(distance);
+        of(b.personId).impostor.push(distance);
+      }
+      if (sliceDone()) await yieldToEventLoop();
+    }
+  }
+  const againstOwnFaces = async (samples: readonly Sample[], into: 'genuine' | 'impostor') => {
+    for (const sample of samples) {
+      for (const face of facesOf.get(sample.personId) ?? []) {
+        const distance = euclidean(sample.embedding, face.embedding);
+        all[into].push(distance);
+        of(sample.personId)[into].push(distance);
+        if (sliceDone()) await yieldToEventLoop();
+      }
+    }
+  };
+  await againstOwnFaces(confirmed, 'genuine');
+  await againstOwnFaces(negatives, 'impostor');
+  await againstOwnFaces(rejected, 'impostor');
+  return { model, all, people, impostorStride };
+}
