@@ -1,0 +1,166 @@
+import { EventEmitter } from 'node:events';
+import { Backoff } from '../../process/backoff';
+import { yieldToLoop } from '../retention';
+import type { EventOutbox, OutboxBatch } from './outbox';
+
+/** `online`: the shared log is reachable (the backlog drains); `offline`: the last write failed, retrying with backoff. */
+export type ReplicationState = 'starting' | 'online' | 'offline' | 'stopped';
+
+export interface ReplicationStats {
+  state: ReplicationState;
+  /** Events waiting in this door's outbox. */
+  backlog: number;
+  /** Events written to (or deleted from) the shared log since start. */
+  replicated: number;
+  /** Events that never reached the shared log because the backlog was over its bound. */
+  overflowed: number;
+  lastError: string | null;
+  lastReplicatedAt: number | null;
+}
+
+export interface ReplicatorOptions {
+  /** Events per transaction. Default 100. */
+  batchSize?: number;
+  /** How often an idle replicator looks at the outbox (the event log also nudges it). Default 1000 ms. */
+  pollMs?: number;
+  /** Retry delays while the shared log is unreachable. Default 1 s doubling to 30 s. */
+  backoff?: Backoff;
+}
+
+/** Where batches go: the shared PostgreSQL log (PgEventLog), or anything that writes them idempotently. */
+export interface ReplicaTarget {
+  write(batch: OutboxBatch): Promise<void>;
+}
+
+/**
+ * Copies this door's finished events to the shared log. The local SQLite log
+ * stays the write path (a verdict never waits on the network) and its outbox
+ * is the buffer: while the shared log is unreachable, events wait on disk and
+ * the replicator retries with backoff; when it is back, the backlog drains a
+ * batch at a time, oldest first. Writes are idempotent upserts by event id,
+ * and an outbox entry is removed only after its batch committed, so a failure
+ * at any point repeats work but never loses or duplicates an event. Emits
+ * `state` (ReplicationStats) whenever the state changes.
+ */
+export class EventReplicator extends EventEmitter {
+  private readonly batchSize: number;
+  private readonly pollMs: number;
+  private readonly backoff: Backoff;
+  private state: ReplicationState = 'starting';
+  private replicated = 0;
+  private overflowed = 0;
+  private lastError: string | null = null;
+  private lastReplicatedAt: number | null = null;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly outbox: EventOutbox,
+    private readonly target: ReplicaTarget,
+    options: ReplicatorOptions = {},
+  ) {
+    super();
+    this.batchSize = options.batchSize ?? 100;
+    this.pollMs = options.pollMs ?? 1_000;
+    this.backoff = options.backoff ?? new Backoff(1_000, 30_000);
+  }
+
+  /** Turns the outbox on (queuing this door's history the first time) and starts copying. */
+  start(): void {
+    this.outbox.enable(Date.now());
+    this.nudge();
+  }
+
+  /** Something was recorded: copy it now rather than at the next poll (ignored while waiting out a failure). */
+  nudge(): void {
+    if (this.state === 'stopped' || (this.state === 'offline' && this.timer)) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again && this.state === 'online') {
+        this.again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  /** Copies until the outbox is empty; rejects with the error of a failed write (tests, benchmarks, a manual flush). */
+  async flush(): Promise<void> {
+    while (this.running) await this.running;
+    for (;;) {
+      await this.copyBacklog();
+      if (this.outbox.backlog() === 0) return;
+    }
+  }
+
+  stats(): ReplicationStats {
+    return {
+      state: this.state,
+      backlog: this.state === 'stopped' ? 0 : this.outbox.backlog(),
+      replicated: this.replicated,
+      overflowed: this.overflowed,
+      lastError: this.lastError,
+      lastReplicatedAt: this.lastReplicatedAt,
+    };
+  }
+
+  /** Stops polling and waits for the batch in flight (its entries stay queued if it did not commit). */
+  async stop(): Promise<void> {
+    this.setState('stopped');
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      await this.copyBacklog();
+      this.backoff.reset();
+      this.lastError = null;
+      this.setState('online');
+      this.schedule(this.pollMs);
+    } catch (err) {
+      if (this.state === 'stopped') return;
+      this.lastError = err instanceof Error ? err.message : String(err);
+      this.overflowed += this.outbox.trim();
+      this.setState('offline', true);
+      this.schedule(this.backoff.next());
+    }
+  }
+
+  private async copyBacklog(): Promise<void> {
+    for (;;) {
+      if (this.state === 'stopped') return;
+      const batch = await this.outbox.take(this.batchSize);
+      if (batch.entries.length === 0) return;
+      await this.target.write(batch);
+      this.outbox.acknowledge(batch.entries);
+      this.replicated += batch.entries.length;
+      this.lastReplicatedAt = Date.now();
+      if (batch.entries.length < this.batchSize) return;
+      await yieldToLoop(); // a long backlog never holds Node-RED's loop
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.state === 'stopped') return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.nudge();
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private setState(state: ReplicationState, always = false): void {
+    if (state === this.state && !always) return;
+    this.state = state;
+    this.emit('state', this.stats());
+  }
+}

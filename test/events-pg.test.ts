@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { EventLog } from '../lib/eventlog/event-log';
+import { EventOutbox, EventReplicator, PgEventLog } from '../lib/eventlog/replicate';
+import { newEventId } from '../lib/events/event-id';
+import { Backoff } from '../lib/process/backoff';
+import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import { openPgPool } from '../lib/store/postgres/connection';
+import { runPgMigrations } from '../lib/store/postgres/migrations';
+import { lfwImage } from './support/paths';
+import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { TcpProxy } from './support/tcp-proxy';
+
+/** Where the face sits in LFW's deep-funneled 250x250 images. */
+const LFW_FACE = { x: 75, y: 70, width: 100, height: 120 };
+const people = ['Aaron_Eckhart', 'Aaron_Sorkin', 'Laura_Bush'];
+
+/** One door: its own SQLite log (the write path and the buffer) and a replicator into the shared log. */
+interface Door {
+  name: string;
+  dir: string;
+  store: SqliteFaceStore;
+  log: EventLog;
+  outbox: EventOutbox;
+  replicator: EventReplicator;
+  pool: pg.Pool;
+}
+
+async function openDoor(name: string, database: TestDatabase, options: { port?: number; maxBacklog?: number; batchSize?: number } = {}): Promise<Door> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `porchlight-door-${name}-`));
+  const store = openSqliteStore(path.join(dir, 'porchlight.db'));
+  const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: name });
+  const outbox = new EventOutbox(store.db, log.snapshots, { maxBacklog: options.maxBacklog });
+  const pool = openPgPool({ ...database.config, port: options.port ?? database.config.port, connectTimeoutMs: 1_000 });
+  // Short retries: an outage in a test lasts a second or two.
+  const replicator = new EventReplicator(outbox, new PgEventLog(pool), { pollMs: 100, batchSize: options.batchSize, backoff: new Backoff(100, 400) });
+  log.on('recorded', () => replicator.nudge());
+  replicator.start();
+  return { name, dir, store, log, outbox, replicator, pool };
+}
+
+async function closeDoor(door: Door): Promise<void> {
+  await door.replicator.stop();
+  await door.log.whenIdle();
+  await door.pool.end();
+  await door.store.close();
+  fs.rmSync(door.dir, { recursive: true, force: true });
+}
+
+/** A visit with a frame (a real LFW photo: snapshot and crop) and the verdict; returns the event id. */
+async function visit(door: Pick<Door, 'log'>, i: number, startedAt = Date.now()): Promise<string> {
+  const person = people[i % people.length];
+  const event = { id: newEventId(startedAt), trigger: 'doorbell', startedAt, source: { node: 'test' } };
+  const known = i % 2 === 0;
+  const match = known ? { personId: String(i % 3 + 1), name: person, list: 'known', distance: 0.35, confidence: 0.9 } : null;
+  const faces = [{ box: LFW_FACE, score: 0.98, quality: 0.8, match, status: known ? 'known' : 'unknown' }];
+  await door.log.record({ event, payload: fs.readFileSync(lfwImage(person, 1)), frame: { seq: 0 }, faces });
+  await door.log.record({ event, faces, verdict: { status: known ? 'known' : 'unknown', people: match ? [match] : [], framesSeen: 1, latencyMs: 120 } });
+  return event.id;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const localIds = (door: Door) => (door.store.db.prepare('SELECT id FROM events ORDER BY id').all() as Array<{ id: string }>).map((r) => r.id);
+
+describe('shared event log on PostgreSQL: doors replicate their SQLite logs (real PostgreSQL)', function () {
+  this.timeout(120_000);
+  requirePostgres();
+  let database: TestDatabase;
+  let admin: pg.Pool;
+  let shared: PgEventLog;
+  const doors: Door[] = [];
+
+  before(async () => {
+    database = await createTestDatabase('events');
+    admin = openPgPool(database.config);
+    await runPgMigrations(admin);
+    shared = new PgEventLog(admin);
+  });
+  afterEach(async () => {
+    for (const door of doors.splice(0)) await closeDoor(door);
+    await admin.query('TRUNCATE events, event_people, event_faces, event_images');
+  });
+  after(async () => {
+    await admin?.end();
+    await database?.drop();
+  });
+
+  /** Rows per event id in the shared log (every count must be 1) and the faces per event. */
+  async function sharedRows(): Promise<{ ids: string[]; duplicates: number; faces: Map<string, number> }> {
+    const events = await admin.query<{ id: string; n: number }>('SELECT id, count(*)::int AS n FROM events GROUP BY id ORDER BY id');
+    const faces = await admin.query<{ event_id: string; n: number }>('SELECT event_id, count(*)::int AS n FROM event_faces GROUP BY event_id');
+    return {
+      ids: events.rows.map((r) => r.id),
+      duplicates: events.rows.filter((r) => r.n !== 1).length,
+      faces: new Map(faces.rows.map((r) => [r.event_id, r.n])),
+    };
+  }
+
+  it('two doors write into one log: every event, tagged by door, with faces, crops and pictures; filters by door', async () => {
+    const front = await openDoor('front', database);
+    const garage = await openDoor('garage', database);
+    doors.push(front, garage);
+    const base = Date.now() - 60_000;
+    const frontIds = [];
+    const garageIds = [];
+    for (let i = 0; i < 6; i++) {
+      frontIds.push(await visit(front, i, base + i * 1000));
+      garageIds.push(await visit(garage, i + 1, base + i * 1000 + 500));
+    }
+    await Promise.all([front.replicator.flush(), garage.replicator.flush()]);
+
+    const all = await shared.query({ limit: 100 });
+    assert.equal(all.total, 12);
+    assert.deepEqual(all.events.map((e) => e.id).sort(), [...frontIds, ...garageIds].sort());
+    assert.deepEqual((await shared.query({ door: 'front' })).events.map((e) => e.id).sort(), [...frontIds].sort());
+    assert.deepEqual((await shared.query({ door: 'garage', verdict: 'known' })).events.map((e) => e.door), ['garage', 'garage', 'garage']);
+    // Aaron Eckhart (i = 0, 3; known when i is even) at the front door: i = 0 only.
+    assert.deepEqual((await shared.query({ door: 'front', person: 'aaron_eckhart' })).events.map((e) => e.id), [frontIds[0]]);
+
+    // One event in full, compared with the door's own log.
+    const local = front.log.get(frontIds[0])!;
+    const remote = (await shared.get(frontIds[0]))!;
+    assert.deepEqual({ ...remote, faces: remote.faces.map((f) => ({ ...f, id: 0 })) }, { ...local, faces: local.faces.map((f) => ({ ...f, id: 0 })) });
+    assert.equal(remote.door, 'front');
+    assert.ok(remote.hasSnapshot);
+    assert.deepEqual(await shared.image(frontIds[0], 'snapshot'), await front.log.snapshots.read(frontIds[0], 'snapshot'));
+    assert.deepEqual(await shared.image(frontIds[0], 'thumbnail'), await front.log.snapshots.read(frontIds[0], 'thumbnail'));
+    assert.deepEqual(await shared.faceCrop(frontIds[0], remote.faces[0].id), front.log.repository.faceCrop(frontIds[0], local.faces[0].id));
+    assert.equal(front.replicator.stats().state, 'online');
+    assert.equal(front.replicator.stats().backlog, 0);
+  });
+
+  it('changes and deletions follow: a later error, a removed snapshot, a deleted event; replaying them duplicates nothing', async () => {
+    const front = await openDoor('front', database);
+    doors.push(front);
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push(await visit(front, i));
+    await front.replicator.flush();
+
+    await front.log.record({ event: { id: ids[0], trigger: 'doorbell', startedAt: 0, source: {} }, error: { message: 'notification failed' } });
+    front.log.repository.clearSnapshot(ids[1]);
+    await front.log.delete(ids[2]);
+    await front.replicator.flush();
+
+    assert.match((await shared.get(ids[0]))!.errorMessage ?? '', /notification failed/);
+    assert.equal((await shared.get(ids[0]))!.verdict, 'known', 'an error after the verdict leaves the verdict standing, there as here');
+    assert.equal((await shared.get(ids[1]))!.hasSnapshot, false);
+    assert.equal(await shared.image(ids[1], 'snapshot'), undefined);
+    assert.equal(await shared.get(ids[2]), undefined);
+
+    // Every event queued again (as after a crash between the write and its acknowledgement): the same rows.
+    front.store.db.prepare("INSERT OR REPLACE INTO event_outbox (event_id, queued_at) SELECT id, 0 FROM events").run();
+    await front.replicator.flush();
+    const rows = await sharedRows();
+    assert.deepEqual(rows.ids, localIds(front));
+    assert.equal(rows.duplicates, 0);
+    assert.deepEqual([...rows.faces.values()], [1, 1, 1]);
+  });
+
+  it('the database unreachable during events: they are kept on disk, the state says offline, and all arrive once it is back, once each', async () => {
+    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
+    try {
+      const front = await openDoor('front', database, { port: proxy.port });
+      const garage = await openDoor('garage', database);
+      doors.push(front, garage);
+      for (let i = 0; i < 3; i++) await visit(front, i);
+      await front.replicator.flush();
+
+      proxy.cut();
+      const states: string[] = [];
+      front.replicator.on('state', (s) => states.push(s.state));
+      for (let i = 0; i < 20; i++) {
+        await visit(front, i);
+        await visit(garage, i); // the other door, still connected, carries on
+      }
+      await until(() => front.replicator.stats().state === 'offline', 'the front door to go offline');
+      assert.equal(front.replicator.stats().backlog, 20);
+      assert.match(front.replicator.stats().lastError ?? '', /./);
+      assert.equal(localIds(front).length, 23, 'every event is in the door\'s own log meanwhile');
+      await garage.replicator.flush();
+      assert.equal((await shared.query({ door: 'front' })).total, 3);
+      assert.equal((await shared.query({ door: 'garage' })).total, 20);
+
+      proxy.restore();
+      await until(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', 'the backlog to drain');
+      assert.deepEqual(states.slice(-1), ['online']);
+      const rows = await sharedRows();
+      assert.equal(rows.duplicates, 0);
+      assert.deepEqual(rows.ids, [...localIds(front), ...localIds(garage)].sort());
+      assert.ok([...rows.faces.values()].every((n) => n === 1));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the link cut in the middle of draining a 300-event backlog: the batch in flight is rolled back and sent again, nothing lost or doubled', async () => {
+    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
+    try {
+      proxy.cut();
+      const front = await openDoor('front', database, { port: proxy.port, batchSize: 20 });
+      doors.push(front);
+      for (let i = 0; i < 300; i++) await visit(front, i, Date.now() - 300_000 + i);
+      assert.equal(front.replicator.stats().backlog, 300);
+
+      proxy.restore();
+      await until(() => front.replicator.stats().replicated >= 60, 'some batches to go through');
+      proxy.cut();
+      await until(() => front.replicator.stats().state === 'offline', 'the cut to be noticed');
+      const halfway = front.replicator.stats().backlog;
+      assert.ok(halfway > 0 && halfway < 300, `some of the backlog is left (${halfway})`);
+      proxy.restore();
+      await until(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', 'the rest to drain');
+      const rows = await sharedRows();
+      assert.equal(rows.duplicates, 0);
+      assert.deepEqual(rows.ids, localIds(front));
+      assert.equal(rows.faces.size, 300);
+      assert.ok([...rows.faces.values()].every((n) => n === 1));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the backlog is bounded: beyond it the oldest events are kept and the newest counted as overflowed (still in the door\'s own log)', async () => {
+    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
+    try {
+      proxy.cut();
+      const front = await openDoor('front', database, { port: proxy.port, maxBacklog: 10 });
+      doors.push(front);
+      const ids = [];
+      for (let i = 0; i < 15; i++) ids.push(await visit(front, i, Date.now() - 60_000 + i * 100));
+      await until(() => front.replicator.stats().overflowed === 5, 'the overflow to be trimmed');
+      assert.equal(front.replicator.stats().backlog, 10);
+      proxy.restore();
+      await until(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', 'the backlog to drain');
+      assert.deepEqual((await sharedRows()).ids, ids.slice(0, 10));
+      assert.equal(localIds(front).length, 15);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a door that joins later brings its history; a house on SQLite alone keeps no outbox', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-door-history-'));
+    const store = openSqliteStore(path.join(dir, 'porchlight.db'));
+    try {
+      const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'back' });
+      const ids = [await visit({ log }, 0), await visit({ log }, 1)];
+      assert.equal((store.db.prepare('SELECT count(*) AS n FROM event_outbox').get() as { n: number }).n, 0);
+
+      const outbox = new EventOutbox(store.db, log.snapshots);
+      const replicator = new EventReplicator(outbox, shared);
+      replicator.start();
+      await replicator.flush();
+      await replicator.stop();
+      assert.deepEqual((await shared.query({ door: 'back' })).events.map((e) => e.id).sort(), ids.sort());
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
