@@ -3,16 +3,37 @@ export { normalizeName, parseList, lookupPerson, MAX_NAME_LENGTH } from './names
 export { MIGRATIONS, SCHEMA_VERSION, runMigrations, type Migration } from './migrations';
 export { SqliteFaceStore, openSqliteStore, blobToEmbedding, embeddingToBlob, type SqliteStoreOptions } from './sqlite';
 
+export { PostgresFaceStore, openPostgresStore, type StoreHealth } from './postgres/store';
+export { describePg, parsePgUrl, PG_SSL_MODES, type PgSslMode, type PostgresConfig } from './postgres/connection';
+
+import path from 'node:path';
 import type { FaceStore } from './types';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite';
+import { openPostgresStore } from './postgres/store';
+import { describePg, type PostgresConfig } from './postgres/connection';
 
-export interface StoreConfig extends SqliteStoreOptions {
+export interface SqliteStoreConfig extends SqliteStoreOptions {
   backend?: 'sqlite';
   /** The SQLite file. */
   file: string;
 }
 
+/** One face DB shared by many Porchlight instances (doors). */
+export interface PostgresStoreConfig {
+  backend: 'postgres';
+  postgres: PostgresConfig;
+}
+
+export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
+
 /** Opens the configured backend; the one place that knows which backends exist. */
 export async function openStore(config: StoreConfig): Promise<FaceStore> {
+  if (config.backend === 'postgres') return openPostgresStore(config.postgres);
   return openSqliteStore(config.file, config);
+}
+
+/** Which database a config names: equal keys mean the same DB (one store per DB per process). */
+export function storeKey(config: StoreConfig): string {
+  if (config.backend === 'postgres') return describePg(config.postgres);
+  return `sqlite:${config.file === ':memory:' ? config.file : path.resolve(config.file)}`;
 }

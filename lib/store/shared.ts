@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { attachMatcher, type AttachedMatcher, type Matcher, type MatcherOptions } from '../match';
-import { openStore, type StoreConfig } from './index';
+import { openStore, storeKey, type StoreConfig } from './index';
 import type { FaceStore } from './types';
 
 export interface StoreLease {
@@ -19,12 +18,14 @@ interface OpenStore {
 const openStores = new Map<string, OpenStore>();
 
 /**
- * One store and one matcher per DB file in the process, however many nodes
- * use it: SQLite is happiest with one connection, and every node then sees
- * the same matcher, kept in step with every change. Closed on the last release.
+ * One store and one matcher per database in the process (a SQLite file, or a
+ * PostgreSQL database), however many nodes use it: SQLite is happiest with
+ * one connection, PostgreSQL needs one pool and one LISTEN, and every node
+ * then sees the same matcher, kept in step with every change. Closed on the
+ * last release.
  */
 export async function acquireSharedStore(config: StoreConfig, matcherOptions?: MatcherOptions): Promise<StoreLease> {
-  const key = config.file === ':memory:' ? config.file : path.resolve(config.file);
+  const key = storeKey(config);
   let entry = openStores.get(key);
   if (!entry) {
     const opening = openStore(config).then((store) => ({ store, attached: attachMatcher(store, matcherOptions) }));

@@ -5,10 +5,37 @@ import Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
 import { runMigrations } from './migrations';
 import { normalizeName, parseList } from './names';
+import {
+  EMBEDDING_COLUMNS,
+  FACE_COLUMNS,
+  PERSON_COLUMNS,
+  blobToEmbedding,
+  checkFace,
+  checkLabel,
+  checkModelDim,
+  checkPersonUpdate,
+  checkToleranceUpdates,
+  embeddingToBlob,
+  labelOf,
+  nameTakenError,
+  notFoundPerson,
+  StoreListeners,
+  toFace,
+  toLabel,
+  toPerson,
+  toTolerance,
+  toToleranceChange,
+  wrongListError,
+  type EmbeddingDbRow,
+  type FaceRow,
+  type LabelRow,
+  type PersonRow,
+  type ToleranceChangeRow,
+  type ToleranceRow,
+} from './rows';
 import type {
   CalibratedTolerance,
   EmbeddingRow,
-  FaceKind,
   FaceLabel,
   EnrollResult,
   FaceRecord,
@@ -18,7 +45,6 @@ import type {
   NewFace,
   NewFaceLabel,
   Person,
-  PersonLabel,
   PersonList,
   PersonRef,
   PersonUpdate,
@@ -28,78 +54,13 @@ import type {
   ToleranceUpdate,
 } from './types';
 
+export { blobToEmbedding, embeddingToBlob } from './rows';
+
 export interface SqliteStoreOptions {
   /** Milliseconds a writer waits for another connection's lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
 }
 
-interface PersonRow {
-  id: number;
-  name: string;
-  list: PersonList;
-  notes: string;
-  created_at: number;
-  updated_at: number;
-  face_count: number;
-}
-
-interface FaceRow {
-  id: number;
-  person_id: number;
-  kind: FaceKind;
-  model: string;
-  dim: number;
-  quality: number | null;
-  source: string | null;
-  metadata: string;
-  created_at: number;
-  embedding?: Buffer;
-  crop?: Buffer | null;
-}
-
-const PERSON_COLUMNS = `p.id, p.name, p.list, p.notes, p.created_at, p.updated_at,
-  (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.kind = 'positive') AS face_count`;
-const FACE_COLUMNS = 'id, person_id, kind, model, dim, quality, source, metadata, created_at';
-
-function toPerson(row: PersonRow): Person {
-  return { id: row.id, name: row.name, list: row.list, notes: row.notes, createdAt: row.created_at, updatedAt: row.updated_at, faceCount: row.face_count };
-}
-
-function toFace(row: FaceRow): FaceRecord {
-  return {
-    id: row.id,
-    personId: row.person_id,
-    kind: row.kind,
-    model: row.model,
-    dim: row.dim,
-    quality: row.quality,
-    source: row.source,
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    createdAt: row.created_at,
-  };
-}
-
-/** A float32 BLOB read back as a Float32Array (copied: SQLite's buffers are not 4-byte aligned). */
-export function blobToEmbedding(blob: Buffer): Float32Array {
-  const copy = new Uint8Array(blob.length);
-  copy.set(blob);
-  return new Float32Array(copy.buffer);
-}
-
-export function embeddingToBlob(embedding: Float32Array | readonly number[]): Buffer {
-  const floats = embedding instanceof Float32Array ? embedding : Float32Array.from(embedding);
-  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
-}
-
-function checkFace(face: NewFace): void {
-  if (face.kind !== undefined && face.kind !== 'positive' && face.kind !== 'negative') throw new PorchlightError('BAD_INPUT', "a face's kind is 'positive' or 'negative'");
-  if (typeof face.model !== 'string' || face.model.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs the model that made its embedding');
-  const { embedding } = face;
-  if (!embedding || embedding.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs a non-empty embedding');
-  for (let i = 0; i < embedding.length; i++) {
-    if (!Number.isFinite(embedding[i])) throw new PorchlightError('BAD_INPUT', 'an embedding must hold finite numbers only');
-  }
-}
 
 /**
  * The face DB in one SQLite file through better-sqlite3 (synchronous, and
@@ -111,7 +72,7 @@ export class SqliteFaceStore implements FaceStore {
   readonly location: string;
   /** The open connection, for other tables in the same file (the event log). */
   readonly db: Database.Database;
-  private readonly listeners = new Set<StoreListener>();
+  private readonly listeners = new StoreListeners();
   private readonly statements;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
@@ -144,9 +105,9 @@ export class SqliteFaceStore implements FaceStore {
       faceRecord: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE id = ?`),
       deleteFace: db.prepare('DELETE FROM faces WHERE id = ?'),
       models: db.prepare<[], { model: string; dim: number; faces: number }>('SELECT model, dim, count(*) AS faces FROM faces GROUP BY model, dim ORDER BY model'),
-      embeddingPage: db.prepare<[number, number], EmbeddingDbRow>('SELECT id, person_id, kind, model, embedding FROM faces WHERE id > ? ORDER BY id LIMIT ?'),
+      embeddingPage: db.prepare<[number, number], EmbeddingDbRow>(`SELECT ${EMBEDDING_COLUMNS} FROM faces WHERE id > ? ORDER BY id LIMIT ?`),
       modelEmbeddingPage: db.prepare<[string, number, number], EmbeddingDbRow>(
-        'SELECT id, person_id, kind, model, embedding FROM faces WHERE model = ? AND id > ? ORDER BY id LIMIT ?',
+        `SELECT ${EMBEDDING_COLUMNS} FROM faces WHERE model = ? AND id > ? ORDER BY id LIMIT ?`,
       ),
       insertLabel: db.prepare(
         `INSERT INTO face_labels (event_id, event_face_id, person_id, verdict, corrected_person_id, face_id, model, embedding, dim, distance, actor, created_at)
@@ -184,19 +145,11 @@ export class SqliteFaceStore implements FaceStore {
   }
 
   onChange(listener: StoreListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
-  /** Tells listeners after the commit; one faulty listener does not stop the others or the write. */
   private emit(change: StoreChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's failure is its own; the change is committed either way.
-      }
-    }
+    this.listeners.emit(change);
   }
 
   /**
@@ -214,7 +167,7 @@ export class SqliteFaceStore implements FaceStore {
 
   private requirePerson(ref: PersonRef): PersonRow {
     const row = this.findPerson(ref);
-    if (!row) throw new PorchlightError('NOT_FOUND', `no person ${typeof ref === 'number' ? `with id ${ref}` : JSON.stringify(ref)}`);
+    if (!row) throw notFoundPerson(ref);
     return row;
   }
 
@@ -237,7 +190,7 @@ export class SqliteFaceStore implements FaceStore {
       let existing = this.statements.personByName.get(cleanName);
       const isNew = !existing;
       if (existing && list && existing.list !== list) {
-        throw new PorchlightError('CONFLICT', `${existing.name} is on the ${existing.list} list; move them before enrolling them as ${list}`);
+        throw wrongListError(existing.name, existing.list, list);
       }
       if (!existing) {
         const { lastInsertRowid } = this.statements.insertPerson.run(cleanName, list ?? 'known', options.notes ?? '', now, now);
@@ -246,10 +199,7 @@ export class SqliteFaceStore implements FaceStore {
       const personId = existing!.id;
       const inserted: EmbeddingRow[] = faces.map((face) => {
         // One size per model (checked against the rows inserted so far, this call's included): the matcher keeps one matrix per model.
-        const stored = this.statements.modelDim.get(face.model);
-        if (stored !== undefined && stored.dim !== face.embedding.length) {
-          throw new PorchlightError('BAD_INPUT', `model ${face.model} makes ${stored.dim}-d embeddings; this one has ${face.embedding.length}`);
-        }
+        checkModelDim(face.model, this.statements.modelDim.get(face.model)?.dim, face.embedding.length);
         const embedding = face.embedding instanceof Float32Array ? face.embedding : Float32Array.from(face.embedding);
         const { lastInsertRowid } = this.statements.insertFace.run(
           personId,
@@ -272,15 +222,13 @@ export class SqliteFaceStore implements FaceStore {
   }
 
   async updatePerson(ref: PersonRef, update: PersonUpdate): Promise<Person> {
-    const name = update.name === undefined ? undefined : normalizeName(update.name);
-    const list = update.list === undefined ? undefined : parseList(update.list);
-    if (update.notes !== undefined && typeof update.notes !== 'string') throw new PorchlightError('BAD_INPUT', 'notes must be a string');
+    const { name, list, notes } = checkPersonUpdate(update);
     const person = this.db.transaction(() => {
       const row = this.requirePerson(ref);
       if (name !== undefined && name.toLowerCase() !== row.name.toLowerCase() && this.statements.personByName.get(name)) {
-        throw new PorchlightError('CONFLICT', `there is already a person named ${JSON.stringify(name)}`);
+        throw nameTakenError(name);
       }
-      this.statements.updatePerson.run(name ?? row.name, list ?? row.list, update.notes ?? row.notes, Date.now(), row.id);
+      this.statements.updatePerson.run(name ?? row.name, list ?? row.list, notes ?? row.notes, Date.now(), row.id);
       return this.statements.personById.get(row.id)!;
     })();
     this.emit({ type: 'person-updated', person: labelOf(person) });
@@ -336,9 +284,7 @@ export class SqliteFaceStore implements FaceStore {
   }
 
   async addLabel(label: NewFaceLabel): Promise<FaceLabel> {
-    if (label.verdict !== 'confirm' && label.verdict !== 'reject') throw new PorchlightError('BAD_INPUT', "a label's verdict is 'confirm' or 'reject'");
-    if (typeof label.eventId !== 'string' || !label.eventId) throw new PorchlightError('BAD_INPUT', 'a label needs the event id');
-    checkFace(label);
+    checkLabel(label);
     const embedding = label.embedding instanceof Float32Array ? label.embedding : Float32Array.from(label.embedding);
     const id = this.db.transaction(() => {
       this.requirePerson(label.personId);
@@ -361,12 +307,7 @@ export class SqliteFaceStore implements FaceStore {
   }
 
   async setTolerances(updates: readonly ToleranceUpdate[], meta: { actor: string; targetFar?: number | null }): Promise<ToleranceChange[]> {
-    for (const u of updates) {
-      if (typeof u.model !== 'string' || !u.model) throw new PorchlightError('BAD_INPUT', 'a tolerance needs its model');
-      if (u.tolerance !== null && !(typeof u.tolerance === 'number' && Number.isFinite(u.tolerance) && u.tolerance > 0)) {
-        throw new PorchlightError('BAD_INPUT', 'a tolerance is a positive number, or null to clear it');
-      }
-    }
+    checkToleranceUpdates(updates);
     const targetFar = meta.targetFar ?? null;
     const now = Date.now();
     const ids = this.db.transaction(() => {
@@ -406,88 +347,6 @@ export class SqliteFaceStore implements FaceStore {
     this.listeners.clear();
     if (this.db.open) this.db.close();
   }
-}
-
-interface EmbeddingDbRow {
-  id: number;
-  person_id: number;
-  kind: FaceKind;
-  model: string;
-  embedding: Buffer;
-}
-
-interface LabelRow {
-  id: number;
-  event_id: string;
-  event_face_id: number | null;
-  person_id: number;
-  verdict: FaceLabel['verdict'];
-  corrected_person_id: number | null;
-  face_id: number | null;
-  model: string;
-  embedding: Buffer;
-  distance: number | null;
-  actor: string;
-  created_at: number;
-}
-
-interface ToleranceRow {
-  model: string;
-  person_id: number | null;
-  tolerance: number;
-  target_far: number | null;
-  updated_at: number;
-}
-
-interface ToleranceChangeRow {
-  id: number;
-  changed_at: number;
-  actor: string;
-  model: string;
-  person_id: number | null;
-  person_name: string | null;
-  old_tolerance: number | null;
-  new_tolerance: number | null;
-  target_far: number | null;
-}
-
-function toLabel(row: LabelRow): FaceLabel {
-  return {
-    id: row.id,
-    eventId: row.event_id,
-    eventFaceId: row.event_face_id,
-    personId: row.person_id,
-    verdict: row.verdict,
-    correctedPersonId: row.corrected_person_id,
-    faceId: row.face_id,
-    model: row.model,
-    embedding: blobToEmbedding(row.embedding),
-    distance: row.distance,
-    actor: row.actor,
-    createdAt: row.created_at,
-  };
-}
-
-function toTolerance(row: ToleranceRow): CalibratedTolerance {
-  return { model: row.model, personId: row.person_id, tolerance: row.tolerance, targetFar: row.target_far, updatedAt: row.updated_at };
-}
-
-function toToleranceChange(row: ToleranceChangeRow): ToleranceChange {
-  return {
-    id: row.id,
-    changedAt: row.changed_at,
-    actor: row.actor,
-    model: row.model,
-    personId: row.person_id,
-    personName: row.person_name,
-    oldTolerance: row.old_tolerance,
-    newTolerance: row.new_tolerance,
-    targetFar: row.target_far,
-  };
-}
-
-function labelOf(row: PersonRow): PersonLabel {
-  return { id: row.id, name: row.name, list: row.list };
 }
 
 /** Opens (creating if needed) the SQLite face DB and brings its schema up to date. */

@@ -13,6 +13,8 @@ export function pgTestUrl(): string | undefined {
 
 export const PG_MISSING_REASON = 'PORCHLIGHT_TEST_PG_URL is not set (see .ci/run for how to start PostgreSQL for the tests)';
 
+let toldMissing = false;
+
 /**
  * Call inside a `describe`: its tests show as pending when no server is
  * configured, but under CI=true a missing server fails the suite instead.
@@ -21,7 +23,8 @@ export function requirePostgres(): void {
   before(function () {
     if (pgTestUrl()) return;
     if (process.env.CI === 'true') throw new Error(`PostgreSQL tests cannot run: ${PG_MISSING_REASON}`);
-    this.test!.title += ` (skipped: ${PG_MISSING_REASON})`;
+    if (!toldMissing) console.log(`      (pending: ${PG_MISSING_REASON})`);
+    toldMissing = true;
     this.skip();
   });
 }
@@ -60,4 +63,18 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
       await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
+}
+
+/** Empties every table but schema_version (ids restart), so one database serves test after test. */
+export async function emptyDatabase(config: PostgresConfig): Promise<void> {
+  const client = new pg.Client(pgClientConfig(config));
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT quote_ident(table_name) AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'schema_version'",
+    );
+    if (rows.length > 0) await client.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')} RESTART IDENTITY CASCADE`);
+  } finally {
+    await client.end();
+  }
 }

@@ -90,7 +90,8 @@ export function openPgPool(config: PostgresConfig, onIdleError: (err: Error) => 
 
 /** One connection outside the pool (LISTEN needs its own, held open). */
 export function openPgClient(config: PostgresConfig): pg.Client {
-  return new pg.Client(pgClientConfig(config));
+  // TCP keep-alive: a held connection whose peer vanished (cable, power) is noticed and reopened.
+  return new pg.Client({ ...pgClientConfig(config), keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
 }
 
 /** `postgres://user@host:port/database (TLS verify)`: for status and logs, never the password. */
@@ -116,7 +117,7 @@ export function isPgUnreachable(err: unknown): boolean {
  * (without the password); any other error is returned unchanged.
  */
 export function explainPgError(config: PostgresConfig, err: unknown): unknown {
-  if (!isPgUnreachable(err)) return err;
+  if (err instanceof PorchlightError || !isPgUnreachable(err)) return err;
   const reason = err instanceof Error ? err.message : String(err);
   return new PorchlightError('DB_UNREACHABLE', `database unreachable: ${describePg(config)}: ${reason}`);
 }

@@ -1,0 +1,244 @@
+import { PorchlightError } from '../errors';
+import { normalizeName, parseList } from './names';
+import type {
+  CalibratedTolerance,
+  FaceKind,
+  FaceLabel,
+  FaceRecord,
+  NewFace,
+  NewFaceLabel,
+  Person,
+  PersonLabel,
+  PersonList,
+  PersonUpdate,
+  StoreChange,
+  StoreListener,
+  ToleranceChange,
+  ToleranceUpdate,
+} from './types';
+
+/*
+ * What both backends share: the columns they select (the same SQL in SQLite
+ * and PostgreSQL), the rows those return (PostgreSQL's bigints are read as
+ * numbers, its bytea as Buffers, so the rows are alike), their mapping to the
+ * FaceStore types, and the checks made before writing.
+ */
+
+export const PERSON_COLUMNS = `p.id, p.name, p.list, p.notes, p.created_at, p.updated_at,
+  (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.kind = 'positive') AS face_count`;
+export const FACE_COLUMNS = 'id, person_id, kind, model, dim, quality, source, metadata, created_at';
+export const EMBEDDING_COLUMNS = 'id, person_id, kind, model, embedding';
+
+export interface PersonRow {
+  id: number;
+  name: string;
+  list: PersonList;
+  notes: string;
+  created_at: number;
+  updated_at: number;
+  face_count: number;
+}
+
+export interface FaceRow {
+  id: number;
+  person_id: number;
+  kind: FaceKind;
+  model: string;
+  dim: number;
+  quality: number | null;
+  source: string | null;
+  metadata: string;
+  created_at: number;
+  embedding?: Buffer;
+  crop?: Buffer | null;
+}
+
+export interface EmbeddingDbRow {
+  id: number;
+  person_id: number;
+  kind: FaceKind;
+  model: string;
+  embedding: Buffer;
+}
+
+export interface LabelRow {
+  id: number;
+  event_id: string;
+  event_face_id: number | null;
+  person_id: number;
+  verdict: FaceLabel['verdict'];
+  corrected_person_id: number | null;
+  face_id: number | null;
+  model: string;
+  embedding: Buffer;
+  distance: number | null;
+  actor: string;
+  created_at: number;
+}
+
+export interface ToleranceRow {
+  model: string;
+  person_id: number | null;
+  tolerance: number;
+  target_far: number | null;
+  updated_at: number;
+}
+
+export interface ToleranceChangeRow {
+  id: number;
+  changed_at: number;
+  actor: string;
+  model: string;
+  person_id: number | null;
+  person_name: string | null;
+  old_tolerance: number | null;
+  new_tolerance: number | null;
+  target_far: number | null;
+}
+
+/** A float32 BLOB/bytea read back as a Float32Array (copied: the driver's buffers are not 4-byte aligned). */
+export function blobToEmbedding(blob: Buffer): Float32Array {
+  const copy = new Uint8Array(blob.length);
+  copy.set(blob);
+  return new Float32Array(copy.buffer);
+}
+
+/** Little-endian float32, the stored form of an embedding in both backends. */
+export function embeddingToBlob(embedding: Float32Array | readonly number[]): Buffer {
+  const floats = embedding instanceof Float32Array ? embedding : Float32Array.from(embedding);
+  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+}
+
+export function toPerson(row: PersonRow): Person {
+  return { id: row.id, name: row.name, list: row.list, notes: row.notes, createdAt: row.created_at, updatedAt: row.updated_at, faceCount: row.face_count };
+}
+
+export function labelOf(row: PersonRow): PersonLabel {
+  return { id: row.id, name: row.name, list: row.list };
+}
+
+export function toFace(row: FaceRow): FaceRecord {
+  return {
+    id: row.id,
+    personId: row.person_id,
+    kind: row.kind,
+    model: row.model,
+    dim: row.dim,
+    quality: row.quality,
+    source: row.source,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: row.created_at,
+  };
+}
+
+export function toLabel(row: LabelRow): FaceLabel {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    eventFaceId: row.event_face_id,
+    personId: row.person_id,
+    verdict: row.verdict,
+    correctedPersonId: row.corrected_person_id,
+    faceId: row.face_id,
+    model: row.model,
+    embedding: blobToEmbedding(row.embedding),
+    distance: row.distance,
+    actor: row.actor,
+    createdAt: row.created_at,
+  };
+}
+
+export function toTolerance(row: ToleranceRow): CalibratedTolerance {
+  return { model: row.model, personId: row.person_id, tolerance: row.tolerance, targetFar: row.target_far, updatedAt: row.updated_at };
+}
+
+export function toToleranceChange(row: ToleranceChangeRow): ToleranceChange {
+  return {
+    id: row.id,
+    changedAt: row.changed_at,
+    actor: row.actor,
+    model: row.model,
+    personId: row.person_id,
+    personName: row.person_name,
+    oldTolerance: row.old_tolerance,
+    newTolerance: row.new_tolerance,
+    targetFar: row.target_far,
+  };
+}
+
+export function checkFace(face: Pick<NewFace, 'kind' | 'model' | 'embedding'>): void {
+  if (face.kind !== undefined && face.kind !== 'positive' && face.kind !== 'negative') throw new PorchlightError('BAD_INPUT', "a face's kind is 'positive' or 'negative'");
+  if (typeof face.model !== 'string' || face.model.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs the model that made its embedding');
+  const { embedding } = face;
+  if (!embedding || embedding.length === 0) throw new PorchlightError('BAD_INPUT', 'a face needs a non-empty embedding');
+  for (let i = 0; i < embedding.length; i++) {
+    if (!Number.isFinite(embedding[i])) throw new PorchlightError('BAD_INPUT', 'an embedding must hold finite numbers only');
+  }
+}
+
+export function checkLabel(label: NewFaceLabel): void {
+  if (label.verdict !== 'confirm' && label.verdict !== 'reject') throw new PorchlightError('BAD_INPUT', "a label's verdict is 'confirm' or 'reject'");
+  if (typeof label.eventId !== 'string' || !label.eventId) throw new PorchlightError('BAD_INPUT', 'a label needs the event id');
+  checkFace(label);
+}
+
+export function checkToleranceUpdates(updates: readonly ToleranceUpdate[]): void {
+  for (const u of updates) {
+    if (typeof u.model !== 'string' || !u.model) throw new PorchlightError('BAD_INPUT', 'a tolerance needs its model');
+    if (u.tolerance !== null && !(typeof u.tolerance === 'number' && Number.isFinite(u.tolerance) && u.tolerance > 0)) {
+      throw new PorchlightError('BAD_INPUT', 'a tolerance is a positive number, or null to clear it');
+    }
+  }
+}
+
+/** The DB already holds `stored`-d embeddings of this model: one size per model, the matcher keeps one matrix each. */
+export function checkModelDim(model: string, stored: number | undefined, given: number): void {
+  if (stored !== undefined && stored !== given) throw new PorchlightError('BAD_INPUT', `model ${model} makes ${stored}-d embeddings; this one has ${given}`);
+}
+
+export function notFoundPerson(ref: number | string): PorchlightError {
+  return new PorchlightError('NOT_FOUND', `no person ${typeof ref === 'number' ? `with id ${ref}` : JSON.stringify(ref)}`);
+}
+
+export function wrongListError(name: string, list: PersonList, wanted: PersonList): PorchlightError {
+  return new PorchlightError('CONFLICT', `${name} is on the ${list} list; move them before enrolling them as ${wanted}`);
+}
+
+export function nameTakenError(name: string): PorchlightError {
+  return new PorchlightError('CONFLICT', `there is already a person named ${JSON.stringify(name)}`);
+}
+
+/** An update's fields, checked and cleaned before any write. */
+export function checkPersonUpdate(update: PersonUpdate): { name?: string; list?: PersonList; notes?: string } {
+  if (update.notes !== undefined && typeof update.notes !== 'string') throw new PorchlightError('BAD_INPUT', 'notes must be a string');
+  return {
+    name: update.name === undefined ? undefined : normalizeName(update.name),
+    list: update.list === undefined ? undefined : parseList(update.list),
+    notes: update.notes,
+  };
+}
+
+/** A store's change listeners. */
+export class StoreListeners {
+  private readonly listeners = new Set<StoreListener>();
+
+  add(listener: StoreListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells listeners after the commit; one faulty listener does not stop the others or the write. */
+  emit(change: StoreChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own; the change is committed either way.
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}
