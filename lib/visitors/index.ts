@@ -5,6 +5,7 @@ import { VisitorBook } from './book';
 export { VisitorBook, CLUSTER_TOLERANCE_SHARE, DEFAULT_MIN_EVENTS, MAX_NAMED_FACES, visitorLabel, type VisitorBookOptions } from './book';
 export { variedBestFaces } from './sampling';
 export { unknownFacesOf } from './message';
+export { findFace, faceSourceOf, type FaceSource, type FindDeps } from './find';
 export type * from './types';
 
 const books = new WeakMap<FaceStore, VisitorBook>();
