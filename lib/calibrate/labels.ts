@@ -1,4 +1,5 @@
 import { PorchlightError } from '../errors';
+import type { EventRepository } from '../eventlog/repository';
 import type { CropEmbedder } from '../models/reembed';
 import { lookupPerson } from '../store/names';
 import type { EnrollResult, FaceLabel, FaceStore, LabelVerdict, NewFace, PersonRef } from '../store/types';
@@ -78,4 +79,36 @@ export async function labelEventFace(store: FaceStore, embed: CropEmbedder, requ
     actor: request.actor ?? '',
   });
   return { label, negativeFaceId, corrected };
+}
+
+export interface LoggedFaceLabel {
+  eventId: string;
+  eventFaceId: number;
+  verdict: unknown;
+  /** X; default the person the event face matched. */
+  person?: PersonRef;
+  correctName?: string;
+  actor?: string;
+}
+
+/** labelEventFace for a face of the event log: its crop, match and distance come from the log. */
+export async function labelLoggedFace(store: FaceStore, events: EventRepository, embed: CropEmbedder, request: LoggedFaceLabel): Promise<LabelResult> {
+  const { eventId, eventFaceId } = request;
+  if (!Number.isInteger(eventFaceId) || eventFaceId <= 0) throw new PorchlightError('BAD_INPUT', 'malformed face id');
+  const face = events.get(eventId)?.faces.find((f) => f.id === eventFaceId);
+  if (!face) throw new PorchlightError('NOT_FOUND', 'no such face in this event');
+  const crop = events.faceCrop(eventId, eventFaceId);
+  if (!crop) throw new PorchlightError('NOT_FOUND', 'this face has no crop to learn from (retention or privacy settings dropped it)');
+  const person = request.person ?? (face.personId === null ? undefined : Number(face.personId));
+  if (person === undefined) throw new PorchlightError('BAD_INPUT', 'this face matched nobody: say who it is not (person)');
+  return labelEventFace(store, embed, {
+    eventId,
+    eventFaceId,
+    crop,
+    person,
+    verdict: parseVerdict(request.verdict),
+    correctName: request.correctName,
+    distance: face.distance,
+    actor: request.actor,
+  });
 }

@@ -1,16 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { applySuggestion, busiestModel, clearCalibration, labelLoggedFace, suggestTolerances } from '../../lib/calibrate';
 import { PorchlightError } from '../../lib/errors';
+import { EventRepository } from '../../lib/eventlog/repository';
 import type { Box } from '../../lib/image/types';
 import { lookupPerson, parseList, type FaceStore } from '../../lib/store';
-import { reembedForSelection } from '../../lib/models/reembed';
+import { poolCropEmbedder, reembedForSelection } from '../../lib/models/reembed';
 import { enrollImages, type EnrollImage, type Refusal } from '../../lib/store/enrollment';
 import { readPersonFolders } from '../../lib/store/folders';
 import { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
 import type { EmbedRequest } from '../../lib/vision/client';
 import type { EngineSelection } from '../../lib/vision/onnx/select';
 import type { WorkerPool } from '../../lib/workers/pool';
-import type { FaceDb } from '../shared/db';
+import { sqliteOf, type FaceDb } from '../shared/db';
+import { VISITOR_ACTIONS } from './visitor-actions';
 
 export type FaceDbMessage = Record<string, unknown>;
 
@@ -156,9 +159,44 @@ export const ACTIONS: Record<string, Action> = {
     });
   },
 
+  /** "Yes, that is X" / "not X" (optionally "it is Y") on a face of the event log: msg.eventId, msg.eventFaceId, msg.verdict, msg.correctName. */
+  async label(msg, { db, engine }) {
+    const { pool, embed } = await engine();
+    const person = msg.personId ?? msg.name;
+    return labelLoggedFace(db.store, new EventRepository(sqliteOf(db.store)), poolCropEmbedder(pool, embed), {
+      eventId: stringOf(msg, 'eventId', 'the event id'),
+      eventFaceId: Number(msg.eventFaceId),
+      verdict: msg.verdict,
+      person: typeof person === 'number' || typeof person === 'string' ? person : undefined,
+      correctName: typeof msg.correctName === 'string' ? msg.correctName : undefined,
+      actor: 'face-db',
+    });
+  },
+
+  /** Suggested tolerances for msg.far (default 0.001) from the DB's labelled history. */
+  async calibrate(msg, { db }) {
+    return suggestTolerances(db.store, msg.far ?? 0.001, { model: typeof msg.model === 'string' ? msg.model : undefined });
+  },
+
+  async applyCalibration(msg, { db }) {
+    const suggestion = await suggestTolerances(db.store, msg.far, { model: typeof msg.model === 'string' ? msg.model : undefined });
+    return { model: suggestion.model, changes: await applySuggestion(db.store, suggestion, { actor: 'face-db', perPerson: msg.perPerson !== false }) };
+  },
+
+  async clearCalibration(msg, { db }) {
+    const model = typeof msg.model === 'string' ? msg.model : await busiestModel(db.store);
+    return { model, changes: await clearCalibration(db.store, model, 'face-db') };
+  },
+
+  async calibrationHistory(_msg, { db }) {
+    return { changes: await db.store.toleranceHistory(), tolerances: await db.store.tolerances() };
+  },
+
   async backup(msg, { db }) {
     const file = msg.path === undefined ? defaultBackupFile(db.settings.file) : stringOf(msg, 'path', 'the backup file');
     await db.store.backup(file);
     return { file };
   },
+
+  ...VISITOR_ACTIONS,
 };

@@ -94,6 +94,11 @@ export = function register(RED: NodeAPI): void {
       drain: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve))),
     });
 
+    // A tolerance calibrated in the DB (per person or DB-wide) takes precedence over the dialog's: the status says so.
+    let matcher: FaceDb['matcher'] | undefined;
+    faceDb.then((db) => (matcher = db.matcher), () => undefined);
+    const calibrationNote = () => (matcher?.hasCalibration() ? ' · calibrated tolerance' : '');
+
     // Warm-up: load the detectors (a blank frame runs both), landmarks and descriptor now, not on the first press.
     this.status(busyStatus('loading models'));
     Promise.all([faceDb.then((db) => db.matcherReady), selection])
@@ -104,7 +109,7 @@ export = function register(RED: NodeAPI): void {
         await embedFaces(pool, blank, { ...engine, faces: [{ box: { x: 8, y: 8, width: 48, height: 48 }, score: 1 }] });
       })
       .then(() => {
-        if (!closing) this.status(readyStatus('ready'));
+        if (!closing) this.status(readyStatus(`ready${calibrationNote()}`));
       })
       .catch((err) => {
         if (!closing) this.status(errorStatus(err));
@@ -133,7 +138,7 @@ export = function register(RED: NodeAPI): void {
           if (!closing) this.send(ports as never);
         });
       const who = verdict.people.map((p) => p.name).join(', ');
-      const text = `${verdict.status.replace('_', ' ')}${who ? `: ${who}` : ''} · ${Math.round(verdict.decidedAt - firstFrameAt)} ms`;
+      const text = `${verdict.status.replace('_', ' ')}${who ? `: ${who}` : ''} · ${Math.round(verdict.decidedAt - firstFrameAt)} ms${calibrationNote()}`;
       this.status(verdict.status === 'blacklisted' ? warnStatus(text) : readyStatus(text));
     };
 

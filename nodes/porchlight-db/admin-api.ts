@@ -6,8 +6,10 @@ import { lookupPerson, parseList, type PersonList } from '../../lib/store';
 import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/store/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
 import { sendError } from '../shared/admin-api';
+import { registerCalibrationApi } from './calibration-api';
 import { openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings } from '../shared/engine';
+import { registerVisitorRoutes } from './visitor-routes';
 
 /** Largest multipart upload (all images together); JSON bodies are limited by Node-RED's apiMaxLength. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -165,4 +167,8 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
     const person = await lookupPerson(store, req.params.person);
     return store.forget(person.id);
   }));
+
+  registerVisitorRoutes(RED, handle, engineFor);
+
+  registerCalibrationApi(RED, handle, engineFor);
 }
