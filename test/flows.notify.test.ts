@@ -34,38 +34,6 @@ describe('notification examples (their function and http request nodes in a Node
   this.timeout(30_000);
   afterEach(() => helper.unload());
 
-  it('MQTT: the last visitor as a retained JSON state, and a Home Assistant discovery config pointing at it', async () => {
-    await helper.load([core('function/10-function.js')], pick('notify-mqtt-home-assistant', ['pl_mqtt_state', 'pl_mqtt_discovery']));
-    const state = helper.getNode('pl_mqtt_state_out');
-
-    let got = nextMessage<any>(state);
-    helper.getNode('pl_mqtt_state').receive({ payload: Buffer.from([0xff, 0xd8]), verdict: verdict('known', ['Alice', 'Bob']), event });
-    let msg = await got;
-    assert.equal(msg.topic, 'porchlight/doorbell/last_visitor');
-    assert.equal(msg.retain, true);
-    // As the mqtt out node publishes it (the object itself comes from the function node's sandbox).
-    assert.deepEqual(JSON.parse(JSON.stringify(msg.payload)), { state: 'Alice, Bob', verdict: 'known', names: ['Alice', 'Bob'], event_id: event.id, at: '2026-11-30T10:00:00.000Z', latency_ms: 800 });
-
-    got = nextMessage<any>(state);
-    helper.getNode('pl_mqtt_state').receive({ verdict: verdict('blacklisted', ['Mallory']), event });
-    msg = await got;
-    assert.equal(msg.payload.state, 'blacklisted: Mallory');
-
-    got = nextMessage<any>(state);
-    helper.getNode('pl_mqtt_state').receive({ verdict: verdict('no_face', []), event });
-    assert.equal((await got).payload.state, 'no face');
-
-    const discovery = nextMessage<any>(helper.getNode('pl_mqtt_discovery_out'));
-    helper.getNode('pl_mqtt_discovery').receive({});
-    const config = await discovery;
-    assert.equal(config.topic, 'homeassistant/sensor/porchlight_last_visitor/config');
-    assert.equal(config.retain, true);
-    assert.equal(config.payload.state_topic, msg.topic);
-    assert.equal(config.payload.json_attributes_topic, msg.topic);
-    assert.equal(config.payload.value_template, '{{ value_json.state }}');
-    assert.equal(config.payload.unique_id, 'porchlight_last_visitor');
-  });
-
   it('webhook: POSTs {verdict, names, eventId, at, latencyMs} as JSON to the configured URL, without the picture', async () => {
     const received: { method?: string; type?: string; body: string }[] = [];
     const server = http.createServer((req, res) => {
