@@ -43,6 +43,9 @@ export class VisitorClusters {
   private readonly indexes = new Map<string, ModelIndex>();
   private readonly clusters = new Map<number, Cluster>();
   private readonly faces = new Map<number, FaceInfo>();
+  /** The cluster of each face by face id, for the hot loop of a scan (ids are SQLite's dense row ids). */
+  private clusterOfFace = new Int32Array(1024);
+  private maxClusterId = 0;
 
   get size(): number {
     return this.faces.size;
@@ -50,6 +53,16 @@ export class VisitorClusters {
 
   addCluster(info: ClusterInfo): void {
     this.clusters.set(info.id, { ...info, faces: new Set(), events: new Map() });
+    this.maxClusterId = Math.max(this.maxClusterId, info.id);
+  }
+
+  private placeFace(faceId: number, clusterId: number): void {
+    if (faceId >= this.clusterOfFace.length) {
+      const grown = new Int32Array(Math.max(faceId + 1, this.clusterOfFace.length * 2));
+      grown.set(this.clusterOfFace);
+      this.clusterOfFace = grown;
+    }
+    this.clusterOfFace[faceId] = clusterId;
   }
 
   update(id: number, changes: Partial<Pick<ClusterInfo, 'number' | 'state' | 'personId'>>): void {
@@ -85,6 +98,7 @@ export class VisitorClusters {
     }
     index.add(faceId, 0, embedding);
     this.faces.set(faceId, { clusterId, eventId, seenAt, model });
+    this.placeFace(faceId, clusterId);
     cluster.faces.add(faceId);
     cluster.events.set(eventId, (cluster.events.get(eventId) ?? 0) + 1);
   }
@@ -130,6 +144,7 @@ export class VisitorClusters {
     for (const faceId of from.faces) {
       const face = this.faces.get(faceId)!;
       face.clusterId = intoId;
+      this.placeFace(faceId, intoId);
       into.faces.add(faceId);
       into.events.set(face.eventId, (into.events.get(face.eventId) ?? 0) + 1);
     }
@@ -144,17 +159,17 @@ export class VisitorClusters {
   nearestCluster(model: string, embedding: Float32Array, eventId: string): NearestCluster | undefined {
     const index = this.indexes.get(model);
     if (!index || index.dim !== embedding.length) return undefined;
-    const sums = new Map<number, number>();
+    // Summed per cluster in a flat array: no map lookups in the loop over every stored face.
+    const sums = new Float64Array(this.maxClusterId + 1);
+    const clusterOfFace = this.clusterOfFace;
     index.forEachDistance(embedding, (faceId, distance) => {
-      const clusterId = this.faces.get(faceId)!.clusterId;
-      sums.set(clusterId, (sums.get(clusterId) ?? 0) + distance);
+      sums[clusterOfFace[faceId]] += distance;
     });
     let best: NearestCluster | undefined;
-    for (const [clusterId, sum] of sums) {
-      const cluster = this.clusters.get(clusterId)!;
-      if (cluster.events.has(eventId)) continue;
-      const distance = sum / cluster.faces.size;
-      if (!best || distance < best.distance) best = { clusterId, distance };
+    for (const cluster of this.clusters.values()) {
+      if (cluster.model !== model || cluster.faces.size === 0 || cluster.events.has(eventId)) continue;
+      const distance = sums[cluster.id] / cluster.faces.size;
+      if (!best || distance < best.distance) best = { clusterId: cluster.id, distance };
     }
     return best;
   }
