@@ -33,6 +33,13 @@ const ROUTES: Record<string, { url: string; body?: object; write?: true }> = {
   // A camera that has sent no frame yet holds its stream's headers back: an unknown one answers at once.
   'GET /porchlight/camera/:id/stream.mjpeg': { url: 'porchlight/camera/no-such-camera/stream.mjpeg' },
   'POST /porchlight/doorbell/:id/press': { url: 'porchlight/doorbell/bell/press', body: {}, write: true },
+  'GET /porchlight/visitors': { url: 'porchlight/visitors' },
+  'POST /porchlight/visitors/find': { url: 'porchlight/visitors/find', body: {} },
+  'GET /porchlight/visitors/:id': { url: 'porchlight/visitors/999999' },
+  'GET /porchlight/visitors/:id/faces/:faceId/crop': { url: 'porchlight/visitors/999999/faces/1/crop' },
+  'POST /porchlight/visitors/:id/name': { url: 'porchlight/visitors/999999/name', body: {}, write: true },
+  'POST /porchlight/visitors/:id/merge': { url: 'porchlight/visitors/999999/merge', body: {}, write: true },
+  'POST /porchlight/visitors/:id/dismiss': { url: 'porchlight/visitors/999999/dismiss', body: {}, write: true },
 };
 
 /** Answers to a signed-in caller that show the route ran (a 4xx here is the route refusing its input, not the caller). */
