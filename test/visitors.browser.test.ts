@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
+
+describe('recurring visitors on the dashboard (Debian chromium + playwright-core)', function () {
+  this.timeout(600_000);
+  let session: DashboardSession;
+  let page: DashboardSession['page'];
+
+  before(async () => {
+    session = await openDashboard();
+    page = session.page;
+  });
+
+  after(async () => {
+    await session?.close();
+  });
+
+  it('a stranger who rings twice is "visitor #1, seen 2 times" on the Visitors page; find this face lists the other visit', async () => {
+    await session.open('door');
+    await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
+    await session.chooseVisitor('a stranger');
+    assert.match(await session.ring(), /unknown|stranger/i);
+    assert.match(await session.ring(), /unknown|stranger/i);
+
+    await session.open('visitors');
+    const visitor = page.locator('.pl-visitor[data-visitor="visitor #1"]');
+    await visitor.waitFor({ timeout: 30_000 });
+    assert.match((await visitor.locator('.pl-meta').textContent()) ?? '', /seen 2 times/);
+    assert.ok((await visitor.locator('img.pl-face').count()) >= 1, 'the visitor shows its faces');
+    await waitFor('the face crops to load', async () => (await visitor.locator('img.pl-face').first().evaluate((img: HTMLImageElement) => img.naturalWidth > 0)) || undefined, 10_000);
+
+    await visitor.getByRole('button', { name: 'Find this face' }).click();
+    await waitFor('the search', async () => ((await page.locator('.pl-hit').count()) > 0 ? true : undefined), 30_000);
+    assert.match((await page.locator('.pl-hit').first().textContent()) ?? '', /distance \d\.\d\d.*visitor #1/s);
+    await session.screenshot('visitors');
+  });
+
+  it('names the visitor (the name stays text); the next visit is known by that name', async () => {
+    const visitor = page.locator('.pl-visitor[data-visitor="visitor #1"]');
+    const name = '<i>Sam</i> the courier';
+    await visitor.getByLabel('Name').fill(name);
+    await visitor.getByRole('button', { name: 'Name', exact: true }).click();
+    await waitFor('the answer', async () => ((await page.locator('.pl-feedback').textContent()) ?? '').match(/is now|Not done/)?.[0], 60_000);
+    assert.equal(((await page.locator('.pl-feedback').textContent()) ?? '').trim(), `visitor #1 is now ${name}`);
+    assert.equal(await page.locator('.pl-visitors i').count(), 0, 'no markup from the name');
+    await visitor.waitFor({ state: 'detached', timeout: 30_000 });
+
+    await session.open('door');
+    await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
+    await session.chooseVisitor('a stranger');
+    assert.match(await session.ring(), /Sam/);
+    await session.screenshot('visitors-named');
+  });
+});
