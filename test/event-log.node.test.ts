@@ -209,7 +209,7 @@ describe('event-log node (Node-RED runtime)', function () {
       let res = await helper.request().get('/porchlight/events').expect(200);
       assert.equal(res.body.total, 25);
       assert.equal(res.body.events.length, 25);
-      assert.deepEqual(Object.keys(res.body.events[0]).sort(), ['completedAt', 'errorMessage', 'framesSeen', 'hasSnapshot', 'id', 'people', 'processingMs', 'startedAt', 'status', 'trigger', 'verdict'].sort());
+      assert.deepEqual(Object.keys(res.body.events[0]).sort(), ['completedAt', 'door', 'errorMessage', 'framesSeen', 'hasSnapshot', 'id', 'people', 'processingMs', 'startedAt', 'status', 'trigger', 'verdict'].sort());
 
       res = await helper.request().get('/porchlight/events').query({ limit: 10, offset: 10 }).expect(200);
       assert.equal(res.body.total, 25);

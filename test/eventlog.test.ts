@@ -230,7 +230,7 @@ describe('event log (lib, on a real SQLite file)', function () {
       assert.deepEqual(json, log.repository.query({ verdict: 'known' }).events);
       const csv = await exportEvents(log.repository, { verdict: 'known' }, 'csv');
       const lines = csv.trimEnd().split('\r\n');
-      assert.equal(lines[0], 'id,trigger,status,verdict,people,lists,distances,started_at,completed_at,processing_ms,frames_seen,error_message,has_snapshot');
+      assert.equal(lines[0], 'id,trigger,status,verdict,people,lists,distances,started_at,completed_at,processing_ms,frames_seen,error_message,has_snapshot,door');
       assert.equal(lines.length, 11);
       assert.ok(lines[1].startsWith(`${ids[27]},doorbell,completed,known,Alice,known,0.3000,${new Date(base + 27 * 3_600_000).toISOString()},`));
     });

@@ -4,15 +4,21 @@ import { PorchlightError } from '../../lib/errors';
 import { EventLog, type RecordOutcome } from '../../lib/eventlog/event-log';
 import { exportEvents, type ExportFormat } from '../../lib/eventlog/export';
 import { parseEventFilter } from '../../lib/eventlog/filter';
+import { DEFAULT_MAX_BACKLOG } from '../../lib/eventlog/replicate';
 import { DEFAULT_RETENTION, type RetentionPolicy, type SweepReport } from '../../lib/eventlog/retention';
 import { recordFrame, recordOutcome, recordPress, watchStorage } from '../../lib/metrics';
 import { registerHealthCheck } from '../../lib/metrics/health';
-import { dbSettings, explainReadOnly, openFaceDb, sqliteOf } from '../shared/db';
+import { dbSettings, explainReadOnly, openFaceDb } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
-import { activeLogs, registerEventRoutes } from './routes';
+import { activeLogs, activeReaders, registerEventRoutes } from './routes';
+import { startSharedLog } from './shared-log';
 
 interface EventLogDef extends NodeDef {
   db?: string;
+  /** The door recorded for events that name none (this Node-RED serves one door). */
+  door?: string;
+  /** With PostgreSQL: events at most waiting on this door's disk for the shared log. */
+  maxBacklog?: string | number;
   keepUnknownDays?: string | number;
   keepKnownDays?: string | number;
   keepBlacklistedDays?: string | number;
@@ -99,11 +105,14 @@ export = function register(RED: NodeAPI): void {
       const settings = dbSettings(RED, def.db);
       dbFile = settings.file;
       const faceDb = await openFaceDb(settings);
-      const db = sqliteOf(faceDb.store);
-      const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention });
+      const db = faceDb.local;
+      const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
+      const shared = startSharedLog(this, log, db, faceDb.store, { maxBacklog: setting(def.maxBacklog, DEFAULT_MAX_BACKLOG) });
       activeLogs.set(this.id, log);
+      activeReaders.set(this.id, shared.reader);
       cleanups.push(
         () => activeLogs.get(this.id) === log && activeLogs.delete(this.id),
+        () => activeReaders.get(this.id) === shared.reader && activeReaders.delete(this.id),
         watchStorage(settings.file, () => ({
           databaseBytes: fileBytes(settings.file) + fileBytes(`${settings.file}-wal`),
           snapshotBytes: log.repository.snapshotBytes(),
@@ -126,7 +135,7 @@ export = function register(RED: NodeAPI): void {
       );
       cleanups.push(log.startRetention(sweepMs));
       this.status(readyStatus(`ready · ${log.repository.count()} events`));
-      return { log, release: faceDb.release };
+      return { log, shared, release: faceDb.release };
     })();
     opening.catch((err: Error) => {
       this.status(errorStatus(err));
@@ -135,18 +144,18 @@ export = function register(RED: NodeAPI): void {
 
     this.on('input', (msg: Message, send, done) => {
       opening
-        .then(async ({ log }) => {
+        .then(async ({ log, shared }) => {
           switch (msg.action) {
             case 'query': {
               const filter = parseEventFilter((msg.filter ?? msg.payload ?? {}) as Record<string, unknown>);
-              msg.payload = log.repository.query(filter);
+              msg.payload = await shared.reader.query(filter);
               send([msg, null]);
               return;
             }
             case 'export': {
               const format: ExportFormat = msg.format === 'json' ? 'json' : 'csv';
               const filter = parseEventFilter((msg.filter ?? msg.payload ?? {}) as Record<string, unknown>);
-              msg.payload = await exportEvents(log.repository, filter, format);
+              msg.payload = await exportEvents(shared.reader, filter, format);
               msg.format = format;
               send([msg, null]);
               return;
@@ -192,7 +201,8 @@ export = function register(RED: NodeAPI): void {
       for (const cleanup of cleanups.splice(0)) cleanup();
       // Finish what is being written before the last user of the file closes it.
       opening
-        .then(async ({ log, release }) => {
+        .then(async ({ log, shared, release }) => {
+          await shared.stop();
           try {
             const { failed, unrecorded } = await log.stop({ failOpen: UNFINISHED_AT_CLOSE });
             if (failed) this.log(`${failed} unfinished event(s) recorded failed: ${UNFINISHED_AT_CLOSE}`);

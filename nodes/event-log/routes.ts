@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import type { EventLog } from '../../lib/eventlog/event-log';
+import type { EventReader } from '../../lib/eventlog/reader';
 import { exportChunks } from '../../lib/eventlog/export';
 import { parseEventFilter } from '../../lib/eventlog/filter';
 import { isFileSafeEventId, type SnapshotKind } from '../../lib/eventlog/snapshot';
@@ -11,9 +12,12 @@ import { route } from '../shared/admin-api';
 
 /** The event logs of the deployed event-log nodes, by node id; the routes serve the one asked for (`?log=`) or the first. */
 export const activeLogs = new Map<string, EventLog>();
+/** What each event-log node reads: its own log, or with PostgreSQL the shared log of every door. */
+export const activeReaders = new Map<string, EventReader>();
 
-function pickLog(query: Record<string, unknown>): EventLog {
-  const wanted = typeof query.log === 'string' ? activeLogs.get(query.log) : activeLogs.values().next().value;
+/** The reader of the event-log node asked for (`?log=`), or of the first deployed. */
+function pickReader(query: Record<string, unknown>): EventReader {
+  const wanted = typeof query.log === 'string' ? activeReaders.get(query.log) : activeReaders.values().next().value;
   if (!wanted) throw new PorchlightError('NOT_FOUND', typeof query.log === 'string' ? 'no such event-log node' : 'no event-log node is deployed');
   return wanted;
 }
@@ -34,14 +38,14 @@ export function registerEventRoutes(RED: NodeAPI): void {
   const write = RED.auth.needsPermission('porchlight.write');
   const app = RED.httpAdmin;
 
-  app.get('/porchlight/events', read, route((req, res) => {
-    res.json(pickLog(req.query).repository.query(parseEventFilter(req.query)));
+  app.get('/porchlight/events', read, route(async (req, res) => {
+    res.json(await pickReader(req.query).query(parseEventFilter(req.query)));
   }));
 
   // Streamed a page at a time, so a long history never sits in memory whole.
   const exportAs = (format: 'csv' | 'json') =>
     route(async (req, res) => {
-      const chunks = exportChunks(pickLog(req.query).repository, parseEventFilter(req.query), format);
+      const chunks = exportChunks(pickReader(req.query), parseEventFilter(req.query), format);
       res.set({
         'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
         'Content-Disposition': `attachment; filename="porchlight-events.${format}"`,
@@ -55,15 +59,15 @@ export function registerEventRoutes(RED: NodeAPI): void {
   app.get('/porchlight/events.csv', read, exportAs('csv'));
   app.get('/porchlight/events.json', read, exportAs('json'));
 
-  app.get('/porchlight/events/:id', read, route((req, res) => {
-    const event = pickLog(req.query).get(eventId(req.params.id));
+  app.get('/porchlight/events/:id', read, route(async (req, res) => {
+    const event = await pickReader(req.query).get(eventId(req.params.id));
     if (!event) throw new PorchlightError('NOT_FOUND', 'no such event');
     res.json(event);
   }));
 
   const image = (kind: SnapshotKind) =>
     route(async (req, res) => {
-      const bytes = await pickLog(req.query).snapshots.read(eventId(req.params.id), kind);
+      const bytes = await pickReader(req.query).image(eventId(req.params.id), kind);
       if (!bytes) throw new PorchlightError('NOT_FOUND', `no ${kind} for this event`);
       res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=3600' });
       res.send(bytes);
@@ -71,17 +75,17 @@ export function registerEventRoutes(RED: NodeAPI): void {
   app.get('/porchlight/events/:id/snapshot.jpg', read, image('snapshot'));
   app.get('/porchlight/events/:id/thumbnail.jpg', read, image('thumbnail'));
 
-  app.get('/porchlight/events/:id/faces/:face/crop.jpg', read, route((req, res) => {
+  app.get('/porchlight/events/:id/faces/:face/crop.jpg', read, route(async (req, res) => {
     const faceId = Number(req.params.face);
     if (!Number.isInteger(faceId) || faceId <= 0) throw new PorchlightError('BAD_INPUT', 'malformed face id');
-    const crop = pickLog(req.query).repository.faceCrop(eventId(req.params.id), faceId);
+    const crop = await pickReader(req.query).faceCrop(eventId(req.params.id), faceId);
     if (!crop) throw new PorchlightError('NOT_FOUND', 'no crop for this face');
     res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=3600' });
     res.send(crop);
   }));
 
   app.delete('/porchlight/events/:id', write, route(async (req, res) => {
-    if (!(await pickLog(req.query).delete(eventId(req.params.id)))) throw new PorchlightError('NOT_FOUND', 'no such event');
+    if (!(await pickReader(req.query).delete(eventId(req.params.id)))) throw new PorchlightError('NOT_FOUND', 'no such event');
     res.status(204).end();
   }));
 

@@ -1,0 +1,90 @@
+import type Database from 'better-sqlite3';
+import type { Node } from 'node-red';
+import type { EventLog, RecordOutcome } from '../../lib/eventlog/event-log';
+import { localReader, type EventReader } from '../../lib/eventlog/reader';
+import { EventOutbox, EventReplicator, PgEventLog, type ReplicationStats } from '../../lib/eventlog/replicate';
+import { watchReplication } from '../../lib/metrics';
+import { registerHealthCheck } from '../../lib/metrics/health';
+import { PostgresFaceStore, type FaceStore } from '../../lib/store';
+import { readyStatus, warnStatus } from '../shared/status';
+
+/** What the event-log node reads from and, with PostgreSQL, how its events reach every door. */
+export interface SharedLog {
+  /** The shared log of every door with PostgreSQL, else this door's own. */
+  reader: EventReader;
+  replicator?: EventReplicator;
+  /** Stops replicating (the outbox keeps what is left for next time) and the metrics and health reports. */
+  stop(): Promise<void>;
+}
+
+function offlineText(stats: ReplicationStats): string {
+  const overflow = stats.overflowed ? `, ${stats.overflowed} over the bound not kept for it` : '';
+  return `shared log unreachable · ${stats.backlog} events buffered${overflow}`;
+}
+
+/**
+ * The shared log reader: PostgreSQL holds every door's events. Deleting one
+ * also deletes it here if it is this door's (otherwise the outbox would bring
+ * it back at its next change).
+ */
+function sharedReader(shared: PgEventLog, log: EventLog): EventReader {
+  return {
+    query: (filter) => shared.query(filter),
+    get: (id) => shared.get(id),
+    faceCrop: (eventId, faceId) => shared.faceCrop(eventId, faceId),
+    image: (eventId, kind) => shared.image(eventId, kind),
+    delete: async (id) => {
+      const [there, here] = await Promise.all([shared.delete(id), log.delete(id)]);
+      return there || here;
+    },
+  };
+}
+
+/**
+ * With the faces on PostgreSQL, this door's event log replicates into the
+ * same database (the store's pool, already migrated) and reads the shared
+ * log; the node's status says when it is unreachable and how much waits. On
+ * SQLite alone, replication is off and the outbox empty.
+ */
+export function startSharedLog(node: Node, log: EventLog, db: Database.Database, store: FaceStore, options: { maxBacklog?: number } = {}): SharedLog {
+  const outbox = new EventOutbox(db, log.snapshots, { maxBacklog: options.maxBacklog });
+  if (!(store instanceof PostgresFaceStore)) {
+    outbox.disable();
+    return { reader: localReader(log), stop: async () => undefined };
+  }
+  const shared = new PgEventLog(store.pool);
+  const replicator = new EventReplicator(outbox, shared);
+  let wasOffline = false;
+  replicator.on('state', (stats: ReplicationStats) => {
+    if (stats.state === 'offline') {
+      if (!wasOffline) node.warn(`shared event log unreachable, buffering events on this door's disk: ${stats.lastError}`);
+      wasOffline = true;
+      node.status(warnStatus(offlineText(stats)));
+    } else if (stats.state === 'online' && wasOffline) {
+      wasOffline = false;
+      node.log('shared event log reachable again: buffered events sent');
+      node.status(readyStatus('shared log reachable again'));
+    }
+  });
+  const nudge = (outcome: RecordOutcome) => {
+    if (outcome.kind === 'verdict' || outcome.kind === 'failure') replicator.nudge();
+  };
+  log.on('recorded', nudge);
+  const cleanups = [
+    watchReplication(node.id, () => replicator.stats()),
+    registerHealthCheck(`event-replication:${node.id}`, () => {
+      const stats = replicator.stats();
+      return { ok: stats.state !== 'offline', ...stats };
+    }),
+  ];
+  replicator.start();
+  return {
+    reader: sharedReader(shared, log),
+    replicator,
+    async stop() {
+      log.off('recorded', nudge);
+      for (const cleanup of cleanups) cleanup();
+      await replicator.stop();
+    },
+  };
+}

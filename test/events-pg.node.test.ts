@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { newEventId } from '../lib/events/event-id';
+import { openPgPool } from '../lib/store/postgres/connection';
+import { helper, nextMessage } from './support/node-red';
+import { lfwImage, nodeFile } from './support/paths';
+import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+
+const eventLog = require(nodeFile('event-log'));
+const porchlightDb = require(nodeFile('porchlight-db'));
+const LFW_FACE = { x: 75, y: 70, width: 100, height: 120 };
+
+describe('event-log node with the PostgreSQL database config: two doors, one log (Node-RED runtime, real PostgreSQL)', function () {
+  this.timeout(120_000);
+  requirePostgres();
+  let database: TestDatabase;
+  let admin: pg.Pool;
+  let dir: string;
+
+  before(async () => {
+    database = await createTestDatabase('eventlog_node');
+    admin = openPgPool(database.config);
+  });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-events-pg-node-'));
+  });
+  afterEach(async () => {
+    await helper.unload();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  after(async () => {
+    await admin?.end();
+    await database?.drop();
+  });
+
+  /** A door: its database config (PostgreSQL, its own local file) and its event log. */
+  function door(name: string) {
+    const { host, port, database: db, user } = database.config;
+    return [
+      { id: `db_${name}`, type: 'porchlight-db', backend: 'postgres', pgHost: host, pgPort: port, pgDatabase: db, pgUser: user, pgSsl: 'off',
+        file: path.join(dir, `${name}.db`), snapshotDir: path.join(dir, `${name}-snapshots`) },
+      { id: `log_${name}`, type: 'event-log', db: `db_${name}`, door: name, wires: [[`results_${name}`], [`recorded_${name}`]] },
+      { id: `results_${name}`, type: 'helper' },
+      { id: `recorded_${name}`, type: 'helper' },
+    ];
+  }
+  const credentials = (names: string[]) => Object.fromEntries(names.map((name) => [`db_${name}`, { password: database.config.password }]));
+
+  async function ring(name: string, known: boolean): Promise<string> {
+    const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { node: 'bell' } };
+    const log = helper.getNode(`log_${name}`);
+    const recorded = nextMessage<Record<string, any>>(helper.getNode(`recorded_${name}`));
+    const match = known ? { personId: '1', name: 'Aaron', list: 'known', distance: 0.3, confidence: 0.9 } : null;
+    log.receive({ event });
+    log.receive({ event, payload: fs.readFileSync(lfwImage('Aaron_Eckhart', 1)), frame: { seq: 0 }, faces: [{ box: LFW_FACE, score: 0.99 }] });
+    log.receive({ event, faces: [{ box: LFW_FACE, score: 0.99, match }], verdict: { status: known ? 'known' : 'unknown', people: match ? [match] : [], latencyMs: 300 } });
+    assert.equal((await recorded).eventLog.status, 'completed');
+    return event.id;
+  }
+
+  async function sharedCount(): Promise<number> {
+    return (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0].n;
+  }
+
+  it('both doors\' events reach the shared log, tagged by door, and each door\'s API and query read all of them', async () => {
+    await helper.load([porchlightDb, eventLog], [...door('front'), ...door('garage')], credentials(['front', 'garage']));
+    const ids = { front: [] as string[], garage: [] as string[] };
+    for (let i = 0; i < 3; i++) {
+      ids.front.push(await ring('front', i % 2 === 0));
+      ids.garage.push(await ring('garage', false));
+    }
+    const deadline = Date.now() + 15_000;
+    while ((await sharedCount()) < 6) {
+      if (Date.now() > deadline) throw new Error('the events did not reach the shared log');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    // The API reads the shared log through either door's node.
+    for (const log of ['log_front', 'log_garage']) {
+      const all = await helper.request().get(`/porchlight/events?log=${log}&limit=100`).expect(200);
+      assert.equal(all.body.total, 6);
+      assert.deepEqual(all.body.events.map((e: { id: string }) => e.id).sort(), [...ids.front, ...ids.garage].sort());
+    }
+    const garage = await helper.request().get('/porchlight/events?door=garage').expect(200);
+    assert.deepEqual(garage.body.events.map((e: { door: string }) => e.door), ['garage', 'garage', 'garage']);
+    const detail = await helper.request().get(`/porchlight/events/${ids.front[0]}?log=log_garage`).expect(200);
+    assert.equal(detail.body.door, 'front');
+    assert.equal(detail.body.faces[0].name, 'Aaron');
+    // The front door's snapshot and crop, served by the garage's node from the shared log.
+    await helper.request().get(`/porchlight/events/${ids.front[0]}/snapshot.jpg?log=log_garage`).expect(200).expect('Content-Type', 'image/jpeg');
+    await helper.request().get(`/porchlight/events/${ids.front[0]}/faces/${detail.body.faces[0].id}/crop.jpg?log=log_garage`).expect(200);
+    const csv = await helper.request().get('/porchlight/events.csv?log=log_garage&door=front').expect(200);
+    assert.equal(csv.text.trimEnd().split('\r\n').length, 4, 'a header and the front door\'s three events');
+
+    // msg.action query on the garage's node: the front door's known visitor.
+    const answer = nextMessage<Record<string, any>>(helper.getNode('results_garage'));
+    helper.getNode('log_garage').receive({ action: 'query', payload: { person: 'aaron' } });
+    assert.deepEqual((await answer).payload.events.map((e: { id: string }) => e.id).sort(), [ids.front[0], ids.front[2]].sort());
+
+    // Deleting through the API removes it from the shared log (and from the door that owns it).
+    await helper.request().delete(`/porchlight/events/${ids.front[1]}?log=log_front`).expect(204);
+    assert.equal(await sharedCount(), 5);
+    await helper.request().get(`/porchlight/events/${ids.front[1]}`).expect(404);
+
+    // The front door's own copy went too: its outbox carries the deletion to the shared log (idempotent) within a poll.
+    let health = await helper.request().get('/porchlight/health').expect(200);
+    for (const until = Date.now() + 5_000; health.body.components['event-replication:log_front'].backlog > 0 && Date.now() < until;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      health = await helper.request().get('/porchlight/health').expect(200);
+    }
+    assert.equal(health.body.components['event-replication:log_front'].state, 'online');
+    assert.equal(await sharedCount(), 5);
+    const metrics = await helper.request().get('/porchlight/metrics').expect(200);
+    assert.match(metrics.text, /porchlight_event_backlog\{log="log_front"\} 0/);
+    assert.match(metrics.text, /porchlight_events_replicated_total\{log="log_garage"\} 3/);
+  });
+
+  it('a door on SQLite alone keeps no outbox and answers from its own log', async () => {
+    await helper.load([porchlightDb, eventLog], [
+      { id: 'db_local', type: 'porchlight-db', file: path.join(dir, 'local.db'), snapshotDir: path.join(dir, 'snapshots') },
+      { id: 'log_local', type: 'event-log', db: 'db_local', door: 'shed', wires: [['results_local'], ['recorded_local']] },
+      { id: 'results_local', type: 'helper' },
+      { id: 'recorded_local', type: 'helper' },
+    ]);
+    const id = await ring('local', true);
+    const res = await helper.request().get('/porchlight/events?door=shed').expect(200);
+    assert.deepEqual(res.body.events.map((e: { id: string }) => e.id), [id]);
+    assert.equal(res.body.events[0].door, 'shed', 'the node\'s door names events that carry none');
+    await helper.unload();
+    const Database = require('better-sqlite3');
+    const file = new Database(path.join(dir, 'local.db'), { readonly: true });
+    try {
+      assert.equal(file.prepare('SELECT count(*) AS n FROM event_outbox').get().n, 0);
+    } finally {
+      file.close();
+    }
+  });
+});
