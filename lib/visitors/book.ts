@@ -23,7 +23,7 @@ export const MAX_NAMED_FACES = 5;
 /** Clustering distance as a share of the recognizer's match tolerance (0.48 for face-api's 0.6; measured on LFW, docs/ACCURACY.md). */
 export const CLUSTER_TOLERANCE_SHARE = 0.8;
 
-const PAGE_SIZE = 1000;
+const PAGE_SIZE = 500;
 const ORPHAN_AFTER_MS = 60 * 60 * 1000;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
