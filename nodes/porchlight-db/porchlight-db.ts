@@ -6,19 +6,21 @@ import { registerFacesApi } from './admin-api';
 const deployed = new Map<string, DbConfigNode>();
 
 /**
- * Config node: the face DB file (and the event log's snapshot folder) shared
- * by face-db, face-recognize and event-log. The file is opened once per
- * process by its first user and closed with its last (see nodes/shared/db.ts).
+ * Config node: the face DB (a SQLite file, or a PostgreSQL database shared by
+ * many doors) and the event log's local file and snapshot folder, shared by
+ * face-db, face-recognize and event-log. The DB is opened once per process
+ * by its first user and closed with its last (see nodes/shared/db.ts). The
+ * PostgreSQL password lives in Node-RED's credentials store, never in the flow.
  */
 export = function register(RED: NodeAPI): void {
   function PorchlightDbNode(this: DbConfigNode, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
-    this.settings = parseDbDef(RED, def);
+    this.settings = parseDbDef(RED, def, (this as unknown as { credentials?: { password?: string } }).credentials);
     deployed.set(this.id, this);
     this.on('close', () => {
       deployed.delete(this.id);
     });
   }
-  RED.nodes.registerType('porchlight-db', PorchlightDbNode as never);
+  RED.nodes.registerType('porchlight-db', PorchlightDbNode as never, { credentials: { password: { type: 'password' } } } as never);
   registerFacesApi(RED, deployed);
 };

@@ -1,18 +1,28 @@
 import os from 'node:os';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import type { Matcher } from '../../lib/match';
-import { SqliteFaceStore, type FaceStore } from '../../lib/store';
+import { PG_SSL_MODES, PostgresFaceStore, SqliteFaceStore, type FaceStore, type PgSslMode, type PostgresConfig, type StoreConfig, type StoreHealth } from '../../lib/store';
 import { acquireSharedStore, type StoreLease } from '../../lib/store/shared';
+import { numberSetting } from './settings';
+import { errorStatus, readyStatus } from './status';
 
 /** What the `porchlight-db` config node holds. */
 export interface DbSettings {
+  /**
+   * `sqlite` (the default, also when absent): faces and events in `file`.
+   * `postgres`: the faces in the PostgreSQL database every door shares;
+   * `file` still holds this door's own local data (its event log and outbox).
+   */
+  backend?: 'sqlite' | 'postgres';
   /** The SQLite file, absolute. */
   file: string;
   /** Folder for event snapshots, absolute. */
   snapshotDir: string;
+  /** With the postgres backend: where, as whom (the password from Node-RED's credentials store). */
+  postgres?: PostgresConfig;
 }
 
 export interface DbConfigNode extends Node {
@@ -22,6 +32,8 @@ export interface DbConfigNode extends Node {
 /** What a node gets from its `porchlight-db` config node. */
 export interface FaceDb {
   store: FaceStore;
+  /** The local SQLite connection (the event log's tables), whichever backend holds the faces. */
+  local: Database.Database;
   matcher: Matcher;
   /** Resolves when the matcher holds every stored embedding. */
   matcherReady: Promise<void>;
@@ -34,14 +46,34 @@ export function userDir(RED: NodeAPI): string {
   return (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
 }
 
-/** Settings from the config node's dialog; relative paths are inside the user dir. */
-export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>): DbSettings {
+/** Settings from the config node's dialog (and its credentials); relative paths are inside the user dir. */
+export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>, credentials: { password?: string } = {}): DbSettings {
   const base = path.join(userDir(RED), 'porchlight');
   const given = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
-  return {
+  const settings: DbSettings = {
+    backend: def.backend === 'postgres' ? 'postgres' : 'sqlite',
     file: path.resolve(base, given(def.file) ?? 'porchlight.db'),
     snapshotDir: path.resolve(base, given(def.snapshotDir) ?? 'snapshots'),
   };
+  if (settings.backend === 'postgres') {
+    const ssl = given(def.pgSsl) ?? 'off';
+    settings.postgres = {
+      host: given(def.pgHost) ?? 'localhost',
+      port: numberSetting(def.pgPort, 5432),
+      database: given(def.pgDatabase) ?? 'porchlight',
+      user: given(def.pgUser) ?? 'porchlight',
+      password: credentials.password || undefined,
+      ssl: (PG_SSL_MODES as readonly string[]).includes(ssl) ? (ssl as PgSslMode) : 'off',
+      sslCa: given(def.pgCa),
+      applicationName: `porchlight ${def.name || def.id}`.slice(0, 63),
+    };
+  }
+  return settings;
+}
+
+/** The store a config opens: the faces' database. */
+function storeConfigOf(settings: DbSettings): StoreConfig {
+  return settings.backend === 'postgres' && settings.postgres ? { backend: 'postgres', postgres: settings.postgres } : { file: settings.file };
 }
 
 /** The config node a node points at, or a clear error when it points at none. */
@@ -72,21 +104,48 @@ class ReadOnlyDatabaseError extends Error {
   }
 }
 
-/** Opens (or joins) the shared store of a DB file for as long as the caller needs it. */
+/** Opens (or joins) the shared store of a DB for as long as the caller needs it (with the local SQLite file when the faces are elsewhere). */
 export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<StoreLease, 'release'>> {
-  const lease = await acquireSharedStore({ file: settings.file }).catch((err: unknown) => {
-    throw explainReadOnly(err, settings.file);
-  });
+  const openLocal = () =>
+    acquireSharedStore({ file: settings.file }).catch((err: unknown) => {
+      throw explainReadOnly(err, settings.file);
+    });
+  const config = storeConfigOf(settings);
+  const local = config.backend === 'postgres' ? await openLocal() : undefined;
+  let lease: StoreLease;
+  try {
+    lease = local ? await acquireSharedStore(config) : await openLocal();
+  } catch (err) {
+    await local?.release();
+    throw err;
+  }
   return {
     store: lease.store,
+    local: sqliteOf((local ?? lease).store),
     matcher: lease.matcher,
     get matcherReady() {
       return lease.matcherReady;
     },
     snapshotDir: settings.snapshotDir,
     settings,
-    release: () => lease.release(),
+    release: async () => {
+      await lease.release();
+      await local?.release();
+    },
   };
+}
+
+/**
+ * Calls `listener` when a shared database goes out of reach and comes back
+ * (PostgreSQL; a SQLite file never does). Returns the unsubscribe function.
+ */
+export function onDbHealth(store: FaceStore, listener: (health: StoreHealth) => void): () => void {
+  return store instanceof PostgresFaceStore ? store.onHealth(listener) : () => undefined;
+}
+
+/** The node status for a database outage: matching goes on from memory, writes wait for the database. */
+export function dbHealthStatus(health: StoreHealth): NodeStatus {
+  return health.reachable ? readyStatus('database reachable again') : errorStatus(`database unreachable (matching from memory): ${health.error}`);
 }
 
 /**
@@ -97,7 +156,10 @@ export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<St
 export function leaseFaceDb(RED: NodeAPI, node: Node, dbId: string | undefined, options: { drain?: () => Promise<unknown> } = {}): Promise<FaceDb> {
   const opening = (async () => openFaceDb(dbSettings(RED, dbId)))();
   opening.catch(() => undefined); // the caller handles the failure; the close handler must not see it as unhandled
+  let unwatch = () => undefined as unknown;
+  opening.then((db) => (unwatch = onDbHealth(db.store, (health) => node.status(dbHealthStatus(health)))), () => undefined);
   node.on('close', (_removed: boolean, done: () => void) => {
+    unwatch();
     // Let the node's work in flight finish (bounded, Node-RED allows 15 s) before the file may close.
     const drained = Promise.race([options.drain?.().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
     // A DB that never opened has nothing to release (its failure was shown in the node's status).

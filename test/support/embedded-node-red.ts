@@ -63,6 +63,7 @@ async function runChild({ userDir, nodes }: ChildOptions): Promise<void> {
     editorTheme: { projects: { enabled: false }, tours: false },
   });
   app.use('/', RED.httpAdmin);
+  app.use('/api', RED.httpNode); // flows' own http in nodes, under httpNodeRoot
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   await RED.start();
   fs.writeSync(1, `routes ${JSON.stringify(porchlightRoutes(RED.runtime.httpAdmin))}\nlistening ${(server.address() as AddressInfo).port}\n`);
