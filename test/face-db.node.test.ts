@@ -7,7 +7,7 @@ import { openSqliteStore } from '../lib/store';
 import { embedFaces } from '../lib/vision/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { openFaceDb } from '../nodes/shared/db';
-import { helper, nextMessage } from './support/node-red';
+import { helper, nextMessage, sendAndAwait } from './support/node-red';
 import { referenceModel } from './support/onnx-models';
 import { faceApiDemoDir, lfwDir, lfwPeople, nodeFile, repoRoot } from './support/paths';
 
@@ -49,29 +49,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
   ];
 
   /** Sends a message to the face-db node; resolves with its output or rejects with the error it reported. */
-  function run(msg: Record<string, unknown>): Promise<any> {
-    return new Promise((resolve, reject) => {
-      const node = helper.getNode('fdb');
-      const out = helper.getNode('out');
-      // on/removeListener with the same functions: Node-RED keeps input listeners in its own list, where a
-      // leftover `once` wrapper would swallow the next message.
-      const stop = () => {
-        out.removeListener('input', onMessage);
-        node.removeListener('call:error', onError);
-      };
-      const onMessage = (m: unknown) => {
-        stop();
-        resolve(m);
-      };
-      const onError = (call: { args: [Error] }) => {
-        stop();
-        reject(call.args[0]);
-      };
-      out.on('input', onMessage);
-      node.on('call:error', onError);
-      node.receive(msg);
-    });
-  }
+  const run = (msg: Record<string, unknown>): Promise<any> => sendAndAwait('fdb', 'out', msg);
 
   const settings = () => ({ file: dbFile, snapshotDir: path.join(dir, 'snapshots') });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { newEventId } from '../lib/events/event-id';
-import { helper, nextMessage } from './support/node-red';
+import { helper, nextMessage, sendAndAwait } from './support/node-red';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
 
 const eventLog = require(nodeFile('event-log'));
@@ -64,27 +64,7 @@ describe('recurring visitors in Node-RED (face-recognize, event-log, face-db act
   }
 
   /** Sends a message to face-db; resolves with its output or rejects with the error it reported. */
-  function run(msg: Record<string, unknown>): Promise<any> {
-    return new Promise((resolve, reject) => {
-      const node = helper.getNode('fdb');
-      const out = helper.getNode('out');
-      const stop = () => {
-        out.removeListener('input', onMessage);
-        node.removeListener('call:error', onError);
-      };
-      const onMessage = (m: unknown) => {
-        stop();
-        resolve(m);
-      };
-      const onError = (call: { args: [Error] }) => {
-        stop();
-        reject(call.args[0]);
-      };
-      out.on('input', onMessage);
-      node.on('call:error', onError);
-      node.receive(msg);
-    });
-  }
+  const run = (msg: Record<string, unknown>) => sendAndAwait('fdb', 'out', msg);
 
   const [alice, stranger1, stranger2] = peopleWith(5, 3, 40);
   const aliceEvents: string[] = [];

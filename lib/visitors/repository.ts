@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statementCache } from '../store/statement-cache';
 import type { ClusterInfo } from './clusters';
 import type { UnknownFace, VisitorFace, VisitorState } from './types';
 
@@ -46,17 +47,10 @@ const toStoredFace = (row: FaceRow): StoredFaceRow => ({
 
 /** The SQL of the visitor tables (migration 003). Every statement is short; bulk reads are paged by the caller. */
 export class VisitorRepository {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly sql: (text: string) => Database.Statement;
 
-  constructor(readonly db: Database.Database) {}
-
-  private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+  constructor(readonly db: Database.Database) {
+    this.sql = statementCache(db);
   }
 
   /** Clusters with an id above `afterId`, `limit` at a time. */
