@@ -74,9 +74,13 @@ function whereClause(filter: EventFilter): { sql: string; values: unknown[] } {
 
 /** Clears the child rows of `ids` (about to be rewritten or gone) and deletes the events `gone`; returns how many events went. */
 async function removeEvents(client: pg.PoolClient, ids: string[], gone: string[]): Promise<number> {
-  for (const table of ['event_people', 'event_faces', 'event_images']) await client.query(`DELETE FROM ${table} WHERE event_id = ANY($1)`, [ids]);
-  if (gone.length === 0) return 0;
-  return (await client.query('DELETE FROM events WHERE id = ANY($1)', [gone])).rowCount ?? 0;
+  // One round trip: the children through data-modifying CTEs, then the events.
+  const { rowCount } = await client.query(`
+    WITH people AS (DELETE FROM event_people WHERE event_id = ANY($1)),
+         faces AS (DELETE FROM event_faces WHERE event_id = ANY($1)),
+         images AS (DELETE FROM event_images WHERE event_id = ANY($1))
+    DELETE FROM events WHERE id = ANY($2)`, [ids, gone]);
+  return rowCount ?? 0;
 }
 
 /**
