@@ -70,6 +70,16 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
+/** Runs `work` with a cuttable loopback proxy in front of the test database. */
+async function throughProxy(database: TestDatabase, work: (proxy: TcpProxy) => Promise<void>): Promise<void> {
+  const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
+  try {
+    await work(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
 const localIds = (door: Door) => (door.store.db.prepare('SELECT id FROM events ORDER BY id').all() as Array<{ id: string }>).map((r) => r.id);
 
 describe('shared event log on PostgreSQL: doors replicate their SQLite logs (real PostgreSQL)', function () {
@@ -168,8 +178,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
   });
 
   it('the database unreachable during events: they are kept on disk, the state says offline, and all arrive once it is back, once each', async () => {
-    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
-    try {
+    await throughProxy(database, async (proxy) => {
       const front = await openDoor('front', database, { port: proxy.port });
       const garage = await openDoor('garage', database);
       doors.push(front, garage);
@@ -198,14 +207,11 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
       assert.equal(rows.duplicates, 0);
       assert.deepEqual(rows.ids, [...localIds(front), ...localIds(garage)].sort());
       assert.ok([...rows.faces.values()].every((n) => n === 1));
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('the link cut in the middle of draining a 300-event backlog: the batch in flight is rolled back and sent again, nothing lost or doubled', async () => {
-    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
-    try {
+    await throughProxy(database, async (proxy) => {
       proxy.cut();
       const front = await openDoor('front', database, { port: proxy.port, batchSize: 20 });
       doors.push(front);
@@ -225,14 +231,11 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
       assert.deepEqual(rows.ids, localIds(front));
       assert.equal(rows.faces.size, 300);
       assert.ok([...rows.faces.values()].every((n) => n === 1));
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('the backlog is bounded: beyond it the oldest events are kept and the newest counted as overflowed (still in the door\'s own log)', async () => {
-    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
-    try {
+    await throughProxy(database, async (proxy) => {
       proxy.cut();
       const front = await openDoor('front', database, { port: proxy.port, maxBacklog: 10 });
       doors.push(front);
@@ -244,9 +247,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
       await until(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', 'the backlog to drain');
       assert.deepEqual((await sharedRows()).ids, ids.slice(0, 10));
       assert.equal(localIds(front).length, 15);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('a door that joins later brings its history; a house on SQLite alone keeps no outbox', async () => {

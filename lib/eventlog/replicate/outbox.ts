@@ -1,25 +1,9 @@
 import type Database from 'better-sqlite3';
+import type { EventRow, FaceRow } from '../repository';
 import type { SnapshotFolder } from '../snapshot';
 
 /** An event row as it travels to the shared log: the local columns, JSON kept as text. */
-export interface ReplicaEvent {
-  id: string;
-  trigger: string;
-  door: string | null;
-  status: string;
-  verdict: string | null;
-  people: string;
-  started_at: number;
-  processing_at: number | null;
-  completed_at: number | null;
-  processing_ms: number | null;
-  frames_seen: number;
-  error_message: string | null;
-  snapshot_bytes: number | null;
-  data: string;
-  metadata: string;
-  updated_at: number;
-}
+export type ReplicaEvent = EventRow & { processing_at: number | null; data: string; metadata: string; updated_at: number };
 
 export interface ReplicaPerson {
   event_id: string;
@@ -31,22 +15,8 @@ export interface ReplicaPerson {
   verdict: string;
 }
 
-export interface ReplicaFace {
-  event_id: string;
-  frame_seq: number | null;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  score: number | null;
-  quality: number | null;
-  person_id: string | null;
-  name: string | null;
-  list: string | null;
-  distance: number | null;
-  confidence: number | null;
-  crop: Buffer | null;
-}
+/** A face row with its crop itself (the shared log gives it an id of its own). */
+export type ReplicaFace = Omit<FaceRow, 'id' | 'has_crop'> & { event_id: string; crop: Buffer | null };
 
 export interface ReplicaImages {
   event_id: string;
@@ -122,6 +92,9 @@ export class EventOutbox {
 
   /** Turns replication off (a door back on SQLite alone) and empties the outbox. */
   disable(): void {
+    // Nothing to clear writes nothing: a read-only database file still opens for reading.
+    const pending = this.sql('SELECT EXISTS (SELECT 1 FROM event_replication) OR EXISTS (SELECT 1 FROM event_outbox) AS pending').get() as { pending: number };
+    if (!pending.pending) return;
     this.db.transaction(() => {
       this.sql('DELETE FROM event_replication').run();
       this.sql('DELETE FROM event_outbox').run();
