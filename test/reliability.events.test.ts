@@ -88,6 +88,42 @@ describe('reliability: events never left hanging, read-only database', function 
     assert.equal((await get(framed.id)).verdict, 'unknown');
   });
 
+  it('the camera stalled at the press: a burst that gets no frame fails the event with the reason (via the Catch node), one that gets some is sent on time', async () => {
+    const file = path.join(dir, 'porchlight.db');
+    await helper.load([require(nodeFile('porchlight-db')), require(nodeFile('event-log')), require(nodeFile('frame-buffer')), require('@node-red/nodes/core/common/25-catch.js')], [
+      { id: 'tab', type: 'tab' },
+      { id: 'db', type: 'porchlight-db', file, snapshotDir: path.join(dir, 'snapshots') },
+      { id: 'fb', type: 'frame-buffer', z: 'tab', source: 'msg', preRoll: 0, burstCount: 3, burstInterval: 100, output: 'each', wires: [['frames']] },
+      { id: 'el', type: 'event-log', z: 'tab', db: 'db', wires: [[], ['recorded']] },
+      { id: 'catchAll', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['el']] },
+      { id: 'frames', type: 'helper', z: 'tab' },
+      { id: 'recorded', type: 'helper', z: 'tab' },
+    ]);
+    const press = (event: object) => {
+      helper.getNode('el').receive({ event }); // the doorbell flow wires the press to the log and the camera
+      helper.getNode('fb').receive({ event });
+    };
+    const stalled = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    const failed = new Promise<Record<string, any>>((resolve) => helper.getNode('recorded').on('input', (msg: any) => msg.eventLog.id === stalled.id && resolve(msg.eventLog)));
+    const started = Date.now();
+    press(stalled); // no frame arrives after it
+    const record = await failed;
+    assert.equal(record.status, 'failed');
+    assert.ok(Date.now() - started < 2_000, 'within the burst time, not at the sweep');
+    const stored = (await helper.request().get(`/porchlight/events/${stalled.id}`)).body;
+    assert.match(stored.errorMessage, /^PorchlightError: frame-buffer: no frame to send for event \S+ \(no frames buffered\) \(from frame-buffer\)$/);
+
+    // The camera sends one frame and stalls again: the burst is sent on time with what it got.
+    const partial = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
+    const frames: Array<Record<string, any>> = [];
+    helper.getNode('frames').on('input', (msg: any) => frames.push(msg));
+    press(partial);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    helper.getNode('fb').receive({ payload: demoPhoto(1) });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual(frames.map((f) => f.event.id), [partial.id], 'the one frame it got, once');
+  });
+
   /** A database with one recorded event, made by root (or this user) before it becomes read-only. */
   async function databaseWithOneEvent(file: string): Promise<void> {
     const store = new SqliteFaceStore(file);
