@@ -33,7 +33,7 @@ async function openDoor(name: string, database: TestDatabase, options: { port?: 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `porchlight-door-${name}-`));
   const store = openSqliteStore(path.join(dir, 'porchlight.db'));
   const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: name });
-  const outbox = new EventOutbox(store.db, log.snapshots, { maxBacklog: options.maxBacklog });
+  const outbox = new EventOutbox(log.repository, log.snapshots, { maxBacklog: options.maxBacklog });
   const pool = openPgPool({ ...database.config, port: options.port ?? database.config.port, connectTimeoutMs: 1_000 });
   // Short retries: an outage in a test lasts a second or two.
   const replicator = new EventReplicator(outbox, new PgEventLog(pool), { pollMs: 100, batchSize: options.batchSize, backoff: new Backoff(100, 400) });
@@ -258,7 +258,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
       const ids = [await visit({ log }, 0), await visit({ log }, 1)];
       assert.equal((store.db.prepare('SELECT count(*) AS n FROM event_outbox').get() as { n: number }).n, 0);
 
-      const outbox = new EventOutbox(store.db, log.snapshots);
+      const outbox = new EventOutbox(log.repository, log.snapshots);
       const replicator = new EventReplicator(outbox, shared);
       replicator.start();
       await replicator.flush();

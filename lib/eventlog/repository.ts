@@ -210,8 +210,8 @@ export class EventRepository {
     });
   }
 
-  /** Prepared statements are cached by their text (filters make at most a few dozen shapes). */
-  private sql(text: string): Database.Statement {
+  /** Prepared statements are cached by their text (filters make at most a few dozen shapes); the outbox shares the cache. */
+  sql(text: string): Database.Statement {
     let statement = this.statements.get(text);
     if (!statement) {
       statement = this.db.prepare(text);

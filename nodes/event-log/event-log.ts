@@ -107,7 +107,7 @@ export = function register(RED: NodeAPI): void {
       const faceDb = await openFaceDb(settings);
       const db = faceDb.local;
       const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
-      const shared = startSharedLog(this, log, db, faceDb.store, { maxBacklog: setting(def.maxBacklog, DEFAULT_MAX_BACKLOG) });
+      const shared = startSharedLog(this, log, faceDb.store, { maxBacklog: setting(def.maxBacklog, DEFAULT_MAX_BACKLOG) });
       activeLogs.set(this.id, log);
       activeReaders.set(this.id, shared.reader);
       cleanups.push(

@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import type { Node } from 'node-red';
 import type { EventLog, RecordOutcome } from '../../lib/eventlog/event-log';
 import { localReader, type EventReader } from '../../lib/eventlog/reader';
@@ -46,8 +45,8 @@ function sharedReader(shared: PgEventLog, log: EventLog): EventReader {
  * log; the node's status says when it is unreachable and how much waits. On
  * SQLite alone, replication is off and the outbox empty.
  */
-export function startSharedLog(node: Node, log: EventLog, db: Database.Database, store: FaceStore, options: { maxBacklog?: number } = {}): SharedLog {
-  const outbox = new EventOutbox(db, log.snapshots, { maxBacklog: options.maxBacklog });
+export function startSharedLog(node: Node, log: EventLog, store: FaceStore, options: { maxBacklog?: number } = {}): SharedLog {
+  const outbox = new EventOutbox(log.repository, log.snapshots, { maxBacklog: options.maxBacklog });
   if (!(store instanceof PostgresFaceStore)) {
     outbox.disable();
     return { reader: localReader(log), stop: async () => undefined };

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { EventRow, FaceRow } from '../repository';
+import type { EventRepository, EventRow, FaceRow } from '../repository';
 import type { SnapshotFolder } from '../snapshot';
 
 /** An event row as it travels to the shared log: the local columns, JSON kept as text. */
@@ -56,24 +56,20 @@ const EVENT_COLUMNS =
 export class EventOutbox {
   readonly maxBacklog: number;
   readonly maxImageBytes: number;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly db: Database.Database;
 
   constructor(
-    readonly db: Database.Database,
+    private readonly repository: EventRepository,
     private readonly snapshots: SnapshotFolder,
     options: OutboxOptions = {},
   ) {
+    this.db = repository.db;
     this.maxBacklog = options.maxBacklog ?? DEFAULT_MAX_BACKLOG;
     this.maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   }
 
   private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return this.repository.sql(text);
   }
 
   /**
