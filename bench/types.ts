@@ -1,3 +1,5 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
 /** One figure of `npm run bench`: a latency distribution (ms) or a rate / size with its unit. */
 export type Measurement =
   | { name: string; kind: 'latency'; p50: number; p95: number; p99?: number; samples: number; note?: string }
@@ -25,4 +27,36 @@ export function percentile(sorted: number[], p: number): number {
 export function latency(name: string, samples: number[], note?: string): Measurement {
   const sorted = [...samples].sort((a, b) => a - b);
   return { name, kind: 'latency', p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), samples: sorted.length, note };
+}
+
+/**
+ * Wall and CPU time (ms) of `calls` runs of `work`, after `warmup` unmeasured
+ * ones for the JIT. The CPU time leaves out waiting for a core, which the
+ * wall time includes on a machine shared with other work.
+ */
+export async function timeCalls(calls: number, work: (i: number) => unknown, warmup = 5): Promise<{ wall: number[]; cpu: number[] }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < calls + warmup; i++) {
+    const cpuStarted = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    await work(i);
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+    const used = process.cpuUsage(cpuStarted);
+    if (i < warmup) continue;
+    wall.push(elapsed);
+    cpu.push((used.user + used.system) / 1000);
+  }
+  return { wall, cpu };
+}
+
+/** Runs `work` and reports its duration and the longest the event loop was held up meanwhile. */
+export async function timedWithStall(work: () => Promise<unknown>): Promise<{ ms: number; stallMs: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  const started = process.hrtime.bigint();
+  await work();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  histogram.disable();
+  return { ms, stallMs: histogram.max / 1e6 };
 }

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Matcher, attachMatcher } from '../../lib/match';
 import { openSqliteStore } from '../../lib/store';
 import { exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
-import { latency, type BenchSection, type Measurement } from '../types';
+import { latency, timeCalls, timedWithStall, type BenchSection, type Measurement } from '../types';
 
 const MODEL = 'faceapi-resnet128';
 const DIM = 128;
@@ -31,37 +30,10 @@ function filledMatcher(size: number, kernel: 'auto' | 'js'): Matcher {
   return matcher;
 }
 
-/**
- * Wall time per query, and this thread's CPU time per query: on a machine
- * shared with other work the wall time includes waiting for a core, the CPU
- * time does not.
- */
-function timeQueries(matcher: Matcher, queries: number): { wall: number[]; cpu: number[] } {
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < queries + 5; i++) {
-    const query = randomUnitVector();
-    const cpuStarted = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    matcher.nearest(query, MODEL, 5);
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-    const used = process.cpuUsage(cpuStarted);
-    if (i < 5) continue; // the first few warm up the JIT
-    wall.push(elapsed);
-    cpu.push((used.user + used.system) / 1000);
-  }
-  return { wall, cpu };
-}
-
-/** Runs `work` and reports its duration and the longest the event loop was held up meanwhile. */
-async function timedWithStall(work: () => Promise<unknown>): Promise<{ ms: number; stallMs: number }> {
-  const histogram = monitorEventLoopDelay({ resolution: 5 });
-  histogram.enable();
-  const started = process.hrtime.bigint();
-  await work();
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  histogram.disable();
-  return { ms, stallMs: histogram.max / 1e6 };
+/** Wall and CPU time per query of a matcher (the wall time includes waiting for a core on a shared machine). */
+function timeQueries(matcher: Matcher, queries: number): Promise<{ wall: number[]; cpu: number[] }> {
+  const probes = Array.from({ length: queries + 5 }, randomUnitVector);
+  return timeCalls(queries, (i) => matcher.nearest(probes[i], MODEL, 5));
 }
 
 /** The SQLite store at `faces` embeddings: enrollment, matcher load at start, export, import, backup, and how long each holds the event loop. */
@@ -115,7 +87,7 @@ const section: BenchSection = {
       const results: Record<string, number[]> = {};
       for (const kernel of ['auto', 'js'] as const) {
         const matcher = filledMatcher(size, kernel);
-        const { wall, cpu } = timeQueries(matcher, queries);
+        const { wall, cpu } = await timeQueries(matcher, queries);
         results[kernel] = wall;
         const label = kernel === 'auto' ? matcher.kernel() : 'js baseline';
         out.push(latency(`nearest ${size} x 128-d (${label})`, wall));

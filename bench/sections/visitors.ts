@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openSqliteStore } from '../../lib/store';
 import { VisitorBook } from '../../lib/visitors';
 import { VisitorRepository } from '../../lib/visitors/repository';
-import { latency, type BenchSection, type Measurement } from '../types';
+import { latency, timeCalls, timedWithStall, type BenchSection, type Measurement } from '../types';
 
 const MODEL = 'faceapi-resnet128';
 const DIM = 128;
@@ -38,35 +37,12 @@ async function filledBook(dir: string, faces: number): Promise<{ book: VisitorBo
       }
     }
   })();
-  const histogram = monitorEventLoopDelay({ resolution: 5 });
-  histogram.enable();
-  const started = process.hrtime.bigint();
-  const book = new VisitorBook(store.db);
-  await book.ready;
-  const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
-  histogram.disable();
-  return { book, loadMs, stallMs: histogram.max / 1e6, close: () => store.close() };
-}
-
-/**
- * Wall and CPU time of `record` (scan + insert + numbering) for new faces. The
- * CPU time leaves out waiting for a core, which the wall time includes on a shared machine.
- */
-async function timeRecords(book: VisitorBook, samples: number): Promise<{ wall: number[]; cpu: number[] }> {
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < samples + 5; i++) {
-    const embedding = randomCentre();
-    const cpuStarted = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    await book.record(`new-${i}`, [{ model: MODEL, embedding, quality: 0.8, crop: null }], { maxDistance: MAX_DISTANCE });
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const used = process.cpuUsage(cpuStarted);
-    if (i < 5) continue; // the first few warm up the JIT
-    wall.push(ms);
-    cpu.push((used.user + used.system) / 1000);
-  }
-  return { wall, cpu };
+  let book: VisitorBook | undefined;
+  const load = await timedWithStall(async () => {
+    book = new VisitorBook(store.db);
+    await book.ready;
+  });
+  return { book: book!, loadMs: load.ms, stallMs: load.stallMs, close: () => store.close() };
 }
 
 /**
@@ -86,7 +62,11 @@ const section: BenchSection = {
       for (const size of [1000, 10_000]) {
         const filled = await filledBook(dir, size);
         try {
-          const { wall, cpu } = await timeRecords(filled.book, samples);
+          // New faces at random: most start a cluster, some join one; each is one record() as face-recognize makes it.
+          const faces = Array.from({ length: samples + 5 }, randomCentre);
+          const { wall, cpu } = await timeCalls(samples, (i) =>
+            filled.book.record(`new-${i}`, [{ model: MODEL, embedding: faces[i], quality: 0.8, crop: null }], { maxDistance: MAX_DISTANCE }),
+          );
           const stored = size.toLocaleString('en');
           const m = latency(`visitors: file one unknown face against ${stored} stored`, wall);
           out.push(m, latency(`visitors: file one unknown face against ${stored} stored (CPU time)`, cpu));
