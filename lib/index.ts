@@ -9,7 +9,7 @@ export { decodeImage, cropJpeg, DEFAULT_MAX_PIXELS } from './image/decode';
 export { WorkerPool, acquireSharedPool, type PoolOptions, type QueuePolicy } from './workers/pool';
 export { detectFaces, embedFaces, type DetectRequest, type EmbedRequest } from './vision/client';
 export type { AnalyzeResult, EmbeddedFace, FaceQuality } from './vision/embedding-types';
-export { openStore, type FaceStore, type StoreConfig } from './store';
+export { openStore, parsePgUrl, type FaceStore, type StoreConfig, type PostgresConfig } from './store';
 export { Matcher, attachMatcher, type Match } from './match';
 export { decideFace, DEFAULT_DECISION, type FaceDecision } from './recognize/decision';
 export { BurstConsensus, DEFAULT_BURST } from './recognize/burst';
