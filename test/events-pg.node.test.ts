@@ -8,6 +8,7 @@ import { openPgPool } from '../lib/store/postgres/connection';
 import { helper, nextMessage } from './support/node-red';
 import { lfwImage, nodeFile } from './support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { TcpProxy } from './support/tcp-proxy';
 
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -37,10 +38,10 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
   });
 
   /** A door: its database config (PostgreSQL, its own local file) and its event log. */
-  function door(name: string) {
-    const { host, port, database: db, user } = database.config;
+  function door(name: string, pgPort = database.config.port) {
+    const { host, database: db, user } = database.config;
     return [
-      { id: `db_${name}`, type: 'porchlight-db', backend: 'postgres', pgHost: host, pgPort: port, pgDatabase: db, pgUser: user, pgSsl: 'off',
+      { id: `db_${name}`, type: 'porchlight-db', backend: 'postgres', pgHost: host, pgPort, pgDatabase: db, pgUser: user, pgSsl: 'off',
         file: path.join(dir, `${name}.db`), snapshotDir: path.join(dir, `${name}-snapshots`) },
       { id: `log_${name}`, type: 'event-log', db: `db_${name}`, door: name, wires: [[`results_${name}`], [`recorded_${name}`]] },
       { id: `results_${name}`, type: 'helper' },
@@ -116,6 +117,50 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     const metrics = await helper.request().get('/porchlight/metrics').expect(200);
     assert.match(metrics.text, /porchlight_event_backlog\{log="log_front"\} 0/);
     assert.match(metrics.text, /porchlight_events_replicated_total\{log="log_garage"\} 3/);
+  });
+
+  it('the database unreachable during events: the status says so with the count buffered, and every event arrives once it is back', async () => {
+    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
+    try {
+      await admin.query('TRUNCATE events, event_people, event_faces, event_images');
+      await helper.load([porchlightDb, eventLog], door('porch', proxy.port), credentials(['porch']));
+      const node = helper.getNode('log_porch');
+      const statuses: Array<{ fill?: string; text?: string }> = [];
+      node.on('call:status', (call: { args: [{ fill?: string; text?: string }] }) => statuses.push(call.args[0]));
+      const before = await ring('porch', true);
+      const sharedHas = async (n: number) => {
+        for (const until = Date.now() + 20_000; (await sharedCount()) !== n;) {
+          if (Date.now() > until) throw new Error(`the shared log did not reach ${n} events (has ${await sharedCount()})`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      await sharedHas(1);
+
+      proxy.cut();
+      const during = [];
+      for (let i = 0; i < 5; i++) during.push(await ring('porch', i % 2 === 0));
+      for (const until = Date.now() + 20_000; !statuses.some((st) => /shared log unreachable · 5 events buffered/.test(st.text ?? ''));) {
+        if (Date.now() > until) throw new Error(`no 'unreachable' status; saw ${statuses.map((st) => st.text).join(' | ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(statuses.find((st) => /unreachable/.test(st.text ?? ''))!.fill, 'yellow');
+      assert.equal(await sharedCount(), 1);
+
+      proxy.restore();
+      await sharedHas(6);
+      const { rows } = await admin.query<{ id: string; n: number }>('SELECT id, count(*)::int AS n FROM events GROUP BY id ORDER BY id');
+      assert.deepEqual(rows.map((r) => r.id), [before, ...during].sort());
+      assert.ok(rows.every((r) => r.n === 1));
+      const faces = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM event_faces');
+      assert.equal(faces.rows[0].n, 6, 'one face per event, none doubled');
+      for (const until = Date.now() + 5_000; !/reachable again/.test(statuses.at(-1)?.text ?? '');) {
+        if (Date.now() > until) throw new Error(`no 'reachable again' status; last: ${statuses.at(-1)?.text}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await helper.unload();
+      await proxy.close();
+    }
   });
 
   it('a door on SQLite alone keeps no outbox and answers from its own log', async () => {
