@@ -11,6 +11,12 @@ import { helper } from './support/node-red';
 import { nodeFile, repoRoot } from './support/paths';
 
 const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+
+/** Hands a folder to the reader process (already this user's own when the tests do not run as root). */
+function giveToReader(folder: string): void {
+  if (asRoot) fs.chownSync(folder, NOBODY, NOBODY);
+}
 
 interface ChildReport {
   query: string;
@@ -26,7 +32,6 @@ interface ChildReport {
  * file mode), else this user.
  */
 function runAsReader(file: string, snapshotDir: string, home: string): ChildReport {
-  const asRoot = process.getuid?.() === 0;
   const child = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'test', 'support', 'read-only-db-child.js'), file, snapshotDir], {
     cwd: repoRoot, // the test helper finds Node-RED from here
     env: { ...process.env, HOME: home },
@@ -140,9 +145,9 @@ describe('reliability: events never left hanging, read-only database', function 
     const file = path.join(folder, 'porchlight.db');
     await databaseWithOneEvent(file);
     fs.chmodSync(file, 0o444);
-    fs.chownSync(folder, NOBODY, NOBODY); // the reader may create the write-ahead log beside the file, not write the file
+    giveToReader(folder); // the reader may create the write-ahead log beside the file, not write the file
     const home = fs.mkdtempSync(path.join(dir, 'home-'));
-    fs.chownSync(home, NOBODY, NOBODY);
+    giveToReader(home);
     const report = runAsReader(file, path.join(home, 'snapshots'), home);
     assert.equal(report.query, '1 event(s)', 'the recorded event can still be read');
     assert.equal(report.list, '0 people');
@@ -154,13 +159,15 @@ describe('reliability: events never left hanging, read-only database', function 
 
   it('a database in a read-only folder (no write-ahead log possible): a clear status on every node, writes answer it, Node-RED keeps running', async () => {
     const folder = path.join(dir, 'data');
-    fs.mkdirSync(folder, { mode: 0o755 });
+    fs.mkdirSync(folder);
     const file = path.join(folder, 'porchlight.db');
     await databaseWithOneEvent(file);
     fs.chmodSync(file, 0o444);
+    fs.chmodSync(folder, 0o555);
     const home = fs.mkdtempSync(path.join(dir, 'home-'));
-    fs.chownSync(home, NOBODY, NOBODY);
+    giveToReader(home);
     const report = runAsReader(file, path.join(home, 'snapshots'), home);
+    fs.chmodSync(folder, 0o755); // to clean up
     const explained = `read-only database: ${file} (attempt to write a readonly database): give Node-RED write access to its folder`;
     assert.equal(report.write, explained);
     assert.equal(report.query, explained);
