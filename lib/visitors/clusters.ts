@@ -45,6 +45,7 @@ export class VisitorClusters {
   private readonly faces = new Map<number, FaceInfo>();
   /** The cluster of each face by face id, for the hot loop of a scan (ids are SQLite's dense row ids). */
   private clusterOfFace = new Int32Array(1024);
+  private readonly facesByEvent = new Map<string, Set<number>>();
   private maxClusterId = 0;
 
   get size(): number {
@@ -99,6 +100,9 @@ export class VisitorClusters {
     index.add(faceId, 0, embedding);
     this.faces.set(faceId, { clusterId, eventId, seenAt, model });
     this.placeFace(faceId, clusterId);
+    let ofEvent = this.facesByEvent.get(eventId);
+    if (!ofEvent) this.facesByEvent.set(eventId, (ofEvent = new Set()));
+    ofEvent.add(faceId);
     cluster.faces.add(faceId);
     cluster.events.set(eventId, (cluster.events.get(eventId) ?? 0) + 1);
   }
@@ -111,6 +115,9 @@ export class VisitorClusters {
       if (!face) continue;
       this.faces.delete(faceId);
       this.indexes.get(face.model)?.remove(faceId);
+      const ofEvent = this.facesByEvent.get(face.eventId);
+      ofEvent?.delete(faceId);
+      if (ofEvent?.size === 0) this.facesByEvent.delete(face.eventId);
       const cluster = this.clusters.get(face.clusterId);
       if (!cluster) continue;
       cluster.faces.delete(faceId);
@@ -126,10 +133,7 @@ export class VisitorClusters {
   }
 
   facesOfEvents(eventIds: readonly string[]): number[] {
-    const wanted = new Set(eventIds);
-    const found: number[] = [];
-    for (const [faceId, face] of this.faces) if (wanted.has(face.eventId)) found.push(faceId);
-    return found;
+    return eventIds.flatMap((id) => [...(this.facesByEvent.get(id) ?? [])]);
   }
 
   facesOfCluster(clusterId: number): number[] {
@@ -159,17 +163,22 @@ export class VisitorClusters {
   nearestCluster(model: string, embedding: Float32Array, eventId: string): NearestCluster | undefined {
     const index = this.indexes.get(model);
     if (!index || index.dim !== embedding.length) return undefined;
-    // Summed per cluster in a flat array: no map lookups in the loop over every stored face.
+    // Summed and counted per cluster in flat arrays: no object or map lookups in the loops over every face and cluster.
     const sums = new Float64Array(this.maxClusterId + 1);
+    const counts = new Int32Array(this.maxClusterId + 1);
     const clusterOfFace = this.clusterOfFace;
     index.forEachDistance(embedding, (faceId, distance) => {
-      sums[clusterOfFace[faceId]] += distance;
+      const clusterId = clusterOfFace[faceId];
+      sums[clusterId] += distance;
+      counts[clusterId]++;
     });
+    // Two people at the door in one event are two visitors: the event's own clusters are left out.
+    for (const faceId of this.facesByEvent.get(eventId) ?? []) counts[clusterOfFace[faceId]] = 0;
     let best: NearestCluster | undefined;
-    for (const cluster of this.clusters.values()) {
-      if (cluster.model !== model || cluster.faces.size === 0 || cluster.events.has(eventId)) continue;
-      const distance = sums[cluster.id] / cluster.faces.size;
-      if (!best || distance < best.distance) best = { clusterId: cluster.id, distance };
+    for (let clusterId = 1; clusterId < counts.length; clusterId++) {
+      if (counts[clusterId] === 0) continue;
+      const distance = sums[clusterId] / counts[clusterId];
+      if (!best || distance < best.distance) best = { clusterId, distance };
     }
     return best;
   }
