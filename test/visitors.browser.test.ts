@@ -33,6 +33,13 @@ describe('recurring visitors on the dashboard (Debian chromium + playwright-core
     await waitFor('the search', async () => ((await page.locator('.pl-hit').count()) > 0 ? true : undefined), 30_000);
     assert.match((await page.locator('.pl-hit').first().textContent()) ?? '', /distance \d\.\d\d.*visitor #1/s);
     await session.screenshot('visitors');
+
+    // From the timeline: an unknown event's "Find this face" opens the Visitors page searching for it.
+    await session.open('events');
+    await page.locator('.pl-event[data-verdict="unknown"]').first().getByRole('link', { name: 'Find this face' }).click();
+    await page.waitForURL(/\/dashboard\/visitors\?event=/);
+    await waitFor('the search from the event', async () => ((await page.locator('.pl-hit').count()) > 0 ? true : undefined), 30_000);
+    assert.match((await page.locator('.pl-hit').first().textContent()) ?? '', /visitor #1/);
   });
 
   it('names the visitor (the name stays text); the next visit is known by that name', async () => {
