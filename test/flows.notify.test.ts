@@ -21,7 +21,7 @@ function pick(example: string, ids: string[], rewire: Record<string, string> = {
   });
 }
 
-const event = { id: '01M8NTESTEVENT0000000000000', trigger: 'doorbell', startedAt: Date.parse('2026-11-30T10:00:00Z'), source: {} };
+const event = { id: '01M8NTESTEVENT0000000000000', trigger: 'doorbell', startedAt: Date.parse('2026-11-30T10:00:00Z'), source: { door: 'front' } };
 const verdict = (status: string, names: string[]) => ({
   status,
   people: names.map((name, i) => ({ personId: i + 1, name, list: status === 'blacklisted' ? 'blacklist' : 'known', distance: 0.3 })),
@@ -34,7 +34,7 @@ describe('notification examples (their function and http request nodes in a Node
   this.timeout(30_000);
   afterEach(() => helper.unload());
 
-  it('webhook: POSTs {verdict, names, eventId, at, latencyMs} as JSON to the configured URL, without the picture', async () => {
+  it('webhook: POSTs {verdict, door, names, eventId, at, latencyMs} as JSON to the configured URL, without the picture', async () => {
     const received: { method?: string; type?: string; body: string }[] = [];
     const server = http.createServer((req, res) => {
       let body = '';
@@ -57,7 +57,7 @@ describe('notification examples (their function and http request nodes in a Node
       assert.equal(received.length, 1);
       assert.equal(received[0].method, 'POST');
       assert.match(received[0].type ?? '', /^application\/json/);
-      assert.deepEqual(JSON.parse(received[0].body), { verdict: 'unknown', names: [], eventId: event.id, at: '2026-11-30T10:00:00.000Z', latencyMs: 800 });
+      assert.deepEqual(JSON.parse(received[0].body), { verdict: 'unknown', door: 'front', names: [], eventId: event.id, at: '2026-11-30T10:00:00.000Z', latencyMs: 800 });
     } finally {
       server.close();
     }
