@@ -13,3 +13,6 @@ export { openStore, parsePgUrl, type FaceStore, type StoreConfig, type PostgresC
 export { Matcher, attachMatcher, type Match } from './match';
 export { decideFace, DEFAULT_DECISION, type FaceDecision } from './recognize/decision';
 export { BurstConsensus, DEFAULT_BURST } from './recognize/burst';
+export { EventLog } from './eventlog/event-log';
+export { EventOutbox, EventReplicator, PgEventLog, type ReplicationStats } from './eventlog/replicate';
+export type { EventReader } from './eventlog/reader';
