@@ -11,7 +11,8 @@ describe('reliability: load and soak (short versions of npm run soak)', function
 
   it('10 presses/s for 5 s after 3 s of warm-up, 5-frame bursts through the Node-RED pipeline: every press an event, every event final, drops counted, RSS bounded', async () => {
     const report = await pressFlood({ pressesPerSecond: 10, seconds: 5, burstFrames: 5 });
-    assert.deepEqual(checkFlood(report), [], JSON.stringify(report));
+    // 5 s is short of the working set (the full soak holds 10 %): a looser bound on RSS growth here.
+    assert.deepEqual(checkFlood(report, 0.3), [], JSON.stringify(report));
     assert.equal(report.presses, 80, '3 s of warm-up and 5 s measured');
     assert.ok((report.byStatus.completed ?? 0) > 0, `some events decided: ${JSON.stringify(report.byStatus)}`);
   });
