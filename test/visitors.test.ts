@@ -7,7 +7,7 @@ import { EventRepository } from '../lib/eventlog/repository';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
 import { embedFaces } from '../lib/vision/client';
 import { selectBackend, type EngineSelection } from '../lib/vision/onnx/select';
-import { CLUSTER_TOLERANCE_SHARE, VisitorBook, variedBestFaces, visitorsOf, type UnknownFace } from '../lib/visitors';
+import { CLUSTER_TOLERANCE_SHARE, VisitorBook, unknownFacesOf, variedBestFaces, visitorsOf, type UnknownFace } from '../lib/visitors';
 import { WorkerPool } from '../lib/workers/pool';
 import { lfwDir, lfwPeople } from './support/paths';
 
@@ -222,6 +222,38 @@ describe('recurring visitors', function () {
     const dismissed = await book.dismiss(again[1].visitorId);
     assert.equal(dismissed.state, 'dismissed');
     assert.equal(VisitorBook.verdictVisitor(dismissed), undefined);
+  });
+
+  it('keeps only unknown faces of a verdict (also beside a known person) at or above the minimum quality, best first', () => {
+    const [a, b, c] = lfw.faces;
+    const faces = [
+      { status: 'known', model: a.model, embedding: a.embedding, quality: { score: 0.9 } },
+      { status: 'unknown', model: b.model, embedding: b.embedding, quality: { score: 0.5 }, crop: Buffer.from([0xff, 0xd8]) },
+      { status: 'unknown', model: c.model, embedding: c.embedding, quality: { score: 0.8 } },
+      { status: 'unknown', model: c.model, embedding: c.embedding, quality: { score: 0.1 } },
+      { status: 'unknown', model: c.model, embedding: [Number.NaN] },
+      { status: 'unknown', embedding: c.embedding },
+    ];
+    const kept = unknownFacesOf(faces, 0.3);
+    assert.deepEqual(kept.map((f) => f.quality), [0.8, 0.5]);
+    assert.ok(kept[1].crop && kept[1].crop[0] === 0xff);
+    assert.deepEqual(unknownFacesOf('not faces', 0.3), []);
+  });
+
+  it('drops a face whose event never reached the event log, after an hour', async () => {
+    let now = Date.now();
+    const book = new VisitorBook(store.db, { now: () => now });
+    const maxDistance = CLUSTER_TOLERANCE_SHARE * lfw.selection.tolerance;
+    await book.record('never-logged', [unknown(lfw.faces[0])], { maxDistance });
+    events.recordPress({ id: 'logged', trigger: 'test', startedAt: now, source: {} }, now);
+    await book.record('logged', [unknown(lfw.faces[200])], { maxDistance });
+    assert.equal(book.size, 2);
+    now += 2 * HOUR;
+    events.recordPress({ id: 'later', trigger: 'test', startedAt: now, source: {} }, now);
+    await book.record('later', [unknown(lfw.faces[300])], { maxDistance });
+    assert.equal(book.size, 2, 'the never-logged face is gone, the logged ones stay');
+    assert.equal((store.db.prepare("SELECT count(*) AS n FROM visitor_faces WHERE event_id = 'never-logged'").get() as { n: number }).n, 0);
+    book.close();
   });
 
   it('varied subset: farthest-point sampling skips near-duplicates', () => {
