@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import pg from 'pg';
 import { pgClientConfig } from '../lib/store/postgres/connection';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { helper } from './support/node-red';
 import { lfwDir, nodeFile } from './support/paths';
 import { createTestDatabase, emptyDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { TcpProxy } from './support/tcp-proxy';
 
 /** Two LFW images of one person: one to enroll, one to recognise. */
 const PERSON = 'Colin_Powell';
@@ -216,17 +216,21 @@ describe('porchlight-db config node on PostgreSQL (Node-RED runtime)', function 
     assert.ok(fs.existsSync(path.join(dir, 'local.db')), 'the local file holds this door\'s own data');
   });
 
-  it('shows "database unreachable" when the server is not there, and errors go through done(err)', async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const server = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
-    await helper.load([engine, porchlightDb, faceDb], flow(closedPort), credentials());
-    const seen = statuses();
-    await assert.rejects(run({ action: 'list' }), /database unreachable: postgres:\/\/porchlight_test@127\.0\.0\.1/);
-    await until(() => seen.some((s) => s.fill === 'red' && /database unreachable/.test(s.text ?? '')), 5000, 'red status');
+  it('shows "database unreachable" when the server is not there, errors go through done(err), and it comes up by itself when the server does', async () => {
+    const proxy = await new TcpProxy(db.config.host, db.config.port!).listen();
+    proxy.cut();
+    try {
+      await helper.load([engine, porchlightDb, faceDb], flow(proxy.port), credentials());
+      const seen = statuses();
+      await assert.rejects(run({ action: 'list' }), /database unreachable: postgres:\/\/porchlight_test@127\.0\.0\.1/);
+      await until(() => seen.some((s) => s.fill === 'red' && /database unreachable/.test(s.text ?? '')), 5000, 'red status');
+      proxy.restore();
+      await until(() => seen.some((s) => /database reachable again/.test(s.text ?? '')), 20_000, 'reachable status');
+      assert.deepEqual((await run({ action: 'list' })).payload, []);
+    } finally {
+      await helper.unload();
+      await proxy.close();
+    }
   });
 
   it('says so in the status when the connection drops at run time, and again when it is back', async () => {

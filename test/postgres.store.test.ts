@@ -8,6 +8,7 @@ import { runPgMigrations } from '../lib/store/postgres/migrations';
 import { acquireSharedStore } from '../lib/store/shared';
 import { createTestDatabase, emptyDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { describeFaceStoreContract, randomFace } from './support/store-contract';
+import { TcpProxy } from './support/tcp-proxy';
 
 const contractDbs: TestDatabase[] = [];
 describeFaceStoreContract(
@@ -34,9 +35,9 @@ describeFaceStoreContract(
 );
 
 /** Polls until `check` holds; resolves with the milliseconds it took, rejects after `timeoutMs`. */
-async function within(timeoutMs: number, check: () => boolean, what: string): Promise<number> {
+async function within(timeoutMs: number, check: () => boolean | Promise<boolean>, what: string): Promise<number> {
   const started = performance.now();
-  while (!check()) {
+  while (!(await check())) {
     if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -198,6 +199,70 @@ describe('PostgreSQL face store: schema, sync between instances, outages', () =>
       // And it follows live changes again.
       await here.enroll('Emil', [randomFace()]);
       await within(1000, () => thereMatcher.matcher.size() === 3, 'live again');
+    });
+  });
+
+  describe('through a network that fails (a cuttable loopback proxy)', () => {
+    let proxy: TcpProxy;
+    let direct: PostgresFaceStore;
+
+    beforeEach(async () => {
+      proxy = await new TcpProxy(db.config.host, db.config.port!).listen();
+      direct = await openPostgresStore(db.config);
+    });
+
+    afterEach(async () => {
+      await direct.close();
+      await proxy.close();
+    });
+
+    it('a door cut off keeps matching from memory, refuses writes as DB_UNREACHABLE, and catches up with what changed meanwhile', async () => {
+      const door = await openPostgresStore({ ...db.config, port: proxy.port });
+      const attached = attachMatcher(door);
+      try {
+        const ann = randomFace();
+        await direct.enroll('Ann', [ann]);
+        await within(1000, () => attached.matcher.size() === 1, 'enrollment seen through the proxy');
+        const health: StoreHealth[] = [];
+        door.onHealth((h) => health.push(h));
+
+        proxy.cut();
+        await within(3000, () => health.some((h) => !h.reachable), 'the door notices');
+        assert.equal(attached.matcher.nearest(ann.embedding, ann.model)[0].name, 'Ann', 'still matching from memory');
+        await assert.rejects(door.enroll('Ben', [randomFace()]), (err) => isPorchlightError(err, 'DB_UNREACHABLE'));
+        // Meanwhile another door forgets Ann and enrolls Cid.
+        await direct.forget('Ann');
+        const cid = randomFace();
+        await direct.enroll('Cid', [cid]);
+
+        proxy.restore();
+        await within(15_000, () => health.at(-1)?.reachable === true, 'the door reconnects');
+        await within(5000, () => attached.matcher.nearest(cid.embedding, cid.model)[0]?.name === 'Cid' && attached.matcher.size() === 1, 'the door reloads what it missed');
+        await door.enroll('Ben', [randomFace()]);
+        await within(1000, async () => (await direct.getPerson('Ben')) !== undefined, 'writes work again');
+      } finally {
+        attached.detach();
+        await door.close();
+      }
+    });
+
+    it('a door that starts before its database opens unreachable and loads the gallery once the database is there', async () => {
+      await direct.enroll('Dee', [randomFace()]);
+      proxy.cut();
+      const door = await openPostgresStore({ ...db.config, port: proxy.port }, { startUnreachable: true });
+      const attached = attachMatcher(door);
+      try {
+        assert.equal(door.health.reachable, false);
+        await assert.rejects(door.listPeople(), (err) => isPorchlightError(err, 'DB_UNREACHABLE'));
+        await assert.rejects(attached.ready, (err) => isPorchlightError(err, 'DB_UNREACHABLE'));
+        proxy.restore();
+        await within(20_000, () => attached.matcher.size() === 1, 'gallery loaded after the database came');
+        assert.equal(door.health.reachable, true);
+        assert.deepEqual((await door.listPeople()).map((p) => p.name), ['Dee']);
+      } finally {
+        attached.detach();
+        await door.close();
+      }
     });
   });
 

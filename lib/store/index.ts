@@ -22,13 +22,15 @@ export interface SqliteStoreConfig extends SqliteStoreOptions {
 export interface PostgresStoreConfig {
   backend: 'postgres';
   postgres: PostgresConfig;
+  /** Open even when the server is unreachable, and connect when it is back (see PostgresFaceStore.open). */
+  startUnreachable?: boolean;
 }
 
 export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
 
 /** Opens the configured backend; the one place that knows which backends exist. */
 export async function openStore(config: StoreConfig): Promise<FaceStore> {
-  if (config.backend === 'postgres') return openPostgresStore(config.postgres);
+  if (config.backend === 'postgres') return openPostgresStore(config.postgres, config);
   return openSqliteStore(config.file, config);
 }
 

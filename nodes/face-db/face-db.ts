@@ -45,7 +45,10 @@ export = function register(RED: NodeAPI): void {
       if (!closing) this.status(readyStatus(`${people.length - blacklisted} known · ${blacklisted} blacklisted`));
     };
 
-    opening.then(showSize, (err) => this.status(errorStatus(err)));
+    // A shared database out of reach at start is an error status, then followed by leaseFaceDb's health status.
+    opening.then(showSize).catch((err) => {
+      if (!closing) this.status(errorStatus(err));
+    });
 
     this.on('input', (msg: NodeMessageInFlow, send, done) => {
       queue = queue.then(async () => {

@@ -71,9 +71,9 @@ export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>,
   return settings;
 }
 
-/** The store a config opens: the faces' database. */
+/** The store a config opens: the faces' database (a PostgreSQL server not up yet is waited for in the background). */
 function storeConfigOf(settings: DbSettings): StoreConfig {
-  return settings.backend === 'postgres' && settings.postgres ? { backend: 'postgres', postgres: settings.postgres } : { file: settings.file };
+  return settings.backend === 'postgres' && settings.postgres ? { backend: 'postgres', postgres: settings.postgres, startUnreachable: true } : { file: settings.file };
 }
 
 /** The config node a node points at, or a clear error when it points at none. */
@@ -137,10 +137,13 @@ export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<St
 
 /**
  * Calls `listener` when a shared database goes out of reach and comes back
- * (PostgreSQL; a SQLite file never does). Returns the unsubscribe function.
+ * (PostgreSQL; a SQLite file never does), and at once when it is out of
+ * reach now. Returns the unsubscribe function.
  */
 export function onDbHealth(store: FaceStore, listener: (health: StoreHealth) => void): () => void {
-  return store instanceof PostgresFaceStore ? store.onHealth(listener) : () => undefined;
+  if (!(store instanceof PostgresFaceStore)) return () => undefined;
+  if (!store.health.reachable) listener(store.health);
+  return store.onHealth(listener);
 }
 
 /** The node status for a database outage: matching goes on from memory, writes wait for the database. */

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type pg from 'pg';
-import { PorchlightError } from '../../errors';
+import { PorchlightError, isPorchlightError } from '../../errors';
+import { Backoff } from '../../process/backoff';
 import { normalizeName, parseList } from '../names';
 import {
   EMBEDDING_COLUMNS,
@@ -81,6 +82,9 @@ export class PostgresFaceStore implements FaceStore {
   /** Remote notices are handled one after another, in commit order. */
   private noticeChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Set while a store opened with `startUnreachable` has not reached its server yet. */
+  private unreachable: PorchlightError | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly config: PostgresConfig,
@@ -94,18 +98,60 @@ export class PostgresFaceStore implements FaceStore {
     });
   }
 
-  /** Connects, migrates (one instance at a time) and starts listening; a clear DB_UNREACHABLE when the server is not there. */
-  static async open(config: PostgresConfig): Promise<PostgresFaceStore> {
+  /**
+   * Connects, migrates (one instance at a time) and starts listening; a clear
+   * DB_UNREACHABLE when the server is not there. With `startUnreachable` an
+   * unreachable server is not an error: the store opens empty and unhealthy
+   * (every query fails with DB_UNREACHABLE), keeps trying with backoff, and
+   * once connected emits `reset` so matchers load the gallery. A door that
+   * boots before the database then comes up by itself, without a redeploy.
+   */
+  static async open(config: PostgresConfig, options: { startUnreachable?: boolean } = {}): Promise<PostgresFaceStore> {
     const pool = openPgPool(config);
     const store = new PostgresFaceStore(config, pool);
     try {
-      await runPgMigrations(pool);
-      await store.feed.start();
+      await store.connect();
     } catch (err) {
+      const explained = explainPgError(config, err);
+      if (options.startUnreachable && isPorchlightError(explained, 'DB_UNREACHABLE')) {
+        store.unreachable = explained;
+        store.setHealth({ reachable: false, error: (err as Error).message });
+        store.connectInBackground();
+        return store;
+      }
       await store.close();
-      throw explainPgError(config, err);
+      throw explained;
     }
     return store;
+  }
+
+  private async connect(): Promise<void> {
+    await runPgMigrations(this.pool);
+    await this.feed.start();
+  }
+
+  /** Retries `connect` with backoff until it succeeds or the store closes; then matchers reload. */
+  private connectInBackground(): void {
+    const backoff = new Backoff(500, 15_000);
+    const attempt = () => {
+      this.retryTimer = undefined;
+      this.connect().then(
+        () => {
+          if (this.closed) return;
+          this.unreachable = undefined;
+          this.setHealth({ reachable: true });
+          this.listeners.emit({ type: 'reset' });
+        },
+        (err: Error) => {
+          if (this.closed) return;
+          this.setHealth({ reachable: false, error: err.message });
+          this.retryTimer = setTimeout(attempt, backoff.next());
+          this.retryTimer.unref();
+        },
+      );
+    };
+    this.retryTimer = setTimeout(attempt, backoff.next());
+    this.retryTimer.unref();
   }
 
   get health(): StoreHealth {
@@ -131,6 +177,7 @@ export class PostgresFaceStore implements FaceStore {
   // ---- queries and transactions -------------------------------------------
 
   private async query<R extends pg.QueryResultRow>(text: string, values?: unknown[], client: pg.Pool | pg.ClientBase = this.pool): Promise<R[]> {
+    if (this.unreachable) throw this.unreachable;
     try {
       const { rows } = await client.query<R>(text, values);
       if (!this.currentHealth.reachable && this.feed.connected) this.setHealth({ reachable: true });
@@ -151,6 +198,7 @@ export class PostgresFaceStore implements FaceStore {
    * with the commit, so other instances hear of exactly what was committed.
    */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, notice?: (result: T) => Notice): Promise<T> {
+    if (this.unreachable) throw this.unreachable;
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -474,6 +522,7 @@ export class PostgresFaceStore implements FaceStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.listeners.clear();
     this.healthListeners.clear();
     await this.feed.close();
@@ -491,6 +540,6 @@ function stateToHealth(state: FeedState): StoreHealth {
 }
 
 /** Opens the shared PostgreSQL face DB, creating or upgrading its schema. */
-export function openPostgresStore(config: PostgresConfig): Promise<PostgresFaceStore> {
-  return PostgresFaceStore.open(config);
+export function openPostgresStore(config: PostgresConfig, options?: { startUnreachable?: boolean }): Promise<PostgresFaceStore> {
+  return PostgresFaceStore.open(config, options);
 }
