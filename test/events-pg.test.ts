@@ -159,6 +159,9 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
 
     await front.log.record({ event: { id: ids[0], trigger: 'doorbell', startedAt: 0, source: {} }, error: { message: 'notification failed' } });
     front.log.repository.clearSnapshot(ids[1]);
+    // A NUL in a face's name: SQLite keeps it, PostgreSQL text cannot hold one (it would block the outbox for good).
+    front.store.db.prepare("UPDATE event_faces SET name = 'Al' || char(0) || 'ice' WHERE event_id = ?").run(ids[3]);
+    front.log.repository.clearSnapshot(ids[3]);
     await front.log.delete(ids[2]);
     await front.replicator.flush();
 
@@ -167,6 +170,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
     assert.equal((await shared.get(ids[1]))!.hasSnapshot, false);
     assert.equal(await shared.image(ids[1], 'snapshot'), undefined);
     assert.equal(await shared.get(ids[2]), undefined);
+    assert.equal((await shared.get(ids[3]))!.faces[0].name, 'Alice');
 
     // Every event queued again (as after a crash between the write and its acknowledgement): the same rows.
     front.store.db.prepare("INSERT OR REPLACE INTO event_outbox (event_id, queued_at) SELECT id, 0 FROM events").run();

@@ -23,11 +23,16 @@ const FACE_FIELDS: Field[] = [
 ];
 const IMAGE_FIELDS: Field[] = [['event_id', 'text'], ['snapshot', 'bytea'], ['thumbnail', 'bytea']];
 
-/** Buffers as base64 (JSON.stringify would spell them out byte by byte). */
+/**
+ * Buffers as base64 (JSON.stringify would spell them out byte by byte); NUL
+ * characters dropped from text, which PostgreSQL's text cannot hold (SQLite's
+ * can: an error message with one would otherwise block the outbox for good).
+ */
 function toJson(rows: readonly object[]): string {
   return JSON.stringify(rows, function (this: Record<string, unknown>, key, value) {
     const raw = this[key];
-    return Buffer.isBuffer(raw) ? raw.toString('base64') : value;
+    if (Buffer.isBuffer(raw)) return raw.toString('base64');
+    return typeof value === 'string' ? value.replaceAll('\0', '') : value;
   });
 }
 
