@@ -9,6 +9,7 @@ import { embedFaces } from '../lib/vision/client';
 import { selectBackend, type EngineSelection } from '../lib/vision/onnx/select';
 import { CLUSTER_TOLERANCE_SHARE, VisitorBook, unknownFacesOf, variedBestFaces, visitorsOf, type UnknownFace } from '../lib/visitors';
 import { WorkerPool } from '../lib/workers/pool';
+import { referenceModel } from './support/onnx-models';
 import { lfwDir, lfwPeople } from './support/paths';
 
 interface LfwFace {
@@ -34,15 +35,23 @@ function pickImages(): Array<{ person: string; file: string }> {
   ];
 }
 
+/** The default pipeline (the engine's `auto` choice here), or YuNet + MobileFaceNet from the reference models. */
+type Pipeline = 'auto' | 'yunet-mobilefacenet';
+
+const choose = (pool: WorkerPool, pipeline: Pipeline) =>
+  pipeline === 'auto'
+    ? selectBackend(pool, 'auto')
+    : selectBackend(pool, 'onnx', { detectorModel: referenceModel('yunet_s_640_640.onnx'), recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx') });
+
 /**
- * Embeddings of the chosen LFW images by the default pipeline (the engine's
- * `auto` choice), cached in the temp folder between runs (about 40 s to make).
+ * Embeddings of the chosen LFW images by a pipeline, cached in the temp
+ * folder between runs (about 40 s to make).
  */
-async function lfwEmbeddings(): Promise<{ faces: LfwFace[]; selection: EngineSelection }> {
+async function lfwEmbeddings(pipeline: Pipeline): Promise<{ faces: LfwFace[]; selection: EngineSelection }> {
   const images = pickImages();
   const pool = new WorkerPool({ threads: 1, maxQueue: 8, taskTimeoutMs: 120_000 });
   try {
-    const selection = await selectBackend(pool, 'auto');
+    const selection = await choose(pool, pipeline);
     const key = crypto.createHash('sha256').update(JSON.stringify([selection.detector, selection.recognizer, selection.recognizerConfig, images])).digest('hex').slice(0, 16);
     const cache = path.join(os.tmpdir(), `porchlight-visitors-lfw-${key}.json`);
     if (fs.existsSync(cache)) return { faces: JSON.parse(fs.readFileSync(cache, 'utf8')) as LfwFace[], selection };
@@ -99,7 +108,7 @@ describe('recurring visitors', function () {
   const HOUR = 3600_000;
 
   before(async () => {
-    lfw = await lfwEmbeddings();
+    lfw = await lfwEmbeddings('auto');
   });
 
   beforeEach(() => {
@@ -114,8 +123,8 @@ describe('recurring visitors', function () {
   });
 
   /** Each face is one unknown event, pressed `gapMs` after the one before. */
-  async function stream(book: VisitorBook, faces: readonly LfwFace[], start: number, gapMs: number) {
-    const maxDistance = CLUSTER_TOLERANCE_SHARE * lfw.selection.tolerance;
+  async function stream(book: VisitorBook, faces: readonly LfwFace[], start: number, gapMs: number, tolerance = lfw.selection.tolerance) {
+    const maxDistance = CLUSTER_TOLERANCE_SHARE * tolerance;
     const placed: Array<{ face: LfwFace; visitorId: number; eventId: string }> = [];
     for (const [i, face] of faces.entries()) {
       const eventId = `ev-${start}-${i}`;
@@ -127,46 +136,50 @@ describe('recurring visitors', function () {
     return placed;
   }
 
-  it('groups the repeat LFW visitors of a shuffled stream of unknown events into pure clusters', async () => {
-    const repeatPeople = new Set(lfw.faces.filter((f, _, all) => all.filter((g) => g.person === f.person).length >= 4).map((f) => f.person));
-    assert.equal(repeatPeople.size, REPEAT_PEOPLE, 'every repeat person kept at least 4 faces');
-    const lines: string[] = [];
-    for (const seed of [1, 2, 3]) {
-      const book = new VisitorBook(store.db, { now: () => Date.now() });
-      const placed = await stream(book, shuffled(lfw.faces, seed), Date.now() - 2 * HOUR, 10_000);
-      const visitors = await book.list({ all: true });
-      const members = new Map(visitors.map((v) => [v.id, placed.filter((p) => p.visitorId === v.id).map((p) => p.face.person)]));
-      let inVisitors = 0;
-      let majority = 0;
-      for (const people of members.values()) {
-        const counts = new Map<string, number>();
-        for (const p of people) counts.set(p, (counts.get(p) ?? 0) + 1);
-        inVisitors += people.length;
-        majority += Math.max(...counts.values());
+  for (const pipeline of ['auto', 'yunet-mobilefacenet'] as const) {
+    it(`groups the repeat LFW visitors of a shuffled stream of unknown events into pure clusters (${pipeline})`, async () => {
+      const embedded = pipeline === 'auto' ? lfw : await lfwEmbeddings(pipeline);
+      const repeatPeople = new Set(embedded.faces.filter((f, _, all) => all.filter((g) => g.person === f.person).length >= 4).map((f) => f.person));
+      assert.equal(repeatPeople.size, REPEAT_PEOPLE, 'every repeat person kept at least 4 faces');
+      const lines: string[] = [];
+      for (const seed of [1, 2, 3]) {
+        const book = new VisitorBook(store.db, { now: () => Date.now() });
+        const placed = await stream(book, shuffled(embedded.faces, seed), Date.now() - 2 * HOUR, 10_000, embedded.selection.tolerance);
+        const visitors = await book.list({ all: true });
+        const members = new Map(visitors.map((v) => [v.id, placed.filter((p) => p.visitorId === v.id).map((p) => p.face.person)]));
+        let inVisitors = 0;
+        let majority = 0;
+        for (const people of members.values()) {
+          const counts = new Map<string, number>();
+          for (const p of people) counts.set(p, (counts.get(p) ?? 0) + 1);
+          inVisitors += people.length;
+          majority += Math.max(...counts.values());
+        }
+        const purity = majority / inVisitors;
+        // Grouped: a visitor holds at least half of the person's images, and they are its majority.
+        let grouped = 0;
+        for (const person of repeatPeople) {
+          const total = placed.filter((p) => p.face.person === person).length;
+          const best = Math.max(...[...members.values()].map((people) => people.filter((p) => p === person).length));
+          if (best * 2 >= total && best >= 2) grouped++;
+        }
+        const strangersInVisitors = [...members.values()].flat().filter((p) => !repeatPeople.has(p)).length;
+        lines.push(
+          `seed ${seed}: ${placed.length} events, ${visitors.length} visitors, purity ${purity.toFixed(3)}, ` +
+            `grouped ${grouped}/${REPEAT_PEOPLE} (${Math.round((100 * grouped) / REPEAT_PEOPLE)} %), strangers inside visitors ${strangersInVisitors}`,
+        );
+        assert.ok(purity >= 0.95, lines[lines.length - 1]);
+        assert.ok(grouped >= 0.9 * REPEAT_PEOPLE, lines[lines.length - 1]);
+        // Next seed on an empty log: deleting the events takes their faces and clusters.
+        events.delete(placed.map((p) => p.eventId));
+        assert.equal(book.size, 0);
+        assert.equal((store.db.prepare('SELECT count(*) AS n FROM visitors').get() as { n: number }).n, 0);
+        book.close();
       }
-      const purity = majority / inVisitors;
-      // Grouped: a visitor holds at least half of the person's images, and they are its majority.
-      let grouped = 0;
-      for (const person of repeatPeople) {
-        const total = placed.filter((p) => p.face.person === person).length;
-        const best = Math.max(...[...members.values()].map((people) => people.filter((p) => p === person).length));
-        if (best * 2 >= total && best >= 2) grouped++;
-      }
-      const strangersInVisitors = [...members.values()].flat().filter((p) => !repeatPeople.has(p)).length;
-      lines.push(
-        `seed ${seed}: ${placed.length} events, ${visitors.length} visitors, purity ${purity.toFixed(3)}, ` +
-          `grouped ${grouped}/${REPEAT_PEOPLE} (${Math.round((100 * grouped) / REPEAT_PEOPLE)} %), strangers inside visitors ${strangersInVisitors}`,
-      );
-      assert.ok(purity >= 0.95, lines[lines.length - 1]);
-      assert.ok(grouped >= 0.9 * REPEAT_PEOPLE, lines[lines.length - 1]);
-      // Next seed on an empty log: deleting the events takes their faces and clusters.
-      events.delete(placed.map((p) => p.eventId));
-      assert.equal(book.size, 0);
-      assert.equal((store.db.prepare('SELECT count(*) AS n FROM visitors').get() as { n: number }).n, 0);
-      book.close();
-    }
-    console.log(`      LFW visitors (${lfw.selection.recognizer}, cluster distance ${(CLUSTER_TOLERANCE_SHARE * lfw.selection.tolerance).toFixed(2)}):\n      ${lines.join('\n      ')}`);
-  });
+      const { recognizer, tolerance } = embedded.selection;
+      console.log(`      LFW visitors (${recognizer}, cluster distance ${(CLUSTER_TOLERANCE_SHARE * tolerance).toFixed(2)}):\n      ${lines.join('\n      ')}`);
+    });
+  }
 
   it('numbers a visitor at its second event, keeps the number, and counts events, not frames', async () => {
     const book = visitorsOf(store)!;
