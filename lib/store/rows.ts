@@ -24,10 +24,15 @@ import type {
  * FaceStore types, and the checks made before writing.
  */
 
+// `kind` (migration 004) is stored after the crop, which in SQLite spills into overflow pages:
+// reading it for every row made the matcher's load several times slower. Counts and embedding
+// pages find the few negatives through the partial index faces_negative instead.
 export const PERSON_COLUMNS = `p.id, p.name, p.list, p.notes, p.created_at, p.updated_at,
-  (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.kind = 'positive') AS face_count`;
+  (SELECT count(*) FROM faces f WHERE f.person_id = p.id)
+  - (SELECT count(*) FROM faces f WHERE f.person_id = p.id AND f.kind = 'negative') AS face_count`;
 export const FACE_COLUMNS = 'id, person_id, kind, model, dim, quality, source, metadata, created_at';
-export const EMBEDDING_COLUMNS = 'id, person_id, kind, model, embedding';
+export const EMBEDDING_COLUMNS = `id, person_id, model, embedding,
+  CASE WHEN id IN (SELECT id FROM faces WHERE kind = 'negative') THEN 'negative' ELSE 'positive' END AS kind`;
 
 export interface PersonRow {
   id: number;
