@@ -12,7 +12,7 @@ import { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from 
 import type { EmbedRequest } from '../../lib/vision/client';
 import type { EngineSelection } from '../../lib/vision/onnx/select';
 import type { WorkerPool } from '../../lib/workers/pool';
-import { sqliteOf, type FaceDb } from '../shared/db';
+import type { FaceDb } from '../shared/db';
 import { VISITOR_ACTIONS } from './visitor-actions';
 
 export type FaceDbMessage = Record<string, unknown>;
@@ -163,7 +163,7 @@ export const ACTIONS: Record<string, Action> = {
   async label(msg, { db, engine }) {
     const { pool, embed } = await engine();
     const person = msg.personId ?? msg.name;
-    return labelLoggedFace(db.store, new EventRepository(sqliteOf(db.store)), poolCropEmbedder(pool, embed), {
+    return labelLoggedFace(db.store, new EventRepository(db.local), poolCropEmbedder(pool, embed), {
       eventId: stringOf(msg, 'eventId', 'the event id'),
       eventFaceId: Number(msg.eventFaceId),
       verdict: msg.verdict,

@@ -7,7 +7,7 @@ import { isFileSafeEventId } from '../../lib/eventlog/snapshot';
 import { poolCropEmbedder } from '../../lib/models/reembed';
 import { embedRequestFor } from '../../lib/store/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
-import { sqliteOf, type FaceDb } from '../shared/db';
+import type { FaceDb } from '../shared/db';
 import { engineSelection, engineSettings } from '../shared/engine';
 
 type Handle = (work: (db: FaceDb, req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response) => Promise<void>;
@@ -30,7 +30,7 @@ export function registerCalibrationApi(RED: NodeAPI, handle: Handle, engineFor: 
   const read = RED.auth.needsPermission('porchlight.read');
   const write = RED.auth.needsPermission('porchlight.write');
 
-  RED.httpAdmin.post('/porchlight/events/:id/faces/:face/label', write, handle(async ({ store }, req) => {
+  RED.httpAdmin.post('/porchlight/events/:id/faces/:face/label', write, handle(async ({ store, local }, req) => {
     const eventId = req.params.id;
     if (!isFileSafeEventId(eventId)) throw new PorchlightError('BAD_INPUT', 'malformed event id');
     const body = bodyOf(req);
@@ -39,7 +39,7 @@ export function registerCalibrationApi(RED: NodeAPI, handle: Handle, engineFor: 
     const lease = acquireSharedPool(settings);
     try {
       const selection = await engineSelection(RED, engineId, lease.pool);
-      return await labelLoggedFace(store, new EventRepository(sqliteOf(store)), poolCropEmbedder(lease.pool, embedRequestFor(selection, settings.maxPixels)), {
+      return await labelLoggedFace(store, new EventRepository(local), poolCropEmbedder(lease.pool, embedRequestFor(selection, settings.maxPixels)), {
         eventId,
         eventFaceId: Number(req.params.face),
         verdict: body.verdict,
