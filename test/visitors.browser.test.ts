@@ -21,6 +21,11 @@ describe('recurring visitors on the dashboard (Debian chromium + playwright-core
     await session.chooseVisitor('a stranger');
     assert.match(await session.ring(), /unknown|stranger/i);
     assert.match(await session.ring(), /unknown|stranger/i);
+    // The door page's last visitor says who this stranger is.
+    const recurring = page.getByTestId('last-visitor-recurring');
+    await recurring.waitFor({ timeout: 30_000 });
+    assert.match(((await recurring.textContent()) ?? '').trim(), /^visitor #1, seen 2 times since \S+/);
+    await session.screenshot('door-recurring-visitor');
 
     await session.open('visitors');
     const visitor = page.locator('.pl-visitor[data-visitor="visitor #1"]');
