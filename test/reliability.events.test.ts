@@ -139,16 +139,29 @@ describe('reliability: events never left hanging, read-only database', function 
     await store.close();
   }
 
-  it('a read-only database file in a writable folder: reads work, writes answer a clear error, Node-RED keeps running', async () => {
+  /**
+   * A database with one recorded event, made read-only (its folder too unless
+   * `folderWritable`), then used by Node-RED in the reader process.
+   */
+  async function readOnlyRun(folderWritable: boolean): Promise<{ file: string; report: ChildReport }> {
     const folder = path.join(dir, 'data');
     fs.mkdirSync(folder);
     const file = path.join(folder, 'porchlight.db');
     await databaseWithOneEvent(file);
     fs.chmodSync(file, 0o444);
-    giveToReader(folder); // the reader may create the write-ahead log beside the file, not write the file
+    if (folderWritable) giveToReader(folder); // the reader may create the write-ahead log beside the file, not write the file
+    else fs.chmodSync(folder, 0o555);
     const home = fs.mkdtempSync(path.join(dir, 'home-'));
     giveToReader(home);
-    const report = runAsReader(file, path.join(home, 'snapshots'), home);
+    try {
+      return { file, report: runAsReader(file, path.join(home, 'snapshots'), home) };
+    } finally {
+      fs.chmodSync(folder, 0o755); // to clean up
+    }
+  }
+
+  it('a read-only database file in a writable folder: reads work, writes answer a clear error, Node-RED keeps running', async () => {
+    const { file, report } = await readOnlyRun(true);
     assert.equal(report.query, '1 event(s)', 'the recorded event can still be read');
     assert.equal(report.list, '0 people');
     assert.equal(report.write, `read-only database: ${file} (attempt to write a readonly database): give Node-RED write access to the file`);
@@ -158,16 +171,7 @@ describe('reliability: events never left hanging, read-only database', function 
   });
 
   it('a database in a read-only folder (no write-ahead log possible): a clear status on every node, writes answer it, Node-RED keeps running', async () => {
-    const folder = path.join(dir, 'data');
-    fs.mkdirSync(folder);
-    const file = path.join(folder, 'porchlight.db');
-    await databaseWithOneEvent(file);
-    fs.chmodSync(file, 0o444);
-    fs.chmodSync(folder, 0o555);
-    const home = fs.mkdtempSync(path.join(dir, 'home-'));
-    giveToReader(home);
-    const report = runAsReader(file, path.join(home, 'snapshots'), home);
-    fs.chmodSync(folder, 0o755); // to clean up
+    const { file, report } = await readOnlyRun(false);
     const explained = `read-only database: ${file} (attempt to write a readonly database): give Node-RED write access to its folder`;
     assert.equal(report.write, explained);
     assert.equal(report.query, explained);
