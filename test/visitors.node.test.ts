@@ -144,6 +144,10 @@ describe('recurring visitors in Node-RED (face-recognize, event-log, face-db act
     const named = await run({ action: 'nameVisitor', visitorId, name: 'Alice <b>' });
     assert.equal(named.payload.visitor.state, 'named');
     assert.ok(named.payload.enrolled.faceIds.length >= 2 && named.payload.enrolled.faceIds.length <= 5, `${named.payload.enrolled.faceIds.length} faces`);
+    // Find this face from a person: her enrolled faces find her past visits.
+    const byPerson = await run({ action: 'findFace', name: 'Alice <b>' });
+    const foundIds = byPerson.payload.events.map((e: any) => e.eventId);
+    assert.ok(aliceEvents.every((id) => foundIds.includes(id)), JSON.stringify(byPerson.payload));
     const known = await press(images(alice)[4]);
     assert.equal(known.verdict.status, 'known');
     assert.equal(known.verdict.people[0].name, 'Alice <b>');
