@@ -181,6 +181,28 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
     assert.deepEqual([...rows.faces.values()], [1, 1, 1]);
   });
 
+  it('an event the shared log refuses for itself (a value out of its range) is set aside; the others of its batch and later ones go on', async () => {
+    const front = await openDoor('front', database);
+    doors.push(front);
+    const rejected: string[] = [];
+    front.replicator.on('rejected', (id: string, err: Error) => rejected.push(`${id}: ${err.message}`));
+    await front.replicator.stop(); // fill the outbox first, so the bad event travels in a batch with others
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await visit(front, i));
+    front.store.db.prepare('UPDATE events SET frames_seen = 1e12 WHERE id = ?').run(ids[2]); // SQLite holds it; PostgreSQL's integer does not
+    const replicator = new EventReplicator(new EventOutbox(front.log.repository, front.log.snapshots), shared);
+    replicator.on('rejected', (id: string, err: Error) => rejected.push(`${id}: ${err.message}`));
+    await replicator.flush();
+    assert.deepEqual((await sharedRows()).ids, ids.filter((id) => id !== ids[2]).sort());
+    assert.equal(rejected.length, 1);
+    assert.match(rejected[0], new RegExp(`^${ids[2]}: .*out of range`));
+    assert.equal(replicator.stats().rejected, 1);
+    assert.equal(replicator.stats().backlog, 0);
+    await visit(front, 5);
+    await replicator.flush();
+    assert.equal((await sharedRows()).ids.length, 5);
+  });
+
   it('the database unreachable during events: they are kept on disk, the state says offline, and all arrive once it is back, once each', async () => {
     await throughProxy(database, async (proxy) => {
       const front = await openDoor('front', database, { port: proxy.port });

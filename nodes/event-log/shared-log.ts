@@ -65,6 +65,9 @@ export function startSharedLog(node: Node, log: EventLog, store: FaceStore, opti
       node.status(readyStatus('shared log reachable again'));
     }
   });
+  replicator.on('rejected', (eventId: string, err: Error) => {
+    node.warn(`event ${eventId} was refused by the shared event log and stays only in this door's log: ${err.message}`);
+  });
   const nudge = (outcome: RecordOutcome) => {
     if (outcome.kind === 'verdict' || outcome.kind === 'failure') replicator.nudge();
   };

@@ -34,6 +34,21 @@ export interface OutboxBatch {
   images: ReplicaImages[];
 }
 
+/** A batch as one batch per entry (to find the one event the shared log refuses). */
+export function splitBatch(batch: OutboxBatch): OutboxBatch[] {
+  return batch.entries.map((entry) => {
+    const mine = <T extends { event_id: string }>(rows: T[]) => rows.filter((row) => row.event_id === entry.eventId);
+    return {
+      entries: [entry],
+      events: batch.events.filter((event) => event.id === entry.eventId),
+      deleted: batch.deleted.filter((id) => id === entry.eventId),
+      people: mine(batch.people),
+      faces: mine(batch.faces),
+      images: mine(batch.images),
+    };
+  });
+}
+
 export interface OutboxOptions {
   /** Events waiting at most; beyond it the newest are not queued (the oldest are kept) and counted. Default 10,000. */
   maxBacklog?: number;

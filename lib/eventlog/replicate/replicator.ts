@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Backoff } from '../../process/backoff';
 import { yieldToLoop } from '../retention';
-import type { EventOutbox, OutboxBatch } from './outbox';
+import { isPgUnreachable } from '../../store/postgres/connection';
+import { splitBatch, type EventOutbox, type OutboxBatch } from './outbox';
 
 /** `online`: the shared log is reachable (the backlog drains); `offline`: the last write failed, retrying with backoff. */
 export type ReplicationState = 'starting' | 'online' | 'offline' | 'stopped';
@@ -14,6 +15,8 @@ export interface ReplicationStats {
   replicated: number;
   /** Events that never reached the shared log because the backlog was over its bound. */
   overflowed: number;
+  /** Events the shared log refused for a reason of their own (set aside so the rest go on). */
+  rejected: number;
   lastError: string | null;
   lastReplicatedAt: number | null;
 }
@@ -25,6 +28,8 @@ export interface ReplicatorOptions {
   pollMs?: number;
   /** Retry delays while the shared log is unreachable. Default 1 s doubling to 30 s. */
   backoff?: Backoff;
+  /** Whether a failed write may succeed later as it is (the database unreachable); other failures set the event aside. Default: PostgreSQL's connection errors. */
+  isTransient?: (err: unknown) => boolean;
 }
 
 /** Where batches go: the shared PostgreSQL log (PgEventLog), or anything that writes them idempotently. */
@@ -49,6 +54,8 @@ export class EventReplicator extends EventEmitter {
   private state: ReplicationState = 'starting';
   private replicated = 0;
   private overflowed = 0;
+  private rejected = 0;
+  private readonly isTransient: (err: unknown) => boolean;
   private lastError: string | null = null;
   private lastReplicatedAt: number | null = null;
   private running: Promise<void> | undefined;
@@ -64,6 +71,7 @@ export class EventReplicator extends EventEmitter {
     this.batchSize = options.batchSize ?? 100;
     this.pollMs = options.pollMs ?? 1_000;
     this.backoff = options.backoff ?? new Backoff(1_000, 30_000);
+    this.isTransient = options.isTransient ?? isPgUnreachable;
   }
 
   /** Turns the outbox on (queuing this door's history the first time) and starts copying. */
@@ -105,6 +113,7 @@ export class EventReplicator extends EventEmitter {
       backlog: this.state === 'stopped' ? 0 : this.outbox.backlog(),
       replicated: this.replicated,
       overflowed: this.overflowed,
+      rejected: this.rejected,
       lastError: this.lastError,
       lastReplicatedAt: this.lastReplicatedAt,
     };
@@ -121,6 +130,7 @@ export class EventReplicator extends EventEmitter {
   private async pass(): Promise<void> {
     try {
       await this.copyBacklog();
+      if (this.state === 'stopped') return; // stopped meanwhile: stay stopped
       this.backoff.reset();
       this.lastError = null;
       this.setState('online');
@@ -139,13 +149,34 @@ export class EventReplicator extends EventEmitter {
       if (this.state === 'stopped') return;
       const batch = await this.outbox.take(this.batchSize);
       if (batch.entries.length === 0) return;
-      await this.target.write(batch);
+      await this.write(batch);
       this.outbox.acknowledge(batch.entries);
-      this.replicated += batch.entries.length;
       this.lastReplicatedAt = Date.now();
       if (batch.entries.length < this.batchSize) return;
       await yieldToLoop(); // a long backlog never holds Node-RED's loop
     }
+  }
+
+  /**
+   * Writes a batch. When the shared log refuses it for a reason of its own
+   * (not the network), each event is tried alone and one it refuses alone is
+   * set aside (counted in `rejected`, `rejected` emitted with its id and the
+   * reason), so one bad row never holds back every later event.
+   */
+  private async write(batch: OutboxBatch): Promise<void> {
+    try {
+      await this.target.write(batch);
+      this.replicated += batch.entries.length;
+      return;
+    } catch (err) {
+      if (this.isTransient(err)) throw err;
+      if (batch.entries.length === 1) {
+        this.rejected++;
+        this.emit('rejected', batch.entries[0].eventId, err);
+        return;
+      }
+    }
+    for (const single of splitBatch(batch)) await this.write(single);
   }
 
   private schedule(ms: number): void {
