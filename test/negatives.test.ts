@@ -35,6 +35,16 @@ describe('negative examples in the matcher ("that is not X")', () => {
     assert.equal(matcher.nearest(unit(0.4), 'm')[0].name, 'Alice');
   });
 
+  it('applies the same rule with the cosine metric', () => {
+    const matcher = new Matcher({ metrics: { m: 'cosine' } });
+    const at = (degrees: number) => new Float32Array([Math.cos((degrees * Math.PI) / 180), Math.sin((degrees * Math.PI) / 180)]);
+    matcher.add(alice, [{ faceId: 1, personId: 1, model: 'm', embedding: at(0) }]);
+    matcher.add(bob, [{ faceId: 2, personId: 2, model: 'm', embedding: at(90) }]);
+    matcher.add(alice, [{ faceId: 3, personId: 1, model: 'm', embedding: at(40), kind: 'negative' }]);
+    assert.deepEqual(matcher.nearest(at(30), 'm').map((m) => m.name), ['Bob'], '30 degrees: nearer the negative (10) than Alice (30)');
+    assert.deepEqual(matcher.nearest(at(15), 'm').map((m) => m.name), ['Alice', 'Bob'], '15 degrees: nearer Alice (15) than the negative (25)');
+  });
+
   it('still returns k people when some are refused', () => {
     const matcher = new Matcher();
     for (let i = 0; i < 6; i++) matcher.add({ id: i + 1, name: `P${i}`, list: 'known' }, [{ faceId: i + 1, personId: i + 1, model: 'm', embedding: unit(i) }]);

@@ -160,15 +160,10 @@ export class Matcher {
     for (let j = 0; j < query.length; j++) {
       if (!Number.isFinite(query[j])) throw new PorchlightError('BAD_INPUT', 'an embedding must hold finite numbers only');
     }
+    // The negatives' own small scan first: each corrected person's nearest negative, which the main scan then weighs.
     const negatives = this.negatives.get(model);
-    const refusable = negatives?.people ?? 0;
-    // Ask for enough people that k remain after every person with negatives is refused.
-    let found = index.nearest(query, k + refusable);
-    if (refusable > 0) {
-      const nearestNegative = new Map(negatives!.nearest(query, refusable).map((n) => [n.personId, n.distance]));
-      found = found.filter((n) => !((nearestNegative.get(n.personId) ?? Infinity) < n.distance));
-    }
-    return found.slice(0, k).map((n) => {
+    const refuse = negatives?.size ? new Map(negatives.nearest(query, negatives.people).map((n) => [n.personId, n.distance])) : undefined;
+    return index.nearest(query, k, refuse).map((n) => {
       const person = this.people.get(n.personId);
       const match: Match = { personId: n.personId, name: person?.name ?? '', list: person?.list ?? 'known', distance: n.distance, faceId: n.faceId };
       const tolerance = this.calibratedTolerance(model, n.personId);

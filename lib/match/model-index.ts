@@ -90,8 +90,12 @@ export class ModelIndex {
     return true;
   }
 
-  /** The closest face of each of the `k` closest people, closest first. */
-  nearest(query: Float32Array, k: number): Neighbour[] {
+  /**
+   * The closest face of each of the `k` closest people, closest first. A person
+   * in `refuse` (person id -> distance of their nearest negative example) is
+   * left out when that distance is smaller than their closest face's.
+   */
+  nearest(query: Float32Array, k: number, refuse?: ReadonlyMap<number, number>): Neighbour[] {
     if (query.length !== this.dim) {
       throw new PorchlightError('BAD_INPUT', `model ${this.model} has ${this.dim}-d embeddings, got a ${query.length}-d query`);
     }
@@ -116,6 +120,15 @@ export class ModelIndex {
     }
 
     const queryNorm = Math.sqrt(querySquared);
+    if (refuse) {
+      // The negative's distance in the scan's score units (the inverse of toDistance below).
+      for (const [personId, negativeDistance] of refuse) {
+        const slot = this.slotOfPerson.get(personId);
+        if (slot === undefined) continue;
+        const negativeScore = euclidean ? negativeDistance * negativeDistance - querySquared : (negativeDistance - 1) * queryNorm;
+        if (negativeScore < bestScore[slot]) bestScore[slot] = Infinity;
+      }
+    }
     const toDistance = (score: number) =>
       euclidean ? Math.sqrt(Math.max(0, querySquared + score)) : queryNorm > 0 ? 1 + score / queryNorm : 1;
     return topSlots(bestScore, k).map((slot) => ({
