@@ -171,6 +171,14 @@ describe('PostgreSQL face store: schema, sync between instances, outages', () =>
       console.log(`      sync latencies (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
     });
 
+    it('two doors enrolling the same new name at the same moment make one person with both faces', async () => {
+      const results = await Promise.all([here.enroll('Gus', [randomFace()]), there.enroll('Gus', [randomFace()])]);
+      assert.deepEqual(results.map((r) => r.created).sort(), [false, true]);
+      assert.equal(results[0].person.id, results[1].person.id);
+      assert.deepEqual((await here.listPeople()).map((p) => [p.name, p.faceCount]), [['Gus', 2]]);
+      await within(1000, () => thereMatcher.matcher.size() === 2, 'both faces in the other matcher');
+    });
+
     it('does not echo its own writes back to its listeners', async () => {
       const hereChanges: StoreChange[] = [];
       here.onChange((c) => hereChanges.push(c));
