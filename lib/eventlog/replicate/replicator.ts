@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Backoff } from '../../process/backoff';
 import { yieldToLoop } from '../retention';
-import { isPgUnreachable } from '../../store/postgres/connection';
 import { splitBatch, type EventOutbox, type OutboxBatch } from './outbox';
 
 /** `online`: the shared log is reachable (the backlog drains); `offline`: the last write failed, retrying with backoff. */
@@ -28,8 +27,19 @@ export interface ReplicatorOptions {
   pollMs?: number;
   /** Retry delays while the shared log is unreachable. Default 1 s doubling to 30 s. */
   backoff?: Backoff;
-  /** Whether a failed write may succeed later as it is (the database unreachable); other failures set the event aside. Default: PostgreSQL's connection errors. */
+  /** Whether a failed write may succeed later as it is; other failures set the event aside. Default: all but PostgreSQL's data errors. */
   isTransient?: (err: unknown) => boolean;
+}
+
+/**
+ * PostgreSQL refused the rows themselves: a data exception (SQLSTATE class 22,
+ * a value out of range) or an integrity violation (23). Anything else (the
+ * network, a timeout, a schema not yet migrated, a full disk) may pass later
+ * as it is, so it is retried: an event is only ever set aside for a reason of its own.
+ */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
 /** Where batches go: the shared PostgreSQL log (PgEventLog), or anything that writes them idempotently. */
@@ -71,7 +81,7 @@ export class EventReplicator extends EventEmitter {
     this.batchSize = options.batchSize ?? 100;
     this.pollMs = options.pollMs ?? 1_000;
     this.backoff = options.backoff ?? new Backoff(1_000, 30_000);
-    this.isTransient = options.isTransient ?? isPgUnreachable;
+    this.isTransient = options.isTransient ?? ((err) => !isDataError(err));
   }
 
   /** Turns the outbox on (queuing this door's history the first time) and starts copying. */
