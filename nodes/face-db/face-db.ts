@@ -18,7 +18,8 @@ interface FaceDbDef extends NodeDef {
  * face-db: manages the people and faces of a face DB by `msg.action`
  * (enroll, list, get, rename, move, removeFace, forget, importFolder, export,
  * import, reembed, backup, label, calibrate, applyCalibration, clearCalibration,
- * calibrationHistory). The result leaves in `msg.payload`. Faces are
+ * calibrationHistory, and the recurring visitors' visitors, visitor,
+ * nameVisitor, mergeVisitors, dismissVisitor, findFace). The result leaves in `msg.payload`. Faces are
  * embedded with the engine's pipeline, the one face-recognize matches with.
  */
 export = function register(RED: NodeAPI): void {
