@@ -40,6 +40,11 @@ const ROUTES: Record<string, { url: string; body?: object; write?: true }> = {
   'POST /porchlight/visitors/:id/name': { url: 'porchlight/visitors/999999/name', body: {}, write: true },
   'POST /porchlight/visitors/:id/merge': { url: 'porchlight/visitors/999999/merge', body: {}, write: true },
   'POST /porchlight/visitors/:id/dismiss': { url: 'porchlight/visitors/999999/dismiss', body: {}, write: true },
+  'POST /porchlight/events/:id/faces/:face/label': { url: `porchlight/events/${EVENT}/faces/1/label`, body: { verdict: 'reject' }, write: true },
+  'GET /porchlight/calibration': { url: 'porchlight/calibration?far=0.01' },
+  'POST /porchlight/calibration/apply': { url: 'porchlight/calibration/apply', body: { far: 0.01 }, write: true },
+  'POST /porchlight/calibration/clear': { url: 'porchlight/calibration/clear', body: {}, write: true },
+  'GET /porchlight/calibration/history': { url: 'porchlight/calibration/history' },
 };
 
 /** Answers to a signed-in caller that show the route ran (a 4xx here is the route refusing its input, not the caller). */

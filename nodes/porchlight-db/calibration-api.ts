@@ -4,7 +4,7 @@ import { applySuggestion, busiestModel, clearCalibration, labelLoggedFace, sugge
 import { PorchlightError } from '../../lib/errors';
 import { EventRepository } from '../../lib/eventlog/repository';
 import { isFileSafeEventId } from '../../lib/eventlog/snapshot';
-import { poolCropEmbedder } from '../../lib/models/reembed';
+import { poolCropEmbedder, type CropEmbedder } from '../../lib/models/reembed';
 import { embedRequestFor } from '../../lib/store/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
 import type { FaceDb } from '../shared/db';
@@ -37,9 +37,13 @@ export function registerCalibrationApi(RED: NodeAPI, handle: Handle, engineFor: 
     const engineId = engineFor(req);
     const settings = engineSettings(RED, engineId);
     const lease = acquireSharedPool(settings);
-    try {
+    // The engine is asked only once the event face is found (a wrong id answers at once).
+    const embed: CropEmbedder = async (crop) => {
       const selection = await engineSelection(RED, engineId, lease.pool);
-      return await labelLoggedFace(store, new EventRepository(local), poolCropEmbedder(lease.pool, embedRequestFor(selection, settings.maxPixels)), {
+      return poolCropEmbedder(lease.pool, embedRequestFor(selection, settings.maxPixels))(crop);
+    };
+    try {
+      return await labelLoggedFace(store, new EventRepository(local), embed, {
         eventId,
         eventFaceId: Number(req.params.face),
         verdict: body.verdict,
