@@ -172,6 +172,16 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
     assert.equal(await shared.get(ids[2]), undefined);
     assert.equal((await shared.get(ids[3]))!.faces[0].name, 'Alice');
 
+    // A person forgotten: their crops and the pictures of their events leave the shared log directly.
+    const aaron = (await shared.get(ids[0]))!;
+    assert.ok(aaron.hasSnapshot && aaron.faces[0].hasCrop && aaron.faces[0].personId === '1');
+    assert.deepEqual(await shared.forgetPerson('1'), { cropsDropped: 1, snapshotsRemoved: 1 });
+    const forgotten = (await shared.get(ids[0]))!;
+    assert.equal(forgotten.hasSnapshot, false);
+    assert.equal(forgotten.faces[0].hasCrop, false);
+    assert.equal(await shared.image(ids[0], 'snapshot'), undefined);
+    assert.equal((await shared.get(ids[3]))!.faces[0].hasCrop, true, 'other people keep theirs');
+
     // Every event queued again (as after a crash between the write and its acknowledgement): the same rows.
     front.store.db.prepare("INSERT OR REPLACE INTO event_outbox (event_id, queued_at) SELECT id, 0 FROM events").run();
     await front.replicator.flush();

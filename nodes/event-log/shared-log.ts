@@ -73,6 +73,10 @@ export function startSharedLog(node: Node, log: EventLog, store: FaceStore, opti
   };
   log.on('recorded', nudge);
   const cleanups = [
+    store.onChange((change) => {
+      if (change.type !== 'person-removed') return;
+      shared.forgetPerson(String(change.personId)).catch((err: Error) => node.warn(`could not forget person ${change.personId} in the shared event log: ${err.message}`));
+    }),
     watchReplication(node.id, () => replicator.stats()),
     registerHealthCheck(`event-replication:${node.id}`, () => {
       const stats = replicator.stats();

@@ -174,6 +174,22 @@ export class PgEventLog implements EventReader {
     return (await this.transaction((client) => removeEvents(client, [id], [id]))) > 0;
   }
 
+  /**
+   * A person was forgotten: their face crops and the pictures of events naming
+   * them go from the shared log at once, whichever door took them (a door that
+   * is down would otherwise keep them there until it runs again).
+   */
+  async forgetPerson(personId: string): Promise<{ cropsDropped: number; snapshotsRemoved: number }> {
+    return this.transaction(async (client) => {
+      const crops = await client.query('UPDATE event_faces SET crop = NULL WHERE person_id = $1 AND crop IS NOT NULL', [personId]);
+      const images = await client.query(`
+        WITH named AS (SELECT event_id FROM event_people WHERE person_id = $1),
+             cleared AS (UPDATE events SET snapshot_bytes = NULL WHERE id IN (SELECT event_id FROM named))
+        DELETE FROM event_images WHERE event_id IN (SELECT event_id FROM named)`, [personId]);
+      return { cropsDropped: crops.rowCount ?? 0, snapshotsRemoved: images.rowCount ?? 0 };
+    });
+  }
+
   async count(): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
     return rows[0].n;
