@@ -12,6 +12,7 @@ import { lfwDir, nodeFile } from './support/paths';
 const faceDb = require(nodeFile('face-db'));
 const porchlightDb = require(nodeFile('porchlight-db'));
 const engine = require(nodeFile('porchlight-engine'));
+const faceRecognize = require(nodeFile('face-recognize'));
 
 const photos = (person: string) => fs.readdirSync(path.join(lfwDir, person)).sort().map((f) => fs.readFileSync(path.join(lfwDir, person, f)));
 
@@ -25,18 +26,22 @@ describe('face-db label and calibration actions (Node-RED runtime, real SQLite f
   this.timeout(300_000);
   let dir: string;
   let poolLease: PoolLease;
+  /** face-recognize's status lines. */
+  const statuses: string[] = [];
   const settings = () => ({ file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') });
   const run = (msg: Record<string, unknown>): Promise<any> => sendAndAwait('fdb', 'out', msg);
 
   before(async () => {
     poolLease = acquireSharedPool({ threads: 1 });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-labels-'));
-    await helper.load([engine, porchlightDb, faceDb], [
+    await helper.load([engine, porchlightDb, faceDb, faceRecognize], [
       { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
       { id: 'pdb', type: 'porchlight-db', file: settings().file, snapshotDir: settings().snapshotDir },
       { id: 'fdb', type: 'face-db', db: 'pdb', engine: 'eng', action: 'list', minQuality: 0.35, wires: [['out']] },
       { id: 'out', type: 'helper' },
+      { id: 'rec', type: 'face-recognize', db: 'pdb', engine: 'eng', tolerance: '', wires: [[], [], [], []] },
     ]);
+    helper.getNode('rec').on('call:status', (call: { args: [{ text?: string }] }) => statuses.push(call.args[0].text ?? ''));
   });
   after(async () => {
     await helper.unload();
@@ -103,8 +108,10 @@ describe('face-db label and calibration actions (Node-RED runtime, real SQLite f
     const history = (await run({ action: 'calibrationHistory' })).payload;
     assert.equal(history.changes.length, 4);
     assert.equal(history.tolerances.length, 4);
+    assert.ok(statuses.includes('ready · calibrated tolerance'), `face-recognize says a calibrated tolerance is in force (${JSON.stringify(statuses)})`);
     const cleared = (await run({ action: 'clearCalibration' })).payload;
     assert.equal(cleared.changes.length, 4);
     assert.equal((await run({ action: 'calibrationHistory' })).payload.tolerances.length, 0);
+    assert.equal(statuses[statuses.length - 1], 'ready', 'and says so no more once cleared');
   });
 });

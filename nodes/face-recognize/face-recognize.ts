@@ -96,8 +96,14 @@ export = function register(RED: NodeAPI): void {
 
     // A tolerance calibrated in the DB (per person or DB-wide) takes precedence over the dialog's: the status says so.
     let matcher: FaceDb['matcher'] | undefined;
-    faceDb.then((db) => (matcher = db.matcher), () => undefined);
     const calibrationNote = () => (matcher?.hasCalibration() ? ' · calibrated tolerance' : '');
+    faceDb.then((db) => {
+      matcher = db.matcher;
+      const unsubscribe = db.store.onChange((change) => {
+        if (change.type === 'tolerances-changed' && !closing) this.status(readyStatus(`ready${calibrationNote()}`));
+      });
+      this.on('close', unsubscribe);
+    }, () => undefined);
 
     // Warm-up: load the detectors (a blank frame runs both), landmarks and descriptor now, not on the first press.
     this.status(busyStatus('loading models'));
