@@ -83,15 +83,21 @@ export function pgClientConfig(config: PostgresConfig): pg.ClientConfig {
  * process, which is what `pg` does when nobody listens for them.
  */
 export function openPgPool(config: PostgresConfig, onIdleError: (err: Error) => void = () => undefined): pg.Pool {
-  const pool = new pg.Pool({ ...pgClientConfig(config), max: config.maxConnections ?? 4, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ ...pgClientConfig(config), ...DEAD_LINK_LIMITS, max: config.maxConnections ?? 4, idleTimeoutMillis: 30_000 });
   pool.on('error', onIdleError);
   return pool;
 }
 
+/**
+ * A link that died without a word (cable, power, a NAT forgetting us) is
+ * noticed: TCP keep-alive on held connections, and no query waits more than
+ * 30 s for an answer (every query Porchlight sends is short, pages included).
+ */
+const DEAD_LINK_LIMITS = { keepAlive: true, keepAliveInitialDelayMillis: 10_000, query_timeout: 30_000 };
+
 /** One connection outside the pool (LISTEN needs its own, held open). */
 export function openPgClient(config: PostgresConfig): pg.Client {
-  // TCP keep-alive: a held connection whose peer vanished (cable, power) is noticed and reopened.
-  return new pg.Client({ ...pgClientConfig(config), keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+  return new pg.Client({ ...pgClientConfig(config), ...DEAD_LINK_LIMITS });
 }
 
 /** `postgres://user@host:port/database (TLS verify)`: for status and logs, never the password. */
@@ -109,7 +115,7 @@ export function isPgUnreachable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
-  return /connection terminated|timeout expired|connection timeout|Client has encountered a connection error|not queryable/i.test(err.message);
+  return /connection terminated|timeout expired|connection timeout|query read timeout|Client has encountered a connection error|not queryable/i.test(err.message);
 }
 
 /**
