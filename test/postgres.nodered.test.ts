@@ -190,7 +190,7 @@ describe('porchlight-db config node on PostgreSQL (Node-RED runtime)', function 
 
   after(async () => {
     await db?.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('takes the password from the credentials store, opens the shared database and runs face-db actions on it', async () => {

@@ -84,7 +84,7 @@ describe('PostgreSQL over TLS: the config node\'s off / require / verify', funct
   after(async () => {
     await terminator?.close();
     await db?.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const through = (extra: object) => ({ ...db.config, host: '127.0.0.1', port: terminator.port, ...extra });
