@@ -24,7 +24,7 @@ describe('the dashboard timeline filters by door (Debian chromium + playwright-c
     const events = page.locator('.pl-event');
     await events.first().waitFor({ timeout: 30_000 });
     // The demo's button is the gpio-doorbell named "doorbell": its door.
-    assert.match((await events.first().locator('.pl-meta').textContent()) ?? '', / · doorbell · doorbell$/);
+    assert.match((await events.first().locator('.pl-meta').textContent()) ?? '', / · at doorbell · doorbell$/);
     const total = async () => ((await page.locator('.pl-total').textContent()) ?? '').trim();
     const all = await total();
 
