@@ -7,7 +7,7 @@ import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/store
 import { acquireSharedPool } from '../../lib/workers/pool';
 import { sendError } from '../shared/admin-api';
 import { registerCalibrationApi } from './calibration-api';
-import { openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
+import { dbKey, openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings } from '../shared/engine';
 import { registerVisitorRoutes } from './visitor-routes';
 
@@ -94,8 +94,8 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
     }
     const configs = [...deployed.values()];
     if (configs.length === 0) throw new PorchlightError('NOT_FOUND', 'no porchlight-db config node is deployed');
-    // Several config nodes on the same file (imported example flows each bring one) are one database.
-    if (new Set(configs.map((c) => c.settings.file)).size > 1) {
+    // Several config nodes on the same database (imported example flows each bring one) are one.
+    if (new Set(configs.map((c) => dbKey(c.settings))).size > 1) {
       throw new PorchlightError('BAD_INPUT', `several face databases are deployed; add ?db= one of ${[...deployed.keys()].join(', ')}`);
     }
     return configs[0];

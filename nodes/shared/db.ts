@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import type { Matcher } from '../../lib/match';
-import { PG_SSL_MODES, PostgresFaceStore, SqliteFaceStore, type FaceStore, type PgSslMode, type PostgresConfig, type StoreConfig, type StoreHealth } from '../../lib/store';
+import { PG_SSL_MODES, PostgresFaceStore, SqliteFaceStore, type FaceStore, type PgSslMode, type PostgresConfig, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
 import { acquireSharedStore, type StoreLease } from '../../lib/store/shared';
 import { numberSetting } from './settings';
 import { errorStatus, readyStatus } from './status';
@@ -69,6 +69,11 @@ export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>,
     };
   }
   return settings;
+}
+
+/** Which database a config's faces are in: config nodes with equal keys are one database. */
+export function dbKey(settings: DbSettings): string {
+  return storeKey(storeConfigOf(settings));
 }
 
 /** The store a config opens: the faces' database (a PostgreSQL server not up yet is waited for in the background). */
