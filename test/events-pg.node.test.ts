@@ -163,6 +163,38 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     }
   });
 
+  it('Node-RED starting while the database is down: events are buffered, and written once a fresh database comes up and is migrated', async () => {
+    const fresh = await createTestDatabase('eventlog_node_late');
+    const proxy = await new TcpProxy(fresh.config.host, fresh.config.port ?? 5432).listen();
+    const check = openPgPool(fresh.config);
+    try {
+      proxy.cut();
+      const { host, database: db, user, password } = fresh.config;
+      await helper.load([porchlightDb, eventLog], [
+        { id: 'db_late', type: 'porchlight-db', backend: 'postgres', pgHost: host, pgPort: proxy.port, pgDatabase: db, pgUser: user, pgSsl: 'off', file: path.join(dir, 'late.db'), snapshotDir: path.join(dir, 'late-snapshots') },
+        { id: 'log_late', type: 'event-log', db: 'db_late', door: 'late', wires: [['results_late'], ['recorded_late']] },
+        { id: 'results_late', type: 'helper' },
+        { id: 'recorded_late', type: 'helper' },
+      ], { db_late: { password } });
+      const ids = [await ring('late', true), await ring('late', false)];
+      proxy.restore();
+      for (const until = Date.now() + 60_000; ;) {
+        const rows = await check.query<{ id: string }>('SELECT id FROM events ORDER BY id').then((r) => r.rows, () => []);
+        if (rows.length === 2) {
+          assert.deepEqual(rows.map((r) => r.id), ids.sort());
+          break;
+        }
+        if (Date.now() > until) throw new Error(`the shared log holds ${rows.length} of 2 events`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await helper.unload();
+      await check.end();
+      await proxy.close();
+      await fresh.drop();
+    }
+  });
+
   it('a door on SQLite alone keeps no outbox and answers from its own log', async () => {
     await helper.load([porchlightDb, eventLog], [
       { id: 'db_local', type: 'porchlight-db', file: path.join(dir, 'local.db'), snapshotDir: path.join(dir, 'snapshots') },
