@@ -25,7 +25,10 @@ export function defaultSelection(pool: WorkerPool): Promise<EngineSelection> {
  * The embedding of the central face of each LFW image (null when none is
  * found), from the real pipeline. Results are kept in a per-pipeline file in
  * the temp folder, so a second run (or another test file asking for the same
- * images) does not spend minutes embedding them again.
+ * images) does not spend minutes embedding them again. The file is keyed by
+ * the pipeline's request, not by its code: after changing the pipeline's code,
+ * delete `porchlight-test-lfw-*.ndjson` in the temp folder (a first run embeds
+ * about 2,500 images for the look-alike and calibration tests, several minutes).
  */
 export async function embedLfwImages(
   pool: WorkerPool,
