@@ -107,16 +107,17 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     await helper.request().get(`/porchlight/events/${ids.front[1]}`).expect(404);
 
     // The front door's own copy went too: its outbox carries the deletion to the shared log (idempotent) within a poll.
+    const frontFile = path.join(dir, 'front.db');
     let health = await helper.request().get('/porchlight/health').expect(200);
-    for (const until = Date.now() + 5_000; health.body.components['event-replication:log_front'].backlog > 0 && Date.now() < until;) {
+    for (const until = Date.now() + 5_000; health.body.components[`event-replication:${frontFile}`].backlog > 0 && Date.now() < until;) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       health = await helper.request().get('/porchlight/health').expect(200);
     }
-    assert.equal(health.body.components['event-replication:log_front'].state, 'online');
+    assert.equal(health.body.components[`event-replication:${frontFile}`].state, 'online');
     assert.equal(await sharedCount(), 5);
     const metrics = await helper.request().get('/porchlight/metrics').expect(200);
-    assert.match(metrics.text, /porchlight_event_backlog\{log="log_front"\} 0/);
-    assert.match(metrics.text, /porchlight_events_replicated_total\{log="log_garage"\} 3/);
+    assert.ok(metrics.text.includes(`porchlight_event_backlog{file="${frontFile}"} 0`));
+    assert.ok(metrics.text.includes(`porchlight_events_replicated_total{file="${path.join(dir, 'garage.db')}"} 3`));
   });
 
   it('the database unreachable during events: the status says so with the count buffered, and every event arrives once it is back', async () => {
@@ -161,6 +162,30 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       await helper.unload();
       await proxy.close();
     }
+  });
+
+  it('two event-log nodes on one database config (the doorbell and the dashboard flows) share one replication: nothing written twice', async () => {
+    await admin.query('TRUNCATE events, event_people, event_faces, event_images');
+    await helper.load([porchlightDb, eventLog], [
+      ...door('front'),
+      { id: 'log_dashboard', type: 'event-log', db: 'db_front', wires: [['results_dashboard'], []] },
+      { id: 'results_dashboard', type: 'helper' },
+    ], credentials(['front']));
+    const ids = [];
+    for (let i = 0; i < 8; i++) ids.push(await ring('front', i % 2 === 0));
+    for (const until = Date.now() + 15_000; (await sharedCount()) < 8;) {
+      if (Date.now() > until) throw new Error('the events did not reach the shared log');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a second poll of each node's timer, had there been two replicators
+    const faces = await admin.query<{ event_id: string; n: number }>('SELECT event_id, count(*)::int AS n FROM event_faces GROUP BY event_id');
+    assert.equal(faces.rows.length, 8);
+    assert.ok(faces.rows.every((r) => r.n === 1), 'one face row per event');
+    const health = await helper.request().get('/porchlight/health').expect(200);
+    assert.equal(Object.keys(health.body.components).filter((key) => key.startsWith('event-replication:')).length, 1);
+    const answer = nextMessage<Record<string, any>>(helper.getNode('results_dashboard'));
+    helper.getNode('log_dashboard').receive({ action: 'query', payload: { door: 'front' } });
+    assert.equal((await answer).payload.total, 8);
   });
 
   it('Node-RED starting while the database is down: events are buffered, and written once a fresh database comes up and is migrated', async () => {

@@ -128,35 +128,35 @@ export function recordFrame(detectionMs?: number): void {
   if (isDuration(detectionMs)) detection.observe(detectionMs / 1000);
 }
 
-/** Each door's replication into the shared event log, by event-log node; providers come and go with the nodes. */
+/** Each door's replication into the shared event log, by local database file; providers come and go with the nodes. */
 const replicationProviders = new Map<string, () => { backlog: number; replicated: number; overflowed: number }>();
 
 function replicationMetric(kind: typeof Gauge | typeof Counter, name: string, help: string, read: (stats: { backlog: number; replicated: number; overflowed: number }) => number): void {
   new kind({
     name,
     help,
-    labelNames: ['log'] as const,
+    labelNames: ['file'] as const,
     registers,
     collect() {
       this.reset();
-      for (const [log, provider] of replicationProviders) {
+      for (const [file, provider] of replicationProviders) {
         const value = read(provider());
-        if (this instanceof Gauge) this.set({ log }, value);
-        else this.inc({ log }, value);
+        if (this instanceof Gauge) this.set({ file }, value);
+        else this.inc({ file }, value);
       }
     },
   });
 }
 
 replicationMetric(Gauge, 'porchlight_event_backlog', 'Events waiting in this door\'s outbox for the shared PostgreSQL log.', (s) => s.backlog);
-replicationMetric(Counter, 'porchlight_events_replicated_total', 'Events copied to (or deleted from) the shared PostgreSQL log since the event-log node started.', (s) => s.replicated);
+replicationMetric(Counter, 'porchlight_events_replicated_total', 'Events copied to (or deleted from) the shared PostgreSQL log since replication started (the last deploy).', (s) => s.replicated);
 replicationMetric(Counter, 'porchlight_events_overflowed_total', 'Events that never reached the shared log because the backlog was over its bound (they stay in the door\'s own log).', (s) => s.overflowed);
 
-/** Reports an event log's replication at each scrape until the returned function is called. */
-export function watchReplication(log: string, read: () => { backlog: number; replicated: number; overflowed: number }): () => void {
-  replicationProviders.set(log, read);
+/** Reports a database file's replication at each scrape until the returned function is called. */
+export function watchReplication(file: string, read: () => { backlog: number; replicated: number; overflowed: number }): () => void {
+  replicationProviders.set(file, read);
   return () => {
-    if (replicationProviders.get(log) === read) replicationProviders.delete(log);
+    if (replicationProviders.get(file) === read) replicationProviders.delete(file);
   };
 }
 

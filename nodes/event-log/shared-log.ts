@@ -39,22 +39,66 @@ function sharedReader(shared: PgEventLog, log: EventLog): EventReader {
   };
 }
 
+/** One replication per local database file, however many event-log nodes write to it (two would race on one outbox). */
+interface Replication {
+  replicator: EventReplicator;
+  shared: PgEventLog;
+  users: number;
+  cleanups: Array<() => void>;
+}
+
+const replications = new Map<string, Replication>();
+
+/** Joins (or starts) the replication of this log's database file into the store's PostgreSQL database. */
+function joinReplication(log: EventLog, store: PostgresFaceStore, maxBacklog: number | undefined): Replication {
+  const file = log.repository.db.name;
+  let replication = replications.get(file);
+  if (!replication) {
+    const shared = new PgEventLog(store.pool);
+    const replicator = new EventReplicator(new EventOutbox(log.repository, log.snapshots, { maxBacklog }), shared);
+    const started: Replication = { replicator, shared, users: 0, cleanups: [] };
+    started.cleanups.push(
+      store.onChange((change) => {
+        if (change.type !== 'person-removed') return;
+        shared.forgetPerson(String(change.personId)).catch((err: Error) => replicator.emit('forget-failed', change.personId, err));
+      }),
+      watchReplication(file, () => replicator.stats()),
+      registerHealthCheck(`event-replication:${file}`, () => {
+        const stats = replicator.stats();
+        return { ok: stats.state !== 'offline', ...stats };
+      }),
+    );
+    replicator.start();
+    replications.set(file, started);
+    replication = started;
+  }
+  replication.users++;
+  return replication;
+}
+
+async function leaveReplication(file: string, replication: Replication): Promise<void> {
+  if (--replication.users > 0) return;
+  if (replications.get(file) === replication) replications.delete(file);
+  for (const cleanup of replication.cleanups) cleanup();
+  await replication.replicator.stop();
+}
+
 /**
  * With the faces on PostgreSQL, this door's event log replicates into the
- * same database (the store's pool, already migrated) and reads the shared
- * log; the node's status says when it is unreachable and how much waits. On
- * SQLite alone, replication is off and the outbox empty.
+ * same database (the store's pool, migrated by the store) and reads the
+ * shared log; the node's status says when it is unreachable and how much
+ * waits. On SQLite alone, replication is off and the outbox empty.
  */
 export function startSharedLog(node: Node, log: EventLog, store: FaceStore, options: { maxBacklog?: number } = {}): SharedLog {
-  const outbox = new EventOutbox(log.repository, log.snapshots, { maxBacklog: options.maxBacklog });
   if (!(store instanceof PostgresFaceStore)) {
-    outbox.disable();
+    new EventOutbox(log.repository, log.snapshots).disable();
     return { reader: localReader(log), stop: async () => undefined };
   }
-  const shared = new PgEventLog(store.pool);
-  const replicator = new EventReplicator(outbox, shared);
+  const file = log.repository.db.name;
+  const replication = joinReplication(log, store, options.maxBacklog);
+  const { replicator, shared } = replication;
   let wasOffline = false;
-  replicator.on('state', (stats: ReplicationStats) => {
+  const onState = (stats: ReplicationStats) => {
     if (stats.state === 'offline') {
       if (!wasOffline) node.warn(`shared event log unreachable, buffering events on this door's disk: ${stats.lastError}`);
       wasOffline = true;
@@ -64,33 +108,27 @@ export function startSharedLog(node: Node, log: EventLog, store: FaceStore, opti
       node.log('shared event log reachable again: buffered events sent');
       node.status(readyStatus('shared log reachable again'));
     }
-  });
-  replicator.on('rejected', (eventId: string, err: Error) => {
+  };
+  const onRejected = (eventId: string, err: Error) => {
     node.warn(`event ${eventId} was refused by the shared event log and stays only in this door's log: ${err.message}`);
-  });
+  };
+  const onForgetFailed = (personId: unknown, err: Error) => node.warn(`could not forget person ${String(personId)} in the shared event log: ${err.message}`);
   const nudge = (outcome: RecordOutcome) => {
     if (outcome.kind === 'verdict' || outcome.kind === 'failure') replicator.nudge();
   };
+  replicator.on('state', onState);
+  replicator.on('rejected', onRejected);
+  replicator.on('forget-failed', onForgetFailed);
   log.on('recorded', nudge);
-  const cleanups = [
-    store.onChange((change) => {
-      if (change.type !== 'person-removed') return;
-      shared.forgetPerson(String(change.personId)).catch((err: Error) => node.warn(`could not forget person ${change.personId} in the shared event log: ${err.message}`));
-    }),
-    watchReplication(node.id, () => replicator.stats()),
-    registerHealthCheck(`event-replication:${node.id}`, () => {
-      const stats = replicator.stats();
-      return { ok: stats.state !== 'offline', ...stats };
-    }),
-  ];
-  replicator.start();
   return {
     reader: sharedReader(shared, log),
     replicator,
     async stop() {
       log.off('recorded', nudge);
-      for (const cleanup of cleanups) cleanup();
-      await replicator.stop();
+      replicator.off('state', onState);
+      replicator.off('rejected', onRejected);
+      replicator.off('forget-failed', onForgetFailed);
+      await leaveReplication(file, replication);
     },
   };
 }
