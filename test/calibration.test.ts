@@ -183,6 +183,23 @@ describe('calibration from a face DB (labels, suggestion, apply, history)', () =
     assert.equal(rows.n, 0);
   });
 
+  it('forgetting Y of "not X, it is Y" removes the negative of X cut from Y\'s face, from the file and the matcher', async () => {
+    const attached = attachMatcher(store);
+    await attached.ready;
+    const alice = (await store.getPerson('Alice'))!;
+    const negative = await store.enroll('Alice', [{ model: 'm', embedding: [1.4, 0.1], kind: 'negative' }]);
+    const yves = await store.enroll('Yves', [{ model: 'm', embedding: [1.4, 0.1] }]);
+    await store.addLabel({ eventId: 'e', personId: alice.id, verdict: 'reject', correctedPersonId: yves.person.id, faceId: negative.faceIds[0], model: 'm', embedding: [1.4, 0.1] });
+    assert.equal(attached.matcher.negativeCount('m'), 1);
+    const { facesRemoved } = await store.forget('Yves');
+    assert.equal(facesRemoved, 2, "Yves's face and the negative cut from it");
+    assert.equal(await store.getFace(negative.faceIds[0]), undefined);
+    assert.equal(attached.matcher.negativeCount('m'), 0);
+    assert.deepEqual(await store.labels(), []);
+    assert.equal((await store.getPerson('Alice'))!.faceCount, 12);
+    attached.detach();
+  });
+
   it('refuses bad tolerances, verdicts and unknown people', async () => {
     await assert.rejects(store.setTolerances([{ model: 'm', personId: null, tolerance: -1 }], { actor: 'a' }), /positive number/);
     await assert.rejects(store.setTolerances([{ model: 'm', personId: 999, tolerance: 1 }], { actor: 'a' }), /no person/);

@@ -100,6 +100,8 @@ export class SqliteFaceStore implements FaceStore {
       faces: db.prepare<[], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces ORDER BY id`),
       facesOf: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = ? ORDER BY id`),
       faceIdsOf: db.prepare<[number], { id: number }>('SELECT id FROM faces WHERE person_id = ?'),
+      // Negatives of others cut from this person's face ("not X, it is Y"): they go with Y (migration 004's trigger).
+      correctedNegativesOf: db.prepare<[number], { id: number }>('SELECT face_id AS id FROM face_labels WHERE corrected_person_id = ? AND face_id IS NOT NULL'),
       face: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS}, embedding, crop FROM faces WHERE id = ?`),
       modelDim: db.prepare<[string], { dim: number }>('SELECT dim FROM faces WHERE model = ? LIMIT 1'),
       faceRecord: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE id = ?`),
@@ -238,8 +240,8 @@ export class SqliteFaceStore implements FaceStore {
   async forget(ref: PersonRef): Promise<{ person: Person; facesRemoved: number }> {
     const { person, faceIds } = this.db.transaction(() => {
       const row = this.requirePerson(ref);
-      const ids = this.statements.faceIdsOf.all(row.id).map((r) => r.id);
-      this.statements.deletePerson.run(row.id); // faces go with it (ON DELETE CASCADE)
+      const ids = [...this.statements.faceIdsOf.all(row.id), ...this.statements.correctedNegativesOf.all(row.id)].map((r) => r.id);
+      this.statements.deletePerson.run(row.id); // faces and labels go with it (ON DELETE CASCADE)
       return { person: row, faceIds: ids };
     })();
     this.purgeDeleted();

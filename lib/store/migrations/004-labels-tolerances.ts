@@ -6,7 +6,8 @@ import type { Migration } from './types';
  * (with the face's embedding, the calibration's history); tolerances
  * calibrated per person or DB-wide, per model; and the record of every change
  * to them. Forgetting a person removes their negatives, labels, tolerances and
- * their lines of the record with them.
+ * their lines of the record with them, and forgetting Y of a "not X, it is Y"
+ * removes the negative of X cut from Y's face.
  */
 const migration: Migration = {
   version: 4,
@@ -25,7 +26,7 @@ const migration: Migration = {
         event_face_id       INTEGER,
         person_id           INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
         verdict             TEXT    NOT NULL CHECK (verdict IN ('confirm', 'reject')),
-        corrected_person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+        corrected_person_id INTEGER REFERENCES people(id) ON DELETE CASCADE,
         face_id             INTEGER REFERENCES faces(id) ON DELETE SET NULL,
         model               TEXT    NOT NULL,
         embedding           BLOB    NOT NULL,
@@ -38,6 +39,10 @@ const migration: Migration = {
       CREATE INDEX face_labels_person ON face_labels (person_id);
       CREATE INDEX face_labels_corrected ON face_labels (corrected_person_id);
       CREATE INDEX face_labels_model ON face_labels (model, id);
+      -- "Not X, it is Y": the negative kept under X is Y's face; forgetting Y removes it too.
+      CREATE TRIGGER face_labels_forget_corrected AFTER DELETE ON face_labels
+        WHEN OLD.corrected_person_id IS NOT NULL AND OLD.face_id IS NOT NULL
+        BEGIN DELETE FROM faces WHERE id = OLD.face_id AND kind = 'negative'; END;
 
       -- person_id NULL: the DB-wide tolerance of the model.
       CREATE TABLE tolerances (
@@ -81,7 +86,7 @@ const migration: Migration = {
       event_face_id       integer,
       person_id           integer NOT NULL REFERENCES people(id) ON DELETE CASCADE,
       verdict             text    NOT NULL CHECK (verdict IN ('confirm', 'reject')),
-      corrected_person_id integer REFERENCES people(id) ON DELETE SET NULL,
+      corrected_person_id integer REFERENCES people(id) ON DELETE CASCADE,
       face_id             integer REFERENCES faces(id) ON DELETE SET NULL,
       model               text    NOT NULL,
       embedding           bytea   NOT NULL,
@@ -94,6 +99,14 @@ const migration: Migration = {
     CREATE INDEX face_labels_person ON face_labels (person_id);
     CREATE INDEX face_labels_corrected ON face_labels (corrected_person_id);
     CREATE INDEX face_labels_model ON face_labels (model, id);
+    CREATE FUNCTION face_labels_forget_corrected() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        DELETE FROM faces WHERE id = OLD.face_id AND kind = 'negative';
+        RETURN OLD;
+      END $$;
+    CREATE TRIGGER face_labels_forget_corrected AFTER DELETE ON face_labels
+      FOR EACH ROW WHEN (OLD.corrected_person_id IS NOT NULL AND OLD.face_id IS NOT NULL)
+      EXECUTE FUNCTION face_labels_forget_corrected();
 
     CREATE TABLE tolerances (
       model      text    NOT NULL,
