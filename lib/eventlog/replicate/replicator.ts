@@ -69,6 +69,7 @@ export class EventReplicator extends EventEmitter {
   private lastError: string | null = null;
   private lastReplicatedAt: number | null = null;
   private running: Promise<void> | undefined;
+  private copying: Promise<void> = Promise.resolve();
   private again = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -110,7 +111,6 @@ export class EventReplicator extends EventEmitter {
 
   /** Copies until the outbox is empty; rejects with the error of a failed write (tests, benchmarks, a manual flush). */
   async flush(): Promise<void> {
-    while (this.running) await this.running;
     for (;;) {
       await this.copyBacklog();
       if (this.outbox.backlog() === 0) return;
@@ -154,7 +154,14 @@ export class EventReplicator extends EventEmitter {
     }
   }
 
-  private async copyBacklog(): Promise<void> {
+  /** Copies the backlog; one copy at a time (a pass and a flush never send the same batch side by side). */
+  private copyBacklog(): Promise<void> {
+    const copying = this.copying.then(() => this.drain());
+    this.copying = copying.catch(() => undefined);
+    return copying;
+  }
+
+  private async drain(): Promise<void> {
     for (;;) {
       if (this.state === 'stopped') return;
       const batch = await this.outbox.take(this.batchSize);
