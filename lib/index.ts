@@ -12,6 +12,7 @@ export type { AnalyzeResult, EmbeddedFace, FaceQuality } from './vision/embeddin
 export { openStore, parsePgUrl, type FaceStore, type StoreConfig, type PostgresConfig } from './store';
 export { Matcher, attachMatcher, type Match } from './match';
 export { decideFace, DEFAULT_DECISION, type FaceDecision } from './recognize/decision';
+export { suggestTolerances, applySuggestion, labelEventFace, estimateTolerance, type CalibrationSuggestion } from './calibrate';
 export { BurstConsensus, DEFAULT_BURST } from './recognize/burst';
 export { EventLog } from './eventlog/event-log';
 export { EventOutbox, EventReplicator, PgEventLog, type ReplicationStats } from './eventlog/replicate';
