@@ -14,7 +14,9 @@ import { defaultSelection, embedLfwImages, lfwFolds } from './support/lfw-embedd
  * 40 mismatched of each fold, as `porchlight eval lfw --limit 80`; `all` for
  * the 600 of the full protocol). 40 impostor pairs cannot measure 2 % on one
  * fold (0.8 expected), so the held-out counts are pooled over the ten folds
- * (400 pairs, 8 expected at 2 %); per-fold figures are printed.
+ * (400 pairs, 8 expected at 2 %); per-fold figures are printed. A target is
+ * asserted only where at least 5 false accepts are expected in the pooled
+ * held-out pairs (2 % and 5 % by default; also 1 % with all pairs).
  */
 describe('calibration on LFW folds (default pipeline)', function () {
   this.timeout(60 * 60_000);
@@ -43,7 +45,8 @@ describe('calibration on LFW folds (default pipeline)', function () {
     const pairsPerFold = scored.map((f) => f.length);
     console.log(`      ${selection.recognizer}: ${pairsPerFold.reduce((a, b) => a + b, 0)} pairs scored in ${folds.length} folds`);
 
-    for (const targetFar of [0.02, 0.05]) {
+    // 1 in 1,000 and 1 % only where the held-out pairs can measure them (the full protocol).
+    for (const targetFar of [0.001, 0.01, 0.02, 0.05]) {
       let accepted = 0;
       let impostors = 0;
       let genuineAccepted = 0;
@@ -69,6 +72,10 @@ describe('calibration on LFW folds (default pipeline)', function () {
       const tar = genuineAccepted / genuine;
       console.log(`      target FAR ${targetFar * 100} %: held-out FAR ${(pooledFar * 100).toFixed(2)} % (${accepted}/${impostors}), TAR ${(tar * 100).toFixed(2)} %`);
       console.log(`        ${perFold.join('; ')}`);
+      if (targetFar * impostors < 5) {
+        console.log(`        (not asserted: ${(targetFar * impostors).toFixed(1)} false accepts expected in ${impostors} pairs is too few to measure)`);
+        continue;
+      }
       assert.ok(pooledFar >= targetFar / 2 && pooledFar <= targetFar * 2, `held-out FAR ${pooledFar} for a target of ${targetFar}`);
     }
   });
