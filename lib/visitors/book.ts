@@ -240,9 +240,22 @@ export class VisitorBook {
   /** A person was forgotten: the faces of clusters named as them go too (they were that person's). */
   async personRemoved(personId: number): Promise<void> {
     await this.ready;
-    // From memory: the row's person_id is already NULL (ON DELETE SET NULL) when the store tells us.
     const named = this.clusters.clusterIds().filter((id) => this.clusters.cluster(id)!.personId === personId);
     for (const clusterId of named) this.forgetFaces(this.clusters.facesOfCluster(clusterId));
+  }
+
+  /**
+   * `personRemoved` for every person a visitor was named as who is no longer
+   * in `store`: forgotten while this book was not listening (before it was
+   * opened, or at another door while the shared database was out of reach).
+   * One look-up per named person, who are few.
+   */
+  async dropForgottenPeople(store: FaceStore): Promise<void> {
+    await this.ready;
+    const named = new Set(this.clusters.clusterIds().map((id) => this.clusters.cluster(id)!.personId));
+    for (const personId of named) {
+      if (personId !== null && !(await store.getPerson(personId))) await this.personRemoved(personId);
+    }
   }
 
   private forgetFaces(faceIds: number[]): void {

@@ -8,7 +8,7 @@ interface ClusterRow {
   model: string;
   number: number | null;
   state: VisitorState;
-  person_id: number | null;
+  named_person: number | null;
 }
 
 export interface StoredFaceRow {
@@ -31,7 +31,7 @@ interface FaceRow {
   seen_at: number;
 }
 
-const toCluster = (row: ClusterRow): ClusterInfo => ({ id: row.id, model: row.model, number: row.number, state: row.state, personId: row.person_id });
+const toCluster = (row: ClusterRow): ClusterInfo => ({ id: row.id, model: row.model, number: row.number, state: row.state, personId: row.named_person });
 
 const toFloats = (blob: Buffer) => new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
 
@@ -45,7 +45,7 @@ const toStoredFace = (row: FaceRow): StoredFaceRow => ({
   seenAt: row.seen_at,
 });
 
-/** The SQL of the visitor tables (migration 003). Every statement is short; bulk reads are paged by the caller. */
+/** The SQL of the visitor tables (migrations 003, 006). Every statement is short; bulk reads are paged by the caller. */
 export class VisitorRepository {
   private readonly sql: (text: string) => Database.Statement;
 
@@ -55,7 +55,7 @@ export class VisitorRepository {
 
   /** Clusters with an id above `afterId`, `limit` at a time. */
   clusterPage(afterId: number, limit: number): ClusterInfo[] {
-    const rows = this.sql('SELECT id, model, number, state, person_id FROM visitors WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as ClusterRow[];
+    const rows = this.sql('SELECT id, model, number, state, named_person FROM visitors WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as ClusterRow[];
     return rows.map(toCluster);
   }
 
@@ -116,7 +116,7 @@ export class VisitorRepository {
   }
 
   setState(visitorId: number, state: VisitorState, personId: number | null, now: number): void {
-    this.sql('UPDATE visitors SET state = ?, person_id = ?, updated_at = ? WHERE id = ?').run(state, personId, now, visitorId);
+    this.sql('UPDATE visitors SET state = ?, named_person = ?, updated_at = ? WHERE id = ?').run(state, personId, now, visitorId);
   }
 
   /** Moves the faces of `fromId` into `intoId`, which keeps the smaller of the two numbers; `fromId` goes. */

@@ -5,11 +5,9 @@ import type { ActionContext, FaceDbMessage } from './actions';
 
 type Action = (msg: FaceDbMessage, ctx: ActionContext) => Promise<unknown>;
 
-/** The visitor book of the node's database (SQLite only). */
+/** The visitor book of the node's door: in its local SQLite file, enrolling into its face store (either backend). */
 export function bookOf(ctx: Pick<ActionContext, 'db'>): VisitorBook {
-  const book = visitorsOf(ctx.db.store);
-  if (!book) throw new PorchlightError('BAD_INPUT', `recurring visitors need the SQLite backend (this database is ${ctx.db.store.backend})`);
-  return book;
+  return visitorsOf(ctx.db.store, ctx.db.local);
 }
 
 export function visitorIdOf(value: unknown, what = 'msg.visitorId'): number {

@@ -153,8 +153,8 @@ export = function register(RED: NodeAPI): void {
       const faces = unknownFacesOf(out.faces, burst.minQuality);
       if (faces.length === 0) return;
       const [db, chosen] = await Promise.all([faceDb, selection]);
-      const book = visitorsOf(db.store);
-      if (!book || closing) return;
+      const book = visitorsOf(db.store, db.local);
+      if (closing) return;
       const event = out.event as DoorbellEvent;
       const maxDistance = CLUSTER_TOLERANCE_SHARE * decisionFor(chosen.tolerance).tolerance;
       const recorded = await book.record(event.id, faces, { maxDistance, seenAt: event.startedAt });

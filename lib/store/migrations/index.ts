@@ -5,6 +5,7 @@ import events from './002-events';
 import visitors from './003-visitors';
 import labelsTolerances from './004-labels-tolerances';
 import eventDoors from './005-event-doors';
+import visitorPerson from './006-visitor-person';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -16,6 +17,7 @@ export const MIGRATIONS: readonly Migration[] = [
   visitors,
   labelsTolerances,
   eventDoors,
+  visitorPerson,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
