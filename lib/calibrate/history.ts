@@ -8,18 +8,27 @@ export interface History {
   all: DistanceSamples;
   /** Per person id: genuine pairs among their faces and confirmed labels; impostor pairs of anyone else's face with theirs, their negatives and rejected labels. */
   people: Map<number, { genuine: number[]; impostor: number[] }>;
-  /** Impostor pairs left out to stay within `maxImpostorPairs` (every n-th pair is kept). */
+  /** About one in this many cross-person pairs was compared (1 = all; above, random pairs up to `maxImpostorPairs`). */
   impostorStride: number;
 }
 
 export interface HistoryOptions {
-  /** Cap on cross-person pairs compared (a large DB is sampled evenly); default 200,000. */
+  /** Cap on cross-person pairs compared (a large DB is sampled at random); default 200,000. */
   maxImpostorPairs?: number;
 }
 
 interface Sample {
   personId: number;
   embedding: Float32Array;
+}
+
+/** A deterministic pseudo-random stream in [0, 1). */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
 }
 
 /** Distances computed between two yields to the event loop. */
@@ -74,32 +83,51 @@ export async function collectHistory(store: FaceStore, model: string, options: H
   let crossPairs = 0;
   for (const list of facesOf.values()) crossPairs += list.length * (positives.length - list.length);
   crossPairs /= 2;
-  const impostorStride = Math.max(1, Math.ceil(crossPairs / (options.maxImpostorPairs ?? 200_000)));
+  const maxImpostorPairs = options.maxImpostorPairs ?? 200_000;
+  const impostorStride = Math.max(1, Math.ceil(crossPairs / maxImpostorPairs));
 
   let sinceYield = 0;
-  /** True once a slice of distances is done: the caller yields. */
+  /** True once a slice of work is done: the caller yields. */
   const sliceDone = () => {
     if (++sinceYield < DISTANCES_PER_SLICE) return false;
     sinceYield = 0;
     return true;
   };
-  let crossSeen = 0;
-  for (let i = 0; i < positives.length; i++) {
-    const a = positives[i];
-    for (let j = i + 1; j < positives.length; j++) {
-      const b = positives[j];
-      if (a.personId === b.personId) {
-        const distance = euclidean(a.embedding, b.embedding);
+  const impostor = async (a: Sample, b: Sample) => {
+    const distance = euclidean(a.embedding, b.embedding);
+    all.impostor.push(distance);
+    of(a.personId).impostor.push(distance);
+    of(b.personId).impostor.push(distance);
+    if (sliceDone()) await yieldToEventLoop();
+  };
+
+  for (const [personId, list] of facesOf) {
+    for (let i = 0; i < list.length; i++) {
+      for (let j = i + 1; j < list.length; j++) {
+        const distance = euclidean(list[i].embedding, list[j].embedding);
         all.genuine.push(distance);
-        of(a.personId).genuine.push(distance);
-      } else {
-        if (crossSeen++ % impostorStride !== 0) continue;
-        const distance = euclidean(a.embedding, b.embedding);
-        all.impostor.push(distance);
-        of(a.personId).impostor.push(distance);
-        of(b.personId).impostor.push(distance);
+        of(personId).genuine.push(distance);
+        if (sliceDone()) await yieldToEventLoop();
       }
-      if (sliceDone()) await yieldToEventLoop();
+    }
+  }
+  if (impostorStride === 1) {
+    const groups = [...facesOf.values()];
+    for (let p = 0; p < groups.length; p++) {
+      for (let q = p + 1; q < groups.length; q++) {
+        for (const a of groups[p]) for (const b of groups[q]) await impostor(a, b);
+      }
+    }
+  } else {
+    // Too many to compare all: as many random cross pairs as the cap allows, from a fixed seed so a suggestion can be reproduced.
+    const next = seededRandom(1);
+    let drawn = 0;
+    while (drawn < maxImpostorPairs) {
+      const a = positives[Math.floor(next() * positives.length)];
+      const b = positives[Math.floor(next() * positives.length)];
+      if (a.personId === b.personId) continue;
+      drawn++;
+      await impostor(a, b);
     }
   }
   const againstOwnFaces = async (samples: readonly Sample[], into: 'genuine' | 'impostor') => {
