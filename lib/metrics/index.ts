@@ -154,9 +154,14 @@ replicationMetric(Counter, 'porchlight_events_overflowed_total', 'Events that ne
 
 /** Reports a database file's replication at each scrape until the returned function is called. */
 export function watchReplication(file: string, read: () => { backlog: number; replicated: number; overflowed: number }): () => void {
-  replicationProviders.set(file, read);
+  return provide(replicationProviders, file, read);
+}
+
+/** Puts `read` under `key` until the returned function is called (a newer provider under the same key stays). */
+function provide<T>(providers: Map<string, T>, key: string, read: T): () => void {
+  providers.set(key, read);
   return () => {
-    if (replicationProviders.get(file) === read) replicationProviders.delete(file);
+    if (providers.get(key) === read) providers.delete(key);
   };
 }
 
@@ -167,10 +172,7 @@ export function recordEmbedding(ms: number): void {
 
 /** Reports a database's size at each scrape until the returned function is called. */
 export function watchStorage(file: string, read: () => { databaseBytes: number; snapshotBytes: number }): () => void {
-  storageProviders.set(file, read);
-  return () => {
-    if (storageProviders.get(file) === read) storageProviders.delete(file);
-  };
+  return provide(storageProviders, file, read);
 }
 
 export const metricsContentType = registry.contentType;
