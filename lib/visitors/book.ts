@@ -31,9 +31,11 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 export const visitorLabel = (number: number | null): string | null => (number === null ? null : `visitor #${number}`);
 
 /**
- * Recurring unknown visitors of one database: every unknown face of an event
- * is kept with its embedding and joins a cluster online (no re-clustering of
- * the history); a cluster seen at `minEvents` distinct events becomes
+ * Recurring unknown visitors of one door, in its SQLite file `db` whichever
+ * backend holds the faces (`name` enrolls into the store it is given). Every
+ * unknown face of an event is kept with its embedding and joins a cluster
+ * online (no re-clustering of the history); a cluster seen at `minEvents`
+ * distinct events becomes
  * "visitor #n". Loaded from the DB in pages at start, then kept in step:
  * deleted events (retention, by hand) take their faces with them, and
  * forgetting a person who was named from a cluster forgets its faces too.
