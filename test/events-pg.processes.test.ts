@@ -63,9 +63,10 @@ describe('two Node-RED runtimes in separate processes, one PostgreSQL event log 
     for (let i = 0; i < 4; i++) {
       pressed.front.push(await press(front));
       pressed.garage.push(await press(garage));
-      await new Promise((resolve) => setTimeout(resolve, 20)); // each press its own event
+      await new Promise((resolve) => setTimeout(resolve, 300)); // past the simulated 100 ms hold: each press its own event
     }
     const all = [...pressed.front, ...pressed.garage].sort();
+    assert.equal(new Set(all).size, 8, 'eight presses, eight events');
     for (const until = Date.now() + 20_000; (await events(front)).total < all.length;) {
       if (Date.now() > until) throw new Error(`the shared log holds ${(await events(front)).total} of ${all.length} events`);
       await new Promise((resolve) => setTimeout(resolve, 100));
