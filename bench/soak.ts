@@ -47,6 +47,15 @@ async function cameraFrames(count: number): Promise<Buffer[]> {
   );
 }
 
+/**
+ * node-red-node-test-helper spies on every node method and keeps each call's
+ * arguments (messages with their JPEG frames) for the life of the flow: over
+ * a flood that would be RSS growth of the harness, not of Porchlight.
+ */
+function forgetHelperCalls(): void {
+  (helper as unknown as { _sandbox: { resetHistory(): void } })._sandbox.resetHistory();
+}
+
 /** RSS (MB) sampled every `everyMs` until stopped. */
 function sampleRss(everyMs: number): { samples: Array<{ at: number; mb: number }>; stop(): void } {
   const samples = [{ at: performance.now(), mb: rssMb() }];
@@ -177,6 +186,7 @@ export async function pressFlood(options: { pressesPerSecond: number; seconds: n
     const bell = helper.getNode('bell');
     let framesFed = 0;
     const camera = setInterval(() => fb.receive({ payload: frames[framesFed++ % frames.length] }), 50);
+    const forgetting = setInterval(forgetHelperCalls, 500);
     // Let the engine choose and load its models before the first press, as a deployed doorbell would have.
     await sleep(1_000);
     const droppedBefore = await metric('porchlight_frames_dropped_total');
@@ -203,6 +213,7 @@ export async function pressFlood(options: { pressesPerSecond: number; seconds: n
     }
     const settleMs = performance.now() - settleStart;
     clearInterval(camera);
+    clearInterval(forgetting);
     rss.stop();
     const framesDropped = (await metric('porchlight_frames_dropped_total')) - droppedBefore;
     const report: FloodReport = {
