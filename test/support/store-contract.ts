@@ -182,6 +182,15 @@ export function describeFaceStoreContract(name: string, newFixture: () => Promis
         assert.deepEqual((await store.tolerances('m')).map((t) => [t.personId, t.tolerance]), [[null, 0.3]]);
         assert.deepEqual((await store.toleranceHistory()).map((c) => c.newTolerance), [null, 0.2, 0.3]);
         await rejectsWith(store.setTolerances([{ model: 'm', personId: null, tolerance: -1 }], { actor: 'test' }), 'BAD_INPUT');
+
+        // "Not Alice, it is Yves": forgetting Yves takes the negative of Alice cut from his face, from the DB and from the matcher.
+        const cut = await store.enroll('Alice', [{ model: 'm', embedding: unit(1.4), kind: 'negative' }]);
+        const yves = await store.enroll('Yves', [{ model: 'm', embedding: unit(1.4) }]);
+        await store.addLabel({ eventId: 'ev-3', personId: alice.id, verdict: 'reject', correctedPersonId: yves.person.id, faceId: cut.faceIds[0], model: 'm', embedding: unit(1.4) });
+        assert.equal(attached.matcher.negativeCount('m'), 2);
+        assert.equal((await store.forget('Yves')).facesRemoved, 2, "Yves's face and the negative cut from it");
+        assert.equal(await store.getFace(cut.faceIds[0]), undefined);
+        assert.equal(attached.matcher.negativeCount('m'), 1);
       } finally {
         attached.detach();
       }

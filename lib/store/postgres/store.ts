@@ -314,8 +314,15 @@ export class PostgresFaceStore implements FaceStore {
     const { person, faceIds } = await this.transaction(
       async (client) => {
         const row = await this.requirePerson(ref, client, true);
-        // Faces go with the person (ON DELETE CASCADE); their ids are read first for the matchers.
-        const ids = (await this.query<{ id: number }>('SELECT id FROM faces WHERE person_id = $1', [row.id], client)).map((r) => r.id);
+        // Faces go with the person (ON DELETE CASCADE), and so do negatives of others cut from this
+        // person's face ("not X, it is Y": migration 004's trigger); their ids are read first for the matchers.
+        const ids = (
+          await this.query<{ id: number }>(
+            'SELECT id FROM faces WHERE person_id = $1 UNION ALL SELECT face_id FROM face_labels WHERE corrected_person_id = $1 AND face_id IS NOT NULL',
+            [row.id],
+            client,
+          )
+        ).map((r) => r.id);
         await this.query('DELETE FROM people WHERE id = $1', [row.id], client);
         return { person: row, faceIds: ids };
       },
