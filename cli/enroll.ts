@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { openStore, parseList } from '../lib/store';
+import { openStore, parseList, type StoreConfig } from '../lib/store';
+import { parsePgUrl } from '../lib/store/postgres/connection';
 import { enrollImages, NothingEnrolledError, type Refusal } from '../lib/store/enrollment';
 import { readPersonFolders } from '../lib/store/folders';
 import { CliError, openPool } from './common';
@@ -7,8 +8,13 @@ import type { EngineRequest } from './models';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
+/** `--db` names a SQLite file, or a shared PostgreSQL database by its URL (every door then knows the people at once). */
+export function storeConfigFor(db: string): StoreConfig {
+  return /^postgres(ql)?:\/\//i.test(db) ? { backend: 'postgres', postgres: parsePgUrl(db) } : { file: db };
+}
+
 /**
- * `porchlight enroll --db <file> <dir>`: every subfolder of `dir` is a person
+ * `porchlight enroll --db <file-or-postgres-url> <dir>`: every subfolder of `dir` is a person
  * (named after the folder) and its images are their faces. An image is used
  * when it holds exactly one face of enough quality (the same rule as face-db's
  * enroll); the others are reported.
@@ -26,7 +32,7 @@ export async function runEnrollCommand(
     throw new CliError(err.message);
   });
 
-  const store = await openStore({ file: dbFile });
+  const store = await openStore(storeConfigFor(dbFile));
   const pool = openPool(options.threads);
   let unreadable = 0;
   try {

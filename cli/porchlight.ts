@@ -11,7 +11,8 @@ commands:
   detect <image-or-dir>...                 one line per face: file,top,right,bottom,left
   recognize <known_dir> <unknown_dir-or-image> [--tolerance 0.6] [--margin 0.05] [--show-distance]
                                            file,name[,distance] | file,unknown_person | file,no_persons_found
-  enroll --db <file> <dir>                 enrolls a folder-per-person tree into a face DB file
+  enroll --db <file|postgres://...> <dir>  enrolls a folder-per-person tree into a face DB file
+                                           (or a shared PostgreSQL database: postgres://user:password@host:port/db)
   eval lfw --images <dir> --pairs <pairs.txt> [--json] [--limit N] [--no-flip] [--cache <file> | --no-cache]
            [--second-detector tiny-face-detector|none]
                                            LFW verification accuracy (10-fold with pairs.txt)

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { main } from '../cli/porchlight';
 import { openStore } from '../lib/store';
 import { lfwDir, lfwPeople, repoRoot } from './support/paths';
+import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 
 function imagesOf(person: string): string[] {
   return fs.readdirSync(path.join(lfwDir, person)).sort().map((f) => path.join(lfwDir, person, f));
@@ -124,6 +125,30 @@ describe('porchlight CLI', function () {
       await store.close();
     }
     assert.equal((await run('enroll', '--db', dbFile, path.join(dir, 'missing'))).code, 1);
+  });
+
+  describe('enroll into a shared PostgreSQL database', () => {
+    requirePostgres();
+    let database: TestDatabase;
+    before(async () => {
+      database = await createTestDatabase('cli');
+    });
+    after(async () => database?.drop());
+
+    it('takes a postgres:// URL as --db, and another instance sees the people', async () => {
+      const tree = path.join(dir, 'tree-pg', alice);
+      fs.mkdirSync(tree, { recursive: true });
+      imagesOf(alice).slice(0, 2).forEach((f, i) => fs.copyFileSync(f, path.join(tree, `${i}.jpg`)));
+      const result = await run('enroll', '--db', database.url, path.dirname(tree));
+      assert.equal(result.code, 0, result.err.join('\n'));
+      assert.deepEqual(result.out, [`${alice},known,2`]);
+      const store = await openStore({ backend: 'postgres', postgres: database.config });
+      try {
+        assert.deepEqual((await store.listPeople()).map((p) => [p.name, p.faceCount]), [[alice, 2]]);
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   it('eval lfw runs the k-fold protocol and prints the JSON report', async () => {
