@@ -54,6 +54,17 @@ interface Job {
 export const DEFAULT_THREADS = Math.max(1, os.availableParallelism() - 1);
 
 /**
+ * How long close() lets running tasks finish before it terminates their
+ * threads, and how long the threads get to release their models: both within
+ * the 15 s Node-RED gives a node to close.
+ */
+const CLOSE_DRAIN_MS = 10_000;
+const CLOSE_RELEASE_MS = 2_000;
+
+const within = (ms: number, work: Promise<unknown>) =>
+  Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+
+/**
  * A bounded queue in front of a piscina pool. piscina owns the threads
  * (spawning, replacing crashed ones, aborting); this class owns the policy:
  * how many tasks may wait, what to do on overflow, timeouts, and one retry
@@ -69,6 +80,8 @@ export class WorkerPool extends EventEmitter {
   /** Tasks of the `wait` policy that found the queue full: admitted as room frees up. */
   private readonly waitingForRoom: Job[] = [];
   private running = 0;
+  /** Each running job with the promise that settles when its thread is done with it. */
+  private readonly runningJobs = new Map<Job, Promise<void>>();
   private closed = false;
   private readonly counters = { completed: 0, failed: 0, dropped: 0, rejected: 0, timeouts: 0, crashes: 0, retries: 0 };
 
@@ -132,13 +145,15 @@ export class WorkerPool extends EventEmitter {
     const settle = (outcome: () => void) => {
       clearTimeout(timer);
       this.running--;
+      this.runningJobs.delete(job);
       outcome();
       this.pump();
     };
-    this.piscina.run(job.task, { signal: abort.signal }).then(
+    const done = this.piscina.run(job.task, { signal: abort.signal }).then(
       (reply: WorkerReply<unknown>) => settle(() => this.onReply(job, reply)),
       (err: Error) => settle(() => this.onThreadFailure(job, err, abort.signal.aborted)),
     );
+    this.runningJobs.set(job, done);
   }
 
   private onReply(job: Job, reply: WorkerReply<unknown>): void {
@@ -189,11 +204,28 @@ export class WorkerPool extends EventEmitter {
     return this.piscina.threads as never;
   }
 
+  /**
+   * Fails waiting and running tasks with POOL_CLOSED at once, then stops the
+   * threads gently: a thread terminated inside a native call (an onnxruntime
+   * inference or model load) aborts the whole process with "terminate called
+   * after throwing an instance of 'Napi::Error'", so running tasks are let
+   * finish first (up to CLOSE_DRAIN_MS) and each idle thread releases its
+   * models before it is terminated.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const job of [...this.queue.splice(0), ...this.waitingForRoom.splice(0)]) {
       job.reject(new PorchlightError('POOL_CLOSED', 'the worker pool closed before the task ran'));
+    }
+    for (const job of this.runningJobs.keys()) {
+      job.reject(new PorchlightError('POOL_CLOSED', 'the worker pool closed while the task ran'));
+    }
+    await within(CLOSE_DRAIN_MS, Promise.all(this.runningJobs.values()));
+    if (this.running === 0) {
+      // Idle threads take one task each: every thread gets its release.
+      const releases = Array.from({ length: this.piscina.threads.length }, () => this.piscina.run({ type: 'release' }).catch(() => undefined));
+      await within(CLOSE_RELEASE_MS, Promise.all(releases));
     }
     await this.piscina.destroy();
     this.emit('change');

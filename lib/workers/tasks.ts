@@ -67,7 +67,12 @@ export interface PingTask {
   crash?: boolean;
 }
 
-export type WorkerTask = DetectTask | EmbedTask | PingTask;
+/** Sent to each idle thread as the pool closes: release the thread's onnxruntime sessions before it is terminated. */
+export interface ReleaseTask {
+  type: 'release';
+}
+
+export type WorkerTask = DetectTask | EmbedTask | PingTask | ReleaseTask;
 
 /** Puts bytes in shared memory so that worker threads read them without a copy. */
 export function shareBytes(bytes: Uint8Array): Uint8Array {

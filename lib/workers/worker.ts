@@ -1,5 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import { toWireError } from '../errors';
+import { closeModelFiles } from '../vision/onnx/runtime';
 import { runDetect } from './handlers/detect';
 import { runEmbed } from './handlers/embed';
 import type { WorkerReply } from './pool';
@@ -14,6 +15,9 @@ async function dispatch(task: WorkerTask): Promise<unknown> {
     case 'ping':
       if (task.delayMs) await new Promise((resolve) => setTimeout(resolve, task.delayMs));
       if (task.crash) process.exit(1);
+      return { threadId };
+    case 'release':
+      await closeModelFiles();
       return { threadId };
     default:
       throw new Error(`unknown worker task ${(task as { type?: unknown }).type}`);
