@@ -332,8 +332,8 @@ describe('event log (lib, on a real SQLite file)', function () {
         await log.sweep();
       };
       await waitSweep(1);
-      assert.equal(log.get(stuck.id)?.status, 'failed', 'an event with no verdict for 10 minutes is failed');
-      assert.match(log.get(stuck.id)!.errorMessage!, /no verdict within 600 s/);
+      assert.equal(log.get(stuck.id)?.status, 'failed', 'an event with no verdict for 2 minutes is failed');
+      assert.match(log.get(stuck.id)!.errorMessage!, /no verdict within 120 s/);
       await waitSweep(7); // day 8
       assert.equal(log.get(made.unknown), undefined);
       assert.equal(log.get(made.no_face), undefined);
@@ -347,6 +347,27 @@ describe('event log (lib, on a real SQLite file)', function () {
       stop();
       clock.restore();
       assert.ok(sweeps >= 5);
+    });
+
+    it('fails an event whose verdict never comes within minutes, between hourly sweeps, and a late verdict still completes it (fake clock)', async () => {
+      const clock = sinon.useFakeTimers({ now: Date.UTC(2026, 5, 1), toFake: ['Date', 'setInterval', 'clearInterval'] });
+      try {
+        const stuck = eventAt(Date.now());
+        await log.record({ event: stuck });
+        const firstSweep = new Promise((resolve) => log.once('swept', resolve));
+        const stop = log.startRetention(60 * 60_000);
+        await firstSweep;
+        clock.tick(60_000);
+        assert.equal(log.get(stuck.id)?.status, 'created', 'a minute is not stalled yet');
+        clock.tick(90_000);
+        assert.equal(log.get(stuck.id)?.status, 'failed', 'stalled after two minutes, long before the next sweep');
+        assert.match(log.get(stuck.id)!.errorMessage!, /no verdict within 120 s/);
+        await log.record({ event: stuck, verdict: { status: 'unknown', people: [] } });
+        assert.equal(log.get(stuck.id)?.status, 'completed');
+        stop();
+      } finally {
+        clock.restore();
+      }
     });
 
     it('stops a long sweep after its current batch when the log stops (a node closing)', async () => {

@@ -6,11 +6,14 @@ import { ensureEvent, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
 import type { Box } from '../image/types';
 import { doorOf, EventRepository, type FaceRecord } from './repository';
-import { DEFAULT_RETENTION, RETENTION_BATCH, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
+import { DEFAULT_RETENTION, RETENTION_BATCH, failUnfinishedEvents, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
 import { isFileSafeEventId, renderEventImages, SnapshotFolder, type AnnotatedFace, type EventImages } from './snapshot';
 import { VERDICT_STATUSES, type EventDetail, type MessageFace, type Verdict, type VerdictPerson } from './types';
 
 /** What a message means to the event log. */
+/** How often events are checked for a verdict that will never come (between the retention sweeps). */
+export const STALLED_CHECK_MS = 30_000;
+
 export type MessageKind = 'press' | 'frame' | 'verdict' | 'failure';
 
 export interface EventLogOptions {
@@ -420,7 +423,12 @@ export class EventLog extends EventEmitter {
     return running;
   }
 
-  /** Sweeps now and every `intervalMs`, emitting `swept` (SweepReport) or `sweep-failed` (Error); returns the stop function. */
+  /**
+   * Sweeps now and every `intervalMs`, emitting `swept` (SweepReport) or
+   * `sweep-failed` (Error); in between, every `STALLED_CHECK_MS`, fails the
+   * events whose verdict will not come, so none stays "processing" for an
+   * hour. Returns the stop function.
+   */
   startRetention(intervalMs: number): () => void {
     const run = () => {
       this.sweep().then(
@@ -428,10 +436,19 @@ export class EventLog extends EventEmitter {
         (err) => this.emit('sweep-failed', err),
       );
     };
+    const failStalled = () => {
+      if (this.stopped || this.sweeping) return;
+      try {
+        const unfinishedFailed = failUnfinishedEvents(this.repository, this.retention, this.now());
+        if (unfinishedFailed > 0) this.emit('swept', { eventsDeleted: 0, snapshotsRemoved: 0, cropsDropped: 0, unfinishedFailed });
+      } catch (err) {
+        this.emit('sweep-failed', err);
+      }
+    };
     run();
-    const timer = setInterval(run, intervalMs);
-    timer.unref?.();
-    return () => clearInterval(timer);
+    const timers = [setInterval(run, intervalMs), setInterval(failStalled, Math.min(intervalMs, STALLED_CHECK_MS))];
+    for (const timer of timers) timer.unref?.();
+    return () => timers.forEach(clearInterval);
   }
 
   /**
