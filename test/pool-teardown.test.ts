@@ -19,13 +19,17 @@ import { lfwImage, lfwPeople } from './support/paths';
 
 const CYCLES = 36;
 
-/** When a cycle closes its pool: while the threads load the models, while they run inferences, or idle with the models loaded. */
-const MOMENTS = ['loading', 'inferring', 'idle'] as const;
+/**
+ * When a cycle closes its pool: while the threads load the models, while they
+ * run inferences, idle with the models loaded, or after tasks over a short
+ * timeout had their threads replaced (a timeout terminates the thread too).
+ */
+const MOMENTS = ['loading', 'inferring', 'idle', 'timed out'] as const;
 
 interface CycleReport {
   moment: (typeof MOMENTS)[number];
   closeMs: number;
-  /** How each task of the cycle ended: "faces", "POOL_CLOSED: <message>", or any other error. */
+  /** How each task of the cycle ended: "faces", "<code>: <message>" of a Porchlight error, or any other error. */
   outcomes: string[];
 }
 
@@ -44,10 +48,15 @@ async function closePoolsUnderLoad(cycles: number): Promise<void> {
   const reports: CycleReport[] = [];
   for (let i = 0; i < cycles; i++) {
     const moment = MOMENTS[i % MOMENTS.length];
-    const pool = new WorkerPool({ threads: 2, maxQueue: 16 });
+    // 10 to 90 ms: over a model load or inference at times, not at others.
+    const taskTimeoutMs = moment === 'timed out' ? 10 + ((i * 17) % 80) : undefined;
+    const pool = new WorkerPool({ threads: 2, maxQueue: 16, taskTimeoutMs });
     const embed = (count: number) => Array.from({ length: count }, (_, k) => embedFaces(pool, frames[(i + k) % frames.length], request));
     let tasks: Array<Promise<unknown>>;
-    if (moment === 'loading') {
+    if (moment === 'timed out') {
+      tasks = embed(6);
+      await Promise.allSettled(tasks);
+    } else if (moment === 'loading') {
       tasks = embed(2);
       await sleep((i * 37) % 400); // spread over the model loads and the first inferences
     } else {
@@ -62,7 +71,7 @@ async function closePoolsUnderLoad(cycles: number): Promise<void> {
     const outcomes = (await settled).map((outcome) => {
       if (outcome.status === 'fulfilled') return 'faces';
       const err = outcome.reason as Error;
-      return isPorchlightError(err, 'POOL_CLOSED') ? `POOL_CLOSED: ${err.message}` : `${err.name}: ${err.message}`;
+      return isPorchlightError(err) ? `${err.code}: ${err.message}` : `${err.name}: ${err.message}`;
     });
     reports.push({ moment, closeMs, outcomes });
   }
@@ -80,7 +89,7 @@ if (require.main === module) {
 
     before(() => verifyReferenceModels());
 
-    it(`${CYCLES} pools closed while loading models, mid-inference and idle: no native abort, every task ends`, async () => {
+    it(`${CYCLES} pools closed while loading models, mid-inference, idle and after timeouts: no native abort, every task ends`, async () => {
       const child = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
         const proc = execFile(process.execPath, [__filename, String(CYCLES)], { timeout: 100_000, maxBuffer: 16 * 2 ** 20 }, (_err, stdout, stderr) =>
           resolve({ code: proc.exitCode, signal: proc.signalCode, stdout, stderr }),
@@ -90,8 +99,10 @@ if (require.main === module) {
       const reports = JSON.parse(child.stdout) as CycleReport[];
       assert.equal(reports.length, CYCLES);
       const outcomes = reports.flatMap((r) => r.outcomes);
-      const unexpected = outcomes.filter((o) => o !== 'faces' && !o.startsWith('POOL_CLOSED'));
-      assert.deepEqual(unexpected, [], 'a task ends with its faces or POOL_CLOSED, nothing else');
+      const unexpected = reports.flatMap((r) => r.outcomes.filter((o) => o !== 'faces' && !o.startsWith(r.moment === 'timed out' ? 'TASK_TIMEOUT' : 'POOL_CLOSED')));
+      assert.deepEqual(unexpected, [], 'a task ends with its faces, POOL_CLOSED, or TASK_TIMEOUT when timed out');
+      const timeouts = outcomes.filter((o) => o.startsWith('TASK_TIMEOUT: task timed out after') && o.endsWith('its worker was replaced')).length;
+      assert.ok(timeouts >= CYCLES / 4, `threads terminated for timeouts (${timeouts} tasks)`);
       const closedWhileRunning = outcomes.filter((o) => o === 'POOL_CLOSED: the worker pool closed while the task ran').length;
       assert.ok(closedWhileRunning >= CYCLES / 3, `pools closed under running tasks (${closedWhileRunning} tasks): the risky moment was reached`);
       const slowest = Math.max(...reports.map((r) => r.closeMs));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { PorchlightError, fromWireError, type WireError } from '../errors';
+import { newNativeGuard, stopBetweenNativeCalls, type NativeGuard } from './native-guard';
 
 // sharp must be loaded by the main thread before any worker loads it, or
 // libvips can be unloaded under a running worker at exit.
@@ -25,6 +26,12 @@ export interface PoolOptions {
 export interface RunOptions {
   policy?: QueuePolicy;
   timeoutMs?: number;
+}
+
+/** What the worker thread receives: the task and the guard of its native calls (see native-guard.ts). */
+export interface WorkerEnvelope {
+  task: unknown;
+  guard: NativeGuard;
 }
 
 /** Every worker task answers with this envelope, so typed errors survive the thread boundary. */
@@ -60,6 +67,8 @@ export const DEFAULT_THREADS = Math.max(1, os.availableParallelism() - 1);
  */
 const CLOSE_DRAIN_MS = 10_000;
 const CLOSE_RELEASE_MS = 2_000;
+/** How long a thread to be terminated may take to leave the native call it is in. */
+const NATIVE_CALL_WAIT_MS = 2_000;
 
 const within = (ms: number, work: Promise<unknown>) =>
   Promise.race([work, new Promise((resolve) => setTimeout(resolve, ms).unref())]);
@@ -80,8 +89,8 @@ export class WorkerPool extends EventEmitter {
   /** Tasks of the `wait` policy that found the queue full: admitted as room frees up. */
   private readonly waitingForRoom: Job[] = [];
   private running = 0;
-  /** Each running job with the promise that settles when its thread is done with it. */
-  private readonly runningJobs = new Map<Job, Promise<void>>();
+  /** Each running job: the promise that settles when its thread is done with it, and its native-call guard. */
+  private readonly runningJobs = new Map<Job, { done: Promise<void>; guard: NativeGuard }>();
   private closed = false;
   private readonly counters = { completed: 0, failed: 0, dropped: 0, rejected: 0, timeouts: 0, crashes: 0, retries: 0 };
 
@@ -139,7 +148,12 @@ export class WorkerPool extends EventEmitter {
     this.running++;
     job.attempts++;
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), job.timeoutMs);
+    const guard = newNativeGuard();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void stopBetweenNativeCalls(guard, NATIVE_CALL_WAIT_MS).then(() => abort.abort());
+    }, job.timeoutMs);
     // The slot is freed before the job settles: a caller that sends its next
     // task as soon as this one resolves finds the worker free, not busy.
     const settle = (outcome: () => void) => {
@@ -149,11 +163,12 @@ export class WorkerPool extends EventEmitter {
       outcome();
       this.pump();
     };
-    const done = this.piscina.run(job.task, { signal: abort.signal }).then(
-      (reply: WorkerReply<unknown>) => settle(() => this.onReply(job, reply)),
-      (err: Error) => settle(() => this.onThreadFailure(job, err, abort.signal.aborted)),
+    const envelope: WorkerEnvelope = { task: job.task, guard };
+    const done = this.piscina.run(envelope, { signal: abort.signal }).then(
+      (reply: WorkerReply<unknown>) => settle(() => (timedOut ? this.onTimeout(job, false) : this.onReply(job, reply))),
+      (err: Error) => settle(() => (timedOut ? this.onTimeout(job, true) : this.onThreadFailure(job, err))),
     );
-    this.runningJobs.set(job, done);
+    this.runningJobs.set(job, { done, guard });
   }
 
   private onReply(job: Job, reply: WorkerReply<unknown>): void {
@@ -166,13 +181,14 @@ export class WorkerPool extends EventEmitter {
     }
   }
 
+  /** Over its time: the thread was terminated once out of its native call, or the task ended while that was awaited. */
+  private onTimeout(job: Job, replaced: boolean): void {
+    this.counters.timeouts++;
+    job.reject(new PorchlightError('TASK_TIMEOUT', `task timed out after ${job.timeoutMs} ms${replaced ? '; its worker was replaced' : ''}`));
+  }
+
   /** The thread died or was stopped under the task: piscina replaces it; the task is retried once. */
-  private onThreadFailure(job: Job, err: Error, timedOut: boolean): void {
-    if (timedOut) {
-      this.counters.timeouts++;
-      job.reject(new PorchlightError('TASK_TIMEOUT', `task timed out after ${job.timeoutMs} ms; its worker was replaced`));
-      return;
-    }
+  private onThreadFailure(job: Job, err: Error): void {
     this.counters.crashes++;
     if (this.closed) {
       job.reject(new PorchlightError('POOL_CLOSED', 'the worker pool closed while the task ran'));
@@ -221,11 +237,15 @@ export class WorkerPool extends EventEmitter {
     for (const job of this.runningJobs.keys()) {
       job.reject(new PorchlightError('POOL_CLOSED', 'the worker pool closed while the task ran'));
     }
-    await within(CLOSE_DRAIN_MS, Promise.all(this.runningJobs.values()));
+    const running = [...this.runningJobs.values()];
+    await within(CLOSE_DRAIN_MS, Promise.all(running.map((r) => r.done)));
     if (this.running === 0) {
       // Idle threads take one task each: every thread gets its release.
-      const releases = Array.from({ length: this.piscina.threads.length }, () => this.piscina.run({ type: 'release' }).catch(() => undefined));
+      const release = (): WorkerEnvelope => ({ task: { type: 'release' }, guard: newNativeGuard() });
+      const releases = Array.from({ length: this.piscina.threads.length }, () => this.piscina.run(release()).catch(() => undefined));
       await within(CLOSE_RELEASE_MS, Promise.all(releases));
+    } else {
+      await Promise.all(running.map((r) => stopBetweenNativeCalls(r.guard, NATIVE_CALL_WAIT_MS)));
     }
     await this.piscina.destroy();
     this.emit('change');

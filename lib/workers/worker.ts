@@ -3,7 +3,8 @@ import { toWireError } from '../errors';
 import { closeModelFiles } from '../vision/onnx/runtime';
 import { runDetect } from './handlers/detect';
 import { runEmbed } from './handlers/embed';
-import type { WorkerReply } from './pool';
+import { setCurrentGuard } from './native-guard';
+import type { WorkerEnvelope, WorkerReply } from './pool';
 import type { WorkerTask } from './tasks';
 
 async function dispatch(task: WorkerTask): Promise<unknown> {
@@ -25,9 +26,11 @@ async function dispatch(task: WorkerTask): Promise<unknown> {
 }
 
 /** piscina's entry point: every outcome is a reply, so only a dying thread rejects. */
-export default async function handle(task: WorkerTask): Promise<WorkerReply<unknown>> {
+export default async function handle({ task, guard }: WorkerEnvelope): Promise<WorkerReply<unknown>> {
+  // Kept after the task: a model load it started may still be running.
+  setCurrentGuard(guard);
   try {
-    return { ok: true, value: await dispatch(task) };
+    return { ok: true, value: await dispatch(task as WorkerTask) };
   } catch (err) {
     return { ok: false, error: toWireError(err) };
   }

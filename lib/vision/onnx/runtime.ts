@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PorchlightError } from '../../errors';
+import { PorchlightError, isPorchlightError } from '../../errors';
+import { guardNativeCall } from '../../workers/native-guard';
 
 /**
  * onnxruntime-node sessions for the worker threads. The module is required
@@ -69,11 +70,11 @@ async function openModel(model: string | Uint8Array, source: string, options: Se
   };
   let session: OrtSession;
   try {
-    session =
-      typeof model === 'string'
-        ? await runtime.InferenceSession.create(model, sessionOptions)
-        : await runtime.InferenceSession.create(model, sessionOptions);
+    session = await guardNativeCall(() =>
+      typeof model === 'string' ? runtime.InferenceSession.create(model, sessionOptions) : runtime.InferenceSession.create(model, sessionOptions),
+    );
   } catch (err) {
+    if (isPorchlightError(err, 'POOL_CLOSED')) throw err; // the thread is being stopped, the model is fine
     throw new PorchlightError('MODEL_UNAVAILABLE', `${source} is not a model onnxruntime can load: ${(err as Error).message.split('\n')[0]}`);
   }
   return {
@@ -140,7 +141,7 @@ export function fixedDim(io: ModelIO, index: number): number | undefined {
 export async function runModel(model: OnnxModel, input: Float32Array, dims: number[]): Promise<OrtTensor[]> {
   const runtime = loadOrt();
   const feeds = { [model.inputs[0].name]: new runtime.Tensor('float32', input, dims) };
-  const results = await model.session.run(feeds);
+  const results = await guardNativeCall(() => model.session.run(feeds));
   return model.outputs.map((o) => results[o.name] as OrtTensor);
 }
 
@@ -150,6 +151,6 @@ export async function closeModelFiles(): Promise<void> {
   sessions.clear();
   for (const opening of open) {
     const model = await opening.catch(() => undefined);
-    await model?.session.release();
+    if (model) await guardNativeCall(() => model.session.release());
   }
 }
