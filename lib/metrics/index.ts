@@ -93,22 +93,29 @@ new Gauge({
 /** Sizes of the databases and snapshot folders in use, by file; providers come and go with the nodes. */
 const storageProviders = new Map<string, () => { databaseBytes: number; snapshotBytes: number }>();
 
-/** A gauge per storage file, read from the providers at each scrape. */
-function storageGauge(name: string, help: string, read: (sizes: { databaseBytes: number; snapshotBytes: number }) => number): void {
-  new Gauge({
+/**
+ * A metric by file whose values are read from `providers` at each scrape (a
+ * counter is reset and set to the provider's running total, so it restarts with the node).
+ */
+function perFileMetric<T>(kind: typeof Gauge | typeof Counter, providers: Map<string, () => T>, name: string, help: string, read: (stats: T) => number): void {
+  new kind({
     name,
     help,
     labelNames: ['file'] as const,
     registers,
     collect() {
       this.reset();
-      for (const [file, provider] of storageProviders) this.set({ file }, read(provider()));
+      for (const [file, provider] of providers) {
+        const value = read(provider());
+        if (this instanceof Gauge) this.set({ file }, value);
+        else this.inc({ file }, value);
+      }
     },
   });
 }
 
-storageGauge('porchlight_db_size_bytes', 'Size of the SQLite database (main file and WAL).', (s) => s.databaseBytes);
-storageGauge('porchlight_snapshot_bytes', 'Bytes of event snapshots and thumbnails on disk.', (s) => s.snapshotBytes);
+perFileMetric(Gauge, storageProviders, 'porchlight_db_size_bytes', 'Size of the SQLite database (main file and WAL).', (s) => s.databaseBytes);
+perFileMetric(Gauge, storageProviders, 'porchlight_snapshot_bytes', 'Bytes of event snapshots and thumbnails on disk.', (s) => s.snapshotBytes);
 
 export function recordPress(): void {
   presses.inc();
@@ -131,26 +138,9 @@ export function recordFrame(detectionMs?: number): void {
 /** Each door's replication into the shared event log, by local database file; providers come and go with the nodes. */
 const replicationProviders = new Map<string, () => { backlog: number; replicated: number; overflowed: number }>();
 
-function replicationMetric(kind: typeof Gauge | typeof Counter, name: string, help: string, read: (stats: { backlog: number; replicated: number; overflowed: number }) => number): void {
-  new kind({
-    name,
-    help,
-    labelNames: ['file'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const [file, provider] of replicationProviders) {
-        const value = read(provider());
-        if (this instanceof Gauge) this.set({ file }, value);
-        else this.inc({ file }, value);
-      }
-    },
-  });
-}
-
-replicationMetric(Gauge, 'porchlight_event_backlog', 'Events waiting in this door\'s outbox for the shared PostgreSQL log.', (s) => s.backlog);
-replicationMetric(Counter, 'porchlight_events_replicated_total', 'Events copied to (or deleted from) the shared PostgreSQL log since replication started (the last deploy).', (s) => s.replicated);
-replicationMetric(Counter, 'porchlight_events_overflowed_total', 'Events that never reached the shared log because the backlog was over its bound (they stay in the door\'s own log).', (s) => s.overflowed);
+perFileMetric(Gauge, replicationProviders, 'porchlight_event_backlog', 'Events waiting in this door\'s outbox for the shared PostgreSQL log.', (s) => s.backlog);
+perFileMetric(Counter, replicationProviders, 'porchlight_events_replicated_total', 'Events copied to (or deleted from) the shared PostgreSQL log since replication started (the last deploy).', (s) => s.replicated);
+perFileMetric(Counter, replicationProviders, 'porchlight_events_overflowed_total', 'Events that never reached the shared log because the backlog was over its bound (they stay in the door\'s own log).', (s) => s.overflowed);
 
 /** Reports a database file's replication at each scrape until the returned function is called. */
 export function watchReplication(file: string, read: () => { backlog: number; replicated: number; overflowed: number }): () => void {
