@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isPorchlightError, type PorchlightErrorCode } from '../lib/errors';
 import { acquireSharedPool, WorkerPool, type QueuePolicy } from '../lib/workers/pool';
 import type { PingTask } from '../lib/workers/tasks';
-import { eventually, osThreadCount } from './support/threads';
+import { eventually, osThreadCount, settledThreadCount } from './support/threads';
 
 interface PingResult {
   threadId: number;
@@ -164,7 +164,7 @@ describe('worker pool (lib/workers/pool)', function () {
       const warmup = new WorkerPool({ threads: 2 });
       await Promise.all([ping(warmup), ping(warmup)]);
       await warmup.close();
-      const baseline = osThreadCount();
+      const baseline = await settledThreadCount();
       for (let i = 0; i < 20; i++) {
         const cycle = new WorkerPool({ threads: 2 });
         await Promise.all([ping(cycle), ping(cycle)]);

@@ -13,3 +13,17 @@ export async function eventually(check: () => boolean, ms = 5000): Promise<boole
   while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   return check();
 }
+
+/** The thread count once it has stopped changing (threads of a just-closed pool are still being reaped). */
+export async function settledThreadCount(ms = 5000): Promise<number> {
+  const deadline = Date.now() + ms;
+  let last = osThreadCount();
+  let steady = 0;
+  while (steady < 4 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = osThreadCount();
+    steady = now === last ? steady + 1 : 0;
+    last = now;
+  }
+  return last;
+}
