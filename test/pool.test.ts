@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isPorchlightError, type PorchlightErrorCode } from '../lib/errors';
 import { acquireSharedPool, WorkerPool, type QueuePolicy } from '../lib/workers/pool';
 import type { PingTask } from '../lib/workers/tasks';
-import { eventually, osThreadCount, settledThreadCount } from './support/threads';
+import { eventually, osThreadCount, osThreadIds, settledThreadCount } from './support/threads';
 
 interface PingResult {
   threadId: number;
@@ -165,16 +165,15 @@ describe('worker pool (lib/workers/pool)', function () {
       await Promise.all([ping(warmup), ping(warmup)]);
       await warmup.close();
       const baseline = await settledThreadCount();
-      // Threads left by earlier tests may still end meanwhile, so the rise is counted per cycle, not asserted each time.
-      let cyclesWithTheirThreads = 0;
       for (let i = 0; i < 20; i++) {
-        const before = osThreadCount();
+        // New thread ids, not the count: threads left by earlier test files may end meanwhile.
+        const before = osThreadIds();
         const cycle = new WorkerPool({ threads: 2 });
         await Promise.all([ping(cycle), ping(cycle)]);
-        if (osThreadCount() >= before + 2) cyclesWithTheirThreads++;
+        const started = [...osThreadIds()].filter((id) => !before.has(id));
+        assert.ok(started.length >= 2, `workers are OS threads while the pool is open (${started.length} new)`);
         await cycle.close();
       }
-      assert.ok(cyclesWithTheirThreads >= 15, `workers are OS threads while the pool is open (seen in ${cyclesWithTheirThreads} of 20 cycles)`);
       assert.ok(await eventually(() => osThreadCount() <= baseline), `threads back to ${baseline}, now ${osThreadCount()}`);
     });
   });

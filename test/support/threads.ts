@@ -27,3 +27,8 @@ export async function settledThreadCount(ms = 5000): Promise<number> {
   }
   return last;
 }
+
+/** The ids of this process's OS threads (/proc/self/task): new ids show threads started, whatever others end meanwhile. */
+export function osThreadIds(): Set<number> {
+  return new Set(fs.readdirSync('/proc/self/task').map(Number));
+}
