@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statementCache } from '../store/statement-cache';
 import type { Box } from '../image/types';
 import type { DoorbellEvent } from '../events/event';
 import { notifyEventsDeleted } from './deletions';
@@ -152,13 +153,15 @@ function whereClause(filter: EventFilter): { sql: string; params: Record<string,
  * Node-RED's loop; bulk work (retention) is split into batches by the caller.
  */
 export class EventRepository {
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Prepared statements cached by their text (filters make at most a few dozen shapes); the outbox shares the cache. */
+  readonly sql: (text: string) => Database.Statement;
   private readonly insertVerdictTx: (
     event: DoorbellEvent, verdict: Verdict, people: VerdictPerson[], faces: FaceRecord[], now: number, metadata: string, snapshotBytes: number | null,
   ) => void;
   private readonly deleteTx: (ids: string[]) => number;
 
   constructor(readonly db: Database.Database) {
+    this.sql = statementCache(db);
     this.insertVerdictTx = db.transaction((event, verdict, people, faces, now, metadata, snapshotBytes) => {
       this.sql(`
         INSERT INTO events (id, trigger, door, status, verdict, people, started_at, completed_at, processing_ms, frames_seen, snapshot_bytes, data, metadata, updated_at)
@@ -208,16 +211,6 @@ export class EventRepository {
       }
       return deleted;
     });
-  }
-
-  /** Prepared statements are cached by their text (filters make at most a few dozen shapes); the outbox shares the cache. */
-  sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
   }
 
   /** The press: a new event in `created`. A second press message for the same id changes nothing. */
