@@ -60,7 +60,16 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     async drop() {
       if (dropped) return;
       dropped = true;
-      await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      // FORCE cannot end a backend of another role (an autovacuum worker visiting the database): it is brief, so retry.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+          return;
+        } catch (err) {
+          if (attempt === 10) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+      }
     },
   };
 }
