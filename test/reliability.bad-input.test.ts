@@ -212,6 +212,7 @@ describe('reliability: a corpus of bad input through one Node-RED runtime', func
       const res = await request;
       assert.equal(res.status, status, `${method} ${url}: ${res.status} ${res.text.slice(0, 200)}`);
       assert.ok(res.text.length > 0, `${method} ${url}: a message says why`);
+      assert.match(String(res.headers['content-type']), /^application\/json/, `${method} ${url}: a JSON answer, never an HTML page`);
     }
   });
 

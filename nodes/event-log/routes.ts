@@ -8,7 +8,7 @@ import { parseEventFilter } from '../../lib/eventlog/filter';
 import { isFileSafeEventId, type SnapshotKind } from '../../lib/eventlog/snapshot';
 import { healthReport } from '../../lib/metrics/health';
 import { metricsContentType, metricsText } from '../../lib/metrics';
-import { route } from '../shared/admin-api';
+import { answerJsonErrors, route } from '../shared/admin-api';
 
 /** The event logs of the deployed event-log nodes, by node id; the routes serve the one asked for (`?log=`) or the first. */
 export const activeLogs = new Map<string, EventLog>();
@@ -34,6 +34,7 @@ function eventId(value: unknown): string {
  * are deployed.
  */
 export function registerEventRoutes(RED: NodeAPI): void {
+  answerJsonErrors(RED);
   const read = RED.auth.needsPermission('porchlight.read');
   const write = RED.auth.needsPermission('porchlight.write');
   const app = RED.httpAdmin;

@@ -12,6 +12,7 @@ import type { FrameSource, SourceState } from '../../lib/camera/source';
 import { registerHealthCheck } from '../../lib/metrics/health';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';
+import { answerJsonErrors } from '../shared/admin-api';
 
 type SourceKind = 'msg' | 'mjpeg' | 'snapshot' | 'ffmpeg' | 'rpicam';
 
@@ -92,6 +93,7 @@ function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterM
  * press) and a burst of the frames that follow.
  */
 export = function register(RED: NodeAPI): void {
+  answerJsonErrors(RED);
   function FrameBufferNode(this: Node<Credentials>, def: FrameBufferDef) {
     RED.nodes.createNode(this, def);
     const ring = new FrameRing({

@@ -5,6 +5,7 @@ import { GpiomonWatcher, type Bias } from '../../lib/gpio/gpiomon';
 import { DEFAULT_PRESS_OPTIONS, PressDetector, type Press } from '../../lib/gpio/press-detector';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';
+import { answerJsonErrors } from '../shared/admin-api';
 
 interface GpioDoorbellDef extends NodeDef {
   /** The door or camera this button rings at, carried in msg.event.source.door (default: the node's name). */
@@ -39,6 +40,7 @@ function holdFrom(value: unknown): number {
  * output 2: a long press, carrying the same event.
  */
 export = function register(RED: NodeAPI): void {
+  answerJsonErrors(RED);
   function GpioDoorbellNode(this: Node, def: GpioDoorbellDef) {
     RED.nodes.createNode(this, def);
     const simulated = def.backend !== 'gpiod';

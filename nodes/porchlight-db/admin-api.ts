@@ -5,7 +5,7 @@ import { PorchlightError } from '../../lib/errors';
 import { lookupPerson, parseList, type PersonList } from '../../lib/store';
 import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/store/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
-import { sendError } from '../shared/admin-api';
+import { answerJsonErrors, sendError } from '../shared/admin-api';
 import { registerCalibrationApi } from './calibration-api';
 import { dbKey, openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings } from '../shared/engine';
@@ -13,7 +13,10 @@ import { registerVisitorRoutes } from './visitor-routes';
 
 /** Largest multipart upload (all images together); JSON bodies are limited by Node-RED's apiMaxLength. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-const MAX_UPLOAD_FILES = 10;
+/** Most images in one enrolment request, multipart or JSON: bulk imports go through the face-db node's importFolder. */
+export const MAX_UPLOAD_FILES = 10;
+/** Largest text field of a multipart enrolment (name, list, notes). */
+const MAX_FIELD_BYTES = 64 * 1024;
 
 interface EnrollBody {
   name?: unknown;
@@ -34,12 +37,17 @@ function fromJson(body: Record<string, unknown>): EnrollBody {
   return { name: body.name, list: body.list, notes: body.notes, images: given.map(decodeBase64Image) };
 }
 
-/** multipart/form-data: fields name, list, notes; one or more image files, within MAX_UPLOAD_BYTES in all. */
+/**
+ * multipart/form-data: fields name, list, notes; one or more image files, within MAX_UPLOAD_BYTES in all.
+ * Every stream has an error listener: a body cut short (no closing boundary), a
+ * client that goes away mid-upload or a malformed part rejects with BAD_INPUT
+ * (400), never an unhandled 'error' event that would end Node-RED.
+ */
 function fromMultipart(req: Request): Promise<EnrollBody> {
   return new Promise((resolve, reject) => {
     let busboy: Busboy.Busboy;
     try {
-      busboy = Busboy({ headers: req.headers, limits: { fileSize: MAX_UPLOAD_BYTES, files: MAX_UPLOAD_FILES, fields: 20 } });
+      busboy = Busboy({ headers: req.headers, limits: { fileSize: MAX_UPLOAD_BYTES, files: MAX_UPLOAD_FILES, fields: 20, fieldSize: MAX_FIELD_BYTES } });
     } catch (err) {
       reject(new PorchlightError('BAD_INPUT', (err as Error).message));
       return;
@@ -47,11 +55,25 @@ function fromMultipart(req: Request): Promise<EnrollBody> {
     const result: EnrollBody = { images: [] };
     let total = 0;
     let failed: PorchlightError | undefined;
-    busboy.on('field', (field, value) => {
-      if (field === 'name' || field === 'list' || field === 'notes') result[field] = value;
+    let settled = false;
+    const finish = (err?: PorchlightError) => {
+      if (settled) return;
+      settled = true;
+      if (err) {
+        req.unpipe(busboy);
+        req.resume(); // the rest of the body, if any, is read and dropped so the answer can go out
+        reject(err);
+      } else resolve(result);
+    };
+    const broken = (err: Error) => finish(new PorchlightError('BAD_INPUT', `bad multipart body: ${err.message}`));
+    busboy.on('field', (field, value, info) => {
+      if (info.valueTruncated) failed ??= new PorchlightError('BAD_INPUT', `field ${field} is over ${MAX_FIELD_BYTES} bytes`);
+      else if (field === 'name' || field === 'list' || field === 'notes') result[field] = value;
     });
     busboy.on('file', (_field, stream, info) => {
       const chunks: Buffer[] = [];
+      let ended = false;
+      stream.on('error', broken);
       stream.on('data', (chunk: Buffer) => {
         total += chunk.length;
         if (total > MAX_UPLOAD_BYTES) failed ??= new PorchlightError('IMAGE_TOO_LARGE', `upload over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`);
@@ -60,16 +82,22 @@ function fromMultipart(req: Request): Promise<EnrollBody> {
       stream.on('limit', () => {
         failed ??= new PorchlightError('IMAGE_TOO_LARGE', `upload over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`);
       });
+      stream.on('end', () => (ended = true));
       stream.on('close', () => {
-        // The uploaded file name is kept as data only (the face's source), never used as a path.
-        result.images.push({ image: Buffer.concat(chunks), source: `http:${info.filename ?? 'upload'}` });
+        // Only a file read to its end is an image; the uploaded file name is kept as data only (the face's source), never used as a path.
+        if (ended) result.images.push({ image: Buffer.concat(chunks), source: `http:${info.filename ?? 'upload'}` });
       });
     });
     busboy.on('filesLimit', () => {
-      failed ??= new PorchlightError('BAD_INPUT', `at most ${MAX_UPLOAD_FILES} images per request`);
+      failed ??= new PorchlightError('IMAGE_TOO_LARGE', `at most ${MAX_UPLOAD_FILES} images per request`);
     });
-    busboy.on('error', (err: Error) => reject(new PorchlightError('BAD_INPUT', `bad multipart body: ${err.message}`)));
-    busboy.on('close', () => (failed ? reject(failed) : resolve(result)));
+    busboy.on('fieldsLimit', () => {
+      failed ??= new PorchlightError('BAD_INPUT', 'too many fields');
+    });
+    busboy.on('error', broken);
+    busboy.on('close', () => finish(failed));
+    req.on('error', broken);
+    req.on('aborted', () => finish(new PorchlightError('BAD_INPUT', 'the upload was aborted')));
     req.pipe(busboy);
   });
 }
@@ -82,6 +110,7 @@ function fromMultipart(req: Request): Promise<EnrollBody> {
  * picks the database when several are deployed, `?engine=` the vision engine.
  */
 export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbConfigNode>): void {
+  answerJsonErrors(RED);
   const read = RED.auth.needsPermission('porchlight.read');
   const write = RED.auth.needsPermission('porchlight.write');
 

@@ -1,6 +1,7 @@
 import type { NodeAPI } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
 import { installPack, packStatus } from '../../lib/models/install';
+import { answerJsonErrors } from '../shared/admin-api';
 
 /**
  * The engine dialog's model-pack list and its Install button. Installing
@@ -8,6 +9,7 @@ import { installPack, packStatus } from '../../lib/models/install';
  * happens on this explicit request.
  */
 export function registerModelRoutes(RED: NodeAPI): void {
+  answerJsonErrors(RED);
   const userDir = RED.settings.userDir as string | undefined;
   RED.httpAdmin.get('/porchlight/models', RED.auth.needsPermission('porchlight.read'), (_req, res) => {
     res.json(

@@ -17,6 +17,8 @@ export const PASSWORD = 'porch-light-test';
 interface ChildOptions {
   userDir: string;
   nodes: string[];
+  /** false: Node-RED's default, no adminAuth (anyone reaching the port is admin). */
+  adminAuth?: boolean;
 }
 
 interface Layer {
@@ -38,7 +40,7 @@ function porchlightRoutes(app: { _router?: { stack: Layer[] } }): string[] {
 }
 
 /** In the child: starts Node-RED with the flow in `userDir/flows.json`, prints its port and the admin routes under /porchlight/. */
-async function runChild({ userDir, nodes }: ChildOptions): Promise<void> {
+async function runChild({ userDir, nodes, adminAuth = true }: ChildOptions): Promise<void> {
   const express = require('express');
   const bcrypt = require('bcryptjs');
   const RED = require('node-red');
@@ -52,13 +54,15 @@ async function runChild({ userDir, nodes }: ChildOptions): Promise<void> {
     httpNodeRoot: '/api',
     credentialSecret: false,
     nodesDir: nodes.map((name) => path.dirname(nodeFile(name))),
-    adminAuth: {
-      type: 'credentials',
-      users: [
-        { username: 'admin', password: hash, permissions: '*' },
-        { username: 'viewer', password: hash, permissions: 'read' },
-      ],
-    },
+    adminAuth: adminAuth
+      ? {
+          type: 'credentials',
+          users: [
+            { username: 'admin', password: hash, permissions: '*' },
+            { username: 'viewer', password: hash, permissions: 'read' },
+          ],
+        }
+      : undefined,
     logging: { console: { level: 'warn', metrics: false, audit: false } },
     editorTheme: { projects: { enabled: false }, tours: false },
   });
@@ -84,16 +88,18 @@ export interface EmbeddedNodeRed {
   userDir: string;
   /** A bearer token for `admin` or `viewer`, with the given scope. */
   token(username: 'admin' | 'viewer', scope?: string): Promise<string>;
+  /** Whether the Node-RED process is still running. */
+  alive(): boolean;
   /** Resolves once `url` answers 200 to the admin (the flow starts after the runtime). */
   waitFor(url: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts Node-RED with adminAuth, the named nodes loaded from dist/, and `flows(userDir)` deployed. */
-export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: string) => object[]): Promise<EmbeddedNodeRed> {
+/** Starts Node-RED with adminAuth (unless `options.adminAuth` is false), the named nodes loaded from dist/, and `flows(userDir)` deployed. */
+export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: string) => object[], options: { adminAuth?: boolean } = {}): Promise<EmbeddedNodeRed> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-auth-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(userDir)));
-  const child: ChildProcess = spawn(process.execPath, [__filename, JSON.stringify({ userDir, nodes })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [__filename, JSON.stringify({ userDir, nodes, adminAuth: options.adminAuth !== false })], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const { port, routes } = await new Promise<{ port: number; routes: string[] }>((resolve, reject) => {
@@ -120,8 +126,9 @@ export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: str
     routes,
     userDir,
     token,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async waitFor(url) {
-      const admin = await token('admin');
+      const admin = options.adminAuth === false ? '' : await token('admin');
       for (let i = 0; i < 100; i++) {
         const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${admin}` } });
         if (res.status === 200) return;
