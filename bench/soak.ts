@@ -39,7 +39,7 @@ const rssMb = () => process.memoryUsage().rss / MB;
 const ENGINE_MODELS = { detectorModel: referenceModel('yunet_s_640_640.onnx'), recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx') };
 
 /** Doorbell-camera frames: LFW faces of different people on 640x480, one face each. */
-async function cameraFrames(count: number): Promise<Buffer[]> {
+export async function cameraFrames(count: number): Promise<Buffer[]> {
   const people = lfwPeople().filter((person) => fs.existsSync(lfwImage(person, 1)));
   const step = Math.max(1, Math.floor(people.length / count));
   return Promise.all(
@@ -52,7 +52,7 @@ async function cameraFrames(count: number): Promise<Buffer[]> {
  * arguments (messages with their JPEG frames) for the life of the flow: over
  * a flood that would be RSS growth of the harness, not of Porchlight.
  */
-function forgetHelperCalls(): void {
+export function forgetHelperCalls(): void {
   (helper as unknown as { _sandbox: { resetHistory(): void } })._sandbox.resetHistory();
 }
 
@@ -70,7 +70,7 @@ async function metric(name: string): Promise<number> {
 }
 
 /** The doorbell flow's wiring (flows/doorbell.json) on a message-fed camera, with helpers on the log's output and the Catch node; flow nodes on one tab (the Catch node's scope). */
-function pipelineFlow(dir: string, burstFrames: number): object[] {
+export function pipelineFlow(dir: string, burstFrames: number): object[] {
   const onTab = (nodes: Array<Record<string, unknown>>) => nodes.map((node) => (node.wires ? { z: 'tab', ...node } : node));
   return [{ id: 'tab', type: 'tab', label: 'soak' }, ...onTab([
     { id: 'eng', type: 'porchlight-engine', backend: 'onnx', threads: 2, maxQueue: 32, taskTimeout: 60, ...ENGINE_MODELS },
@@ -90,13 +90,13 @@ function pipelineFlow(dir: string, burstFrames: number): object[] {
   ])];
 }
 
-const PIPELINE_NODES = () => [
+export const PIPELINE_NODES = () => [
   ...['porchlight-engine', 'porchlight-db', 'gpio-doorbell', 'frame-buffer', 'face-detect', 'face-recognize', 'event-log'].map((name) => require(nodeFile(name))),
   require('@node-red/nodes/core/common/25-catch.js'),
 ];
 
 /** Events by status in the log's SQLite file (a second, read-only connection). */
-function eventsByStatus(file: string): Record<string, number> {
+export function eventsByStatus(file: string): Record<string, number> {
   const db = new Database(file, { readonly: true });
   try {
     const rows = db.prepare('SELECT status, count(*) AS n FROM events GROUP BY status').all() as Array<{ status: string; n: number }>;
@@ -162,7 +162,7 @@ export interface FloodReport {
   rss: RssTrend;
 }
 
-const PRESS_HOLD_MS = 30;
+export const PRESS_HOLD_MS = 30;
 
 /**
  * Presses at `pressesPerSecond` for `warmupSeconds` (default 3: the workers'
@@ -333,7 +333,7 @@ export interface RedeployReport {
   msPerRedeploy: number;
 }
 
-const handleCount = () => process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap').length;
+export const handleCount = () => process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap').length;
 
 /** `redeploys` full deploys of the pipeline, one press through each to its verdict. */
 export async function redeploys(options: { redeploys: number }): Promise<RedeployReport> {
@@ -381,6 +381,12 @@ export function checkRedeploys(report: RedeployReport): string[] {
 }
 
 async function main(): Promise<void> {
+  // --hours N: the long view (bench/soak-long.ts), presses and frames at a doorbell's real rate, sampled to a CSV.
+  if (process.argv.includes('--hours')) {
+    const { longSoakMain } = await import('./soak-long');
+    process.exitCode = await longSoakMain(process.argv.slice(2));
+    return;
+  }
   const quick = process.argv.includes('--quick');
   // --only flood|stream|redeploys (repeatable): run just those parts.
   const only = process.argv.flatMap((arg, i) => (process.argv[i - 1] === '--only' ? [arg] : []));
