@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { peekSharedPool, type PoolStats, type WorkerPool } from '../workers/pool';
+import { registerRuntimeMetrics } from './runtime';
 
 /**
  * Porchlight's Prometheus metrics, in a registry of their own (not
@@ -9,6 +12,7 @@ import { peekSharedPool, type PoolStats, type WorkerPool } from '../workers/pool
  */
 export const registry = new Registry();
 const registers = [registry];
+registerRuntimeMetrics(registry);
 
 const presses = new Counter({ name: 'porchlight_presses_total', help: 'Doorbell presses (events created) recorded by the event log.', registers });
 
@@ -82,6 +86,15 @@ new Gauge({
 });
 
 new Gauge({
+  name: 'porchlight_workers',
+  help: 'Worker threads in the shared pool (busy / this = utilisation).',
+  registers,
+  collect() {
+    this.set(peekSharedPool()?.stats().threads ?? 0);
+  },
+});
+
+new Gauge({
   name: 'porchlight_workers_busy',
   help: 'Worker threads running a task.',
   registers,
@@ -91,13 +104,20 @@ new Gauge({
 });
 
 /** Sizes of the databases and snapshot folders in use, by file; providers come and go with the nodes. */
-const storageProviders = new Map<string, () => { databaseBytes: number; snapshotBytes: number }>();
+interface StorageStats {
+  databaseBytes: number;
+  snapshotBytes: number;
+  /** The event log's snapshot budget (retention), when it has one. */
+  snapshotBudgetBytes?: number;
+}
+const storageProviders = new Map<string, () => StorageStats>();
 
 /**
  * A metric by file whose values are read from `providers` at each scrape (a
- * counter is reset and set to the provider's running total, so it restarts with the node).
+ * counter is reset and set to the provider's running total, so it restarts
+ * with the node); `undefined` from `read` leaves that file without a sample.
  */
-function perFileMetric<T>(kind: typeof Gauge | typeof Counter, providers: Map<string, () => T>, name: string, help: string, read: (stats: T) => number): void {
+function perFileMetric<T>(kind: typeof Gauge | typeof Counter, providers: Map<string, () => T>, name: string, help: string, read: (stats: T, file: string) => number | undefined): void {
   new kind({
     name,
     help,
@@ -106,7 +126,8 @@ function perFileMetric<T>(kind: typeof Gauge | typeof Counter, providers: Map<st
     collect() {
       this.reset();
       for (const [file, provider] of providers) {
-        const value = read(provider());
+        const value = read(provider(), file);
+        if (value === undefined) continue;
         if (this instanceof Gauge) this.set({ file }, value);
         else this.inc({ file }, value);
       }
@@ -116,6 +137,21 @@ function perFileMetric<T>(kind: typeof Gauge | typeof Counter, providers: Map<st
 
 perFileMetric(Gauge, storageProviders, 'porchlight_db_size_bytes', 'Size of the SQLite database (main file and WAL).', (s) => s.databaseBytes);
 perFileMetric(Gauge, storageProviders, 'porchlight_snapshot_bytes', 'Bytes of event snapshots and thumbnails on disk.', (s) => s.snapshotBytes);
+perFileMetric(Gauge, storageProviders, 'porchlight_snapshot_budget_bytes', 'The snapshot budget of the event log\'s retention (0: none).', (s) => s.snapshotBudgetBytes ?? 0);
+
+/** Free and total bytes of the file system holding each database (statfs of its folder; no sample if it cannot be read). */
+function fileSystemGauge(name: string, help: string, read: (stats: fs.StatsFs) => number): void {
+  perFileMetric(Gauge, storageProviders, name, help, (_stats, file) => {
+    try {
+      return read(fs.statfsSync(path.dirname(file)));
+    } catch {
+      return undefined; // the folder went away with its node
+    }
+  });
+}
+
+fileSystemGauge('porchlight_disk_free_bytes', 'Bytes free to unprivileged users on the file system holding the database.', (s) => s.bavail * s.bsize);
+fileSystemGauge('porchlight_disk_size_bytes', 'Size in bytes of the file system holding the database.', (s) => s.blocks * s.bsize);
 
 export function recordPress(): void {
   presses.inc();
@@ -161,7 +197,7 @@ export function recordEmbedding(ms: number): void {
 }
 
 /** Reports a database's size at each scrape until the returned function is called. */
-export function watchStorage(file: string, read: () => { databaseBytes: number; snapshotBytes: number }): () => void {
+export function watchStorage(file: string, read: () => StorageStats): () => void {
   return provide(storageProviders, file, read);
 }
 

@@ -116,6 +116,7 @@ export = function register(RED: NodeAPI): void {
         watchStorage(settings.file, () => ({
           databaseBytes: fileBytes(settings.file) + fileBytes(`${settings.file}-wal`),
           snapshotBytes: log.repository.snapshotBytes(),
+          snapshotBudgetBytes: retention.snapshotBudgetBytes,
         })),
         registerHealthCheck(`database:${settings.file}`, () => ({ ok: db.open, file: settings.file, events: log.repository.count() })),
       );
