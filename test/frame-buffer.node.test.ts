@@ -76,6 +76,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     assert.ok(out.slice(0, 3).every((m, i) => m.payload.equals(frames[7 + i])), 'the 3 frames before the trigger, oldest first');
     assert.ok(out.every((m) => m.event === event || m.event.id === event.id), 'msg.event is carried');
     assert.deepEqual(out.map((m) => m.frame.index), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(out.map((m) => m.burst), [0, 1, 2, 3, 4, 5, 6].map((index) => ({ index, count: 7 })), 'msg.burst: each frame its place, the last one index = count - 1');
     const seqs = out.map((m) => m.frame.seq);
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
     const { width, height } = jpegSize(frames[0])!;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sinon from 'sinon';
-import { Burst, type BurstSummary } from '../lib/camera/burst';
+import { Burst, cameraPeriodMs, type BurstPlace, type BurstSummary } from '../lib/camera/burst';
 import { FrameRing, type StoredFrame } from '../lib/camera/frame-ring';
 import { gifFramesAsJpeg, readJpegs } from './support/mjpeg-server';
 import { lfwDir, lfwPeople, videosDir } from './support/paths';
@@ -73,10 +73,10 @@ describe('frame ring and bursts', function () {
     }
 
     function run(ring: FrameRing, options: { preRoll: number; count: number; intervalMs: number }) {
-      const out: { frame: StoredFrame; preRoll: boolean; sentAt: number }[] = [];
+      const out: { frame: StoredFrame; preRoll: boolean; sentAt: number; place: BurstPlace }[] = [];
       let summary: BurstSummary | undefined;
       const triggeredAt = Date.now();
-      new Burst(ring, options, (frame, preRoll) => out.push({ frame, preRoll, sentAt: Date.now() }), (s) => (summary = s));
+      new Burst(ring, options, (frame, preRoll, place) => out.push({ frame, preRoll, sentAt: Date.now(), place }), (s) => (summary = s));
       return { out, triggeredAt, summary: () => summary };
     }
 
@@ -112,6 +112,25 @@ describe('frame ring and bursts', function () {
         // slot k opens at trigger + k*200 ms; its frame is the next one from a 15 fps camera (<= 67 ms later)
         assert.ok(o.sentAt >= triggeredAt + k * 200 && o.sentAt <= triggeredAt + k * 200 + 67, `frame ${k} sent ${o.sentAt - triggeredAt} ms after the trigger`);
       });
+      assert.deepEqual(out.map((o) => o.place), [...Array(8).keys()].map((index) => ({ index, count: 8 })), 'each frame knows its place; the last says so');
+    });
+
+    it('a camera slower than the interval: the slot waits for its next frame (the demo lost one frame in three)', () => {
+      const ring = new FrameRing({ maxFrames: 45, maxBytes: 50e6 });
+      const stop = camera(ring, 5); // one frame every 200 ms
+      clock.tick(2_000);
+      assert.equal(cameraPeriodMs(ring), 200);
+      for (const offset of [0, 50, 120, 190]) {
+        const sinceFrame = Date.now() - ring.latest()!.capturedAt;
+        if (sinceFrame > 0) clock.tick(200 - sinceFrame); // to the camera's next frame
+        clock.tick(offset); // the trigger comes `offset` ms after the camera's last frame
+        const { out, triggeredAt, summary } = run(ring, { preRoll: 1, count: 1, intervalMs: 150 });
+        clock.tick(400);
+        assert.deepEqual(summary(), { preRoll: 1, burst: 1, missed: 0 }, `trigger ${offset} ms after a frame`);
+        assert.deepEqual(out.map((o) => o.place), [{ index: 0, count: 2 }, { index: 1, count: 2 }]);
+        assert.ok(out[1].sentAt - triggeredAt <= 200, 'the burst frame leaves as soon as it arrives');
+      }
+      stop();
     });
 
     it('a stalled camera: missed slots are counted and the burst still ends on time', () => {
@@ -126,6 +145,8 @@ describe('frame ring and bursts', function () {
       clock.tick(500);
       assert.deepEqual(summary(), { preRoll: 2, burst: 1, missed: 3 });
       assert.equal(out.length, 3);
+      // Two slots missed before the late frame lower its count; the last two missed too, so no frame says it is the last.
+      assert.deepEqual(out.map((o) => o.place), [{ index: 0, count: 6 }, { index: 1, count: 6 }, { index: 2, count: 4 }]);
       assert.equal(ring.listenerCount('frame'), 0, 'the burst stops following the ring');
     });
   });

@@ -162,7 +162,8 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
   });
 
   it('decides a five-frame burst with one good and four poor frames once, from the good frame', async () => {
-    await helper.load([engineNode, dbNode, recognizeNode], flow());
+    // The votes are what is tested here: no decision at once on the good frame.
+    await helper.load([engineNode, dbNode, recognizeNode], flow({ atOnce: false }));
     const good = fs.readFileSync(imagesOf(known[2])[2]);
     // Poor frames: a stranger, shrunk to a few pixels per feature and blown up again.
     const poorSource = fs.readFileSync(imagesOf(strangers[0])[0]);
@@ -188,7 +189,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
   });
 
   it('with "every frame" on, also sends each frame on a fifth output before the verdict', async () => {
-    const base = flow({ perFrame: true, outputs: 5, wires: [['known'], ['unknown'], ['blacklisted'], ['noface'], ['every']] });
+    const base = flow({ perFrame: true, atOnce: false, outputs: 5, wires: [['known'], ['unknown'], ['blacklisted'], ['noface'], ['every']] });
     await helper.load([engineNode, dbNode, recognizeNode], [...base, { id: 'every', type: 'helper' }]);
     const frames: any[] = [];
     helper.getNode('every').on('input', (msg: any) => frames.push(msg));
@@ -203,6 +204,111 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
     assert.equal(frames[0].verdict, undefined, 'a frame result is not a verdict');
     assert.equal(msg.verdict.people[0].name, known[3]);
     assert.ok(msg.verdict.framesSeen >= 2 && msg.verdict.framesSeen <= 5);
+  });
+
+  describe('a burst decides as soon as it can (msg.burst from frame-buffer)', () => {
+    // A raw tolerance, so that "clear" (0.85 of it) is the same whatever the dialog's default becomes.
+    const burstFlow = (extra: Record<string, unknown> = {}) => flow({ tolerance: 0.6, burstFrames: 10, burstMs: 60_000, ...extra });
+    let poor: Buffer;
+    let noFace: Buffer;
+
+    before(async () => {
+      // A stranger shrunk to a few pixels per feature: too poor to be anyone clearly.
+      poor = await sharp(fs.readFileSync(imagesOf(strangers[1])[0])).resize(40, 40).resize(250, 250).blur(2).jpeg({ quality: 40 }).toBuffer();
+      // A real frame of a doorstep without anyone: an LFW portrait's top-left corner, scaled up.
+      noFace = await sharp(fs.readFileSync(imagesOf(strangers[2])[0])).extract({ left: 0, top: 0, width: 40, height: 40 }).resize(200, 200).jpeg().toBuffer();
+    });
+
+    /** Every verdict the node sends, on whichever port. */
+    function collectVerdicts(): Array<{ port: string; msg: any; at: number }> {
+      const received: Array<{ port: string; msg: any; at: number }> = [];
+      PORTS.forEach((port) => helper.getNode(port).on('input', (msg: any) => received.push({ port, msg, at: Date.now() })));
+      return received;
+    }
+
+    async function until(what: string, test: () => boolean, ms = 120_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!test()) {
+        if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+
+    const eventOf = (id: string) => ({ id, trigger: 'test', startedAt: Date.now(), source: {} });
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
+
+    it('decides on the last frame of the burst, not when its 60 s window closes', async () => {
+      await helper.load([engineNode, dbNode, recognizeNode], burstFlow());
+      const verdicts = collectVerdicts();
+      const event = eventOf('burst-last-frame');
+      const node = helper.getNode('fr');
+      [poor, noFace, poor].forEach((payload, index) => node.receive({ payload, event, burst: { index, count: 3 } }));
+      await until('a verdict', () => verdicts.length > 0);
+      await settle();
+      assert.equal(verdicts.length, 1, 'one verdict');
+      const [{ port, msg }] = verdicts;
+      assert.equal(msg.verdict.reason, 'last');
+      assert.equal(msg.verdict.framesSeen, 3);
+      assert.ok(port === 'unknown' || port === 'noface', `no one recognised (${port})`);
+      assert.ok(msg.verdict.latencyMs < 60_000);
+    });
+
+    it('decides at once on a clear known face; the rest of its burst, even arriving late, is ignored', async () => {
+      await helper.load([engineNode, dbNode, recognizeNode], burstFlow());
+      const verdicts = collectVerdicts();
+      const person = known[4];
+      const probe = fs.readFileSync(imagesOf(person)[2]);
+      const event = eventOf('burst-clear-known');
+      const node = helper.getNode('fr');
+      // Frame 0 is the clear face; frames 1-2 follow at once, frame 3 only after the verdict.
+      [probe, poor, poor].forEach((payload, index) => node.receive({ payload, event, burst: { index, count: 4 } }));
+      await until('a verdict', () => verdicts.length > 0);
+      node.receive({ payload: fs.readFileSync(imagesOf(blacklisted)[2]), event, burst: { index: 3, count: 4 } });
+      await settle();
+      assert.equal(verdicts.length, 1, 'one verdict, however many frames follow');
+      const [{ port, msg }] = verdicts;
+      assert.equal(port, 'known');
+      assert.equal(msg.verdict.people[0].name, person);
+      const distance = msg.verdict.people[0].distance;
+      assert.ok(distance <= 0.85 * 0.6, `a clear match (${distance})`);
+      assert.equal(msg.verdict.reason, 'clear');
+      assert.equal(msg.verdict.framesSeen, 1);
+      assert.equal(msg.payload, probe);
+    });
+
+    it('decides at once on a blacklisted face', async () => {
+      await helper.load([engineNode, dbNode, recognizeNode], burstFlow());
+      const verdicts = collectVerdicts();
+      const event = eventOf('burst-blacklisted');
+      const node = helper.getNode('fr');
+      [imagesOf(blacklisted)[2], imagesOf(known[4])[2]].forEach((file, index) => node.receive({ payload: fs.readFileSync(file), event, burst: { index, count: 2 } }));
+      await until('a verdict', () => verdicts.length > 0);
+      await settle();
+      assert.equal(verdicts.length, 1);
+      assert.equal(verdicts[0].port, 'blacklisted');
+      assert.equal(verdicts[0].msg.verdict.people[0].name, blacklisted);
+      assert.equal(verdicts[0].msg.verdict.reason, 'clear');
+      assert.equal(verdicts[0].msg.verdict.framesSeen, 1);
+    });
+
+    it('a burst whose last frame never comes is decided by its time window; the frame, late, is ignored', async () => {
+      await helper.load([engineNode, dbNode, recognizeNode], burstFlow({ burstMs: 3000 }));
+      const verdicts = collectVerdicts();
+      const event = eventOf('burst-missing-frame');
+      const node = helper.getNode('fr');
+      // Frames face-detect found no face in (msg.faces = []): not embedded, so the machine's load cannot stretch them past the window.
+      [noFace, noFace].forEach((payload, index) => node.receive({ payload, faces: [], event, burst: { index, count: 3 } }));
+      await until('a verdict', () => verdicts.length > 0);
+      const [{ port, msg }] = verdicts;
+      assert.equal(port, 'noface');
+      assert.equal(msg.verdict.reason, 'timeout');
+      assert.equal(msg.verdict.framesSeen, 2);
+      assert.ok(msg.verdict.latencyMs >= 3000, `decided by the window (${msg.verdict.latencyMs} ms)`);
+      node.receive({ payload: poor, event, burst: { index: 2, count: 3 } });
+      await settle();
+      await settle();
+      assert.equal(verdicts.length, 1, 'the missing frame, arriving after the verdict, leads to no second one');
+    });
   });
 
   it('takes a tolerance changed in the dialog on redeploy', async () => {

@@ -11,6 +11,33 @@ export interface BurstOptions {
 
 export const DEFAULT_BURST_OPTIONS: BurstOptions = { preRoll: 5, count: 5, intervalMs: 200 };
 
+/**
+ * A frame's place in its burst (`msg.burst` of each frame): `index` from 0 in
+ * the order sent, and `count`, how many frames the burst will send in all. A
+ * slot found empty lowers the count of the frames sent after it, so the last
+ * frame sent has `index === count - 1` unless the burst's last slots stay
+ * empty (a stalled camera): then no frame says it is the last one.
+ */
+export interface BurstPlace {
+  index: number;
+  count: number;
+}
+
+/** A slot waits at least this many of the camera's frame periods (a camera slower than the burst interval). */
+export const SLOT_CAMERA_PERIODS = 1.5;
+/** ... but a slot never waits longer than this for a very slow camera. */
+const MAX_SLOT_MS = 1_000;
+
+/**
+ * The camera's frame period, from the spacing of the last frames in the ring
+ * (median of up to 8 gaps), or undefined with fewer than two frames.
+ */
+export function cameraPeriodMs(ring: FrameRing): number | undefined {
+  const frames = ring.recent(9);
+  const gaps = frames.slice(1).map((f, i) => f.capturedAt - frames[i].capturedAt).sort((a, b) => a - b);
+  return gaps.length > 0 ? gaps[Math.floor(gaps.length / 2)] : undefined;
+}
+
 export interface BurstSummary {
   preRoll: number;
   burst: number;
@@ -24,7 +51,11 @@ export interface BurstSummary {
  * every `intervalMs` from the trigger. Each slot takes the newest frame not
  * sent yet, or the next one to arrive before the following slot opens; a slot
  * that gets none is counted as missed, so a stalled camera cannot hold the
- * burst open for longer than `count * intervalMs`. A frame is never sent twice.
+ * burst open for longer than `count` slots. A frame is never sent twice.
+ * A camera slower than the interval widens the slots to 1.5 of its frame
+ * periods (at most 1 s), so that its next frame still finds a slot open
+ * rather than the burst ending without it. Each frame is sent with its place
+ * in the burst (`BurstPlace`).
  */
 export class Burst {
   private lastSeq: number;
@@ -36,6 +67,8 @@ export class Burst {
   private finished = false;
   private readonly preRollSent: number;
   private readonly startedAt = Date.now();
+  /** Spacing of the slots: the interval, or more for a slow camera. */
+  private readonly slotMs: number;
   private readonly onRingFrame = (frame: StoredFrame) => {
     if (this.waiting) {
       this.waiting = false;
@@ -46,13 +79,16 @@ export class Burst {
   constructor(
     private readonly ring: FrameRing,
     private readonly options: BurstOptions,
-    private readonly onFrame: (frame: StoredFrame, preRoll: boolean) => void,
+    private readonly onFrame: (frame: StoredFrame, preRoll: boolean, place: BurstPlace) => void,
     private readonly onDone: (summary: BurstSummary) => void,
   ) {
     const preRoll = ring.recent(options.preRoll);
     this.lastSeq = ring.latest()?.seq ?? 0;
-    for (const frame of preRoll) onFrame(frame, true);
+    const period = cameraPeriodMs(ring);
+    this.slotMs = Math.max(options.intervalMs, Math.min(MAX_SLOT_MS, (period ?? 0) * SLOT_CAMERA_PERIODS));
     this.preRollSent = preRoll.length;
+    const count = preRoll.length + Math.max(0, options.count);
+    preRoll.forEach((frame, index) => onFrame(frame, true, { index, count }));
     if (options.count <= 0) {
       this.finish();
       return;
@@ -73,7 +109,7 @@ export class Burst {
     }
     this.slotsOpened++;
     // The next slot (or, after the last one, the end of the burst) opens on schedule from the trigger.
-    const nextAt = this.startedAt + this.slotsOpened * this.options.intervalMs;
+    const nextAt = this.startedAt + this.slotsOpened * this.slotMs;
     this.timer = setTimeout(() => this.openSlot(), Math.max(0, nextAt - Date.now()));
     const latest = this.ring.latest();
     if (latest && latest.seq > this.lastSeq) this.take(latest);
@@ -82,8 +118,9 @@ export class Burst {
 
   private take(frame: StoredFrame): void {
     this.lastSeq = frame.seq;
+    const place = { index: this.preRollSent + this.sent, count: this.preRollSent + this.options.count - this.missed };
     this.sent++;
-    this.onFrame(frame, false);
+    this.onFrame(frame, false, place);
     if (this.sent + this.missed === this.options.count) this.finish();
   }
 

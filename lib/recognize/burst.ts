@@ -1,12 +1,22 @@
+import type { BurstPlace } from '../camera/burst';
 import type { FaceDecision, FaceMatch, FaceStatus } from './decision';
 
 /**
  * Burst consensus: the frames of one doorbell event (same `msg.event.id`) are
  * decided together. Each face votes for its decision with a weight of its
- * quality cubed times the decision's confidence; the verdict leaves once per event,
- * as soon as it is certain (early exit) or when the window closes (N frames
- * or M milliseconds after the first frame). Pure logic: the clock is the
- * global one (`Date.now`, `setTimeout`), so tests drive it with fake timers.
+ * quality cubed times the decision's confidence; the verdict leaves once per
+ * event, as soon as it can:
+ * - at once on one clear face: a blacklisted face, or a known face well inside
+ *   the tolerance in force (`clearShare` of it), when the tally agrees;
+ * - when the votes make one person certain;
+ * - on the burst's last frame: frames that carry their place in the burst
+ *   (`msg.burst = {index, count}` from frame-buffer) close the window once
+ *   every frame of the burst has been seen;
+ * - else when the window closes (N frames, or M milliseconds after the first
+ *   frame: a burst whose later frames never come).
+ * Frames of an event already decided are `late` and ignored. Pure logic: the
+ * clock is the global one (`Date.now`, `setTimeout`), so tests drive it with
+ * fake timers.
  */
 
 export type VerdictStatus = FaceStatus | 'no_face';
@@ -16,7 +26,16 @@ export interface FaceVote {
   /** 0..1 quality score of the face. */
   quality: number;
   decision: FaceDecision;
+  /**
+   * The tolerance in force for the decision's match (calibrated, else the
+   * node's): a known face is clear within `clearShare` of it. Without it a
+   * known face never decides at once.
+   */
+  tolerance?: number;
 }
+
+/** A frame's place in its burst (`msg.burst` from frame-buffer). */
+export type { BurstPlace };
 
 export interface PersonTally {
   personId: number;
@@ -37,8 +56,12 @@ export interface BurstVerdict<F> {
   framesSeen: number;
   /** The frame whose best face weighed most for the verdict (or the last frame when none had a face). */
   bestFrame: F;
-  /** Why the window closed: an early certain verdict, the frame count, or the time. */
-  reason: 'certain' | 'frames' | 'timeout' | 'flush';
+  /**
+   * Why the window closed: one clear face (`clear`), votes that made one
+   * person certain, the burst's last frame seen (`last`), the frame count,
+   * the time, or a flush.
+   */
+  reason: 'clear' | 'certain' | 'last' | 'frames' | 'timeout' | 'flush';
   firstFrameAt: number;
   decidedAt: number;
 }
@@ -57,9 +80,36 @@ export interface BurstOptions {
   minQuality: number;
   /** How long a decided event's id is remembered so that its late frames are ignored. */
   rememberMs: number;
+  /** Decide at once on one clear face (a blacklisted one, or a known one within `clearShare` of its tolerance). */
+  atOnce: boolean;
+  /** A known face is clear at a distance of at most this share of the tolerance in force. */
+  clearShare: number;
 }
 
-export const DEFAULT_BURST: BurstOptions = { maxFrames: 5, windowMs: 2000, certainty: 0.9, minQuality: 0.3, rememberMs: 60_000 };
+export const DEFAULT_BURST: BurstOptions = { maxFrames: 5, windowMs: 2000, certainty: 0.9, minQuality: 0.3, rememberMs: 60_000, atOnce: true, clearShare: 0.85 };
+
+/**
+ * Whether one face alone may decide its event: it votes (quality at least
+ * `minQuality`) and is blacklisted, or known at a distance of at most
+ * `clearShare` of the tolerance in force. A clear known face is a subset of
+ * the faces the per-face decision accepts, so deciding on it at once never
+ * names a stranger the burst would not have named; what it gives up is later
+ * frames outvoting it.
+ */
+export function isClearFace(face: FaceVote, options: Pick<BurstOptions, 'minQuality' | 'clearShare'>): boolean {
+  if (face.quality < options.minQuality) return false;
+  const { status, match } = face.decision;
+  if (status === 'blacklisted') return match !== undefined;
+  return status === 'known' && match !== undefined && face.tolerance !== undefined && match.distance <= options.clearShare * face.tolerance;
+}
+
+/** `msg.burst` when it is a valid place (a whole index below a positive count), else undefined. */
+export function burstPlaceOf(value: unknown): BurstPlace | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const { index, count } = value as Record<string, unknown>;
+  if (!Number.isInteger(index) || !Number.isInteger(count)) return undefined;
+  return (index as number) >= 0 && (index as number) < (count as number) ? { index: index as number, count: count as number } : undefined;
+}
 
 /** Blacklisted faces need only half the evidence: a missed blacklist is the costliest error. */
 const BLACKLIST_CERTAINTY_FACTOR = 0.5;
@@ -78,6 +128,10 @@ interface OpenEvent<F> {
   best?: { weight: number; frame: F };
   lastFrame: F;
   timer: ReturnType<typeof setTimeout>;
+  /** The burst's size as its frames announce it (the smallest count seen: a missed slot lowers it). */
+  expected?: number;
+  /** The places in the burst seen so far. */
+  places: Set<number>;
 }
 
 export class BurstConsensus<F> {
@@ -93,9 +147,10 @@ export class BurstConsensus<F> {
   /**
    * Adds one frame's faces to its event. Returns `late` for a frame of an
    * event already decided (it is not voted), otherwise `open` or `decided`.
-   * `closeNow` decides the event with this frame (a frame no other can join).
+   * `closeNow` decides the event with this frame (a frame no other can join);
+   * `place` is the frame's place in its burst.
    */
-  add(eventId: string, frame: F, faces: readonly FaceVote[], options: { closeNow?: boolean } = {}): 'open' | 'decided' | 'late' {
+  add(eventId: string, frame: F, faces: readonly FaceVote[], options: { closeNow?: boolean; place?: BurstPlace } = {}): 'open' | 'decided' | 'late' {
     this.forgetOld();
     if (this.decided.has(eventId)) return 'late';
     let event = this.open.get(eventId);
@@ -109,6 +164,7 @@ export class BurstConsensus<F> {
         faces: 0,
         lastFrame: frame,
         timer: setTimeout(() => this.close(eventId, 'timeout'), this.options.windowMs),
+        places: new Set(),
       };
       this.open.set(eventId, event);
     }
@@ -117,15 +173,33 @@ export class BurstConsensus<F> {
     event.lastFrame = frame;
     // Best-quality faces first, so the heaviest vote of the frame is counted first.
     for (const face of [...faces].sort((a, b) => b.quality - a.quality)) this.vote(event, frame, face);
-    if (this.isCertain(event)) {
-      this.close(eventId, 'certain');
-      return 'decided';
+    const { place } = options;
+    if (place) {
+      event.places.add(place.index);
+      event.expected = Math.min(event.expected ?? place.count, place.count);
     }
-    if (options.closeNow || event.frames >= this.options.maxFrames) {
-      this.close(eventId, 'frames');
-      return 'decided';
-    }
-    return 'open';
+    const reason = this.closingReason(event, faces, options.closeNow === true);
+    if (!reason) return 'open';
+    this.close(eventId, reason);
+    return 'decided';
+  }
+
+  /** Whether the event can be decided now that this frame's faces are in, and why. */
+  private closingReason(event: OpenEvent<F>, faces: readonly FaceVote[], closeNow: boolean): BurstVerdict<F>['reason'] | undefined {
+    if (this.options.atOnce && this.clearFaceLeads(event, faces)) return 'clear';
+    if (this.isCertain(event)) return 'certain';
+    if (closeNow || event.frames >= this.options.maxFrames) return 'frames';
+    if (event.expected !== undefined && event.places.size >= event.expected) return 'last';
+    return undefined;
+  }
+
+  /** A clear face in this frame whose verdict the tally agrees with (a clear known face outvoted by unknown ones does not decide). */
+  private clearFaceLeads(event: OpenEvent<F>, faces: readonly FaceVote[]): boolean {
+    const clear = faces.filter((face) => isClearFace(face, this.options));
+    if (clear.length === 0) return false;
+    const { status, people } = this.verdictOf(event);
+    // Blacklist priority: any blacklisted face makes the verdict blacklisted, whoever leads the blacklisted tally.
+    return clear.some((face) => face.decision.status === status && (status === 'blacklisted' || people[0]?.personId === face.decision.match?.personId));
   }
 
   private vote(event: OpenEvent<F>, frame: F, face: FaceVote): void {
@@ -197,6 +271,12 @@ export class BurstConsensus<F> {
       if (at >= horizon) break;
       this.decided.delete(id);
     }
+  }
+
+  /** Whether this event has had its verdict (its frames are late: the node need not recognize them). */
+  isDecided(eventId: string): boolean {
+    this.forgetOld();
+    return this.decided.has(eventId);
   }
 
   /** Events whose window is still open. */

@@ -1,8 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
 import { ensureEvent, type DoorbellEvent } from '../../lib/events/event';
-import { BurstConsensus, DEFAULT_BURST, type BurstOptions, type BurstVerdict, type FaceVote, type VerdictStatus } from '../../lib/recognize/burst';
-import { DEFAULT_DECISION, decideFace, type DecisionOptions, type FaceDecision } from '../../lib/recognize/decision';
+import { BurstConsensus, burstPlaceOf, DEFAULT_BURST, type BurstOptions, type BurstVerdict, type FaceVote, type VerdictStatus } from '../../lib/recognize/burst';
+import { DEFAULT_DECISION, decideFace, toleranceFor, type DecisionOptions, type FaceDecision } from '../../lib/recognize/decision';
 import { embedFaces } from '../../lib/vision/client';
 import type { EmbeddedFace } from '../../lib/vision/embedding-types';
 import type { DetectedFace } from '../../lib/vision/types';
@@ -21,6 +21,8 @@ interface FaceRecognizeDef extends NodeDef {
   burstMs: string | number;
   certainty: string | number;
   minQuality: string | number;
+  /** Decide at once on a clear known face or a blacklisted one (default on). */
+  atOnce?: boolean;
   flip?: boolean;
   perFrame?: boolean;
   queuePolicy?: QueuePolicy;
@@ -79,6 +81,7 @@ export = function register(RED: NodeAPI): void {
       windowMs: Math.max(0, numberOr(def.burstMs, DEFAULT_BURST.windowMs)),
       certainty: numberOr(def.certainty, DEFAULT_BURST.certainty),
       minQuality: numberOr(def.minQuality, DEFAULT_BURST.minQuality),
+      atOnce: def.atOnce !== false,
     };
     const perFrame = def.perFrame === true;
     const policy = def.queuePolicy ?? 'wait';
@@ -163,9 +166,9 @@ export = function register(RED: NodeAPI): void {
       if (visitor && verdict.status === 'unknown') verdict.visitor = visitor;
     };
 
-    const recognize = async (msg: Msg): Promise<{ faces: EmbeddedFace[]; decisions: FaceDecision[] }> => {
+    const recognize = async (msg: Msg): Promise<{ faces: EmbeddedFace[]; decisions: FaceDecision[]; votes: FaceVote[] }> => {
       const given = givenFaces(msg.faces);
-      if (given && given.length === 0) return { faces: [], decisions: [] };
+      if (given && given.length === 0) return { faces: [], decisions: [], votes: [] };
       const [db, chosen] = await Promise.all([faceDb, selection]);
       const result = await embedFaces(pool, msg.payload, {
         detector: chosen.detector,
@@ -184,7 +187,12 @@ export = function register(RED: NodeAPI): void {
       const decisions = result.faces.map((face) =>
         face.embedding && face.model ? decideFace(db.matcher.nearest(face.embedding, face.model, 5), decision) : ({ status: 'unknown', confidence: 0 } as FaceDecision),
       );
-      return { faces: result.faces, decisions };
+      // Each vote carries the tolerance in force for its match, so that a clear match can decide the burst at once.
+      const votes = result.faces.map((face, i): FaceVote => {
+        const { match } = decisions[i];
+        return { quality: face.quality.score, decision: decisions[i], tolerance: match ? toleranceFor(match, decision) : undefined };
+      });
+      return { faces: result.faces, decisions, votes };
     };
 
     this.on('input', (input: NodeMessageInFlow, send, done) => {
@@ -194,9 +202,15 @@ export = function register(RED: NodeAPI): void {
       const standalone = !msg.event;
       const event = ensureEvent(msg.event, 'face-recognize', { node: this.id });
       msg.event = event;
+      // A frame of a burst already decided changes nothing: it is not recognized (unless every frame is wanted on output 5).
+      if (!perFrame && consensus.isDecided(event.id)) {
+        done();
+        return;
+      }
+      const place = burstPlaceOf(msg.burst);
       inFlight++;
       recognize(msg)
-        .then(({ faces, decisions }) => {
+        .then(({ faces, decisions, votes }) => {
           msg.faces = faces.map((face, i) => ({
             box: face.box,
             score: face.score,
@@ -215,14 +229,13 @@ export = function register(RED: NodeAPI): void {
             ports[PER_FRAME_OUTPUT] = frame;
             send(ports as never);
           }
-          const votes: FaceVote[] = faces.map((face, i) => ({ quality: face.quality.score, decision: decisions[i] }));
-          consensus.add(event.id, { msg, receivedAt }, votes, { closeNow: standalone });
+          consensus.add(event.id, { msg, receivedAt }, votes, { closeNow: standalone, place });
           done();
         })
         .catch((err: Error) => {
           if (isPorchlightError(err, 'DROPPED')) {
             // Back-pressure, not a failure: the frame counts as seen without votes.
-            consensus.add(event.id, { msg, receivedAt }, [], { closeNow: standalone });
+            consensus.add(event.id, { msg, receivedAt }, [], { closeNow: standalone, place });
             done();
             return;
           }

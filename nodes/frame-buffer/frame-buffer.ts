@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import { ensureEvent, type DoorbellEvent } from '../../lib/events/event';
-import { Burst, DEFAULT_BURST_OPTIONS, type BurstOptions, type BurstSummary } from '../../lib/camera/burst';
+import { Burst, DEFAULT_BURST_OPTIONS, type BurstOptions, type BurstPlace, type BurstSummary } from '../../lib/camera/burst';
 import { DEFAULT_RING_OPTIONS, FrameRing, type StoredFrame } from '../../lib/camera/frame-ring';
 import { startsWithSoi } from '../../lib/camera/jpeg';
 import { MjpegHttpSource } from '../../lib/camera/mjpeg-source';
@@ -186,10 +186,11 @@ export = function register(RED: NodeAPI): void {
       }
       const collected: { jpeg: Buffer; frame: FrameInfo }[] = [];
       let index = 0;
-      const emitFrame = (stored: StoredFrame, preRoll: boolean) => {
+      // One message per frame carries its place in the burst (msg.burst), so face-recognize knows the last one.
+      const emitFrame = (stored: StoredFrame, preRoll: boolean, place: BurstPlace) => {
         const frame: FrameInfo = { seq: stored.seq, capturedAt: stored.capturedAt, width: stored.width, height: stored.height, preRoll, index: index++ };
         if (oneMessage) collected.push({ jpeg: stored.jpeg, frame });
-        else send({ topic: msg.topic, payload: stored.jpeg, event, frame });
+        else send({ topic: msg.topic, payload: stored.jpeg, event, frame, burst: place });
       };
       const finished = (summary: BurstSummary) => {
         bursts.delete(event.id);
