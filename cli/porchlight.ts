@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { BACKUP_USAGE } from './backup';
 import { CliError, USAGE_ERROR } from './common';
 import { runDetectCommand, runRecognizeCommand } from './commands';
 import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
@@ -17,6 +18,7 @@ commands:
            [--second-detector tiny-face-detector|none]
                                            LFW verification accuracy (10-fold with pairs.txt)
 ${MODELS_USAGE}
+${BACKUP_USAGE}
 
 common options:
   --threads N        worker threads (default 1)
@@ -46,6 +48,8 @@ const OPTIONS = {
   list: { type: 'string' },
   from: { type: 'string' },
   'user-dir': { type: 'string' },
+  to: { type: 'string' },
+  keep: { type: 'string' },
   backend: { type: 'string' },
   recognizer: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -75,7 +79,7 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
     }
     const threads = Math.max(1, Math.floor(positiveNumber(values.threads, 'threads', 1)));
     const detector = values.detector ?? 'ssd-mobilenetv1';
-    const selection = command === 'models' ? undefined : await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']);
+    const selection = ['models', 'backup', 'restore'].includes(command) ? undefined : await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']);
     if (selection) io.err(`engine: ${selection.reason}`);
     const engine = selection && engineRequestOf(selection);
     // Distances of different recognizers are on different scales: the default follows the engine.
@@ -122,6 +126,14 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
         io.out(values.json ? JSON.stringify(report) : formatReport(report));
         return 0;
       }
+      case 'backup': {
+        if (!values.db || rest.length) throw new CliError('backup needs --db <file> (and optionally --to <folder>, --keep N)', USAGE_ERROR);
+        const keep = values.keep === undefined ? undefined : Math.max(1, Math.floor(positiveNumber(values.keep, 'keep', 7)));
+        return await (await import('./backup')).runBackupCommand(values.db, { to: values.to, keep }, io);
+      }
+      case 'restore':
+        if (!values.db || rest.length !== 1) throw new CliError('restore needs <backup> and --db <file>', USAGE_ERROR);
+        return await (await import('./backup')).runRestoreCommand(rest[0], values.db, io);
       case 'models':
         return await (await import('./models')).runModelsCommand(rest, { from: values.from, userDir: values['user-dir'] }, io);
       default:

@@ -21,6 +21,10 @@ export type PorchlightErrorCode =
   | 'CONFLICT'
   /** The database server (PostgreSQL) cannot be reached: down, refused, timed out. */
   | 'DB_UNREACHABLE'
+  /** A backup that failed its verification (integrity check, row counts), or a restore that did. */
+  | 'BACKUP_FAILED'
+  /** A stage behind an open circuit breaker: not tried until its cool-off ends. */
+  | 'CIRCUIT_OPEN'
   | 'INTERNAL';
 
 export class PorchlightError extends Error {

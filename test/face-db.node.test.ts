@@ -209,6 +209,13 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     const restored = openSqliteStore(backup.payload.file);
     assert.deepEqual((await restored.listPeople()).map((p) => [p.name, p.list, p.faceCount]), [['P0', 'known', 2], ['P1', 'blacklist', 2]]);
     await restored.close();
+    // Restore (issue 19): a person forgotten after the backup comes back; what was replaced is saved first.
+    await run({ action: 'forget', name: 'P0' });
+    const back = await run({ action: 'restore', path: backup.payload.file });
+    assert.equal(back.payload.counts.people, 2);
+    assert.match(back.payload.previous, /backups[\\/]porchlight-\d{8}-\d{6}\.db$/);
+    assert.deepEqual((await run({ action: 'list' })).payload.map((p: any) => [p.name, p.faceCount]), [['P0', 2], ['P1', 2]]);
+    await assert.rejects(run({ action: 'restore', path: path.join(dir, 'missing.db') }), /not a sound database/);
     const defaultBackup = await run({ action: 'backup' });
     assert.match(defaultBackup.payload.file, /backups[\\/]porchlight-.*\.db$/);
 

@@ -191,6 +191,18 @@ function provide<T>(providers: Map<string, T>, key: string, read: T): () => void
   };
 }
 
+/** Scheduled backups by database file (nodes/porchlight-db/backup-schedule.ts); providers come and go with the config nodes. */
+const backupProviders = new Map<string, () => { lastSuccessAt?: number; failures: number; lastBytes?: number }>();
+
+perFileMetric(Gauge, backupProviders, 'porchlight_backup_last_success_timestamp_seconds', 'When the last scheduled backup was written and verified (Unix time; 0: none yet).', (s) => (s.lastSuccessAt ?? 0) / 1000);
+perFileMetric(Gauge, backupProviders, 'porchlight_backup_size_bytes', 'Size of the last verified backup.', (s) => s.lastBytes);
+perFileMetric(Counter, backupProviders, 'porchlight_backup_failures_total', 'Scheduled backups that failed (copy or verification) since the schedule started (the last deploy).', (s) => s.failures);
+
+/** Reports a database's backup schedule at each scrape until the returned function is called. */
+export function watchBackups(file: string, read: () => { lastSuccessAt?: number; failures: number; lastBytes?: number }): () => void {
+  return provide(backupProviders, file, read);
+}
+
 /** The embedding time of one frame, for the node that embeds faces to report. */
 export function recordEmbedding(ms: number): void {
   if (isDuration(ms)) embedding.observe(ms / 1000);

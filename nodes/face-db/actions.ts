@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { backupDatabase, restoreDatabase } from '../../lib/backup';
 import { applySuggestion, busiestModel, clearCalibration, labelLoggedFace, suggestTolerances } from '../../lib/calibrate';
 import { PorchlightError } from '../../lib/errors';
 import { EventRepository } from '../../lib/eventlog/repository';
@@ -196,6 +197,18 @@ export const ACTIONS: Record<string, Action> = {
     const file = msg.path === undefined ? defaultBackupFile(db.settings.file) : stringOf(msg, 'path', 'the backup file');
     await db.store.backup(file);
     return { file };
+  },
+
+  /**
+   * Brings back a backup of the local SQLite file (a scheduled one, or `backup`'s): the current file is first
+   * backed up beside it (`backups/`), the backup checked, copied in, checked again; every matcher reloads.
+   */
+  async restore(msg, { db }) {
+    const file = stringOf(msg, 'path', 'the backup file to restore');
+    const previous = await backupDatabase(db.local, path.dirname(defaultBackupFile(db.settings.file)));
+    const { counts } = await restoreDatabase(file, db.local);
+    await (db.store as { announceReset?: () => unknown }).announceReset?.();
+    return { file, counts, previous: previous.file };
   },
 
   ...VISITOR_ACTIONS,

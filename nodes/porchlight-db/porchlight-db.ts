@@ -1,6 +1,7 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { parseDbDef, type DbConfigNode } from '../shared/db';
 import { registerFacesApi } from './admin-api';
+import { parseBackupDef, startBackupSchedule } from './backup-schedule';
 
 /** Deployed config nodes by id, for the admin API (module-wide: routes registered twice still see them). */
 const deployed = new Map<string, DbConfigNode>();
@@ -17,8 +18,17 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     this.settings = parseDbDef(RED, def, (this as unknown as { credentials?: { password?: string } }).credentials);
     deployed.set(this.id, this);
-    this.on('close', () => {
+    // Scheduled, verified backups (daily at the dialog's time, the newest `keep` kept).
+    let stopBackups: (() => Promise<void>) | undefined;
+    try {
+      const backup = parseBackupDef(RED, def);
+      if (backup) stopBackups = startBackupSchedule(this, this.settings, backup);
+    } catch (err) {
+      this.error(`backups not scheduled: ${(err as Error).message}`);
+    }
+    this.on('close', (done: () => void) => {
       deployed.delete(this.id);
+      (stopBackups?.() ?? Promise.resolve()).then(done, done);
     });
   }
   RED.nodes.registerType('porchlight-db', PorchlightDbNode as never, { credentials: { password: { type: 'password' } } } as never);

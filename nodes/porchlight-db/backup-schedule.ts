@@ -1,0 +1,67 @@
+import path from 'node:path';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { backupDatabase, DailySchedule, parseDailyTime, type BackupResult } from '../../lib/backup';
+import { watchBackups } from '../../lib/metrics';
+import { registerHealthCheck } from '../../lib/metrics/health';
+import { openFaceDb, userDir, type DbSettings } from '../shared/db';
+import { numberSetting } from '../shared/settings';
+
+/** The backup part of the porchlight-db dialog. */
+export interface BackupSettings {
+  /** "HH:MM" local time, daily. */
+  time: { hour: number; minute: number };
+  keep: number;
+  folder: string;
+}
+
+/** Backup settings of a porchlight-db definition, or undefined when scheduled backups are off. Relative folders are in `<user dir>/porchlight/`. */
+export function parseBackupDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>): BackupSettings | undefined {
+  if (def.backupEnabled !== true && def.backupEnabled !== 'true') return undefined;
+  const folder = typeof def.backupFolder === 'string' && def.backupFolder.trim() ? def.backupFolder.trim() : 'backups';
+  return {
+    time: parseDailyTime(typeof def.backupTime === 'string' && def.backupTime.trim() ? def.backupTime : '03:00'),
+    keep: Math.max(1, Math.floor(numberSetting(def.backupKeep, 7))),
+    folder: path.resolve(userDir(RED), 'porchlight', folder),
+  };
+}
+
+/** One verified backup of the database's local SQLite file (faces and events; with PostgreSQL, this door's event log) into the folder, rotated. */
+export async function backupNow(settings: DbSettings, backup: Pick<BackupSettings, 'folder' | 'keep'>): Promise<BackupResult> {
+  const db = await openFaceDb(settings);
+  try {
+    return await backupDatabase(db.local, backup.folder, { keep: backup.keep });
+  } finally {
+    await db.release();
+  }
+}
+
+/**
+ * Starts the daily backup of a porchlight-db config node: logged, shown in
+ * /porchlight/health (`backup:<file>`, down after a failed run) and in the
+ * metrics. Returns the function that stops it (waiting for a run in progress).
+ */
+export function startBackupSchedule(node: Node, settings: DbSettings, backup: BackupSettings): () => Promise<void> {
+  const schedule = new DailySchedule(backup.time, () => backupNow(settings, backup), {
+    onSuccess: (r) => node.log(`backup ${r.file}: ${(r.bytes / 2 ** 20).toFixed(1)} MB verified (${Object.entries(r.counts).map(([t, n]) => `${t} ${n}`).join(', ')}) in ${r.ms} ms${r.removed.length ? `; ${r.removed.length} older removed` : ''}`),
+    onError: (err) => node.error(`scheduled backup of ${settings.file} into ${backup.folder} failed: ${err.message}`),
+  }).start();
+  const state = schedule.state;
+  const cleanups = [
+    watchBackups(settings.file, () => ({ lastSuccessAt: state.lastSuccess?.at, failures: state.failures, lastBytes: state.lastSuccess?.bytes })),
+    registerHealthCheck(`backup:${settings.file}`, () => {
+      const failedLast = !!state.lastError && (!state.lastSuccess || state.lastError.at > state.lastSuccess.at);
+      return {
+        ok: !failedLast,
+        folder: backup.folder,
+        keep: backup.keep,
+        nextRunAt: state.nextRunAt && new Date(state.nextRunAt).toISOString(),
+        lastBackup: state.lastSuccess && { file: state.lastSuccess.file, at: new Date(state.lastSuccess.at).toISOString(), bytes: state.lastSuccess.bytes },
+        lastError: state.lastError && { message: state.lastError.message, at: new Date(state.lastError.at).toISOString() },
+      };
+    }),
+  ];
+  return async () => {
+    for (const cleanup of cleanups) cleanup();
+    await schedule.stop();
+  };
+}
