@@ -154,9 +154,10 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
       const [match] = db.matcher.nearest(face!.embedding, face!.model, 1);
       assert.deepEqual([match.name, match.list], ['Alicia', 'blacklist']);
 
-      await run({ action: 'removeFace', faceId: enrolled.faceIds[0] });
+      await assert.rejects(run({ action: 'removeFace', faceId: enrolled.faceIds[0] }), /needs whose face it is/);
+      await run({ action: 'removeFace', personId: enrolled.person.id, faceId: enrolled.faceIds[0] });
       assert.equal(db.matcher.size(), 2);
-      await assert.rejects(run({ action: 'removeFace', faceId: enrolled.faceIds[0] }), /no face with id/);
+      await assert.rejects(run({ action: 'removeFace', name: 'Alicia', faceId: enrolled.faceIds[0] }), /no face with id/);
       await assert.rejects(run({ action: 'move', name: 'Alicia', list: 'friends' }), /list must be "known" or "blacklist"/);
       await assert.rejects(run({ action: 'fly' }), /unknown msg\.action "fly"/);
 
@@ -165,7 +166,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
       assert.equal(db.matcher.size(), 0);
       assert.deepEqual(db.matcher.nearest(face!.embedding, face!.model, 5), []);
       for (const id of enrolled.faceIds) assert.equal(await db.store.getFace(id), undefined);
-      await assert.rejects(run({ action: 'get', name: 'Alicia' }), /no person "Alicia"/);
+      await assert.rejects(run({ action: 'get', name: 'Alicia' }), /no person named "Alicia"/);
     } finally {
       await db.release();
     }
@@ -265,9 +266,9 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
 
     const listed = await helper.request().get('/porchlight/faces').expect(200);
     assert.deepEqual(listed.body.people.map((p: any) => [p.name, p.faceCount]), [['Http Person', 2]]);
-    const one = await helper.request().get(`/porchlight/faces/${encodeURIComponent('http person')}`).expect(200);
+    const one = await helper.request().get(`/porchlight/faces/by-name/${encodeURIComponent('http person')}`).expect(200);
     assert.equal(one.body.faces[1].source, 'http:second.jpg');
-    const crop = await helper.request().get(`/porchlight/faces/Http%20Person/crops/${one.body.faces[0].id}`).expect(200);
+    const crop = await helper.request().get(`/porchlight/faces/${one.body.person.id}/crops/${one.body.faces[0].id}`).expect(200);
     assert.equal(crop.headers['content-type'], 'image/jpeg');
 
     await helper.request().post('/porchlight/faces').send({ name: 'x' }).expect(400);
@@ -275,7 +276,17 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     const huge = Buffer.alloc(11 * 1024 * 1024, 1);
     const tooBig = await helper.request().post('/porchlight/faces').field('name', 'Big').attach('image', huge, 'big.jpg').expect(413);
     assert.equal(tooBig.body.error.code, 'IMAGE_TOO_LARGE');
-    await helper.request().delete('/porchlight/faces/Nobody').expect(404);
+    // Bulk requests are capped before any image is decoded or embedded: 10 images a request, JSON or multipart.
+    const many = await helper.request().post('/porchlight/faces').send({ name: 'Bulk', images: Array(240).fill(image.toString('base64').slice(0, 64)) }).expect(413);
+    assert.match(many.body.error.message, /at most 10 images per request, got 240/);
+    let form = helper.request().post('/porchlight/faces').field('name', 'Bulk');
+    for (let i = 0; i < 11; i++) form = form.attach('image', image, `${i}.jpg`);
+    assert.match((await form.expect(413)).body.error.message, /at most 10 images/);
+    const longNotes = await helper.request().post('/porchlight/faces').send({ name: 'Noted', notes: 'n'.repeat(2001), image: image.toString('base64') }).expect(400);
+    assert.match(longNotes.body.error.message, /notes must be at most 2000 characters, got 2001/);
+    assert.equal((await helper.request().get('/porchlight/faces').expect(200)).body.people.length, 1, 'nothing enrolled by the refused requests');
+    await helper.request().delete('/porchlight/faces/by-name/Nobody').expect(404);
+    await helper.request().delete('/porchlight/faces/Nobody').expect(400); // /faces/:id takes ids only
 
     // A second config node on the same file is the same database; one on another file needs ?db=.
     const pdb2 = { id: 'pdb2', type: 'porchlight-db', file: dbFile };
@@ -287,9 +298,42 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     assert.deepEqual((await helper.request().get('/porchlight/faces?db=pdb3').expect(200)).body.people, []);
     await helper.request().get('/porchlight/faces?db=nope').expect(404);
 
-    const deleted = await helper.request().delete('/porchlight/faces/Http%20Person?db=pdb').expect(200);
+    const deleted = await helper.request().delete('/porchlight/faces/by-name/Http%20Person?db=pdb').expect(200);
     assert.equal(deleted.body.facesRemoved, 2);
     assert.deepEqual((await helper.request().get('/porchlight/faces?db=pdb').expect(200)).body.people, []);
+  });
+
+  it('ids and names never mix: /faces/1 is person 1 even beside a person named "1"; removeFace refuses a face of another person', async () => {
+    const [person] = peopleWithImages(2, 1, 30);
+    const enrol = (name: string, n: number) =>
+      helper.request().post('/porchlight/faces').send({ name, list: 'known', image: fs.readFileSync(lfwImage(person, n)).toString('base64') }).expect(201);
+    const alice = (await enrol('Alice', 1)).body;
+    const named1 = (await enrol(String(alice.person.id), 2)).body; // a person named "1" (Alice's id), enrolled second
+    assert.notEqual(named1.person.id, alice.person.id);
+
+    const byId = await helper.request().get(`/porchlight/faces/${alice.person.id}`).expect(200);
+    assert.equal(byId.body.person.name, 'Alice', '/faces/:id is the id, never the name');
+    const byName = await helper.request().get(`/porchlight/faces/by-name/${alice.person.id}`).expect(200);
+    assert.equal(byName.body.person.id, named1.person.id, 'the name has its own route');
+    // The People page shows a person's crops by id: Alice's card shows Alice's face.
+    await helper.request().get(`/porchlight/faces/${alice.person.id}/crops/${alice.faceIds[0]}`).expect(200);
+    await helper.request().get(`/porchlight/faces/${alice.person.id}/crops/${named1.faceIds[0]}`).expect(404);
+    await helper.request().get('/porchlight/faces/Alice').expect(400);
+    await helper.request().get('/porchlight/faces/999999').expect(404);
+    // face-db: msg.name "1" is the person named "1"; a name that matches nobody is never tried as an id.
+    assert.equal((await run({ action: 'get', name: String(alice.person.id) })).payload.person.id, named1.person.id);
+    await assert.rejects(run({ action: 'get', name: String(named1.person.id + 100) }), /no person named/);
+    assert.equal((await run({ action: 'get', personId: String(alice.person.id) })).payload.person.name, 'Alice', 'msg.personId as digits is an id');
+
+    // removeFace {personId: the other person, faceId: Alice's face} deletes nothing.
+    await assert.rejects(run({ action: 'removeFace', personId: named1.person.id, faceId: alice.faceIds[0] }), /not one of person|of person/);
+    assert.equal((await helper.request().get(`/porchlight/faces/${alice.person.id}`).expect(200)).body.faces.length, 1, "Alice's face is still there");
+    await run({ action: 'removeFace', personId: alice.person.id, faceId: alice.faceIds[0] });
+    assert.equal((await helper.request().get(`/porchlight/faces/${alice.person.id}`).expect(200)).body.faces.length, 0);
+
+    // DELETE by id takes the id's person, by name the name's.
+    assert.equal((await helper.request().delete(`/porchlight/faces/${alice.person.id}`).expect(200)).body.person.name, 'Alice');
+    assert.equal((await helper.request().delete(`/porchlight/faces/by-name/${alice.person.id}`).expect(200)).body.person.id, named1.person.id);
   });
 
   it('runs the example flow (examples/face-db.json): enroll from a photo, list, blacklist, forget, refusals to the Catch node', async () => {

@@ -101,7 +101,7 @@ describe('two Node-RED runtimes in separate processes on one PostgreSQL database
     assert.equal(verdict.people[0].name, PERSON);
     assert.deepEqual((await admin(back, 'GET', 'porchlight/faces')).json.people.map((p: { name: string }) => p.name), [PERSON]);
 
-    const forgotten = await admin(front, 'DELETE', `porchlight/faces/${encodeURIComponent(PERSON)}`);
+    const forgotten = await admin(front, 'DELETE', `porchlight/faces/by-name/${encodeURIComponent(PERSON)}`);
     assert.equal(forgotten.status, 200, JSON.stringify(forgotten.json));
     const forgottenAt = performance.now();
     const goneAfter = await firstRequestWith(back, PROBE_IMAGE, 'unknown', forgottenAt);

@@ -6,7 +6,7 @@ import type { EngineSelection } from '../vision/onnx/select';
 import { iou } from '../vision/onnx/tensor';
 import { MIN_ENROLL_QUALITY } from '../vision/quality';
 import type { WorkerPool } from '../workers/pool';
-import { normalizeName } from './names';
+import { normalizeName, normalizeNotes } from './names';
 import type { EnrollResult, FaceStore, NewFace, PersonList } from './types';
 
 export interface EnrollImage {
@@ -104,6 +104,7 @@ export async function enrollImages(
   options: EnrollImagesOptions = {},
 ): Promise<EnrollImagesResult> {
   const cleanName = normalizeName(name); // before spending seconds on embeddings
+  normalizeNotes(options.notes);
   if (images.length === 0) throw new PorchlightError('BAD_INPUT', 'enroll needs at least one image');
   const minQuality = options.minQuality ?? MIN_ENROLL_QUALITY;
   // All images at once: the pool's 'wait' policy queues them and its threads share the work.

@@ -1,5 +1,5 @@
 export * from './types';
-export { normalizeName, parseList, lookupPerson, MAX_NAME_LENGTH } from './names';
+export { normalizeName, normalizeNotes, MAX_NOTES_LENGTH, parseList, lookupPerson, parsePersonId, personRefOf, optionalPersonRef, MAX_NAME_LENGTH } from './names';
 export { MIGRATIONS, SCHEMA_VERSION, runMigrations, type Migration } from './migrations';
 export { SqliteFaceStore, openSqliteStore, blobToEmbedding, embeddingToBlob, type SqliteStoreOptions } from './sqlite';
 

@@ -1,5 +1,5 @@
 import { PorchlightError } from '../errors';
-import { normalizeName, parseList } from './names';
+import { normalizeName, normalizeNotes, parseList } from './names';
 import type {
   CalibratedTolerance,
   FaceKind,
@@ -215,11 +215,10 @@ export function nameTakenError(name: string): PorchlightError {
 
 /** An update's fields, checked and cleaned before any write. */
 export function checkPersonUpdate(update: PersonUpdate): { name?: string; list?: PersonList; notes?: string } {
-  if (update.notes !== undefined && typeof update.notes !== 'string') throw new PorchlightError('BAD_INPUT', 'notes must be a string');
   return {
     name: update.name === undefined ? undefined : normalizeName(update.name),
     list: update.list === undefined ? undefined : parseList(update.list),
-    notes: update.notes,
+    notes: normalizeNotes(update.notes),
   };
 }
 

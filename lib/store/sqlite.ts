@@ -4,7 +4,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
 import { runMigrations } from './migrations';
-import { normalizeName, parseList } from './names';
+import { normalizeName, normalizeNotes, parseList } from './names';
 import {
   EMBEDDING_COLUMNS,
   FACE_COLUMNS,
@@ -185,6 +185,7 @@ export class SqliteFaceStore implements FaceStore {
   async enroll(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): Promise<EnrollResult> {
     const cleanName = normalizeName(name);
     const list = options.list === undefined ? undefined : parseList(options.list);
+    const notes = normalizeNotes(options.notes) ?? '';
     if (faces.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to enroll: no faces');
     faces.forEach(checkFace);
     const now = Date.now();
@@ -195,7 +196,7 @@ export class SqliteFaceStore implements FaceStore {
         throw wrongListError(existing.name, existing.list, list);
       }
       if (!existing) {
-        const { lastInsertRowid } = this.statements.insertPerson.run(cleanName, list ?? 'known', options.notes ?? '', now, now);
+        const { lastInsertRowid } = this.statements.insertPerson.run(cleanName, list ?? 'known', notes, now, now);
         existing = this.statements.personById.get(Number(lastInsertRowid));
       }
       const personId = existing!.id;
@@ -260,9 +261,10 @@ export class SqliteFaceStore implements FaceStore {
     return { ...toFace(row), embedding: blobToEmbedding(row.embedding!), crop: row.crop ?? null };
   }
 
-  async removeFace(faceId: number): Promise<FaceRecord> {
+  async removeFace(faceId: number, personId?: number): Promise<FaceRecord> {
     const row = this.statements.faceRecord.get(faceId);
     if (!row) throw new PorchlightError('NOT_FOUND', `no face with id ${faceId}`);
+    if (personId !== undefined && row.person_id !== personId) throw new PorchlightError('NOT_FOUND', `face ${faceId} is not one of person ${personId}'s faces`);
     this.statements.deleteFace.run(faceId);
     this.purgeDeleted();
     this.emit({ type: 'faces-removed', faceIds: [faceId] });

@@ -194,7 +194,8 @@ export interface FaceStore {
 
   listFaces(ref?: PersonRef): Promise<FaceRecord[]>;
   getFace(faceId: number): Promise<FaceWithData | undefined>;
-  removeFace(faceId: number): Promise<FaceRecord>;
+  /** Deletes one face; given `personId`, only if it is that person's (NOT_FOUND otherwise, nothing deleted). */
+  removeFace(faceId: number, personId?: number): Promise<FaceRecord>;
   models(): Promise<ModelSummary[]>;
   /** Every stored embedding (of one model, or all), in pages so that a large DB never blocks the event loop for long. */
   embeddings(model?: string, pageSize?: number): AsyncIterable<EmbeddingRow[]>;

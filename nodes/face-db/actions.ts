@@ -5,7 +5,7 @@ import { applySuggestion, busiestModel, clearCalibration, labelLoggedFace, sugge
 import { PorchlightError } from '../../lib/errors';
 import { EventRepository } from '../../lib/eventlog/repository';
 import type { Box } from '../../lib/image/types';
-import { lookupPerson, parseList, type FaceStore } from '../../lib/store';
+import { lookupPerson, optionalPersonRef, parseList, parsePersonId, personRefOf, type FaceStore } from '../../lib/store';
 import { poolCropEmbedder, reembedForSelection } from '../../lib/models/reembed';
 import { enrollImages, type EnrollImage, type Refusal } from '../../lib/store/enrollment';
 import { readPersonFolders } from '../../lib/store/folders';
@@ -31,7 +31,8 @@ export interface ActionContext {
 
 type Action = (msg: FaceDbMessage, ctx: ActionContext) => Promise<unknown>;
 
-const personOf = (store: FaceStore, msg: FaceDbMessage) => lookupPerson(store, msg.personId ?? msg.name);
+/** msg.personId (an id) or else msg.name (a name): never a name read as an id or the other way round. */
+const personOf = (store: FaceStore, msg: FaceDbMessage) => lookupPerson(store, personRefOf(msg));
 
 function stringOf(msg: FaceDbMessage, key: string, what: string): string {
   const value = msg[key];
@@ -107,9 +108,14 @@ export const ACTIONS: Record<string, Action> = {
     return db.store.updatePerson(person.id, { list: parseList(msg.list) });
   },
 
+  /** One face of one person: msg.personId or msg.name says whose, and a face of anyone else is refused (NOT_FOUND), not deleted. */
   async removeFace(msg, { db }) {
-    if (typeof msg.faceId !== 'number') throw new PorchlightError('BAD_INPUT', 'removeFace needs msg.faceId (a number)');
-    return db.store.removeFace(msg.faceId);
+    const faceId = parsePersonId(msg.faceId, 'msg.faceId');
+    if (msg.personId === undefined && msg.name === undefined) {
+      throw new PorchlightError('BAD_INPUT', 'removeFace needs whose face it is: msg.personId or msg.name, with msg.faceId');
+    }
+    const person = await personOf(db.store, msg);
+    return db.store.removeFace(faceId, person.id);
   },
 
   async forget(msg, { db }) {
@@ -163,12 +169,12 @@ export const ACTIONS: Record<string, Action> = {
   /** "Yes, that is X" / "not X" (optionally "it is Y") on a face of the event log: msg.eventId, msg.eventFaceId, msg.verdict, msg.correctName. */
   async label(msg, { db, engine }) {
     const { pool, embed } = await engine();
-    const person = msg.personId ?? msg.name;
+    const person = optionalPersonRef(msg);
     return labelLoggedFace(db.store, new EventRepository(db.local), poolCropEmbedder(pool, embed), {
       eventId: stringOf(msg, 'eventId', 'the event id'),
       eventFaceId: Number(msg.eventFaceId),
       verdict: msg.verdict,
-      person: typeof person === 'number' || typeof person === 'string' ? person : undefined,
+      person,
       correctName: typeof msg.correctName === 'string' ? msg.correctName : undefined,
       actor: 'face-db',
     });

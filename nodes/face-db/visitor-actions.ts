@@ -1,5 +1,5 @@
 import { PorchlightError } from '../../lib/errors';
-import { parseList } from '../../lib/store';
+import { optionalPersonRef, parseList } from '../../lib/store';
 import { findFace, faceSourceOf, visitorsOf, type VisitorBook } from '../../lib/visitors';
 import type { ActionContext, FaceDbMessage } from './actions';
 
@@ -70,6 +70,6 @@ export const VISITOR_ACTIONS: Record<string, Action> = {
 
   async findFace(msg, ctx) {
     const image = msg.payload instanceof Uint8Array ? msg.payload : undefined;
-    return findFaceWith(bookOf(ctx), ctx, { eventId: msg.eventId, image, person: msg.personId ?? msg.name, limit: msg.limit, maxDistance: msg.maxDistance });
+    return findFaceWith(bookOf(ctx), ctx, { eventId: msg.eventId, image, person: optionalPersonRef(msg), limit: msg.limit, maxDistance: msg.maxDistance });
   },
 };

@@ -2,7 +2,7 @@ import Busboy from 'busboy';
 import type { Request, Response } from 'express';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { lookupPerson, parseList, type PersonList } from '../../lib/store';
+import { lookupPerson, normalizeNotes, parseList, parsePersonId, type PersonList } from '../../lib/store';
 import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/store/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
 import { answerJsonErrors, sendError } from '../shared/admin-api';
@@ -31,10 +31,21 @@ function decodeBase64Image(value: unknown, index: number): EnrollImage {
   return { image: Buffer.from(base64, 'base64'), source: `http:${index}` };
 }
 
+/**
+ * A JSON enrolment: capped like a multipart one (MAX_UPLOAD_FILES images,
+ * MAX_UPLOAD_BYTES decoded in all, 413 beyond), counted before any image is
+ * decoded, so one request cannot queue hundreds of embeddings ahead of the doorbell.
+ */
 function fromJson(body: Record<string, unknown>): EnrollBody {
   const given = body.images ?? (body.image === undefined ? [] : [body.image]);
   if (!Array.isArray(given)) throw new PorchlightError('BAD_INPUT', 'images must be an array of base64 strings');
-  return { name: body.name, list: body.list, notes: body.notes, images: given.map(decodeBase64Image) };
+  if (given.length > MAX_UPLOAD_FILES) {
+    throw new PorchlightError('IMAGE_TOO_LARGE', `at most ${MAX_UPLOAD_FILES} images per request, got ${given.length}; import a folder with the face-db node for more`);
+  }
+  const images = given.map(decodeBase64Image);
+  const total = images.reduce((sum, { image }) => sum + image.length, 0);
+  if (total > MAX_UPLOAD_BYTES) throw new PorchlightError('IMAGE_TOO_LARGE', `upload over ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`);
+  return { name: body.name, list: body.list, notes: body.notes, images };
 }
 
 /**
@@ -104,10 +115,12 @@ function fromMultipart(req: Request): Promise<EnrollBody> {
 
 /**
  * The faces admin API on Node-RED's admin server, behind its permissions:
- * `GET /porchlight/faces`, `GET /porchlight/faces/:person`,
- * `GET /porchlight/faces/:person/crops/:faceId`, `POST /porchlight/faces`
- * (enroll) and `DELETE /porchlight/faces/:person`. `?db=<config node id>`
- * picks the database when several are deployed, `?engine=` the vision engine.
+ * `GET /porchlight/faces`, `GET /porchlight/faces/:id`,
+ * `GET /porchlight/faces/:id/crops/:faceId`, `POST /porchlight/faces`
+ * (enroll) and `DELETE /porchlight/faces/:id`; by name,
+ * `GET|DELETE /porchlight/faces/by-name/:name`. `:id` is only ever an id (a
+ * person named "1" is not person 1). `?db=<config node id>` picks the
+ * database when several are deployed, `?engine=` the vision engine.
  */
 export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbConfigNode>): void {
   answerJsonErrors(RED);
@@ -157,14 +170,23 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
 
   RED.httpAdmin.get('/porchlight/faces', read, handle(async ({ store }) => ({ people: await store.listPeople(), models: await store.models() })));
 
-  RED.httpAdmin.get('/porchlight/faces/:person', read, handle(async ({ store }, req) => {
-    const person = await lookupPerson(store, req.params.person);
-    return { person, faces: await store.listFaces(person.id) };
-  }));
+  // A person by id, or by name on its own route: `/faces/1` is person 1 even when someone is named "1".
+  const byId = (store: FaceDb['store'], req: Request) => lookupPerson(store, parsePersonId(req.params.id));
+  const byName = (store: FaceDb['store'], req: Request) => lookupPerson(store, req.params.name);
+  for (const [path, find] of [['/porchlight/faces/:id', byId], ['/porchlight/faces/by-name/:name', byName]] as const) {
+    RED.httpAdmin.get(path, read, handle(async ({ store }, req) => {
+      const person = await find(store, req);
+      return { person, faces: await store.listFaces(person.id) };
+    }));
+    RED.httpAdmin.delete(path, write, handle(async ({ store }, req) => {
+      const person = await find(store, req);
+      return store.forget(person.id);
+    }));
+  }
 
-  RED.httpAdmin.get('/porchlight/faces/:person/crops/:faceId', read, handle(async ({ store }, req, res) => {
-    const person = await lookupPerson(store, req.params.person);
-    const face = await store.getFace(Number(req.params.faceId));
+  RED.httpAdmin.get('/porchlight/faces/:id/crops/:faceId', read, handle(async ({ store }, req, res) => {
+    const person = await lookupPerson(store, parsePersonId(req.params.id));
+    const face = await store.getFace(parsePersonId(req.params.faceId, 'face id'));
     if (!face || face.personId !== person.id || !face.crop) throw new PorchlightError('NOT_FOUND', 'no such crop');
     res.type('image/jpeg').set('Cache-Control', 'private, no-store').send(face.crop);
     return undefined;
@@ -174,6 +196,7 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
     const body = req.is('multipart/form-data') ? await fromMultipart(req) : fromJson((req.body ?? {}) as Record<string, unknown>);
     if (typeof body.name !== 'string') throw new PorchlightError('BAD_INPUT', 'name is required');
     if (body.images.length === 0) throw new PorchlightError('BAD_INPUT', 'at least one image is required (image, images, or a multipart file)');
+    const notes = normalizeNotes(body.notes);
     const list: PersonList | undefined = body.list === undefined || body.list === '' ? undefined : parseList(body.list);
     const engineId = engineFor(req);
     const settings = engineSettings(RED, engineId);
@@ -182,7 +205,7 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
       const selection = await engineSelection(RED, engineId, lease.pool);
       const result = await enrollImages(store, lease.pool, body.name, body.images, {
         list,
-        notes: typeof body.notes === 'string' ? body.notes : undefined,
+        notes,
         embed: embedRequestFor(selection, settings.maxPixels),
       });
       res.status(result.created ? 201 : 200);
@@ -190,11 +213,6 @@ export function registerFacesApi(RED: NodeAPI, deployed: ReadonlyMap<string, DbC
     } finally {
       await lease.release();
     }
-  }));
-
-  RED.httpAdmin.delete('/porchlight/faces/:person', write, handle(async ({ store }, req) => {
-    const person = await lookupPerson(store, req.params.person);
-    return store.forget(person.id);
   }));
 
   registerVisitorRoutes(RED, handle, engineFor);

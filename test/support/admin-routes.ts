@@ -7,10 +7,12 @@ export const EVENT = '01JZ0000000000000000000000';
 /** Every admin route with a concrete URL; writes carry a body that is refused before anything is changed or downloaded. */
 export const ROUTES: Record<string, { url: string; body?: object; write?: true }> = {
   'GET /porchlight/faces': { url: 'porchlight/faces' },
-  'GET /porchlight/faces/:person': { url: 'porchlight/faces/Nobody' },
-  'GET /porchlight/faces/:person/crops/:faceId': { url: 'porchlight/faces/Nobody/crops/1' },
+  'GET /porchlight/faces/:id': { url: 'porchlight/faces/999999' },
+  'GET /porchlight/faces/by-name/:name': { url: 'porchlight/faces/by-name/Nobody' },
+  'GET /porchlight/faces/:id/crops/:faceId': { url: 'porchlight/faces/999999/crops/1' },
   'POST /porchlight/faces': { url: 'porchlight/faces', body: { name: 'Eve' }, write: true },
-  'DELETE /porchlight/faces/:person': { url: 'porchlight/faces/Nobody', write: true },
+  'DELETE /porchlight/faces/:id': { url: 'porchlight/faces/999999', write: true },
+  'DELETE /porchlight/faces/by-name/:name': { url: 'porchlight/faces/by-name/Nobody', write: true },
   'GET /porchlight/events': { url: 'porchlight/events' },
   'GET /porchlight/events.csv': { url: 'porchlight/events.csv' },
   'GET /porchlight/events.json': { url: 'porchlight/events.json' },

@@ -138,6 +138,14 @@ export function describeFaceStoreContract(name: string, newFixture: () => Promis
       assert.equal((await store.listFaces()).length, 1);
     });
 
+    it('refuses notes over 2000 characters, on enrolment and on an update', async () => {
+      await rejectsWith(store.enroll('Noted', [randomFace()], { notes: 'n'.repeat(4 * 1024 * 1024) }), 'BAD_INPUT');
+      assert.equal(await store.getPerson('Noted'), undefined);
+      const { person } = await store.enroll('Noted', [randomFace()], { notes: 'n'.repeat(2000) });
+      await rejectsWith(store.updatePerson(person.id, { notes: 'n'.repeat(2001) }), 'BAD_INPUT');
+      assert.equal((await store.getPerson(person.id))!.notes.length, 2000);
+    });
+
     it('removes a single face and pages through embeddings', async () => {
       const { faceIds } = await store.enroll('Frank', [randomFace(), randomFace(), randomFace()]);
       await store.enroll('Gina', [randomFace(512, { model: 'arcface-512' })]);
@@ -146,6 +154,13 @@ export function describeFaceStoreContract(name: string, newFixture: () => Promis
       await store.removeFace(faceIds[1]);
       assert.deepEqual(changes, [{ type: 'faces-removed', faceIds: [faceIds[1]] }]);
       await rejectsWith(store.removeFace(faceIds[1]), 'NOT_FOUND');
+      // Ownership: a face of Frank is not removed as Gina's, and stays.
+      const gina = (await store.getPerson('Gina'))!;
+      const frank = (await store.getPerson('Frank'))!;
+      await rejectsWith(store.removeFace(faceIds[0], gina.id), 'NOT_FOUND');
+      assert.ok(await store.getFace(faceIds[0]), "Frank's face is still there");
+      assert.equal((await store.removeFace(faceIds[0], frank.id)).id, faceIds[0]);
+      await store.enroll('Frank', [randomFace()]);
       const pages: number[][] = [];
       for await (const page of store.embeddings(undefined, 2)) pages.push(page.map((r) => r.faceId));
       assert.deepEqual(pages.flat().length, 3);

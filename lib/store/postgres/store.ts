@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type pg from 'pg';
 import { PorchlightError, isPorchlightError } from '../../errors';
 import { Backoff } from '../../process/backoff';
-import { normalizeName, parseList } from '../names';
+import { normalizeName, normalizeNotes, parseList } from '../names';
 import {
   EMBEDDING_COLUMNS,
   FACE_COLUMNS,
@@ -250,6 +250,7 @@ export class PostgresFaceStore implements FaceStore {
   async enroll(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): Promise<EnrollResult> {
     const cleanName = normalizeName(name);
     const list = options.list === undefined ? undefined : parseList(options.list);
+    const notes = normalizeNotes(options.notes) ?? '';
     if (faces.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to enroll: no faces');
     faces.forEach(checkFace);
     const now = Date.now();
@@ -258,7 +259,7 @@ export class PostgresFaceStore implements FaceStore {
         // Two doors enrolling the same new name at once: one inserts, the other finds it (the row lock orders them).
         const inserted = await this.query<{ id: number }>(
           'INSERT INTO people (name, list, notes, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING RETURNING id',
-          [cleanName, list ?? 'known', options.notes ?? '', now],
+          [cleanName, list ?? 'known', notes, now],
           client,
         );
         const existing = await this.requirePerson(cleanName, client, true);
@@ -346,11 +347,17 @@ export class PostgresFaceStore implements FaceStore {
     return { ...toFace(row), embedding: blobToEmbedding(row.embedding!), crop: row.crop ?? null };
   }
 
-  async removeFace(faceId: number): Promise<FaceRecord> {
+  async removeFace(faceId: number, personId?: number): Promise<FaceRecord> {
     const row = await this.transaction(
       async (client) => {
-        const [deleted] = await this.query<FaceRow>(`DELETE FROM faces WHERE id = $1 RETURNING ${FACE_COLUMNS}`, [faceId], client);
-        if (!deleted) throw new PorchlightError('NOT_FOUND', `no face with id ${faceId}`);
+        const [deleted] = await this.query<FaceRow>(
+          `DELETE FROM faces WHERE id = $1 AND ($2::bigint IS NULL OR person_id = $2) RETURNING ${FACE_COLUMNS}`,
+          [faceId, personId ?? null],
+          client,
+        );
+        if (!deleted) {
+          throw new PorchlightError('NOT_FOUND', personId === undefined ? `no face with id ${faceId}` : `no face with id ${faceId} of person ${personId}`);
+        }
         return deleted;
       },
       () => ({ type: 'faces-removed', faceIds: [faceId] }),
