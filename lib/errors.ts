@@ -25,6 +25,8 @@ export type PorchlightErrorCode =
   | 'BACKUP_FAILED'
   /** A stage behind an open circuit breaker: not tried until its cool-off ends. */
   | 'CIRCUIT_OPEN'
+  /** The caller (a dashboard connection) lacks the permission the action needs. */
+  | 'FORBIDDEN'
   | 'INTERNAL';
 
 export class PorchlightError extends Error {

@@ -10,12 +10,12 @@ import { CAST, type DemoMedia } from './demo-media';
 const ENROLLED_STAMP = 'enrolled';
 
 /** Waits until the deployed flow has opened the face DB (the admin API answers 404 before that). */
-async function waitForFaceDb(baseUrl: string, timeoutMs: number): Promise<void> {
+async function waitForFaceDb(baseUrl: string, timeoutMs: number, headers: Record<string, string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${baseUrl}porchlight/faces`);
+      const response = await fetch(`${baseUrl}porchlight/faces`, { headers });
       if (response.ok) return;
       last = `${response.status} ${await response.text()}`;
     } catch (err) {
@@ -26,18 +26,18 @@ async function waitForFaceDb(baseUrl: string, timeoutMs: number): Promise<void> 
   throw new Error(`the face DB did not come up within ${timeoutMs} ms (${last})`);
 }
 
-/** Enrols the cast once per user dir; returns the names enrolled now (none on later starts). */
-export async function enrolDemoCast(baseUrl: string, media: DemoMedia): Promise<string[]> {
+/** Enrols the cast once per user dir; returns the names enrolled now (none on later starts). `headers`: the demo's credentials under adminAuth. */
+export async function enrolDemoCast(baseUrl: string, media: DemoMedia, headers: Record<string, string> = {}): Promise<string[]> {
   const stamp = path.join(media.dir, ENROLLED_STAMP);
   if (fs.existsSync(stamp)) return [];
-  await waitForFaceDb(baseUrl, 60_000);
+  await waitForFaceDb(baseUrl, 60_000, headers);
   const enrolled: string[] = [];
   for (const person of CAST) {
     if (!person.list) continue;
     const image = fs.readFileSync(media.enrolment(person.key)).toString('base64');
     const response = await fetch(`${baseUrl}porchlight/faces`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ name: person.name, list: person.list, notes: 'demo', image }),
     });
     // 409: enrolled already (a previous start stopped before writing the stamp).

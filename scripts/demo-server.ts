@@ -16,12 +16,18 @@ export interface DemoServer {
   stop(): Promise<void>;
 }
 
+export interface DemoOptions {
+  /** The text of a settings.js to put in the user dir (merged over the demo's own settings, as `npm start` does). */
+  settingsJs?: string;
+}
+
 /**
  * Starts dist/scripts/start.js with PORT=0 and a fresh temp user dir, and
  * resolves once it says it is running (demo people enrolled).
  */
-export async function startDemo(timeoutMs = 180_000): Promise<DemoServer> {
+export async function startDemo(timeoutMs = 180_000, options: DemoOptions = {}): Promise<DemoServer> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-demo-'));
+  if (options.settingsJs !== undefined) fs.writeFileSync(path.join(userDir, 'settings.js'), options.settingsJs);
   const child: ChildProcess = spawn(process.execPath, [path.join(repoRoot, 'dist', 'scripts', 'start.js')], {
     cwd: repoRoot,
     env: { ...process.env, PORT: '0', PORCHLIGHT_USER_DIR: userDir, LOG_LEVEL: 'warn' },

@@ -4,21 +4,24 @@
  * doorbell pipeline, the dashboard, a simulated button and camera).
  * The user dir is `.node-red-dev/` in the repo (git-ignored); `PORT` and
  * `PORCHLIGHT_USER_DIR` override; `PORT=0` picks a free port (the log line says which).
+ * A `settings.js` in the user dir is merged over the demo's own settings
+ * (`demo-settings.ts`), so adminAuth, httpNodeAuth, https and the rest can be
+ * tried with the demo as in any Node-RED.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import https from 'node:https';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { composeFlow, DEMO_FRAGMENTS, formatFlow } from './build-examples';
 import { enrolDemoCast } from './demo-enrol';
 import { prepareDemoMedia } from './demo-media';
+import { demoSettings, demoSettingsNote, mountHttpNode, mountHttpStatic } from './demo-settings';
 
 const root = path.resolve(__dirname, '..', '..');
 const userDir = process.env.PORCHLIGHT_USER_DIR ?? path.join(root, '.node-red-dev');
-const port = Number(process.env.PORT ?? 1880);
-const host = process.env.HOST ?? '127.0.0.1';
 
 /** Links the working tree into the user dir, as `npm install <path>` would. */
 function linkPackage(): void {
@@ -57,22 +60,16 @@ async function main(): Promise<void> {
   process.env.PORCHLIGHT_DEMO_DIR = media.dir;
 
   const RED = require('node-red');
+  const { settings, demoAuth, port, host, fromFile } = demoSettings(userDir, flowFile);
   const app = express();
-  const server = http.createServer(app);
-  RED.init(server, {
-    userDir,
-    flowFile,
-    uiHost: host,
-    uiPort: port,
-    // Node-RED's defaults: the editor and the admin API at /, HTTP-in nodes and the dashboard (/dashboard) at / too.
-    httpAdminRoot: '/',
-    httpNodeRoot: '/',
-    credentialSecret: false,
-    logging: { console: { level: process.env.LOG_LEVEL ?? 'info', metrics: false, audit: false } },
-    editorTheme: { projects: { enabled: false }, tours: false },
-  });
-  app.use('/', RED.httpAdmin);
-  app.use('/', RED.httpNode);
+  for (const [key, value] of Object.entries((settings.httpServerOptions as Record<string, unknown> | undefined) ?? {})) app.set(key, value);
+  const tls = typeof settings.https === 'function' ? await (settings.https as () => unknown)() : settings.https;
+  const server = tls ? https.createServer(tls as https.ServerOptions, app) : http.createServer(app);
+  RED.init(server, settings);
+  // What node-red's own launcher (red.js) adds around the runtime: the admin app, httpNodeAuth in front of the node app, httpStatic.
+  if (settings.httpAdminRoot !== false) app.use(settings.httpAdminRoot as string, RED.httpAdmin);
+  mountHttpNode(app, settings, RED.httpNode);
+  mountHttpStatic(app, settings);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -94,14 +91,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   const { port: boundPort } = server.address() as AddressInfo;
-  const baseUrl = `http://${host}:${boundPort}/`;
+  const origin = `${tls ? 'https' : 'http'}://${host}:${boundPort}`;
+  const baseUrl = `${origin}${settings.httpAdminRoot === false ? '/' : settings.httpAdminRoot}`;
   try {
-    const enrolled = await enrolDemoCast(baseUrl, media);
+    const enrolled = await enrolDemoCast(baseUrl, media, demoAuth.headers());
+    demoAuth.revoke();
     if (enrolled.length > 0) console.log(`Porchlight: demo: enrolled ${enrolled.join(', ')} (first start)`);
   } catch (err) {
     console.warn(`Porchlight: demo: could not enrol the demo's people: ${(err as Error).message}`);
   }
-  console.log(`Porchlight: Node-RED is running at ${baseUrl} (user dir ${userDir}); dashboard at ${baseUrl}dashboard/`);
+  const dashboard = `${origin}${settings.httpNodeRoot === false ? '/' : settings.httpNodeRoot}dashboard/`;
+  console.log(`Porchlight: Node-RED is running at ${baseUrl} (user dir ${userDir}${demoSettingsNote(fromFile)}); dashboard at ${dashboard}`);
 }
 
 main().catch((err) => {

@@ -5,7 +5,11 @@ import { embedRequestFor } from '../../lib/store/enrollment';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus } from '../shared/status';
+import { assertDashboardAllowed } from '../shared/dashboard-access';
 import { ACTIONS, type ActionContext, type FaceDbMessage } from './actions';
+
+/** Actions that change nothing: a dashboard connection needs porchlight.read for these, porchlight.write for every other. */
+const READ_ONLY_ACTIONS = new Set(['list', 'get', 'calibrate', 'calibrationHistory', 'visitors', 'visitor', 'findFace']);
 
 interface FaceDbDef extends NodeDef {
   db?: string;
@@ -58,6 +62,8 @@ export = function register(RED: NodeAPI): void {
         const action = Object.hasOwn(ACTIONS, actionName) ? ACTIONS[actionName] : undefined;
         try {
           if (!action) throw new PorchlightError('BAD_INPUT', `unknown msg.action ${JSON.stringify(actionName)}; one of ${Object.keys(ACTIONS).join(', ')}`);
+          // A message from a dashboard browser is carried out only with that browser's permission (the flow's own messages pass).
+          await assertDashboardAllowed(RED, message, !READ_ONLY_ACTIONS.has(actionName), actionName);
           const db = await opening;
           this.status(busyStatus(actionName));
           message.payload = await action(message, {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { repoRoot } from './paths';
-import { startDemo, waitFor, type DemoServer } from '../../scripts/demo-server';
+import { startDemo, waitFor, type DemoOptions, type DemoServer } from '../../scripts/demo-server';
 
 export { waitFor };
 
@@ -17,6 +17,8 @@ export const COOLDOWN_MS = 3_000;
 export interface DashboardSession {
   demo: DemoServer;
   page: Page;
+  /** Headers the session's own API calls carry (a token when the demo runs with adminAuth). */
+  apiHeaders: Record<string, string>;
   /** Opens a dashboard page by its path under /dashboard/ (`door`, `events`, `people`, ...). */
   open(dashboardPath: string): Promise<void>;
   /** Saves a full-page screenshot as test-artifacts/dashboard-<name>.png. */
@@ -31,9 +33,9 @@ export interface DashboardSession {
 }
 
 /** Starts the demo and a browser on it: for the dashboard tests of every feature. */
-export async function openDashboard(): Promise<DashboardSession> {
+export async function openDashboard(options: DemoOptions = {}): Promise<DashboardSession> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt install chromium (.ci/run installs it)`);
-  const demo = await startDemo();
+  const demo = await startDemo(undefined, options);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-chromium-'));
   let context: BrowserContext | undefined;
   try {
@@ -47,14 +49,15 @@ export async function openDashboard(): Promise<DashboardSession> {
   fs.mkdirSync(artifacts, { recursive: true });
   /** When the newest event started, by the server's clock (the same machine's). */
   const lastPressSeenByServer = async (): Promise<number | undefined> => {
-    const { events } = (await (await fetch(`${demo.baseUrl}porchlight/events?limit=1`)).json()) as { events: Array<{ startedAt: number }> };
+    const { events } = (await (await fetch(`${demo.baseUrl}porchlight/events?limit=1`, { headers: session.apiHeaders })).json()) as { events: Array<{ startedAt: number }> };
     return events[0]?.startedAt;
   };
   const lastVisitor = () => page.locator('[data-testid="last-visitor"]');
 
-  return {
+  const session: DashboardSession = {
     demo,
     page,
+    apiHeaders: {},
     lastVisitor,
     async open(dashboardPath) {
       await page.goto(`${demo.baseUrl}dashboard/${dashboardPath}`);
@@ -92,4 +95,5 @@ export async function openDashboard(): Promise<DashboardSession> {
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+  return session;
 }
