@@ -34,6 +34,13 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await screenshot('door-known');
   });
 
+  it('says on the page that, without adminAuth, anyone on the network can use it, and how to lock it', async () => {
+    const notice = page.locator('[data-testid="pl-access"][data-mode="open"]');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /This dashboard is open to everyone\.\s+Anyone who can reach this Node-RED on your network[\s\S]*set\s+adminAuth\s+in Node-RED's settings\.js/);
+    assert.ok(await notice.isVisible());
+  });
+
   it('enrols an unknown visitor from their event ("Who is this?"), and the next press names them, as text', async () => {
     await chooseVisitor('a stranger');
     assert.equal(await ring(), 'unknown');

@@ -89,10 +89,17 @@ export = function register(RED: NodeAPI): void {
   };
 
   /** A browser's message into the flows: only with porchlight.write. */
-  const admit = (what: string) => (conn: DashboardSocket, _id: string, msg: unknown) => {
+  const admit = (what: string) => (conn: DashboardSocket, id: string, msg: unknown) => {
     const access = accessOf(conn);
     if (!access?.write) {
       refusedOnce(what);
+      // A Porchlight page's change: its page hears why, in the face-db answer's form, on this socket alone.
+      const asked = msg as { topic?: unknown; dashboard?: unknown } | null;
+      if (access?.read && asked && typeof asked === 'object' && asked.topic === 'face-db' && typeof id === 'string') {
+        const dashboard = asked.dashboard && typeof asked.dashboard === 'object' ? (asked.dashboard as Record<string, unknown>) : {};
+        const message = `Not done: ${access.user?.username ? `${access.user.username} may only look` : 'read only'} (changes need porchlight.write)`;
+        (conn as unknown as { emit(event: string, payload: unknown): void }).emit(`msg-input:${id}`, { topic: 'face-db-result', dashboard: { ...dashboard, ok: false, message } });
+      }
       return null;
     }
     stamp(conn, msg, access);
