@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { isEventId } from '../lib/events/event-id';
@@ -176,6 +176,60 @@ describe('frame-buffer node (Node-RED runtime)', function () {
       });
       assert.ok(got.every((g) => frames.some((f) => f.equals(g))), 'live frames are the camera frames');
     } finally {
+      admin.closeAllConnections();
+      await new Promise((r) => admin.close(r));
+    }
+  });
+
+  it('live view: viewers that stop reading are dropped after the write timeout, so they never lock the others out', async () => {
+    await helper.load(frameBuffer, [{ id: 'cam', type: 'frame-buffer', source: 'msg', maxFrames: 3, maxMegabytes: 20, liveTimeout: 1, wires: [[]] }]);
+    const admin = http.createServer((helper as any)._httpAdmin);
+    await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
+    const port = (admin.address() as AddressInfo).port;
+    // Big frames fill a stalled viewer's socket buffers after a few; the live view never decodes them.
+    const frame = Buffer.alloc(2 * 1024 * 1024, 7);
+    frame[0] = 0xff;
+    frame[1] = 0xd8;
+    const push = () => helper.getNode('cam').receive({ payload: frame });
+    const sockets: net.Socket[] = [];
+    try {
+      push();
+      // 7 viewers that ask for the stream and never read it, and one that reads.
+      for (let i = 0; i < 7; i++) {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write('GET /porchlight/camera/cam/stream.mjpeg HTTP/1.1\r\nHost: x\r\n\r\n'));
+        socket.pause();
+        sockets.push(socket);
+      }
+      let readerBytes = 0;
+      const reader = http.get(`http://127.0.0.1:${port}/porchlight/camera/cam/stream.mjpeg`, (res) => res.on('data', (c: Buffer) => (readerBytes += c.length)));
+      reader.on('error', () => undefined);
+      await waitFor(() => readerBytes > 0, 10_000, 'the reading viewer gets a frame');
+      // Eight viewers: a ninth is turned away while they are connected.
+      assert.equal((await fetch(`http://127.0.0.1:${port}/porchlight/camera/cam/stream.mjpeg`)).status, 503);
+
+      // Frames keep coming; the stalled viewers' buffers fill, and after the write timeout they are dropped.
+      const pusher = setInterval(push, 100);
+      let ninth: Response | undefined;
+      const abort = new AbortController();
+      try {
+        const deadline = Date.now() + 30_000;
+        while (!ninth) {
+          const res = await fetch(`http://127.0.0.1:${port}/porchlight/camera/cam/stream.mjpeg`, { signal: abort.signal });
+          if (res.status === 200) ninth = res;
+          else if (Date.now() > deadline) throw new Error(`a ninth viewer still gets ${res.status} after 30 s: the stalled viewers hold their slots`);
+          else await new Promise((r) => setTimeout(r, 300));
+        }
+      } finally {
+        clearInterval(pusher);
+        abort.abort();
+      }
+      // The reading viewer was never dropped.
+      const before = readerBytes;
+      push();
+      await waitFor(() => readerBytes > before, 10_000, 'the reading viewer still gets frames');
+      reader.destroy();
+    } finally {
+      for (const socket of sockets) socket.destroy();
       admin.closeAllConnections();
       await new Promise((r) => admin.close(r));
     }

@@ -31,6 +31,8 @@ interface FrameBufferDef extends NodeDef {
   burstInterval?: string | number;
   output?: 'each' | 'single';
   staleAfter?: string | number;
+  /** Live view: seconds a viewer may take no data before it is dropped (default 10). */
+  liveTimeout?: string | number;
 }
 
 interface Credentials {
@@ -53,6 +55,23 @@ interface FrameInfo {
 interface LiveCamera {
   ring: FrameRing;
   viewers: Set<ServerResponse>;
+  /** Viewers whose socket stopped taking data, since when (ms): dropped after `writeTimeoutMs`. */
+  stalledSince: Map<ServerResponse, number>;
+  writeTimeoutMs: number;
+}
+
+/**
+ * Ends the viewers that have taken no data for the write timeout (a client
+ * that stopped reading, a dead link with a full send buffer), so that stalled
+ * viewers never hold the camera's viewer slots for good.
+ */
+function dropStalledViewers(camera: LiveCamera, now = Date.now()): void {
+  for (const [res, since] of camera.stalledSince) {
+    if (now - since < camera.writeTimeoutMs) continue;
+    camera.stalledSince.delete(res);
+    camera.viewers.delete(res);
+    res.destroy();
+  }
 }
 
 const cameras = new Map<string, LiveCamera>();
@@ -107,7 +126,7 @@ export = function register(RED: NodeAPI): void {
     };
     const oneMessage = def.output === 'single';
     const staleAfterMs = numberSetting(def.staleAfter, 5, 0.5) * 1000;
-    const live: LiveCamera = { ring, viewers: new Set() };
+    const live: LiveCamera = { ring, viewers: new Set(), stalledSince: new Map(), writeTimeoutMs: numberSetting(def.liveTimeout, 10, 0.5) * 1000 };
     cameras.set(this.id, live);
     const bursts = new Map<string, Burst>();
 
@@ -118,9 +137,13 @@ export = function register(RED: NodeAPI): void {
     let lastTickAt = Date.now();
     ring.on('frame', (frame) => {
       framesThisTick++;
+      const now = Date.now();
       for (const res of live.viewers) {
-        if (!res.writableNeedDrain) writeLivePart(res, frame.jpeg); // a slow viewer skips frames rather than queueing them
+        // A slow viewer skips frames rather than queueing them; one that takes nothing for the write timeout is dropped.
+        if (!res.writableNeedDrain) writeLivePart(res, frame.jpeg);
+        else if (!live.stalledSince.has(res)) live.stalledSince.set(res, now);
       }
+      dropStalledViewers(live, now);
     });
 
     const fromMessages = !def.source || def.source === 'msg';
@@ -147,7 +170,10 @@ export = function register(RED: NodeAPI): void {
       } else if (fromMessages && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
       else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}${skipped}`));
     };
-    const statusTimer = setInterval(showStatus, 1000);
+    const statusTimer = setInterval(() => {
+      showStatus();
+      dropStalledViewers(live); // also when no frame comes
+    }, 1000);
     showStatus();
 
     // `GET /porchlight/health` lists this camera: down when its source failed or went stale.
@@ -233,6 +259,7 @@ export = function register(RED: NodeAPI): void {
       bursts.clear();
       for (const res of live.viewers) res.end();
       live.viewers.clear();
+      live.stalledSince.clear();
       if (cameras.get(this.id) === live) cameras.delete(this.id);
       const stopped = source ? source.stop() : Promise.resolve();
       stopped.catch((err) => this.warn(err)).finally(() => {
@@ -262,6 +289,7 @@ export = function register(RED: NodeAPI): void {
       res.status(404).json({ error: 'no such camera' });
       return;
     }
+    dropStalledViewers(camera);
     if (camera.viewers.size >= MAX_VIEWERS_PER_CAMERA) {
       res.status(503).json({ error: `at most ${MAX_VIEWERS_PER_CAMERA} live viewers per camera` });
       return;
@@ -274,6 +302,10 @@ export = function register(RED: NodeAPI): void {
     const latest = camera.ring.latest();
     if (latest) writeLivePart(res, latest.jpeg);
     camera.viewers.add(res);
-    req.on('close', () => camera.viewers.delete(res));
+    res.on('drain', () => camera.stalledSince.delete(res));
+    req.on('close', () => {
+      camera.viewers.delete(res);
+      camera.stalledSince.delete(res);
+    });
   });
 };
