@@ -12,9 +12,11 @@ export const MODELS_USAGE = `  models list [--user-dir <dir>]           model pa
                                            downloads a pack from its pinned URLs (or a folder / mirror),
                                            keeping only files whose SHA-256 matches`;
 
-export const ENGINE_USAGE = `  --backend B        auto (ONNX if its models are installed and pass a self-test), onnx or tfjs
-  --detector D       ssd-mobilenetv1 | tiny-face-detector (tfjs); yunet | ultraface, or yunet:<file> | ultraface:<file> (onnx)
-  --recognizer FILE  a 112x112 5-point ONNX recognizer (onnx; default: the installed ${DEFAULT_PACK} pack)`;
+export const ENGINE_USAGE = `  --backend B        auto (default: YuNet + MobileFaceNet on ONNX, bundled, if they pass a self-test), onnx or tfjs
+  --detector D       yunet | ultraface, or yunet:<file> | ultraface:<file> (onnx); ssd-mobilenetv1 (face-api's
+                     networks: on ONNX with --backend onnx, else on tfjs) | tiny-face-detector (tfjs)
+  --recognizer FILE  a 112x112 5-point ONNX recognizer (onnx; default: the MobileFaceNet bundled in the package,
+                     else the installed ${DEFAULT_PACK} pack)`;
 
 /** `porchlight models ...`: the one place that downloads anything, and only when asked. */
 export async function runModelsCommand(args: readonly string[], options: { from?: string; userDir?: string }, io: Out): Promise<number> {
@@ -57,11 +59,15 @@ export async function engineFromArgs(pool: WorkerPool, args: EngineArgs, userDir
   if (!BACKEND_CHOICES.includes(backend)) throw new CliError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${args.backend}"`, USAGE_ERROR);
   const [kind, file] = splitDetector(args.detector);
   const tfjsDetector = kind === 'yunet' || kind === 'ultraface' ? undefined : kind;
+  if (backend === 'onnx' && tfjsDetector === 'ssd-mobilenetv1') {
+    if (args.recognizer) throw new CliError("--detector ssd-mobilenetv1 runs face-api's own recognizer: drop --recognizer", USAGE_ERROR);
+    return selectBackend(pool, 'onnx', { detectorKind: 'faceapi', userDir });
+  }
   if (backend === 'tfjs' || (backend === 'auto' && tfjsDetector)) {
     if (args.recognizer) throw new CliError('--recognizer picks an ONNX model: use it with --backend onnx or auto', USAGE_ERROR);
     return { ...(await selectBackend(pool, 'tfjs')), detector: tfjsDetector ?? TFJS_SELECTION.detector, reason: `tfjs (${tfjsDetector ? '--detector' : '--backend'})` };
   }
-  if (tfjsDetector) throw new CliError(`--detector ${tfjsDetector} is a tfjs detector; with --backend onnx use yunet or ultraface`, USAGE_ERROR);
+  if (tfjsDetector) throw new CliError(`--detector ${tfjsDetector} is a tfjs detector; with --backend onnx use yunet, ultraface or ssd-mobilenetv1`, USAGE_ERROR);
   return selectBackend(pool, backend, {
     detectorKind: kind === 'ultraface' ? 'ultraface' : 'yunet',
     detectorModel: file,
@@ -80,13 +86,11 @@ function splitDetector(detector: string | undefined): [string | undefined, strin
 }
 
 /**
- * The engine of a CLI run when `--backend` or `--recognizer` (or an ONNX
- * `--detector`) asks for one, chosen on a one-thread pool of its own;
- * undefined when only a tfjs detector is named, which keeps the default pipeline.
+ * The engine of a CLI run, chosen on a one-thread pool of its own: the same
+ * `auto` rule as the nodes (YuNet + MobileFaceNet bundled in the package)
+ * unless `--backend`, `--detector` or `--recognizer` asks for another.
  */
-export async function engineFromCli(args: EngineArgs, userDir?: string): Promise<EngineSelection | undefined> {
-  const [kind] = splitDetector(args.detector);
-  if (!args.backend && !args.recognizer && kind !== 'yunet' && kind !== 'ultraface') return undefined;
+export async function engineFromCli(args: EngineArgs, userDir?: string): Promise<EngineSelection> {
   const pool = openPool(1);
   try {
     return await engineFromArgs(pool, args, userDir);

@@ -22,7 +22,7 @@ ${BACKUP_USAGE}
 
 common options:
   --threads N        worker threads (default 1)
-  --detector NAME    ssd-mobilenetv1 (default) or tiny-face-detector
+  --detector NAME    see the engine options (default: the engine's, YuNet)
 
 engine options:
 ${ENGINE_USAGE}
@@ -79,8 +79,10 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
     }
     const threads = Math.max(1, Math.floor(positiveNumber(values.threads, 'threads', 1)));
     const detector = values.detector ?? 'ssd-mobilenetv1';
-    const selection = ['models', 'backup', 'restore'].includes(command) ? undefined : await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']);
-    if (selection) io.err(`engine: ${selection.reason}`);
+    const needsEngine = ['detect', 'recognize', 'enroll', 'eval'].includes(command);
+    const selection = needsEngine ? await engineFromCli({ backend: values.backend, detector: values.detector, recognizer: values.recognizer }, values['user-dir']) : undefined;
+    // Said on stderr when asked for by an option (the default run prints only what face_recognition's CLI would).
+    if (selection && (values.backend || values.detector || values.recognizer)) io.err(`engine: ${selection.label}; ${selection.reason}`);
     const engine = selection && engineRequestOf(selection);
     // Distances of different recognizers are on different scales: the default follows the engine.
     const tolerance = positiveNumber(values.tolerance, 'tolerance', selection?.tolerance ?? 0.6);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,11 +8,13 @@ import path from 'node:path';
 import { main } from '../cli/porchlight';
 import { isPorchlightError } from '../lib/errors';
 import { installPack, packStatus } from '../lib/models/install';
-import { findPack } from '../lib/models/packs';
-import { selectBackend } from '../lib/vision/onnx/select';
+import { BUNDLED_MODELS_DIR, DEFAULT_PACK, MODEL_PACKS, bundledModelPath, findPack } from '../lib/models/packs';
+import { modelIdForSelection, selectBackend } from '../lib/vision/onnx/select';
 import { WorkerPool } from '../lib/workers/pool';
 import { verifyReferenceModels } from './support/onnx-models';
-import { lfwDir, modelsDir } from './support/paths';
+import { lfwDir, modelsDir, repoRoot } from './support/paths';
+
+const sha256Of = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 const PACK = 'yunet-mobilefacenet';
 
@@ -142,11 +145,54 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
     }
   });
 
-  it('pins every upstream URL to a commit and declares a SHA-256 and size', () => {
-    for (const file of findPack(PACK)!.files) {
-      assert.match(file.url, /^https:\/\/raw\.githubusercontent\.com\/[^/]+\/[^/]+\/[0-9a-f]{40}\//);
-      assert.match(file.sha256, /^[0-9a-f]{64}$/);
-      assert.equal(file.bytes, fs.statSync(path.join(modelsDir, file.name)).size);
+  it('pins every upstream URL to a commit; checksum, size and URL file name agree with the reference copy in ../shared/models and with the bundled copy', () => {
+    const sums = new Map(
+      fs.readFileSync(path.join(modelsDir, 'SHA256SUMS'), 'utf8').trim().split('\n').map((line) => line.split(/\s+/).reverse() as [string, string]),
+    );
+    const sha256 = sha256Of;
+    // Where each reference file comes from, as ../shared/models/README.md gives it (repository, commit, path).
+    const readme = fs.readFileSync(path.join(modelsDir, 'README.md'), 'utf8');
+    for (const pack of MODEL_PACKS) {
+      for (const file of pack.files) {
+        const match = /^https:\/\/raw\.githubusercontent\.com\/([^/]+\/[^/]+)\/([0-9a-f]{40})\/(.+)$/.exec(file.url);
+        assert.ok(match, `${file.url} is pinned to a commit`);
+        const [, repo, commit, upstreamPath] = match;
+        // The README's list item of this file names its repository, path and commit.
+        const source = readme.split(/\n- /).find((item) => item.startsWith(`\`${file.name}\`:`));
+        assert.ok(source, `../shared/models/README.md gives the source of ${file.name}`);
+        const flat = source.replace(/\s+/g, ' ');
+        assert.ok(flat.includes(repo), `${file.name}: from ${repo} (${flat})`);
+        assert.ok(flat.includes(`\`${upstreamPath}\``), `${file.name}: the URL's file ${upstreamPath} (${flat})`);
+        assert.ok(flat.includes(`commit ${commit}`), `${file.name}: at commit ${commit} (${flat})`);
+        const reference = path.join(modelsDir, file.name);
+        assert.equal(file.sha256, sums.get(file.name), `${file.name}: SHA-256 as SHA256SUMS lists it`);
+        assert.equal(file.sha256, sha256(reference), `${file.name}: SHA-256 of the reference copy`);
+        assert.equal(file.bytes, fs.statSync(reference).size, `${file.name}: size of the reference copy`);
+        if (pack.name === DEFAULT_PACK) {
+          const bundled = path.join(BUNDLED_MODELS_DIR, file.name);
+          assert.equal(bundled, bundledModelPath(file.role));
+          assert.equal(sha256(bundled), file.sha256, `${file.name}: the bundled copy is the pinned file`);
+          assert.equal(fs.statSync(bundled).size, file.bytes);
+        }
+      }
+    }
+    // The YuNet pin: the commit whose file has this checksum (147357457766 holds an older, different file).
+    assert.match(findPack(PACK)!.files[0].url, /\/0047ac24afb1a50a0c6105001c89d1b5b805dbf1\/onnx\/yunet_s_640_640\.onnx$/);
+  });
+
+  it('ships the bundled models with their licence texts and provenance, in the package', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+    assert.ok(pkg.files.includes('models'), 'package.json files lists models/');
+    const shipped = fs.readdirSync(BUNDLED_MODELS_DIR).sort();
+    for (const name of ['LICENSE.MobileFaceNet', 'LICENSE.libfacedetection.train', 'README.md']) assert.ok(shipped.includes(name), name);
+    for (const name of ['LICENSE.MobileFaceNet', 'LICENSE.libfacedetection.train']) {
+      assert.deepEqual(fs.readFileSync(path.join(BUNDLED_MODELS_DIR, name)), fs.readFileSync(path.join(modelsDir, name)), `${name} as upstream gives it`);
+    }
+    const readme = fs.readFileSync(path.join(BUNDLED_MODELS_DIR, 'README.md'), 'utf8');
+    for (const name of shipped.filter((f) => f.endsWith('.onnx'))) {
+      const file = findPack(PACK)!.files.find((f) => f.name === name);
+      const sum = file?.sha256 ?? sha256Of(path.join(BUNDLED_MODELS_DIR, name));
+      assert.ok(readme.includes(name) && readme.includes(sum), `README.md gives ${name} and its SHA-256`);
     }
   });
 
@@ -191,24 +237,34 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
       await pool.close();
     });
 
-    it("auto picks YuNet + MobileFaceNet once the pack is installed and passes the self-test, face-api's networks on ONNX before, saying why", async () => {
-      const before = await selectBackend(pool, 'auto', { userDir });
-      assert.equal(before.backend, 'onnx');
-      assert.equal(before.detector, 'ssd-mobilenetv1-onnx');
-      assert.equal(before.recognizer, 'faceapi-resnet128-onnx');
-      assert.equal(before.tolerance, 0.6, "face-api's tolerance: the same embeddings as on tfjs");
-      assert.match(
-        before.reason,
-        /^auto: face-api's networks on ONNX, because ONNX model not found: .*yunet_s_640_640\.onnx \(install with: porchlight models install yunet-mobilefacenet\)/,
-      );
+    it('auto picks the bundled YuNet + MobileFaceNet with no pack installed; an installed pack still works, with the same model id', async () => {
+      const fresh = await selectBackend(pool, 'auto', { userDir });
+      assert.equal(fresh.backend, 'onnx');
+      assert.equal(fresh.detector, 'yunet');
+      assert.equal(fresh.recognizer, 'onnx');
+      assert.equal(fresh.label, 'YuNet + MobileFaceNet (onnxruntime)');
+      assert.equal(fresh.fallback, undefined);
+      assert.equal(fresh.detectorConfig.modelPath, bundledModelPath('detector'));
+      assert.equal(fresh.recognizerConfig.modelPath, bundledModelPath('recognizer'));
+      assert.equal(fresh.tolerance, 1.15, 'unit-length embeddings are compared at another scale');
+      assert.match(fresh.reason, /^auto: ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)/);
+      assert.equal(fs.existsSync(path.join(userDir, 'porchlight')), false, 'nothing downloaded or built in the user dir');
+
+      const installed = await installPack(PACK, { userDir, from: modelsDir });
+      const [detectorModel, recognizerModel] = installed.files.map((f) => f.path);
+      const fromPack = await selectBackend(pool, 'onnx', { userDir, detectorModel, recognizerModel });
+      assert.equal(fromPack.label, 'YuNet + MobileFaceNet (onnxruntime)');
+      assert.equal(modelIdForSelection(fromPack), modelIdForSelection(fresh), 'a DB enrolled with the pack matches with the bundled models');
+    });
+
+    it("face-api's networks stay selectable on ONNX (detector kind faceapi) and on tfjs, on face-api's scale", async () => {
+      const onnx = await selectBackend(pool, 'auto', { userDir, detectorKind: 'faceapi' });
+      assert.deepEqual([onnx.backend, onnx.detector, onnx.recognizer, onnx.tolerance], ['onnx', 'ssd-mobilenetv1-onnx', 'faceapi-resnet128-onnx', 0.6]);
+      assert.equal(onnx.label, 'face-api SSD MobileNet + ResNet-128 (onnxruntime)');
       assert.ok(fs.readdirSync(path.join(userDir, 'porchlight', 'models', 'built')).some((f) => f.endsWith('.onnx')), 'graph built in the user dir');
-      await installPack(PACK, { userDir, from: modelsDir });
-      const after = await selectBackend(pool, 'auto', { userDir });
-      assert.equal(after.backend, 'onnx');
-      assert.equal(after.detector, 'yunet');
-      assert.equal(after.recognizer, 'onnx');
-      assert.equal(after.tolerance, 1.15, 'unit-length embeddings are compared at another scale');
-      assert.match(after.reason, /^auto: ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)/);
+      const tfjs = await selectBackend(pool, 'tfjs', { userDir });
+      assert.equal(tfjs.label, 'face-api SSD MobileNet + ResNet-128 (tfjs)');
+      assert.equal(modelIdForSelection(onnx), modelIdForSelection(tfjs), 'the same embeddings on either backend');
     });
 
     it('auto falls back to tfjs when no ONNX pipeline passes its self-test; explicit onnx fails loudly; tfjs never tries', async () => {

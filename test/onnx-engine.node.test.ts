@@ -5,11 +5,15 @@ import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import type { EngineConfigNode } from '../nodes/shared/engine';
-import { helper } from './support/node-red';
+import { helper, sendAndAwait } from './support/node-red';
 import { referenceModel, verifyReferenceModels } from './support/onnx-models';
-import { modelsDir, nodeFile } from './support/paths';
+import { lfwDir, lfwPeople, modelsDir, nodeFile } from './support/paths';
 
 const engine = require(nodeFile('porchlight-engine'));
+const dbNode = require(nodeFile('porchlight-db'));
+const faceDbNode = require(nodeFile('face-db'));
+const detectNode = require(nodeFile('face-detect'));
+const recognizeNode = require(nodeFile('face-recognize'));
 
 describe('porchlight-engine node: backend selection and model packs (Node-RED runtime)', function () {
   this.timeout(120_000);
@@ -56,8 +60,9 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
     assert.equal(selection.recognizer, 'onnx');
     assert.match(selection.reason, /^ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)$/);
     assert.equal(await node.selection(lease.pool), selection, 'chosen once');
+    assert.equal(selection.label, 'YuNet + MobileFaceNet (onnxruntime)');
     const health = (await healthReport()).components['backend:eng'];
-    assert.deepEqual(health, { ok: true, backend: 'onnx', reason: selection.reason, requested: 'onnx' });
+    assert.deepEqual(health, { ok: true, backend: 'onnx', pipeline: 'YuNet + MobileFaceNet (onnxruntime)', reason: selection.reason, requested: 'onnx' });
   });
 
   it('backend onnx with a wrong model fails loudly, in the health report too', async () => {
@@ -74,6 +79,54 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
     await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine', backend: 'tfjs' }]);
     const selection = await (helper.getNode('eng') as unknown as EngineConfigNode).selection(lease.pool);
     assert.deepEqual([selection.backend, selection.detector, selection.recognizer, selection.reason], ['tfjs', 'ssd-mobilenetv1', 'faceapi-resnet128', 'tfjs as configured']);
+    assert.equal(selection.label, 'face-api SSD MobileNet + ResNet-128 (tfjs)');
+  });
+
+  it("face-api's networks stay selectable on ONNX (detector kind faceapi), on face-api's scale", async () => {
+    await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine', backend: 'onnx', detectorKind: 'faceapi' }]);
+    const selection = await (helper.getNode('eng') as unknown as EngineConfigNode).selection(lease.pool);
+    assert.deepEqual([selection.backend, selection.detector, selection.recognizer], ['onnx', 'ssd-mobilenetv1-onnx', 'faceapi-resnet128-onnx']);
+    assert.equal(selection.label, 'face-api SSD MobileNet + ResNet-128 (onnxruntime)');
+    assert.equal(selection.fallback, undefined, 'asked for, not a fallback');
+    assert.equal(selection.tolerance, 0.6);
+    assert.match(selection.reason, /^face-api's networks on ONNX as configured; self-test passed in \d+ ms$/);
+  });
+
+  it('a fresh Node-RED with no engine node and no model pack enrolls and recognizes with the bundled YuNet + MobileFaceNet; health and face-detect say so', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-fresh-'));
+    try {
+      const [person, other] = lfwPeople().filter((p) => fs.readdirSync(path.join(lfwDir, p)).length >= 3).slice(0, 2);
+      // This LFW copy does not hold every numbered image: the n-th file of the person's folder.
+      const image = (p: string, n: number) => fs.readFileSync(path.join(lfwDir, p, fs.readdirSync(path.join(lfwDir, p)).sort()[n - 1]));
+      await helper.load([engine, dbNode, faceDbNode, detectNode, recognizeNode], [
+        { id: 'db', type: 'porchlight-db', file: path.join(dir, 'faces.db') },
+        { id: 'fdb', type: 'face-db', db: 'db', action: 'enroll', wires: [['enrolled']] },
+        { id: 'fd', type: 'face-detect', queuePolicy: 'wait', wires: [['faces'], []] },
+        { id: 'fr', type: 'face-recognize', db: 'db', tolerance: '', burstFrames: 1, queuePolicy: 'wait', wires: [['known'], ['unknown'], [], []] },
+        ...['enrolled', 'faces', 'known', 'unknown'].map((id) => ({ id, type: 'helper' })),
+      ]);
+      for (const p of [person, other]) {
+        const enrolled = await sendAndAwait('fdb', 'enrolled', { action: 'enroll', name: p, payload: [image(p, 1), image(p, 2)] });
+        assert.ok(enrolled.payload.faceIds.length >= 1, JSON.stringify(enrolled.payload));
+      }
+      const recognized = await sendAndAwait('fr', 'known', { payload: image(person, 3) });
+      assert.equal(recognized.verdict.people[0].name, person);
+      assert.equal(recognized.faces[0].model, 'onnx:mobilefacenet_foamliu_alenchen@501048e4bff0');
+      const detected = await sendAndAwait('fd', 'faces', { payload: image(other, 3) });
+      assert.equal(detected.detection.detector, 'yunet');
+      const readyText = (helper.getNode('fd').status as any).getCalls().map((c: { args: [{ text?: string }] }) => c.args[0]?.text).filter((t: string) => /^ready/.test(t));
+      assert.ok(readyText.includes('ready (YuNet + MobileFaceNet (onnxruntime))'), JSON.stringify(readyText));
+      const health = (await healthReport()).components['backend:default'];
+      assert.equal(health.ok, true);
+      assert.equal(health.pipeline, 'YuNet + MobileFaceNet (onnxruntime)');
+      assert.equal(health.backend, 'onnx');
+      assert.match(String(health.reason), /^auto: ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)$/);
+      assert.deepEqual(fs.readdirSync(packsDir), [], 'no model pack was installed or downloaded');
+      await helper.unload();
+      assert.equal((await healthReport()).components['backend:default'], undefined, 'gone with the nodes that used it');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lists model packs and installs one from a folder through the admin API', async () => {

@@ -1,10 +1,14 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 /**
- * Model packs a user installs on purpose (`porchlight models install <pack>`).
- * None of them ships inside the package: the installer fetches each file from
- * its pinned upstream URL and keeps it only if its SHA-256 matches.
+ * Model packs a user installs on purpose (`porchlight models install <pack>`):
+ * the installer fetches each file from its pinned upstream URL and keeps it
+ * only if its SHA-256 matches. The default pack's files also ship inside the
+ * package (`models/` at its root, see `bundledModelPath`), so the default
+ * engine needs no download; installing the pack is only for an install that
+ * lacks them.
  */
 export interface PackFile {
   /** Name on disk inside the pack folder (the name the reference copies use too). */
@@ -31,7 +35,7 @@ export const MODEL_PACKS: readonly ModelPack[] = [
       {
         name: 'yunet_s_640_640.onnx',
         role: 'detector',
-        url: 'https://raw.githubusercontent.com/ShiqiYu/libfacedetection.train/147357457766555aeaa81fe5501f081fe1c8e12e/onnx/yunet_s_640_640.onnx',
+        url: 'https://raw.githubusercontent.com/ShiqiYu/libfacedetection.train/0047ac24afb1a50a0c6105001c89d1b5b805dbf1/onnx/yunet_s_640_640.onnx',
         sha256: '8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4',
         bytes: 232589,
         licence: 'MIT / Apache-2.0',
@@ -71,4 +75,23 @@ export function packFilePath(packName: string, role: PackFile['role'], userDir?:
   const file = pack?.files.find((f) => f.role === role);
   if (!pack || !file) throw new Error(`model pack "${packName}" has no ${role}`);
   return path.join(modelsDir(userDir), pack.name, file.name);
+}
+
+/** The package's own `models/` folder (beside `dist/`), holding the default pack's files. */
+export const BUNDLED_MODELS_DIR = path.resolve(__dirname, '..', '..', '..', 'models');
+
+/** The bundled copy of one file of the default pack (the same bytes as the pack: same checksum, same model id). */
+export function bundledModelPath(role: PackFile['role']): string {
+  const file = findPack(DEFAULT_PACK)!.files.find((f) => f.role === role)!;
+  return path.join(BUNDLED_MODELS_DIR, file.name);
+}
+
+/**
+ * The file the default engine loads for a role: the package's bundled copy,
+ * or the installed default pack when the bundled one is missing (an install
+ * trimmed of its models folder).
+ */
+export function defaultModelPath(role: PackFile['role'], userDir?: string): string {
+  const bundled = bundledModelPath(role);
+  return fs.existsSync(bundled) ? bundled : packFilePath(DEFAULT_PACK, role, userDir);
 }

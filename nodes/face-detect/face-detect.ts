@@ -36,8 +36,8 @@ export = function register(RED: NodeAPI): void {
     // "engine" (the default) follows the engine's choice, the fastest pipeline
     // that passed its self-test; a named detector pins face-api's tfjs one.
     const followsEngine = !def.detector || def.detector === ENGINE_CHOICE;
-    const detectorChoice: Promise<{ detector: string; detectorConfig: Record<string, unknown>; reason?: string; fallback?: string }> = followsEngine
-      ? engineSelection(RED, def.engine, pool)
+    const detectorChoice: Promise<{ detector: string; detectorConfig: Record<string, unknown>; label?: string; reason?: string; fallback?: string }> = followsEngine
+      ? engineSelection(RED, def.engine, pool, this)
       : Promise.resolve({ detector: def.detector, detectorConfig: {} });
     detectorChoice.catch(() => undefined);
     const requestFor = async (): Promise<DetectRequest> => {
@@ -66,9 +66,9 @@ export = function register(RED: NodeAPI): void {
       .then(async (result) => {
         if (closing) return;
         // The engine's own fallback (a model file missing or broken) stays visible, not only a green "ready".
-        const { fallback } = await detectorChoice;
-        const warning = result.fallbackWarning ?? (fallback && `${result.detector}, because ${fallback}`);
-        this.status(warning ? warnStatus(warning) : readyStatus(`ready (${result.detector})`));
+        const { fallback, label } = await detectorChoice;
+        const warning = result.fallbackWarning ?? (fallback && `${label ?? result.detector}, because ${fallback}`);
+        this.status(warning ? warnStatus(warning) : readyStatus(`ready (${label ?? result.detector})`));
       })
       .catch((err) => {
         if (!closing) this.status(errorStatus(err));

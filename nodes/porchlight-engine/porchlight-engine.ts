@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
-import { registerHealthCheck } from '../../lib/metrics/health';
+import { registerHealthCheck, type ComponentHealth } from '../../lib/metrics/health';
 import { selectBackend, type EngineSelection } from '../../lib/vision/onnx/select';
 import type { WorkerPool } from '../../lib/workers/pool';
-import { parseEngineDef, type EngineConfigNode } from '../shared/engine';
+import { parseEngineDef, selectionHealth, type EngineConfigNode } from '../shared/engine';
 import { registerModelRoutes } from './model-routes';
 
 /** Config node: the vision engine shared by face-detect and face-recognize (backend, models, worker threads, queue, limits). */
@@ -24,13 +24,13 @@ export = function register(RED: NodeAPI): void {
     this.settings = settings;
 
     let chosen: Promise<EngineSelection> | undefined;
-    let state: { ok: boolean; backend?: string; reason: string } = { ok: true, reason: 'not chosen yet: no vision node has asked' };
+    let state: ComponentHealth = { ok: true, reason: 'not chosen yet: no vision node has asked' };
     this.selection = (pool: WorkerPool) => {
       chosen ??= selectBackend(pool, settings.backend ?? 'auto', settings.models).then(
         (selection) => {
-          state = { ok: true, backend: selection.backend, reason: selection.reason };
-          if (selection.fallback) this.warn(`vision backend ${selection.backend}: ${selection.reason}`);
-          else this.log(`vision backend ${selection.backend}: ${selection.reason}`);
+          state = selectionHealth(selection);
+          if (selection.fallback) this.warn(`vision engine ${selection.label}: ${selection.reason}`);
+          else this.log(`vision engine ${selection.label}: ${selection.reason}`);
           return selection;
         },
         (err: Error) => {

@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { DEFAULT_MAX_PIXELS } from '../../lib/image/decode';
+import { registerHealthCheck, type ComponentHealth } from '../../lib/metrics/health';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice, type EngineModels, type EngineSelection } from '../../lib/vision/onnx/select';
 import { acquireSharedPool, type PoolLease, type PoolOptions, type WorkerPool } from '../../lib/workers/pool';
 
@@ -22,18 +23,50 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { maxPixels: DEFAULT_MAX_
 /** A vision node's detector setting that means "whatever the engine selected". */
 export const ENGINE_CHOICE = 'engine';
 
+/** What `/porchlight/health` shows of an engine's selection: the pipeline in force and why. */
+export function selectionHealth(selection: EngineSelection): ComponentHealth {
+  return { ok: true, backend: selection.backend, pipeline: selection.label, reason: selection.reason };
+}
+
 let defaultSelection: Promise<EngineSelection> | undefined;
+let defaultHealth: ComponentHealth = { ok: true, reason: 'not chosen yet: no vision node has asked' };
+/** Vision nodes using the default engine; `backend:default` is in the health report while there are any. */
+const defaultUsers = new Set<Node>();
+let unregisterDefaultHealth: (() => void) | undefined;
+
+function watchDefaultEngine(node: Node): void {
+  if (defaultUsers.has(node)) return;
+  defaultUsers.add(node);
+  unregisterDefaultHealth ??= registerHealthCheck('backend:default', () => ({ ...defaultHealth, requested: 'auto' }));
+  node.on('close', () => {
+    defaultUsers.delete(node);
+    if (defaultUsers.size === 0) {
+      unregisterDefaultHealth?.();
+      unregisterDefaultHealth = undefined;
+    }
+  });
+}
 
 /**
  * The detector and recognizer a vision node should name, with the reason for
- * its status: from the engine config node it points at, or `auto` with the
- * models installed in the user dir when it points at none.
+ * its status: from the engine config node it points at, or `auto` (YuNet +
+ * MobileFaceNet bundled in the package) when it points at none.
  */
-export function engineSelection(RED: NodeAPI, engineId: string | undefined, pool: WorkerPool): Promise<EngineSelection> {
+export function engineSelection(RED: NodeAPI, engineId: string | undefined, pool: WorkerPool, node?: Node): Promise<EngineSelection> {
   const engine = engineId ? (RED.nodes.getNode(engineId) as EngineConfigNode | null) : null;
   if (engine) return engine.selection(pool);
-  defaultSelection ??= selectBackend(pool, 'auto', { userDir: RED.settings.userDir as string | undefined });
-  defaultSelection.catch(() => (defaultSelection = undefined));
+  if (node) watchDefaultEngine(node);
+  defaultSelection ??= selectBackend(pool, 'auto', { userDir: RED.settings.userDir as string | undefined }).then(
+    (selection) => {
+      defaultHealth = selectionHealth(selection);
+      return selection;
+    },
+    (err: Error) => {
+      defaultHealth = { ok: false, reason: err.message };
+      defaultSelection = undefined;
+      throw err;
+    },
+  );
   return defaultSelection;
 }
 
@@ -63,7 +96,7 @@ export function parseEngineDef(def: NodeDef & Record<string, unknown>): EngineSe
     backend,
     models: {
       detectorModel: text(def.detectorModel),
-      detectorKind: def.detectorKind === 'ultraface' ? 'ultraface' : 'yunet',
+      detectorKind: def.detectorKind === 'ultraface' || def.detectorKind === 'faceapi' ? def.detectorKind : 'yunet',
       recognizerModel: text(def.recognizerModel),
     },
     threads: threads > 0 ? threads : undefined,

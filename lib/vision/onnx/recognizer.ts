@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PorchlightError } from '../../errors';
 import type { Point, RawImage } from '../../image/types';
-import { DEFAULT_PACK, packFilePath } from '../../models/packs';
+import { defaultModelPath } from '../../models/packs';
 import type { Embedder } from '../embedder';
 import { alignFivePoint } from './align';
 import { checkImageInput, formatShape, openModelFile, runModel, type OnnxModel } from './runtime';
 import { IMAGENET_RGB, SYMMETRIC_RGB, toPlanar, type PixelFormat } from './tensor';
 
 export interface OnnxRecognizerConfig {
-  /** An ONNX model taking a 1x3x112x112 aligned face; default: the installed yunet-mobilefacenet pack. */
+  /** An ONNX model taking a 1x3x112x112 aligned face; default: the package's bundled MobileFaceNet. */
   modelPath?: string;
   /** `imagenet` (MobileFaceNet trained in PyTorch) or `symmetric` ((x - 127.5) / 127.5, insightface). */
   normalization?: 'imagenet' | 'symmetric';
@@ -42,7 +42,7 @@ export class OnnxRecognizer implements Embedder {
   private readonly threads: number;
 
   constructor(config: OnnxRecognizerConfig = {}) {
-    this.modelPath = config.modelPath || packFilePath(DEFAULT_PACK, 'recognizer');
+    this.modelPath = config.modelPath || defaultModelPath('recognizer');
     const base = config.normalization === 'symmetric' ? SYMMETRIC_RGB : IMAGENET_RGB;
     this.format = { ...base, order: config.order ?? 'rgb' };
     this.threads = config.threads ?? 1;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PorchlightError } from '../../errors';
-import { DEFAULT_PACK, modelsDir, packFilePath } from '../../models/packs';
+import { DEFAULT_PACK, defaultModelPath, findPack, modelsDir } from '../../models/packs';
 import type { WorkerPool } from '../../workers/pool';
 import { embedFaces } from '../client';
 import type { Backend } from '../types';
@@ -13,11 +13,15 @@ export type BackendChoice = 'auto' | Backend;
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tfjs', 'onnx'];
 
 export interface EngineModels {
-  /** A YuNet / UltraFace model file; default: the installed pack's YuNet. */
+  /** A YuNet / UltraFace model file; default: the YuNet bundled in the package (else the installed pack's). */
   detectorModel?: string;
-  /** `yunet` or `ultraface` (how to read `detectorModel`); default yunet. */
-  detectorKind?: 'yunet' | 'ultraface';
-  /** A 112x112 5-point recognizer model file; default: the installed pack's MobileFaceNet. */
+  /**
+   * `yunet` or `ultraface` (how to read `detectorModel`); default yunet.
+   * `faceapi` picks face-api's own networks (SSD MobileNet + ResNet-128) on
+   * ONNX instead, with the same embeddings as on tfjs.
+   */
+  detectorKind?: 'yunet' | 'ultraface' | 'faceapi';
+  /** A 112x112 5-point recognizer model file; default: the MobileFaceNet bundled in the package (else the installed pack's). */
   recognizerModel?: string;
   /** Node-RED's user dir, where packs are installed and built graphs cached. */
   userDir?: string;
@@ -32,6 +36,8 @@ export interface EngineSelection {
   recognizerConfig: Record<string, unknown>;
   /** One sentence for the node status, the log and `/porchlight/health`. */
   reason: string;
+  /** The detector and recognizer in force, for people: e.g. `YuNet + MobileFaceNet (onnxruntime)`. */
+  label: string;
   /**
    * The match tolerance (Euclidean distance between embeddings) that suits
    * the recognizer, for nodes whose user left the tolerance at its default:
@@ -44,7 +50,7 @@ export interface EngineSelection {
   fallback?: string;
 }
 
-type Pipeline = Omit<EngineSelection, 'reason' | 'selfTestMs' | 'tolerance' | 'fallback'>;
+type Pipeline = Omit<EngineSelection, 'reason' | 'label' | 'selfTestMs' | 'tolerance' | 'fallback'>;
 
 /** face-api's published tolerance for its ResNet descriptor. */
 const FACEAPI_TOLERANCE = 0.6;
@@ -56,7 +62,42 @@ const FACEAPI_TOLERANCE = 0.6;
 const UNIT_EMBEDDING_TOLERANCE = 1.15;
 
 function withReason(pipeline: Pipeline, reason: string, selfTestMs?: number): EngineSelection {
-  return { ...pipeline, reason, selfTestMs, tolerance: pipeline.recognizer === 'onnx' ? UNIT_EMBEDDING_TOLERANCE : FACEAPI_TOLERANCE };
+  return {
+    ...pipeline,
+    reason,
+    label: pipelineLabel(pipeline),
+    selfTestMs,
+    tolerance: pipeline.recognizer === 'onnx' ? UNIT_EMBEDDING_TOLERANCE : FACEAPI_TOLERANCE,
+  };
+}
+
+const DETECTOR_NAMES: Record<string, string> = {
+  yunet: 'YuNet',
+  ultraface: 'UltraFace',
+  'ssd-mobilenetv1': 'face-api SSD MobileNet',
+  'ssd-mobilenetv1-onnx': 'face-api SSD MobileNet',
+  'tiny-face-detector': 'face-api Tiny Face Detector',
+};
+const RECOGNIZER_NAMES: Record<string, string> = { 'faceapi-resnet128': 'ResNet-128', 'faceapi-resnet128-onnx': 'ResNet-128' };
+/** Names of the default pack's files, as people know the networks. */
+const PACK_NETWORKS: Record<string, string> = { detector: 'YuNet', recognizer: 'MobileFaceNet' };
+
+/** A model file by its network's name when it is the default pack's file, else by its file name. */
+function modelFileLabel(file: unknown, role: 'detector' | 'recognizer', fallback: string): string {
+  if (typeof file !== 'string' || !file) return fallback;
+  const packFile = findPack(DEFAULT_PACK)?.files.find((f) => f.role === role);
+  return path.basename(file) === packFile?.name ? PACK_NETWORKS[role] : `${fallback} (${path.basename(file)})`;
+}
+
+/** `YuNet + MobileFaceNet (onnxruntime)`, `face-api SSD MobileNet + ResNet-128 (tfjs)`, ... */
+export function pipelineLabel(pipeline: Pipeline): string {
+  const detector = pipeline.recognizer === 'onnx'
+    ? modelFileLabel(pipeline.detectorConfig.modelPath, 'detector', DETECTOR_NAMES[pipeline.detector] ?? pipeline.detector)
+    : DETECTOR_NAMES[pipeline.detector] ?? pipeline.detector;
+  const recognizer = pipeline.recognizer === 'onnx'
+    ? modelFileLabel(pipeline.recognizerConfig.modelPath, 'recognizer', 'ONNX recognizer')
+    : RECOGNIZER_NAMES[pipeline.recognizer] ?? pipeline.recognizer;
+  return `${detector} + ${recognizer} (${pipeline.backend === 'onnx' ? 'onnxruntime' : 'tfjs'})`;
 }
 
 export const TFJS_SELECTION: Pipeline = {
@@ -79,10 +120,10 @@ function selfTestImage(): Buffer {
   return fs.readFileSync(path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg'));
 }
 
-/** YuNet + MobileFaceNet (or the user's files), with the first missing file named. */
+/** YuNet + MobileFaceNet (bundled, else the installed pack, or the user's files), with the first missing file named. */
 function userModelsPipeline(models: EngineModels): { pipeline: Pipeline; missing?: string } {
-  const detectorModel = models.detectorModel || packFilePath(DEFAULT_PACK, 'detector', models.userDir);
-  const recognizerModel = models.recognizerModel || packFilePath(DEFAULT_PACK, 'recognizer', models.userDir);
+  const detectorModel = models.detectorModel || defaultModelPath('detector', models.userDir);
+  const recognizerModel = models.recognizerModel || defaultModelPath('recognizer', models.userDir);
   const missing = [detectorModel, recognizerModel].find((file) => !fs.existsSync(file));
   return {
     pipeline: {
@@ -133,32 +174,39 @@ const describeFiles = (pipeline: Pipeline) =>
 
 /**
  * Picks the backend. `tfjs` is taken as asked. `onnx` and `auto` take the
- * fastest pipeline that passes its self-test: YuNet + MobileFaceNet (the
- * installed pack or the configured files), else face-api's own networks on
- * ONNX. When neither works, `auto` takes tfjs and `onnx` rejects; either
- * way the reason says why.
+ * fastest pipeline that passes its self-test: YuNet + MobileFaceNet (bundled
+ * in the package, else the installed pack, or the configured files), else
+ * face-api's own networks on ONNX. When neither works, `auto` takes tfjs and
+ * `onnx` rejects; either way the reason says why. The detector kind
+ * `faceapi` asks for face-api's networks on ONNX first.
  */
 export async function selectBackend(pool: WorkerPool, requested: BackendChoice, models: EngineModels = {}): Promise<EngineSelection> {
   if (requested === 'tfjs') return withReason(TFJS_SELECTION, 'tfjs as configured');
   const prefix = requested === 'auto' ? 'auto: ' : '';
-  const { pipeline, missing } = userModelsPipeline(models);
-  let failure: string;
-  if (missing) {
-    failure = `ONNX model not found: ${missing} (install with: porchlight models install ${DEFAULT_PACK})`;
-  } else {
-    try {
-      const selfTestMs = await selfTest(pool, pipeline);
-      return withReason(pipeline, `${prefix}ONNX self-test passed in ${Math.round(selfTestMs)} ms (${describeFiles(pipeline)})`, selfTestMs);
-    } catch (err) {
-      failure = `ONNX self-test failed: ${(err as Error).message}`;
+  const faceApiAsked = models.detectorKind === 'faceapi';
+  let failure = '';
+  if (!faceApiAsked) {
+    const { pipeline, missing } = userModelsPipeline(models);
+    if (missing) {
+      failure = `ONNX model not found: ${missing} (install with: porchlight models install ${DEFAULT_PACK})`;
+    } else {
+      try {
+        const selfTestMs = await selfTest(pool, pipeline);
+        return withReason(pipeline, `${prefix}ONNX self-test passed in ${Math.round(selfTestMs)} ms (${describeFiles(pipeline)})`, selfTestMs);
+      } catch (err) {
+        failure = `ONNX self-test failed: ${(err as Error).message}`;
+      }
     }
   }
   const faceApi = faceApiOnnxPipeline(models);
   try {
     const selfTestMs = await selfTest(pool, faceApi);
+    if (faceApiAsked) return withReason(faceApi, `${prefix}face-api's networks on ONNX as configured; self-test passed in ${Math.round(selfTestMs)} ms`, selfTestMs);
     return { ...withReason(faceApi, `${prefix}face-api's networks on ONNX, because ${failure}`, selfTestMs), fallback: failure };
   } catch (err) {
-    failure += `; face-api's networks on ONNX failed too: ${(err as Error).message}`;
+    failure = faceApiAsked
+      ? `face-api's networks on ONNX failed: ${(err as Error).message}`
+      : `${failure}; face-api's networks on ONNX failed too: ${(err as Error).message}`;
   }
   if (requested === 'onnx') throw new PorchlightError('MODEL_UNAVAILABLE', failure);
   return { ...withReason(TFJS_SELECTION, `auto: tfjs, because ${failure}`), fallback: failure };

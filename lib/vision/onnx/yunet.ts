@@ -1,6 +1,6 @@
 import { PorchlightError } from '../../errors';
 import type { RawImage } from '../../image/types';
-import { DEFAULT_PACK, packFilePath } from '../../models/packs';
+import { defaultModelPath } from '../../models/packs';
 import type { DetectedFace, DetectorConfig, DetectorFactory } from '../types';
 import { OnnxDetector, onnxDetectorConfig, type OnnxDetectorConfig } from './onnx-detector';
 import { checkImageInput, fixedDim, runModel, type OnnxModel } from './runtime';
@@ -91,13 +91,13 @@ function clamp01(v: number): number {
 export const yunetFactory: DetectorFactory = {
   name: 'yunet',
   backend: 'onnx',
-  description: 'YuNet ONNX face detector with 5 landmarks (a model file of your own, or the yunet-mobilefacenet pack); about 12 ms at 640 on one core',
+  description: 'YuNet ONNX face detector with 5 landmarks (YuNet-s 640 bundled in the package, or a model file of your own); about 12 ms at 640 on one core',
   validateConfig: (config: DetectorConfig): YuNetConfig => {
     const inputSize = Number(config.inputSize ?? 640);
     if (!(Number.isInteger(inputSize) && inputSize >= 32 && inputSize % 32 === 0)) {
       throw new Error(`yunet inputSize must be a multiple of 32, got ${config.inputSize}`);
     }
-    return { ...onnxDetectorConfig(config, packFilePath(DEFAULT_PACK, 'detector')), inputSize };
+    return { ...onnxDetectorConfig(config, defaultModelPath('detector')), inputSize };
   },
   create: (config) => new YuNetDetector(config as YuNetConfig),
 };
