@@ -109,7 +109,8 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
         if (rest[0] !== 'lfw') throw new CliError('eval knows one benchmark: porchlight eval lfw --images <dir> --pairs <pairs.txt>', USAGE_ERROR);
         if (!values.images || !values.pairs) throw new CliError('eval lfw needs --images <dir> and --pairs <pairs.txt>', USAGE_ERROR);
         const flip = values['no-flip'] !== true;
-        const secondDetector = values['second-detector'] ?? 'tiny-face-detector';
+        // face-api's SSD misses faces that its Tiny detector finds; the ONNX detectors get no second one.
+        const secondDetector = values['second-detector'] ?? (selection?.detector.startsWith('ssd-mobilenetv1') ? 'tiny-face-detector' : 'none');
         const limit = values.limit === undefined ? undefined : Math.floor(positiveNumber(values.limit, 'limit', 0));
         const report = await evalLfw({
           images: values.images,

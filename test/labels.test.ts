@@ -35,7 +35,8 @@ describe('face-db label and calibration actions (Node-RED runtime, real SQLite f
     poolLease = acquireSharedPool({ threads: 1 });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-labels-'));
     await helper.load([engine, porchlightDb, faceDb, faceRecognize], [
-      { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
+      // face-api's networks on ONNX: the tolerance range asserted below is on their scale.
+      { id: 'eng', type: 'porchlight-engine', detectorKind: 'faceapi', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
       { id: 'pdb', type: 'porchlight-db', file: settings().file, snapshotDir: settings().snapshotDir },
       { id: 'fdb', type: 'face-db', db: 'pdb', engine: 'eng', action: 'list', minQuality: 0.35, wires: [['out']] },
       { id: 'out', type: 'helper' },

@@ -68,13 +68,20 @@ export interface EmbedRequest extends DetectRequest {
   /** Faces under this quality score (0..1) come back without an embedding (default 0: embed all). */
   minQuality?: number;
   /**
-   * Detector tried when the first finds no face (default `tiny-face-detector`:
-   * it finds about two thirds of the faces SSD misses on LFW); `none` for none.
+   * Detector tried when the first finds no face; `none` for none. Default:
+   * `tiny-face-detector` behind face-api's SSD (it finds about two thirds of
+   * the faces SSD misses on LFW), none behind the ONNX detectors (YuNet
+   * missed no LFW face, and a face-less frame should not load tfjs).
    */
   secondDetector?: string;
   /** Which recognizer embeds the faces (lib/vision/recognizers.ts); default face-api's ResNet. */
   recognizer?: string;
   recognizerConfig?: Record<string, unknown>;
+}
+
+/** face-api's SSD (the default detector) on tfjs or as an ONNX graph. */
+function isFaceApiDetector(detector: string | undefined): boolean {
+  return detector === undefined || detector.startsWith('ssd-mobilenetv1');
 }
 
 /**
@@ -88,7 +95,7 @@ export async function embedFaces(pool: WorkerPool, payload: unknown, request: Em
     faces: request.faces?.map(({ box, score, landmarks }) => ({ box, score, landmarks })),
     flip: request.flip ?? true,
     minQuality: request.minQuality ?? 0,
-    secondDetector: request.secondDetector === 'none' ? undefined : request.secondDetector ?? 'tiny-face-detector',
+    secondDetector: request.secondDetector === 'none' ? undefined : request.secondDetector ?? (isFaceApiDetector(request.detector) ? 'tiny-face-detector' : undefined),
     recognizer: request.recognizer,
     recognizerConfig: request.recognizerConfig,
   };

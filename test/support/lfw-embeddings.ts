@@ -16,7 +16,7 @@ export function lfwFolds(): LfwPair[][] {
   return readPairsFile(lfwPairsFile, lfwDir).sets;
 }
 
-/** The pipeline face-recognize and enrollment use on a fresh install: `auto` (face-api's networks on ONNX unless an ONNX pack is installed). */
+/** The pipeline face-recognize and enrollment use on a fresh install: `auto`, i.e. the bundled YuNet + MobileFaceNet. */
 export function defaultSelection(pool: WorkerPool): Promise<EngineSelection> {
   return selectBackend(pool, 'auto');
 }
