@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Backoff } from '../process/backoff';
+import { CircuitBreaker, trackBreaker, type CircuitBreakerOptions } from '../process/circuit-breaker';
 
 /**
  * - `connecting`: first attempt, no frame yet;
@@ -34,9 +35,17 @@ export interface ReconnectOptions {
   /** A connected source that yields no frame for this long is dropped and reconnected. */
   staleAfterMs?: number;
   backoff?: Backoff;
+  /** The circuit breaker around (re)connecting; `false`: none (retry with the backoff for ever). */
+  breaker?: CircuitBreakerOptions | false;
 }
 
 export const DEFAULT_STALE_AFTER_MS = 5_000;
+
+/**
+ * A camera that failed 8 times within 2 minutes (with the default backoff:
+ * about 90 s of failing) is left alone for 2 minutes, then tried once.
+ */
+export const CAMERA_BREAKER: CircuitBreakerOptions = { failures: 8, windowMs: 120_000, coolOffMs: 120_000 };
 
 /**
  * The connection lifecycle every network or process source shares: connect,
@@ -53,6 +62,9 @@ export abstract class ReconnectingSource extends EventEmitter<FrameSourceEvents>
   private lastActivityAt = 0;
   protected readonly backoff: Backoff;
   protected readonly staleAfterMs: number;
+  /** Opens after repeated failures: no attempt during its cool-off, the state `error` saying so (shown in metrics and health). */
+  readonly breaker?: CircuitBreaker;
+  private untrackBreaker?: () => void;
 
   constructor(
     readonly label: string,
@@ -61,6 +73,7 @@ export abstract class ReconnectingSource extends EventEmitter<FrameSourceEvents>
     super();
     this.backoff = options.backoff ?? new Backoff();
     this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    if (options.breaker !== false) this.breaker = new CircuitBreaker(`camera ${label}`, { ...CAMERA_BREAKER, ...options.breaker });
   }
 
   /** Opens the connection or process; must report back through the protected methods. */
@@ -71,6 +84,7 @@ export abstract class ReconnectingSource extends EventEmitter<FrameSourceEvents>
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    if (this.breaker) this.untrackBreaker = trackBreaker(this.breaker);
     this.setState('connecting', this.label);
     this.connectNow();
     const checkEvery = Math.max(50, Math.min(1000, this.staleAfterMs / 2));
@@ -79,6 +93,7 @@ export abstract class ReconnectingSource extends EventEmitter<FrameSourceEvents>
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.untrackBreaker?.();
     clearTimeout(this.retryTimer);
     clearInterval(this.watchdog);
     this.retryTimer = undefined;
@@ -93,6 +108,10 @@ export abstract class ReconnectingSource extends EventEmitter<FrameSourceEvents>
   private connectNow(): void {
     this.retryTimer = undefined;
     if (this.stopped) return;
+    if (this.breaker && !this.breaker.tryAcquire()) {
+      this.retryTimer = setTimeout(() => this.connectNow(), Math.max(50, this.breaker.retryInMs()));
+      return;
+    }
     this.lastActivityAt = Date.now();
     this.connect();
   }
@@ -108,6 +127,7 @@ export abstract class ReconnectingSource extends EventEmitter<FrameSourceEvents>
     this.lastActivityAt = Date.now();
     if (this.state !== 'streaming') {
       this.backoff.reset();
+      this.breaker?.success();
       this.setState('streaming', this.label);
     }
     this.emit('frame', jpeg);
@@ -124,9 +144,12 @@ export abstract class ReconnectingSource extends EventEmitter<FrameSourceEvents>
    */
   protected connectionLost(reason: string, state: 'reconnecting' | 'error' = 'reconnecting'): void {
     if (this.stopped || this.retryTimer) return;
-    const delay = this.backoff.next();
+    this.breaker?.failure(reason);
+    const open = this.breaker?.state === 'open';
+    // An open breaker: no attempt until its cool-off ends (then one trial), instead of the backoff.
+    const delay = open ? this.breaker!.retryInMs() : this.backoff.next();
     this.retryTimer = setTimeout(() => this.connectNow(), delay);
-    this.setState(state, reason);
+    this.setState(open ? 'error' : state, open ? `${reason} · circuit ${this.breaker!.describe()}` : reason);
     void this.disconnect();
   }
 

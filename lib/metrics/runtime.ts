@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { trackedBreakers, type CircuitState } from '../process/circuit-breaker';
 import { healthReport } from './health';
 
 /**
@@ -49,24 +50,44 @@ export function registerRuntimeMetrics(registry: Registry): void {
   });
   startLagSampler((seconds) => lag.observe(seconds));
 
-  // One health report per scrape, shared by the gauges read from it.
-  let pending: { at: number; report: ReturnType<typeof healthReport> } | undefined;
-  const health = () => {
-    if (!pending || realNow() - pending.at > 1000) pending = { at: realNow(), report: healthReport() };
-    return pending.report;
-  };
-
   new Gauge({
     name: 'porchlight_component_up',
     help: 'Each component of /porchlight/health: 1 when ok, 0 when down (component: camera, database, event-replication, engine, backend...; name: node id or file).',
     labelNames: ['component', 'name'] as const,
     registers,
     async collect() {
-      const report = await health();
+      const report = await healthReport();
       this.reset();
       for (const [key, state] of Object.entries(report.components)) this.set(healthKeyLabels(key), state.ok ? 1 : 0);
     },
   });
+
+  const stateValue: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
+  new Gauge({
+    name: 'porchlight_circuit_state',
+    help: 'Each circuit breaker (camera, shared log...): 0 closed, 1 half-open (one trial call), 2 open (no calls until its cool-off ends).',
+    labelNames: ['breaker'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const breaker of trackedBreakers()) this.set({ breaker: breaker.name }, stateValue[breaker.state]);
+    },
+  });
+  for (const [name, help, read] of [
+    ['porchlight_circuit_opened_total', 'Times each circuit breaker opened (since its stage started).', (s: { opened: number }) => s.opened],
+    ['porchlight_circuit_rejected_total', 'Calls each open circuit breaker refused (since its stage started).', (s: { rejected: number }) => s.rejected],
+  ] as const) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['breaker'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const breaker of trackedBreakers()) this.inc({ breaker: breaker.name }, read(breaker.stats()));
+      },
+    });
+  }
 
   new Gauge({
     name: 'porchlight_camera_frame_age_seconds',
@@ -74,7 +95,7 @@ export function registerRuntimeMetrics(registry: Registry): void {
     labelNames: ['name'] as const,
     registers,
     async collect() {
-      const report = await health();
+      const report = await healthReport();
       this.reset();
       for (const [key, state] of Object.entries(report.components)) {
         const { component, name } = healthKeyLabels(key);

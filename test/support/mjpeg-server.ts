@@ -45,13 +45,14 @@ export class MjpegServer {
     if (options.frames.length === 0) throw new Error('an MJPEG server needs frames');
   }
 
-  async start(): Promise<string> {
+  /** Listens on `port` (default: a free one the OS picks). */
+  async start(listenPort = 0): Promise<string> {
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(listenPort, '127.0.0.1', resolve));
     const { port } = this.server.address() as AddressInfo;
     this.url = `http://127.0.0.1:${port}`;
     return this.url;
