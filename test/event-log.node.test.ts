@@ -370,7 +370,20 @@ describe('event-log node (Node-RED runtime)', function () {
       }
       assert.equal(detail.hasSnapshot, false);
       assert.equal(detail.faces[0].hasCrop, false);
-      assert.equal(detail.people[0].name, 'Zoe', 'the record of the visit stays');
+      // The visit stays on record, but not her name: not in the event, its faces, the search or the CSV export.
+      for (let i = 0; i < 100 && detail.people[0].name === 'Zoe'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        detail = (await helper.request().get(`/porchlight/events/${zoesVisit}`).expect(200)).body;
+      }
+      assert.deepEqual([detail.verdict, detail.people[0].name, detail.faces[0].name], ['known', `(forgotten #${zoe.id})`, `(forgotten #${zoe.id})`]);
+      assert.equal((await helper.request().get('/porchlight/events').query({ person: 'Zoe' }).expect(200)).body.total, 0);
+      const csv = (await helper.request().get('/porchlight/events.csv').expect(200)).text;
+      assert.ok(!csv.includes('Zoe') && csv.includes(`(forgotten #${zoe.id})`) && csv.includes('Yves'), csv);
+      const json = (await helper.request().get('/porchlight/events.json').expect(200)).text;
+      assert.ok(!json.includes('Zoe'), 'the JSON export names her nowhere');
+      // Pictures are never kept by the browser, so none outlives a forget there.
+      const snapshot = await helper.request().get(`/porchlight/events/${othersVisit}/snapshot.jpg`).expect(200);
+      assert.equal(snapshot.headers['cache-control'], 'private, no-store');
       await helper.request().get(`/porchlight/events/${zoesVisit}/snapshot.jpg`).expect(404);
       const other = (await helper.request().get(`/porchlight/events/${othersVisit}`).expect(200)).body;
       assert.deepEqual([other.hasSnapshot, other.faces[0].hasCrop], [true, true], 'other people keep theirs');

@@ -216,6 +216,9 @@ describe('event log (lib, on a real SQLite file)', function () {
       assert.equal(page1.events.length, 7);
       assert.equal(page2.total, 30);
       assert.deepEqual(page2.events.map((e) => e.id), [22, 21, 20, 19, 18, 17, 16].map((i) => ids[i]));
+      // limit=0 is the count alone (it gave one event), through the filter parser as the routes use it.
+      assert.deepEqual(log.repository.query(parseEventFilter({ limit: '0' })), { events: [], total: 30 });
+      assert.deepEqual(log.repository.query(parseEventFilter({ person: 'Alice', limit: 0 })).events, []);
     });
 
     it('treats SQL-looking filter text as plain text', () => {
@@ -254,6 +257,7 @@ describe('event log (lib, on a real SQLite file)', function () {
     const window = JSON.parse(await exportEvents(log.repository, { limit: 1500, offset: 100 }, 'json'));
     assert.deepEqual(window.map((e: { id: string }) => e.id), newestFirst.slice(100, 1600));
     assert.deepEqual(JSON.parse(await exportEvents(log.repository, { verdict: 'known' }, 'json')), []);
+    assert.deepEqual(JSON.parse(await exportEvents(log.repository, parseEventFilter({ limit: '0' }), 'json')), []);
   });
 
   it('quotes CSV fields and defuses spreadsheet formulas in names', async () => {

@@ -131,6 +131,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
 
     const all = await shared.query({ limit: 100 });
     assert.equal(all.total, 12);
+    assert.deepEqual(await shared.query({ limit: 0 }), { events: [], total: 12 }, 'limit 0: the count alone');
     assert.deepEqual(all.events.map((e) => e.id).sort(), [...frontIds, ...garageIds].sort());
     assert.deepEqual((await shared.query({ door: 'front' })).events.map((e) => e.id).sort(), [...frontIds].sort());
     assert.deepEqual((await shared.query({ door: 'garage', verdict: 'known' })).events.map((e) => e.door), ['garage', 'garage', 'garage']);
@@ -175,8 +176,10 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
     // A person forgotten: their crops and the pictures of their events leave the shared log directly.
     const aaron = (await shared.get(ids[0]))!;
     assert.ok(aaron.hasSnapshot && aaron.faces[0].hasCrop && aaron.faces[0].personId === '1');
-    assert.deepEqual(await shared.forgetPerson('1'), { cropsDropped: 1, snapshotsRemoved: 1 });
+    assert.deepEqual(await shared.forgetPerson('1'), { cropsDropped: 1, snapshotsRemoved: 1, namesRedacted: 1 });
     const forgotten = (await shared.get(ids[0]))!;
+    assert.deepEqual([forgotten.people.map((p) => p.name), forgotten.faces[0].name], [['(forgotten #1)'], '(forgotten #1)'], 'their name is gone from the shared log');
+    assert.equal((await shared.query({ person: 'Aaron Eckhart' })).total, 0);
     assert.equal(forgotten.hasSnapshot, false);
     assert.equal(forgotten.faces[0].hasCrop, false);
     assert.equal(await shared.image(ids[0], 'snapshot'), undefined);

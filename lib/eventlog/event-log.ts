@@ -386,10 +386,11 @@ export class EventLog extends EventEmitter {
 
   /**
    * A person was forgotten in the face DB: their face crops and the snapshots
-   * of events naming them go too. The event rows stay (with the name) until
-   * retention or a DELETE removes them.
+   * of events naming them go too, and their name: the event rows stay (the
+   * visit, its verdict) under "(forgotten #id)" until retention or a DELETE
+   * removes them, so neither the API nor the CSV export names them again.
    */
-  async forgetPerson(personId: string | number): Promise<{ cropsDropped: number; snapshotsRemoved: number }> {
+  async forgetPerson(personId: string | number): Promise<{ cropsDropped: number; snapshotsRemoved: number; namesRedacted: number }> {
     const id = String(personId);
     const cropsDropped = this.repository.dropCropsOfPerson(id);
     let snapshotsRemoved = 0;
@@ -400,7 +401,12 @@ export class EventLog extends EventEmitter {
       snapshotsRemoved += ids.length;
       await yieldToLoop();
     }
-    return { cropsDropped, snapshotsRemoved };
+    let namesRedacted = 0;
+    for (let n = this.repository.redactPersonName(id, RETENTION_BATCH); n > 0; n = this.repository.redactPersonName(id, RETENTION_BATCH)) {
+      namesRedacted += n;
+      await yieldToLoop();
+    }
+    return { cropsDropped, snapshotsRemoved, namesRedacted };
   }
 
   /**

@@ -54,7 +54,8 @@ export function parseEventFilter(input: Record<string, unknown>): EventFilter {
     if (person.length > MAX_PERSON_LENGTH) throw bad(`person must be at most ${MAX_PERSON_LENGTH} characters`);
     filter.person = person;
   }
-  if (present(input.limit)) filter.limit = Math.max(1, parseCount('limit', input.limit, MAX_PAGE_SIZE));
+  // limit=0 asks for the count alone: no events, the total (it once gave one event).
+  if (present(input.limit)) filter.limit = parseCount('limit', input.limit, MAX_PAGE_SIZE);
   if (present(input.offset)) filter.offset = parseCount('offset', input.offset, Number.MAX_SAFE_INTEGER);
   return filter;
 }

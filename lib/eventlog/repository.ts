@@ -3,6 +3,7 @@ import { statementCache } from '../store/statement-cache';
 import type { Box } from '../image/types';
 import type { DoorbellEvent } from '../events/event';
 import { notifyEventsDeleted } from './deletions';
+import { forgottenName, redactPersonJson } from './redact';
 import type {
   EventDetail,
   EventFilter,
@@ -301,9 +302,9 @@ export class EventRepository {
     return row?.crop ?? undefined;
   }
 
-  /** Newest first, with the total that matched (for paging). */
+  /** Newest first, with the total that matched (for paging); `limit: 0` gives the total alone. */
   query(filter: EventFilter = {}): EventPage {
-    const limit = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
+    const limit = Math.min(MAX_PAGE_SIZE, Math.max(0, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
     const offset = Math.max(0, Math.floor(filter.offset ?? 0));
     if (filter.person !== undefined) return this.queryByPerson(filter, limit, offset);
     const { sql, params } = whereClause(filter);
@@ -397,6 +398,26 @@ export class EventRepository {
       SELECT id FROM events WHERE snapshot_bytes IS NOT NULL
         AND id IN (SELECT event_id FROM event_people WHERE person_id = ?) LIMIT ?`).all(personId, limit) as Array<{ id: string }>;
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Replaces a forgotten person's name in up to `limit` of the events naming
+   * them (their people, faces and stored verdict) by a placeholder, in one
+   * transaction; returns how many events changed (0: none is left).
+   */
+  redactPersonName(personId: string, limit: number): number {
+    const placeholder = forgottenName(personId);
+    return this.db.transaction(() => {
+      const ids = (this.sql('SELECT event_id FROM event_people WHERE person_id = ? AND name <> ? LIMIT ?').all(personId, placeholder, limit) as Array<{ event_id: string }>).map((r) => r.event_id);
+      for (const id of ids) {
+        const row = this.sql('SELECT people, data FROM events WHERE id = ?').get(id) as { people: string; data: string } | undefined;
+        if (row) this.sql('UPDATE events SET people = ?, data = ? WHERE id = ?').run(redactPersonJson(row.people, personId), redactPersonJson(row.data, personId), id);
+        this.sql('UPDATE event_people SET name = ? WHERE event_id = ? AND person_id = ?').run(placeholder, id, personId);
+      }
+      // Faces carry the person too, also in events whose people list did not name them (a face seen but not decided on).
+      this.sql('UPDATE event_faces SET name = ? WHERE person_id = ? AND name <> ?').run(placeholder, personId, placeholder);
+      return ids.length;
+    })();
   }
 
   /** Drops the stored crops of this person's faces. */

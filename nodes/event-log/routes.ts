@@ -22,6 +22,12 @@ function pickReader(query: Record<string, unknown>): EventReader {
   return wanted;
 }
 
+/**
+ * Snapshots, thumbnails and face crops: never kept by the browser, so that
+ * once a person is forgotten (or an event deleted) no copy outlives it there.
+ */
+const PICTURE_CACHE = 'private, no-store';
+
 /** Event ids in URLs: the same strict pattern as snapshot file names (no dots, slashes or encoded tricks). */
 function eventId(value: unknown): string {
   if (!isFileSafeEventId(value)) throw new PorchlightError('BAD_INPUT', 'malformed event id');
@@ -70,7 +76,7 @@ export function registerEventRoutes(RED: NodeAPI): void {
     route(async (req, res) => {
       const bytes = await pickReader(req.query).image(eventId(req.params.id), kind);
       if (!bytes) throw new PorchlightError('NOT_FOUND', `no ${kind} for this event`);
-      res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=3600' });
+      res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': PICTURE_CACHE });
       res.send(bytes);
     });
   app.get('/porchlight/events/:id/snapshot.jpg', read, image('snapshot'));
@@ -81,7 +87,7 @@ export function registerEventRoutes(RED: NodeAPI): void {
     if (!Number.isInteger(faceId) || faceId <= 0) throw new PorchlightError('BAD_INPUT', 'malformed face id');
     const crop = await pickReader(req.query).faceCrop(eventId(req.params.id), faceId);
     if (!crop) throw new PorchlightError('NOT_FOUND', 'no crop for this face');
-    res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'private, max-age=3600' });
+    res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': PICTURE_CACHE });
     res.send(crop);
   }));
 

@@ -4,6 +4,7 @@ import type { EventReader } from '../reader';
 import type { SnapshotKind } from '../snapshot';
 import type { EventDetail, EventFilter, EventPage } from '../types';
 import type { OutboxBatch } from './outbox';
+import { forgottenName, redactPersonJson } from '../redact';
 
 /** A column of a replicated table and how it travels in the batch's JSON (numbers as float8, bytes as base64 text). */
 type Field = [name: string, type: 'text' | 'float8' | 'bytea'];
@@ -136,7 +137,7 @@ export class PgEventLog implements EventReader {
 
   /** Newest first, with the total that matched. */
   async query(filter: EventFilter = {}): Promise<EventPage> {
-    const limit = Math.min(MAX_PAGE_SIZE, Math.max(1, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
+    const limit = Math.min(MAX_PAGE_SIZE, Math.max(0, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
     const offset = Math.max(0, Math.floor(filter.offset ?? 0));
     const { sql, values } = whereClause(filter);
     const n = values.length;
@@ -175,18 +176,29 @@ export class PgEventLog implements EventReader {
   }
 
   /**
-   * A person was forgotten: their face crops and the pictures of events naming
-   * them go from the shared log at once, whichever door took them (a door that
-   * is down would otherwise keep them there until it runs again).
+   * A person was forgotten: their face crops, the pictures of events naming
+   * them and their name go from the shared log at once, whichever door took
+   * them (a door that is down would otherwise keep them there until it runs
+   * again); the visits stay under "(forgotten #id)".
    */
-  async forgetPerson(personId: string): Promise<{ cropsDropped: number; snapshotsRemoved: number }> {
+  async forgetPerson(personId: string): Promise<{ cropsDropped: number; snapshotsRemoved: number; namesRedacted: number }> {
     return this.transaction(async (client) => {
+      const placeholder = forgottenName(personId);
+      const named = await client.query<{ id: string; people: string; data: string }>(
+        'SELECT id, people, data FROM events WHERE id IN (SELECT event_id FROM event_people WHERE person_id = $1 AND name <> $2)',
+        [personId, placeholder],
+      );
+      for (const row of named.rows) {
+        await client.query('UPDATE events SET people = $2, data = $3 WHERE id = $1', [row.id, redactPersonJson(row.people, personId), redactPersonJson(row.data, personId)]);
+      }
+      await client.query('UPDATE event_people SET name = $2 WHERE person_id = $1 AND name <> $2', [personId, placeholder]);
+      await client.query('UPDATE event_faces SET name = $2 WHERE person_id = $1 AND name <> $2', [personId, placeholder]);
       const crops = await client.query('UPDATE event_faces SET crop = NULL WHERE person_id = $1 AND crop IS NOT NULL', [personId]);
       const images = await client.query(`
         WITH named AS (SELECT event_id FROM event_people WHERE person_id = $1),
              cleared AS (UPDATE events SET snapshot_bytes = NULL WHERE id IN (SELECT event_id FROM named))
         DELETE FROM event_images WHERE event_id IN (SELECT event_id FROM named)`, [personId]);
-      return { cropsDropped: crops.rowCount ?? 0, snapshotsRemoved: images.rowCount ?? 0 };
+      return { cropsDropped: crops.rowCount ?? 0, snapshotsRemoved: images.rowCount ?? 0, namesRedacted: named.rows.length };
     });
   }
 
