@@ -138,11 +138,11 @@ describe('frame ring and bursts', function () {
       const stop = camera(ring);
       clock.tick(1_000);
       stop(); // the camera stalls at the trigger
-      const { out, summary } = run(ring, { preRoll: 2, count: 4, intervalMs: 100 });
-      clock.tick(250);
-      ring.push(jpegs[0]); // one late frame lands in slot 2
+      const { out, summary } = run(ring, { preRoll: 2, count: 4, intervalMs: 250 });
+      clock.tick(600);
+      ring.push(jpegs[0]); // one late frame lands in slot 3 (slots open at 0, 250, 500 and 750 ms)
       assert.equal(summary(), undefined, 'still open');
-      clock.tick(500);
+      clock.tick(400);
       assert.deepEqual(summary(), { preRoll: 2, burst: 1, missed: 3 });
       assert.equal(out.length, 3);
       // Two slots missed before the late frame lower its count; the last two missed too, so no frame says it is the last.

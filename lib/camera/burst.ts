@@ -24,7 +24,7 @@ export interface BurstPlace {
 }
 
 /** A slot waits at least this many of the camera's frame periods (a camera slower than the burst interval). */
-export const SLOT_CAMERA_PERIODS = 1.5;
+export const SLOT_CAMERA_PERIODS = 3;
 /** ... but a slot never waits longer than this for a very slow camera. */
 const MAX_SLOT_MS = 1_000;
 
@@ -52,8 +52,8 @@ export interface BurstSummary {
  * sent yet, or the next one to arrive before the following slot opens; a slot
  * that gets none is counted as missed, so a stalled camera cannot hold the
  * burst open for longer than `count` slots. A frame is never sent twice.
- * A camera slower than the interval widens the slots to 1.5 of its frame
- * periods (at most 1 s), so that its next frame still finds a slot open
+ * A camera slower than the interval widens the slots to 3 of its frame
+ * periods (at most 1 s), room for the jitter of a busy machine, so that its next frame still finds a slot open
  * rather than the burst ending without it. Each frame is sent with its place
  * in the burst (`BurstPlace`).
  */
