@@ -39,6 +39,8 @@ interface StoredEvent {
   startedAt: number;
   completedAt: number | null;
   framesSeen: number | null;
+  /** The verdict as face-recognize sent it. */
+  data?: { reason?: string };
 }
 
 const sorted = (samples: number[]) => [...samples].sort((a, b) => a - b);
@@ -81,6 +83,7 @@ const section: BenchSection = {
 
       const wrong: string[] = [];
       const frames: number[] = [];
+      const reasons = new Map<string, number>();
       /** Rings with `visitor` at the door; returns press to verdict as the event log has it (its press and verdict times) and as this client saw it. */
       const ring = async (visitor: SceneKey): Promise<{ logged: number; seen: number }> => {
         await call('POST', `inject/pl_demo_${visitor}`);
@@ -101,12 +104,15 @@ const section: BenchSection = {
         const people = stored.people.map((p) => p.name).sort();
         if (stored.verdict !== expected.verdict || people.join() !== expected.people.join()) wrong.push(`${visitor}: ${stored.verdict} ${people.join()}`);
         frames.push(stored.framesSeen ?? 0);
+        const reason = stored.data?.reason ?? 'none';
+        if (visitor === 'alice') reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         return { logged: (stored.completedAt ?? NaN) - stored.startedAt, seen };
       };
 
       await ring('alice'); // the first press after a start loads the models in the workers
       frames.length = 0;
       wrong.length = 0;
+      reasons.clear();
       const known: number[] = [];
       const knownSeen: number[] = [];
       const presses = ctx.quick ? 5 : KNOWN_PRESSES;
@@ -128,6 +134,7 @@ const section: BenchSection = {
       const out: Measurement[] = [
         latency('one frame detect + embed (baseline, 1 worker)', baseline, `${selection.detector} + ${selection.recognizer}; half before, half after the presses`),
         latency('press to verdict in the log, known face', known, `${presses} presses of Alice (press and verdict times of the event); ${load}`),
+        { name: 'known presses decided at once', kind: 'value', value: reasons.get('clear') ?? 0, unit: `of ${presses}`, note: `verdict reasons: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')}` },
         latency('press to verdict seen by the client, known', knownSeen, 'the same presses, from the HTTP press to the poll that saw the verdict'),
         latency('press to verdict in the log, others', others, 'one each: blacklisted, unknown, no face'),
         { name: 'press to verdict / baseline (p50)', kind: 'value', value: percentile(knownSorted, 50) / base, unit: 'x', note: 'known face, median / baseline median' },
