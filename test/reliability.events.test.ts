@@ -12,10 +12,26 @@ import { nodeFile, repoRoot } from './support/paths';
 
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
+/** Runs a command as root without the capabilities that let root read and write through any file mode. */
+const WITHOUT_DAC = ['--inh-caps=-dac_override,-dac_read_search', '--bounding-set=-dac_override,-dac_read_search', '--'];
 
-/** Hands a folder to the reader process (already this user's own when the tests do not run as root). */
+/**
+ * Who plays the user that may not write the database: this user when the
+ * tests do not run as root; as root, root itself without CAP_DAC_OVERRIDE and
+ * CAP_DAC_READ_SEARCH (`setpriv`), to whom file modes apply as to any owner;
+ * `nobody` only where setpriv is missing. `nobody` cannot load the test's
+ * own code from a clone in a folder only its owner may enter (a `mktemp -d`
+ * folder, mode 0700), which failed the tests there.
+ */
+const reader: 'self' | 'root-without-dac' | 'nobody' = !asRoot
+  ? 'self'
+  : spawnSync('setpriv', [...WITHOUT_DAC, process.execPath, '-e', '0']).status === 0
+    ? 'root-without-dac'
+    : 'nobody';
+
+/** Hands a folder to the reader process (already its own unless it is `nobody`). */
 function giveToReader(folder: string): void {
-  if (asRoot) fs.chownSync(folder, NOBODY, NOBODY);
+  if (reader === 'nobody') fs.chownSync(folder, NOBODY, NOBODY);
 }
 
 interface ChildReport {
@@ -26,18 +42,16 @@ interface ChildReport {
   statuses: { el: string[]; fdb: string[] };
 }
 
-/**
- * Runs test/support/read-only-db-child.ts on `file` as a user who cannot
- * write it: `nobody` when the tests run as root (root writes through any
- * file mode), else this user.
- */
+/** Runs test/support/read-only-db-child.ts on `file` as the reader (see `reader`), who cannot write it. */
 function runAsReader(file: string, snapshotDir: string, home: string): ChildReport {
-  const child = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'test', 'support', 'read-only-db-child.js'), file, snapshotDir], {
+  const command = [process.execPath, path.join(repoRoot, 'dist', 'test', 'support', 'read-only-db-child.js'), file, snapshotDir];
+  if (reader === 'root-without-dac') command.unshift('setpriv', ...WITHOUT_DAC);
+  const child = spawnSync(command[0], command.slice(1), {
     cwd: repoRoot, // the test helper finds Node-RED from here
     env: { ...process.env, HOME: home },
     encoding: 'utf8',
     timeout: 90_000,
-    ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+    ...(reader === 'nobody' ? { uid: NOBODY, gid: NOBODY } : {}),
   });
   assert.equal(child.status, 0, `the reader process failed: ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as ChildReport;
