@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { lfwImage } from './support/paths';
-import { openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
+import { DESKTOP, PHONE, openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
 
 /** A new name with markup in it: it must show as these very characters, and never run. */
 const NEW_NAME = 'Zoë <b>bold</b> <script>window.__porchlightInjected = true</script>';
@@ -48,11 +48,24 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await session.open('events');
     const unknown = page.locator('.pl-event[data-verdict="unknown"]').first();
     await unknown.waitFor();
-    await unknown.getByLabel('Who is this?').fill(NEW_NAME);
-    await screenshot('events-who-is-this');
+    // Usable at a desktop's width and at a phone's, where the family mostly opens it: the name field
+    // wide enough to type in, the buttons whole (not cut off at the window's edge).
+    const whoIs = unknown.getByLabel('Who is this?');
+    const usable = async (width: string) => {
+      await session.assertUsable(unknown.locator('.pl-whois-name'), `"Who is this?" at ${width}`, 160);
+      await session.assertUsable(unknown.getByRole('button', { name: 'Enrol' }), `Enrol at ${width}`);
+      await session.assertUsable(unknown.getByRole('link', { name: 'Find this face' }), `Find this face at ${width}`);
+      await session.assertNoSideScroll(`the Events page at ${width}`);
+    };
+    await usable('1280 px');
+    await session.resize(PHONE);
+    await usable('390 px');
+    await whoIs.fill(NEW_NAME);
+    await screenshot('events-who-is-this-phone');
     await unknown.getByRole('button', { name: 'Enrol' }).click();
     await waitFor('the enrolment to be confirmed', async () => ((await unknown.locator('.pl-feedback').textContent()) ?? '').match(/^(Enrolled|Not done|Could not).*/)?.[0], 60_000);
     assert.match((await unknown.locator('.pl-feedback').textContent()) ?? '', /^Enrolled /);
+    await session.resize(DESKTOP);
 
     await session.open('door');
     await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
@@ -100,6 +113,17 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await waitFor('the uploaded person', async () => ((await uploaded.count()) === 1 ? true : undefined), 60_000);
     assert.match(((await page.locator('.pl-people > .pl-feedback').textContent()) ?? '').trim(), /^Enrolled Uploaded Person/);
     await screenshot('people');
+
+    // On a phone: the upload form and each person's rename field and buttons are whole and wide enough.
+    await session.resize(PHONE);
+    await session.assertUsable(page.locator('.pl-enrol-name'), 'the upload\'s Name field at 390 px', 160);
+    await session.assertUsable(page.getByRole('button', { name: 'Enrol photo' }), 'Enrol photo at 390 px');
+    const alice = page.locator('.pl-person[data-person="Alice"]');
+    await session.assertUsable(alice.locator('.pl-rename'), 'New name at 390 px', 160);
+    for (const button of ['Rename', 'Move to blacklist', 'Forget']) await session.assertUsable(alice.getByRole('button', { name: button }), `${button} at 390 px`);
+    await session.assertNoSideScroll('the People page at 390 px');
+    await screenshot('people-phone');
+    await session.resize(DESKTOP);
   });
 
   it('renames a person, moves them to the blacklist and forgets them, through the face-db node', async () => {
@@ -122,6 +146,38 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     const { people } = await (await fetch(`${session.demo.baseUrl}porchlight/faces`)).json();
     assert.deepEqual(people.map((p: { name: string }) => p.name).sort(), ['Alice', 'Mallory', 'Uploaded Person']);
     await screenshot('people-after-forget');
+  });
+
+  it('every page fits a phone: nothing scrolls sideways, the door page rings', async () => {
+    await session.resize(PHONE);
+    try {
+      for (const dashboardPath of ['door', 'events', 'people', 'visitors', 'charts', 'calibration']) {
+        await session.open(dashboardPath);
+        await page.locator('.v-main').waitFor();
+        await page.waitForTimeout(1_000);
+        await session.assertNoSideScroll(`the ${dashboardPath} page at 390 px`);
+        await screenshot(`${dashboardPath}-phone`);
+      }
+      await session.open('door');
+      await session.assertUsable(page.getByRole('button', { name: 'Ring the doorbell' }), 'Ring the doorbell at 390 px', 200);
+    } finally {
+      await session.resize(DESKTOP);
+    }
+  });
+
+  it('says "No camera picture" in the live view when the camera sends nothing, not a black box', async () => {
+    // The camera is the hardware side: a stream that never brings a frame stands for one unplugged.
+    await page.route('**/stream.mjpeg*', () => undefined);
+    try {
+      await session.open('door');
+      const noCamera = page.getByTestId('no-camera');
+      await noCamera.waitFor({ timeout: 20_000 });
+      assert.match((await noCamera.textContent()) ?? '', /No camera picture\.\s+The doorbell camera is not sending anything/);
+      assert.equal(await page.locator('img.pl-stream').isVisible(), false, 'no black box');
+      await screenshot('door-no-camera');
+    } finally {
+      await page.unroute('**/stream.mjpeg*');
+    }
   });
 
   it('draws the charts of visitors per day and time to verdict', async () => {

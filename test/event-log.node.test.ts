@@ -185,6 +185,9 @@ describe('event-log node (Node-RED runtime)', function () {
     assert.equal(res.body.status, 'failed');
     assert.match(res.body.errorMessage, /corrupt|truncat|premature/i);
     assert.match(res.body.errorMessage, /\(from detect\)$/);
+    assert.equal(res.body.problem, "The camera's picture could not be read.", 'the household reads a sentence; the message stays one click away');
+    const listed = await helper.request().get('/porchlight/events').query({ status: 'failed' }).expect(200);
+    assert.equal(listed.body.events[0].problem, res.body.problem);
   });
 
   describe('admin API and msg.action', () => {
@@ -209,7 +212,7 @@ describe('event-log node (Node-RED runtime)', function () {
       let res = await helper.request().get('/porchlight/events').expect(200);
       assert.equal(res.body.total, 25);
       assert.equal(res.body.events.length, 25);
-      assert.deepEqual(Object.keys(res.body.events[0]).sort(), ['completedAt', 'door', 'errorMessage', 'framesSeen', 'hasSnapshot', 'id', 'people', 'processingMs', 'startedAt', 'status', 'trigger', 'verdict'].sort());
+      assert.deepEqual(Object.keys(res.body.events[0]).sort(), ['completedAt', 'door', 'errorMessage', 'framesSeen', 'hasSnapshot', 'id', 'people', 'problem', 'processingMs', 'startedAt', 'status', 'trigger', 'verdict'].sort());
 
       res = await helper.request().get('/porchlight/events').query({ limit: 10, offset: 10 }).expect(200);
       assert.equal(res.body.total, 25);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
+import { DESKTOP, PHONE, openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
 
 describe('recurring visitors on the dashboard (Debian chromium + playwright-core)', function () {
   this.timeout(600_000);
@@ -24,7 +24,7 @@ describe('recurring visitors on the dashboard (Debian chromium + playwright-core
     // The door page's last visitor says who this stranger is.
     const recurring = page.getByTestId('last-visitor-recurring');
     await recurring.waitFor({ timeout: 30_000 });
-    assert.match(((await recurring.textContent()) ?? '').trim(), /^visitor #1, seen 2 times since \S+/);
+    assert.match(((await recurring.textContent()) ?? '').trim(), /^visitor #1, seen 2 times (today|since \S+)/);
     await session.screenshot('door-recurring-visitor');
 
     await session.open('visitors');
@@ -50,12 +50,20 @@ describe('recurring visitors on the dashboard (Debian chromium + playwright-core
   it('names the visitor (the name stays text); the next visit is known by that name', async () => {
     const visitor = page.locator('.pl-visitor[data-visitor="visitor #1"]');
     const name = '<i>Sam</i> the courier';
+    // Named from a phone: the field wide enough to type in, the buttons whole.
+    await session.resize(PHONE);
+    await session.assertUsable(visitor.locator('.pl-visitor-input').first(), 'the visitor\'s Name field at 390 px', 160);
+    for (const button of ['Name', 'Merge', 'Dismiss', 'Find this face']) await session.assertUsable(visitor.getByRole('button', { name: button, exact: true }), `${button} at 390 px`);
+    await session.assertUsable(page.locator('.pl-find-event'), 'the Event id field at 390 px', 160);
+    await session.assertNoSideScroll('the Visitors page at 390 px');
+    await session.screenshot('visitors-phone');
     await visitor.getByLabel('Name').fill(name);
     await visitor.getByRole('button', { name: 'Name', exact: true }).click();
     await waitFor('the answer', async () => ((await page.locator('.pl-feedback').textContent()) ?? '').match(/is now|Not done/)?.[0], 60_000);
     assert.equal(((await page.locator('.pl-feedback').textContent()) ?? '').trim(), `visitor #1 is now ${name}`);
     assert.equal(await page.locator('.pl-visitors i', { hasText: 'Sam' }).count(), 0, 'no markup from the name (an <i> of the page, such as an icon, is not one)');
     await visitor.waitFor({ state: 'detached', timeout: 30_000 });
+    await session.resize(DESKTOP);
 
     await session.open('door');
     await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();

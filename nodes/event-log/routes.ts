@@ -5,6 +5,7 @@ import type { EventLog } from '../../lib/eventlog/event-log';
 import type { EventReader } from '../../lib/eventlog/reader';
 import { exportChunks } from '../../lib/eventlog/export';
 import { parseEventFilter } from '../../lib/eventlog/filter';
+import { withProblemInWords } from '../../lib/eventlog/in-words';
 import { isFileSafeEventId, type SnapshotKind } from '../../lib/eventlog/snapshot';
 import { healthReport } from '../../lib/metrics/health';
 import { metricsContentType, metricsText } from '../../lib/metrics';
@@ -46,7 +47,8 @@ export function registerEventRoutes(RED: NodeAPI): void {
   const app = RED.httpAdmin;
 
   app.get('/porchlight/events', read, route(async (req, res) => {
-    res.json(await pickReader(req.query).query(parseEventFilter(req.query)));
+    const page = await pickReader(req.query).query(parseEventFilter(req.query));
+    res.json({ ...page, events: page.events.map(withProblemInWords) });
   }));
 
   // Streamed a page at a time, so a long history never sits in memory whole.
@@ -69,7 +71,7 @@ export function registerEventRoutes(RED: NodeAPI): void {
   app.get('/porchlight/events/:id', read, route(async (req, res) => {
     const event = await pickReader(req.query).get(eventId(req.params.id));
     if (!event) throw new PorchlightError('NOT_FOUND', 'no such event');
-    res.json(event);
+    res.json(withProblemInWords(event));
   }));
 
   const image = (kind: SnapshotKind) =>

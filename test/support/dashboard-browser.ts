@@ -10,6 +10,10 @@ export { waitFor };
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 const artifacts = path.join(repoRoot, 'test-artifacts');
+/** A phone's width (an iPhone 12-15 in portrait) and a desktop's, for the dashboard at both. */
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 900 };
+
 /** The doorbell's cool-down in the demo flow: presses closer than this join one event. */
 export const COOLDOWN_MS = 3_000;
 
@@ -23,6 +27,15 @@ export interface DashboardSession {
   open(dashboardPath: string): Promise<void>;
   /** Saves a full-page screenshot as test-artifacts/dashboard-<name>.png. */
   screenshot(name: string): Promise<void>;
+  /** Sets the window's size (PHONE, DESKTOP). */
+  resize(size: { width: number; height: number }): Promise<void>;
+  /**
+   * Asserts the element can be used: visible, at least `minWidth` px wide, and wholly inside the
+   * window's width (not cut off). Returns its width.
+   */
+  assertUsable(locator: Locator, what: string, minWidth?: number): Promise<number>;
+  /** Asserts the page does not scroll sideways (nothing sticks out of the window). */
+  assertNoSideScroll(what: string): Promise<void>;
   /** The door page's last-visitor card. */
   lastVisitor(): Locator;
   /** Picks who stands at the simulated door (the door page's demo list), e.g. 'Alice (known)', 'a stranger'. */
@@ -39,7 +52,7 @@ export async function openDashboard(options: DemoOptions = {}): Promise<Dashboar
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-chromium-'));
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: DESKTOP });
   } catch (err) {
     await demo.stop();
     fs.rmSync(profile, { recursive: true, force: true });
@@ -61,6 +74,25 @@ export async function openDashboard(options: DemoOptions = {}): Promise<Dashboar
     lastVisitor,
     async open(dashboardPath) {
       await page.goto(`${demo.baseUrl}dashboard/${dashboardPath}`);
+    },
+    async resize(size) {
+      await page.setViewportSize(size);
+    },
+    async assertUsable(locator, what, minWidth = 44) {
+      await locator.waitFor({ state: 'visible' });
+      await locator.scrollIntoViewIfNeeded();
+      const box = await locator.boundingBox();
+      const viewport = page.viewportSize();
+      if (!box || !viewport) throw new Error(`${what}: not laid out`);
+      if (box.width < minWidth) throw new Error(`${what}: ${Math.round(box.width)} px wide at a ${viewport.width} px window (at least ${minWidth} wanted)`);
+      if (box.x < -0.5 || box.x + box.width > viewport.width + 0.5) {
+        throw new Error(`${what}: cut off at a ${viewport.width} px window (from ${Math.round(box.x)} to ${Math.round(box.x + box.width)} px)`);
+      }
+      return box.width;
+    },
+    async assertNoSideScroll(what) {
+      const [scrollWidth, clientWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      if (scrollWidth > clientWidth + 1) throw new Error(`${what}: the page scrolls sideways (${scrollWidth} px of content in ${clientWidth} px)`);
     },
     async screenshot(name) {
       await page.screenshot({ path: path.join(artifacts, `dashboard-${name}.png`), fullPage: true });

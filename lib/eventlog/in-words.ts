@@ -1,0 +1,26 @@
+/**
+ * A failed event's error, in a sentence for the household at the door. The
+ * technical message stays in the event (`errorMessage`), one click away on the
+ * dashboard; this is what the page says first.
+ */
+const SENTENCES: Array<[RegExp, string]> = [
+  [/redeployed|node closed/i, 'Porchlight restarted before it could decide who was at the door.'],
+  [/NOT_AN_IMAGE|UNSUPPORTED_FORMAT|CORRUPT_IMAGE|not an image|corrupt|truncat|premature|unsupported image/i, "The camera's picture could not be read."],
+  [/queue|tasks already waiting|already running|dropped|QUEUE_FULL/i, 'Porchlight was too busy to look at this ring.'],
+  [/no frame|frame-buffer|camera|stream/i, 'The camera sent no picture.'],
+  [/DB_UNREACHABLE|unreachable|face-db|face DB|database|postgres|sqlite|ECONNREFUSED/i, "Couldn't reach the face database."],
+  [/CIRCUIT_OPEN|circuit/i, 'Face recognition is paused for a moment after failing several times in a row.'],
+  [/timed out|timeout/i, 'Recognising the face took too long.'],
+  [/worker|model|weights|onnx|detector|backend|pool/i, 'Face recognition is not working right now.'],
+];
+
+export function problemInWords(errorMessage: string | null | undefined): string | null {
+  if (!errorMessage) return null;
+  for (const [pattern, sentence] of SENTENCES) if (pattern.test(errorMessage)) return sentence;
+  return 'Something went wrong while looking at the visitor.';
+}
+
+/** An event (summary or detail) with its error in words beside the technical message. */
+export function withProblemInWords<T extends { errorMessage: string | null }>(event: T): T & { problem: string | null } {
+  return { ...event, problem: problemInWords(event.errorMessage) };
+}
