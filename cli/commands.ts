@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isPorchlightError } from '../lib/errors';
 import { decideFace, type MatchCandidate } from '../lib/recognize/decision';
+import { describeStrangerTolerance, strangerTolerance } from '../lib/recognize/strangers';
 import { detectFaces } from '../lib/vision/client';
 import { euclidean } from '../lib/vision/embedder';
 import type { EngineRequest } from './models';
@@ -50,6 +51,7 @@ export async function runDetectCommand(paths: string[], options: EngineOptions, 
 interface KnownFace {
   name: string;
   embedding: Float32Array;
+  model?: string;
 }
 
 /** A known person is an image named after them, or a folder named after them holding images. */
@@ -65,7 +67,12 @@ export function knownImages(dir: string): Array<{ name: string; file: string }> 
 }
 
 export interface RecognizeOptions extends EngineOptions {
-  tolerance: number;
+  /** A raw distance (`--tolerance`, as face_recognition's); undefined: from `strangersOneIn` and the known people. */
+  tolerance?: number;
+  /** "Strangers let through: about 1 in N" (`--strangers`), turned into a distance as face-recognize does. */
+  strangersOneIn: number;
+  /** The recognizer's own tolerance, for a model without shipped stranger statistics. */
+  fallbackTolerance: number;
   margin: number;
   showDistance: boolean;
 }
@@ -93,9 +100,15 @@ export async function runRecognizeCommand(knownDir: string, unknown: string, opt
         return;
       }
       if (result.faces.length > 1) io.err(`WARNING: More than one face found in ${result.file}. Only considering the best one.`);
-      known.push({ name: knownFiles[i].name, embedding: best.embedding });
+      known.push({ name: knownFiles[i].name, embedding: best.embedding, model: best.model });
     });
     if (known.length === 0) throw new CliError(`no faces found in any image of ${knownDir}`);
+    const photos = new Map<string, number>();
+    for (const k of known) photos.set(k.name, (photos.get(k.name) ?? 0) + 1);
+    // The same rule as face-recognize: the distance for the setting, this recognizer and this many people.
+    const strangers = options.tolerance === undefined ? strangerTolerance(known[0].model, options.strangersOneIn, { photosPerPerson: [...photos.values()] }) : undefined;
+    const decision = { margin: options.margin, tolerance: options.tolerance ?? strangers?.distance ?? options.fallbackTolerance };
+    io.err(`tolerance: ${strangers ? describeStrangerTolerance(strangers) : `distance ${decision.tolerance}${options.tolerance === undefined ? " (the recognizer's)" : ''}`}`);
     // Names stand in for person ids: the CLI has no DB.
     const ids = new Map([...new Set(known.map((k) => k.name))].map((name, i) => [name, i + 1]));
 
@@ -115,9 +128,9 @@ export async function runRecognizeCommand(knownDir: string, unknown: string, opt
         const best = new Map<string, number>();
         for (const k of known) best.set(k.name, Math.min(best.get(k.name) ?? Infinity, euclidean(face.embedding!, k.embedding)));
         const candidates: MatchCandidate[] = [...best].map(([name, distance]) => ({ personId: ids.get(name)!, name, list: 'known', distance }));
-        const decision = decideFace(candidates, options);
-        if (decision.status === 'known' && decision.match) {
-          io.out(`${result.file},${decision.match.name}${options.showDistance ? `,${decision.match.distance.toFixed(4)}` : ''}`);
+        const verdict = decideFace(candidates, decision);
+        if (verdict.status === 'known' && verdict.match) {
+          io.out(`${result.file},${verdict.match.name}${options.showDistance ? `,${verdict.match.distance.toFixed(4)}` : ''}`);
         } else {
           io.out(`${result.file},unknown_person${options.showDistance ? ',None' : ''}`);
         }

@@ -4,19 +4,31 @@ import { BACKUP_USAGE } from './backup';
 import { CliError, USAGE_ERROR } from './common';
 import { runDetectCommand, runRecognizeCommand } from './commands';
 import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
+import { countOption, runEvalLfwPeople } from './eval-openset';
+import { DEFAULT_STRANGERS_ONE_IN } from '../lib/recognize/strangers';
 import { ENGINE_USAGE, MODELS_USAGE, engineFromCli, engineRequestOf } from './models';
 
 const USAGE = `usage: porchlight <command> [options]
 
 commands:
   detect <image-or-dir>...                 one line per face: file,top,right,bottom,left
-  recognize <known_dir> <unknown_dir-or-image> [--tolerance 0.6] [--margin 0.05] [--show-distance]
+  recognize <known_dir> <unknown_dir-or-image> [--strangers 1000 | --tolerance D] [--margin 0.05] [--show-distance]
+                                           --strangers N: about 1 in N strangers named as someone (default 1000),
+                                           a distance for the recognizer and the number of known people;
+                                           --tolerance D: a raw distance instead
                                            file,name[,distance] | file,unknown_person | file,no_persons_found
   enroll --db <file|postgres://...> <dir>  enrolls a folder-per-person tree into a face DB file
                                            (or a shared PostgreSQL database: postgres://user:password@host:port/db)
   eval lfw --images <dir> --pairs <pairs.txt> [--json] [--limit N] [--no-flip] [--cache <file> | --no-cache]
            [--second-detector tiny-face-detector|none]
                                            LFW verification accuracy (10-fold with pairs.txt)
+  eval openset --images <lfw dir> [--json] [--sizes 10,20,50,100,200] [--trials 5] [--strangers 1000]
+           [--max-strangers N] [--cache <file> | --no-cache]
+                                           open-set identification: known people named right vs strangers
+                                           named as someone, per gallery size, on half of LFW's people
+  eval impostors --images <lfw dir> [--out <file>]
+                                           the impostor-distance table of the engine's recognizer (JSON),
+                                           from the other half (lib/recognize/impostors/*.json)
 ${MODELS_USAGE}
 ${BACKUP_USAGE}
 
@@ -39,6 +51,11 @@ const OPTIONS = {
   pairs: { type: 'string' },
   json: { type: 'boolean' },
   limit: { type: 'string' },
+  sizes: { type: 'string' },
+  trials: { type: 'string' },
+  strangers: { type: 'string' },
+  'max-strangers': { type: 'string' },
+  out: { type: 'string' },
   'no-flip': { type: 'boolean' },
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
@@ -85,7 +102,8 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
     if (selection && (values.backend || values.detector || values.recognizer)) io.err(`engine: ${selection.label}; ${selection.reason}`);
     const engine = selection && engineRequestOf(selection);
     // Distances of different recognizers are on different scales: the default follows the engine.
-    const tolerance = positiveNumber(values.tolerance, 'tolerance', selection?.tolerance ?? 0.6);
+    const fallbackTolerance = selection?.tolerance ?? 0.6;
+    const tolerance = values.tolerance === undefined ? undefined : positiveNumber(values.tolerance, 'tolerance', fallbackTolerance);
     switch (command) {
       case 'detect':
         if (rest.length === 0) throw new CliError('detect needs at least one image or folder', USAGE_ERROR);
@@ -97,6 +115,8 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
           detector,
           engine,
           tolerance,
+          strangersOneIn: countOption(values.strangers, 'strangers', DEFAULT_STRANGERS_ONE_IN, 2),
+          fallbackTolerance,
           margin: positiveNumber(values.margin, 'margin', 0.05),
           showDistance: values['show-distance'] === true,
         }, io);
@@ -106,7 +126,8 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
         return await runEnrollCommand(values.db, rest[0], { threads, detector, list: values.list, engine }, io);
       }
       case 'eval': {
-        if (rest[0] !== 'lfw') throw new CliError('eval knows one benchmark: porchlight eval lfw --images <dir> --pairs <pairs.txt>', USAGE_ERROR);
+        if (rest[0] === 'openset' || rest[0] === 'impostors') return await runEvalLfwPeople(rest[0], values, { threads, selection }, io);
+        if (rest[0] !== 'lfw') throw new CliError('eval knows lfw, openset and impostors: porchlight eval lfw --images <dir> --pairs <pairs.txt>', USAGE_ERROR);
         if (!values.images || !values.pairs) throw new CliError('eval lfw needs --images <dir> and --pairs <pairs.txt>', USAGE_ERROR);
         const flip = values['no-flip'] !== true;
         // face-api's SSD misses faces that its Tiny detector finds; the ONNX detectors get no second one.
@@ -121,7 +142,7 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
           detector,
           secondDetector,
           flip,
-          tolerance,
+          tolerance: tolerance ?? fallbackTolerance,
           engine,
           cache: values['no-cache'] ? undefined : values.cache ?? defaultCacheFile({ detector, secondDetector, flip, engine }),
           log: values.json ? () => undefined : io.err,

@@ -59,6 +59,24 @@ describe('flows and examples (scripts/build-examples.ts)', () => {
     }
   });
 
+  it('no flow or example carries a model-specific distance: face-recognize says how often a stranger may get through', () => {
+    const exampleFiles = fs.readdirSync(path.join(repoRoot, 'examples')).filter((f) => f.endsWith('.json'));
+    const flows: Array<[string, FlowNode[]]> = [
+      ['the demo flow', composeFlow(DEMO_FRAGMENTS)],
+      ...exampleFiles.map((f): [string, FlowNode[]] => [`examples/${f}`, JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', f), 'utf8'))]),
+    ];
+    let recognizers = 0;
+    for (const [name, nodes] of flows) {
+      for (const node of nodes.filter((n) => n.type === 'face-recognize')) {
+        recognizers++;
+        assert.equal(node.tolerance, '', `${name}: ${node.id} sets a raw distance (${String(node.tolerance)}), which suits one recognizer only`);
+        assert.ok([100, 1000, 10000, 100000].includes(Number(node.strangers)), `${name}: ${node.id} has no "strangers let through" setting`);
+      }
+    }
+    // The pipeline examples (doorbell, its dashboard and rpi-gpio variants, the two notify flows), face-recognize's own, the demo.
+    assert.ok(recognizers >= 7, `only ${recognizers} face-recognize nodes found`);
+  });
+
   for (const name of Object.keys(EXAMPLES)) {
     it(`examples/${name}.json is generated from flows/ and up to date`, () => {
       const file = path.join(repoRoot, 'examples', `${name}.json`);

@@ -62,6 +62,11 @@ export class Matcher {
     return total;
   }
 
+  /** The photos (positive embeddings) of each person enrolled for `model`: the gallery a stranger is matched against. */
+  photosPerPerson(model: string): number[] {
+    return this.indexes.get(model)?.rowsPerPerson() ?? [];
+  }
+
   models(): string[] {
     return [...this.indexes.keys()].filter((m) => this.size(m) > 0);
   }

@@ -49,6 +49,11 @@ export class ModelIndex {
     return this.slotOfPerson.size;
   }
 
+  /** How many rows (faces) each person with at least one has, in no particular order. */
+  rowsPerPerson(): number[] {
+    return [...this.slotOfPerson.values()].map((slot) => this.slotRows[slot]);
+  }
+
   get kernel(): EmbeddingMatrix['kernel'] {
     return this.matrix.kernel;
   }

@@ -3,6 +3,9 @@ import { isPorchlightError } from '../../lib/errors';
 import { ensureEvent, type DoorbellEvent } from '../../lib/events/event';
 import { BurstConsensus, burstPlaceOf, DEFAULT_BURST, type BurstOptions, type BurstVerdict, type FaceVote, type VerdictStatus } from '../../lib/recognize/burst';
 import { DEFAULT_DECISION, decideFace, toleranceFor, type DecisionOptions, type FaceDecision } from '../../lib/recognize/decision';
+import { describeStrangerTolerance, parseStrangersOneIn, strangerTolerance, type StrangerTolerance } from '../../lib/recognize/strangers';
+import { registerHealthCheck } from '../../lib/metrics/health';
+import { modelIdForSelection, type EngineSelection } from '../../lib/vision/onnx/select';
 import { embedFaces } from '../../lib/vision/client';
 import type { EmbeddedFace } from '../../lib/vision/embedding-types';
 import type { DetectedFace } from '../../lib/vision/types';
@@ -15,6 +18,9 @@ import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/stat
 interface FaceRecognizeDef extends NodeDef {
   engine?: string;
   db?: string;
+  /** "Strangers let through: about 1 in N visits": N. */
+  strangers?: string | number;
+  /** A raw distance that overrides the one derived from `strangers` (advanced); blank for none. */
   tolerance: string | number;
   margin: string | number;
   burstFrames: string | number;
@@ -70,9 +76,26 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const settings = engineSettings(RED, def.engine);
     const { pool } = leasePool(this, settings);
-    // A blank tolerance means "the recognizer's own" (0.6 for face-api's descriptor): models differ in scale.
-    const decisionFor = (recognizerTolerance: number | undefined): DecisionOptions => ({
-      tolerance: numberOr(def.tolerance, recognizerTolerance ?? DEFAULT_DECISION.tolerance),
+    // The distance comes from "strangers let through: 1 in N visits", for the model in use and the size of the
+    // gallery (lib/recognize/strangers.ts); a raw distance in the dialog overrides it; a model without a shipped
+    // impostor table falls back to the recognizer's own fixed tolerance. Calibrated tolerances still come first.
+    const strangersOneIn = parseStrangersOneIn(def.strangers);
+    const rawTolerance = numberOr(def.tolerance, NaN);
+    interface InForce {
+      tolerance: number;
+      strangers?: StrangerTolerance;
+      text: string;
+    }
+    const toleranceInForce = (chosen: EngineSelection): InForce => {
+      if (Number.isFinite(rawTolerance)) return { tolerance: rawTolerance, text: `distance ${rawTolerance} (set by hand)` };
+      const model = modelIdForSelection(chosen);
+      const strangers = matcher ? strangerTolerance(model, strangersOneIn, { photosPerPerson: matcher.photosPerPerson(model) }) : undefined;
+      if (strangers) return { tolerance: strangers.distance, strangers, text: describeStrangerTolerance(strangers) };
+      const fallback = chosen.tolerance ?? DEFAULT_DECISION.tolerance;
+      return { tolerance: fallback, text: `distance ${fallback} (the recognizer's; no stranger statistics for ${model})` };
+    };
+    const decisionFor = (chosen: EngineSelection): DecisionOptions => ({
+      tolerance: toleranceInForce(chosen).tolerance,
       margin: numberOr(def.margin, DEFAULT_DECISION.margin),
     });
     const burst: BurstOptions = {
@@ -99,14 +122,36 @@ export = function register(RED: NodeAPI): void {
 
     // A tolerance calibrated in the DB (per person or DB-wide) takes precedence over the dialog's: the status says so.
     let matcher: FaceDb['matcher'] | undefined;
+    let chosenSelection: EngineSelection | undefined;
+    selection.then((chosen) => (chosenSelection = chosen), () => undefined);
     const calibrationNote = () => (matcher?.hasCalibration() ? ' · calibrated tolerance' : '');
+    /** "ready · distance 0.87 for 1 in 1,000 · 20 people", once the engine and the gallery are known. */
+    const readyText = () => `ready${chosenSelection && matcher ? ` · ${toleranceInForce(chosenSelection).text}` : ''}${calibrationNote()}`;
     faceDb.then((db) => {
       matcher = db.matcher;
-      const unsubscribe = db.store.onChange((change) => {
-        if (change.type === 'tolerances-changed' && !closing) this.status(readyStatus(`ready${calibrationNote()}`));
+      // Enrolments and removals change the gallery, and with it the distance in force: the status follows.
+      const unsubscribe = db.store.onChange(() => {
+        db.matcherReady.then(() => {
+          if (!closing && ready) this.status(readyStatus(readyText()));
+        }, () => undefined);
       });
       this.on('close', unsubscribe);
     }, () => undefined);
+    let ready = false;
+    const unregisterHealth = registerHealthCheck(`recognize:${this.id}`, () => {
+      if (!chosenSelection || !matcher) return { ok: true, state: 'loading' };
+      const inForce = toleranceInForce(chosenSelection);
+      return {
+        ok: true,
+        distance: inForce.tolerance,
+        tolerance: inForce.text,
+        strangersOneIn: Number.isFinite(rawTolerance) ? null : strangersOneIn,
+        people: inForce.strangers?.people,
+        model: modelIdForSelection(chosenSelection),
+        calibrated: matcher.hasCalibration(),
+      };
+    });
+    this.on('close', unregisterHealth);
 
     // Warm-up: load the detectors (a blank frame runs both), landmarks and descriptor now, not on the first press.
     this.status(busyStatus('loading models'));
@@ -118,7 +163,8 @@ export = function register(RED: NodeAPI): void {
         await embedFaces(pool, blank, { ...engine, faces: [{ box: { x: 8, y: 8, width: 48, height: 48 }, score: 1 }] });
       })
       .then(() => {
-        if (!closing) this.status(readyStatus(`ready${calibrationNote()}`));
+        ready = true;
+        if (!closing) this.status(readyStatus(readyText()));
       })
       .catch((err) => {
         if (!closing) this.status(errorStatus(err));
@@ -159,7 +205,7 @@ export = function register(RED: NodeAPI): void {
       const book = visitorsOf(db.store, db.local);
       if (closing) return;
       const event = out.event as DoorbellEvent;
-      const maxDistance = CLUSTER_TOLERANCE_SHARE * decisionFor(chosen.tolerance).tolerance;
+      const maxDistance = CLUSTER_TOLERANCE_SHARE * decisionFor(chosen).tolerance;
       const recorded = await book.record(event.id, faces, { maxDistance, seenAt: event.startedAt });
       const visitor = recorded.map((r) => VisitorBook.verdictVisitor(r.visitor)).find((v) => v !== undefined);
       const verdict = out.verdict as { status: VerdictStatus; visitor?: unknown };
@@ -183,7 +229,7 @@ export = function register(RED: NodeAPI): void {
         policy,
       });
       await db.matcherReady;
-      const decision = decisionFor(chosen.tolerance);
+      const decision = decisionFor(chosen);
       const decisions = result.faces.map((face) =>
         face.embedding && face.model ? decideFace(db.matcher.nearest(face.embedding, face.model, 5), decision) : ({ status: 'unknown', confidence: 0 } as FaceDecision),
       );
