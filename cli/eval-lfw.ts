@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { EmbedRequest } from '../lib/vision/client';
 import { euclidean } from '../lib/vision/embedder';
 import { centralFace, CliError, embedFile, mapLimited, openPool } from './common';
+import { embeddingCacheLine, readEmbeddingCache } from './embedding-cache';
 import { accuracyAt, bestThreshold, kFold, limitPairs, readPairsFile, type ScoredPair } from './lfw';
 
 export interface EvalOptions {
@@ -41,33 +42,11 @@ export interface EvalReport {
   seconds: number;
 }
 
-type CachedEmbedding = Float32Array | null;
-
 /** The default cache file, one per pipeline so that runs with other settings never mix. */
 export function defaultCacheFile(options: Pick<EvalOptions, 'detector' | 'secondDetector' | 'flip' | 'engine'>): string {
   const { detector, secondDetector, flip, engine } = options;
   const key = crypto.createHash('sha1').update(JSON.stringify({ v: 2, detector, secondDetector, flip, ...(engine ? { engine } : {}) })).digest('hex').slice(0, 12);
   return path.join(os.tmpdir(), `porchlight-lfw-${key}.ndjson`);
-}
-
-function readCache(file: string | undefined): Map<string, CachedEmbedding> {
-  const cache = new Map<string, CachedEmbedding>();
-  if (!file || !fs.existsSync(file)) return cache;
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      const entry = JSON.parse(line) as { image: string; embedding: string | null };
-      cache.set(entry.image, entry.embedding === null ? null : new Float32Array(new Uint8Array(Buffer.from(entry.embedding, 'base64')).buffer));
-    } catch {
-      // A line cut short by an interrupted run: that image is simply embedded again.
-    }
-  }
-  return cache;
-}
-
-function cacheLine(image: string, embedding: CachedEmbedding): string {
-  const encoded = embedding ? Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength).toString('base64') : null;
-  return `${JSON.stringify({ image, embedding: encoded })}\n`;
 }
 
 export async function evalLfw(options: EvalOptions): Promise<EvalReport> {
@@ -78,7 +57,7 @@ export async function evalLfw(options: EvalOptions): Promise<EvalReport> {
   if (options.limit) list = limitPairs(list, options.limit);
   const images = [...new Set(list.sets.flat().flatMap((p) => [p.a, p.b]))];
 
-  const cache = readCache(options.cache);
+  const cache = readEmbeddingCache(options.cache);
   const key = (image: string) => path.relative(options.images, image);
   const todo = images.filter((image) => !cache.has(key(image)));
   options.log(`${images.length} images, ${images.length - todo.length} cached, ${todo.length} to embed with ${options.threads} thread(s)`);
@@ -95,7 +74,7 @@ export async function evalLfw(options: EvalOptions): Promise<EvalReport> {
         if (face?.model) model = face.model;
         const embedding = face?.embedding ?? null;
         cache.set(key(image), embedding);
-        if (out !== undefined) fs.writeSync(out, cacheLine(key(image), embedding));
+        if (out !== undefined) fs.writeSync(out, embeddingCacheLine(key(image), embedding));
         if (++done % 200 === 0) options.log(`  ${done}/${todo.length} images (${Math.round((Date.now() - started) / 1000)} s)`);
       });
     } finally {

@@ -7,6 +7,7 @@
  */
 
 import { normalQuantile } from '../calibrate/estimate';
+import { euclidean } from '../vision/embedder';
 import type { ImpostorTable } from './strangers';
 
 export interface ImpostorTableOptions {
@@ -19,15 +20,6 @@ export interface ImpostorTableOptions {
   /** The table runs from 10^-1 down to 10^lowest (default -10), in steps of 10^step (default 0.25). */
   lowest?: number;
   step?: number;
-}
-
-function euclidean(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    const t = a[i] - b[i];
-    s += t * t;
-  }
-  return Math.sqrt(s);
 }
 
 /** Every distance between photos of two different people, ascending. */
