@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { healthReport } from '../lib/metrics/health';
+import { openStore, type NewFace } from '../lib/store';
+import { acquireSharedStore } from '../lib/store/shared';
+import { embedFaces } from '../lib/vision/client';
+import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
+import { helper } from './support/node-red';
+import { referenceModel } from './support/onnx-models';
+import { lfwDir, lfwPeople, nodeFile } from './support/paths';
+
+const engineNode = require(nodeFile('porchlight-engine'));
+const dbNode = require(nodeFile('porchlight-db'));
+const recognizeNode = require(nodeFile('face-recognize'));
+
+const ENGINE = {
+  id: 'eng',
+  type: 'porchlight-engine',
+  backend: 'onnx',
+  detectorKind: 'yunet',
+  detectorModel: referenceModel('yunet_s_640_640.onnx'),
+  recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx'),
+  threads: 1,
+};
+const REQUEST = { detector: 'yunet', detectorConfig: { modelPath: ENGINE.detectorModel }, recognizer: 'onnx', recognizerConfig: { modelPath: ENGINE.recognizerModel } };
+
+describe('face-recognize: the distance in force, from "strangers let through" (Node-RED runtime, YuNet + MobileFaceNet)', function () {
+  this.timeout(600_000);
+  const people = lfwPeople().filter((p) => fs.readdirSync(path.join(lfwDir, p)).length >= 2).slice(0, 4);
+  let dir: string;
+  let dbFile: string;
+  let lease: PoolLease;
+  const flow = (extra: Record<string, unknown>) => [
+    ENGINE,
+    { id: 'db', type: 'porchlight-db', file: dbFile, snapshotDir: path.join(dir, 'snapshots') },
+    { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', tolerance: '', margin: 0.05, burstFrames: 1, burstMs: 2000, wires: [[], [], [], []], ...extra },
+  ];
+
+  /** Waits for the node's status text to match. */
+  async function statusMatching(pattern: RegExp): Promise<string> {
+    const node = helper.getNode('fr') as unknown as { status: (s: { text?: string }) => void };
+    for (let i = 0; i < 600; i++) {
+      const text = (node as unknown as { lastStatus?: string }).lastStatus;
+      if (text && pattern.test(text)) return text;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`no status matching ${pattern}; last: ${(node as unknown as { lastStatus?: string }).lastStatus}`);
+  }
+
+  async function load(extra: Record<string, unknown> = {}): Promise<void> {
+    await helper.load([engineNode, dbNode, recognizeNode], flow(extra));
+    const node = helper.getNode('fr') as unknown as { status: (s: { text?: string }) => void; lastStatus?: string };
+    const original = node.status.bind(node);
+    node.status = (s) => {
+      node.lastStatus = s.text;
+      original(s);
+    };
+  }
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-strangers-'));
+    dbFile = path.join(dir, 'faces.db');
+    lease = acquireSharedPool({ threads: 1, maxQueue: 16, taskTimeoutMs: 120_000 });
+    const store = await openStore({ file: dbFile });
+    try {
+      // Three people with two photos each: the gallery the distance is for.
+      for (const person of people.slice(0, 3)) {
+        const faces: NewFace[] = [];
+        for (const file of fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 2)) {
+          const result = await embedFaces(lease.pool, fs.readFileSync(path.join(lfwDir, person, file)), { ...REQUEST, policy: 'wait' });
+          const face = result.faces[0];
+          assert.ok(face?.embedding, `a face in ${file}`);
+          faces.push({ model: face.model!, embedding: face.embedding!, quality: face.quality.score, source: file });
+        }
+        await store.enroll(person, faces, { list: 'known' });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  after(async () => {
+    await helper.unload();
+    await lease.release();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => helper.unload());
+
+  it('shows the distance for the setting and the gallery in its status and in /porchlight/health, and follows an enrolment', async () => {
+    await load({ strangers: '1000' });
+    const text = await statusMatching(/^ready · distance/);
+    const [, distance] = /^ready · distance (\d\.\d\d) for 1 in 1,000 · 3 people$/.exec(text) ?? [];
+    assert.ok(distance, text);
+    const health = (await healthReport()).components['recognize:fr'];
+    assert.equal(health.ok, true);
+    assert.equal(health.strangersOneIn, 1000);
+    assert.equal(health.people, 3);
+    assert.equal((health.distance as number).toFixed(2), distance);
+    assert.match(String(health.tolerance), /^distance \d\.\d\d for 1 in 1,000 · 3 people$/);
+
+    // A fourth person enrolled in the same database (the process-wide store the node uses): a stricter distance, no redeploy.
+    const faces: NewFace[] = [];
+    const person = people[3];
+    for (const file of fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 2)) {
+      const result = await embedFaces(lease.pool, fs.readFileSync(path.join(lfwDir, person, file)), { ...REQUEST, policy: 'wait' });
+      faces.push({ model: result.faces[0].model!, embedding: result.faces[0].embedding!, quality: result.faces[0].quality.score, source: file });
+    }
+    const shared = await acquireSharedStore({ file: dbFile });
+    try {
+      await shared.store.enroll(person, faces, { list: 'known' });
+    } finally {
+      await shared.release();
+    }
+    const four = await statusMatching(/ · 4 people$/);
+    const stricter = Number(/distance (\d\.\d\d)/.exec(four)![1]);
+    assert.ok(stricter < Number(distance), `${stricter} vs ${distance}`);
+  });
+
+  it('a rarer setting is stricter; a raw distance in the dialog overrides the setting', async () => {
+    await load({ strangers: '1000' });
+    const common = Number(/distance (\d\.\d\d)/.exec(await statusMatching(/^ready · distance/))![1]);
+    await helper.unload();
+    await load({ strangers: '100000' });
+    const rare = await statusMatching(/^ready · distance/);
+    assert.match(rare, /for 1 in 100,000 · \d people$/);
+    assert.ok(Number(/distance (\d\.\d\d)/.exec(rare)![1]) < common);
+    await helper.unload();
+    await load({ strangers: '1000', tolerance: 0.9 });
+    assert.equal(await statusMatching(/^ready · distance/), 'ready · distance 0.9 (set by hand)');
+    assert.equal((await healthReport()).components['recognize:fr'].distance, 0.9);
+  });
+});
