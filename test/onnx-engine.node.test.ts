@@ -6,7 +6,7 @@ import { healthReport } from '../lib/metrics/health';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import type { EngineConfigNode } from '../nodes/shared/engine';
 import { helper, sendAndAwait } from './support/node-red';
-import { referenceModel, verifyReferenceModels } from './support/onnx-models';
+import { referenceModel, referenceOnnxEngine, verifyReferenceModels } from './support/onnx-models';
 import { lfwDir, lfwPeople, modelsDir, nodeFile } from './support/paths';
 
 const engine = require(nodeFile('porchlight-engine'));
@@ -40,17 +40,7 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
   });
 
   it('backend onnx with model files from the dialog: YuNet + MobileFaceNet after a self-test, shown in /porchlight/health', async () => {
-    const flow = [
-      {
-        id: 'eng',
-        type: 'porchlight-engine',
-        backend: 'onnx',
-        detectorKind: 'yunet',
-        detectorModel: referenceModel('yunet_s_640_640.onnx'),
-        recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx'),
-        threads: 1,
-      },
-    ];
+    const flow = [referenceOnnxEngine()];
     await helper.load(engine, flow);
     const node = helper.getNode('eng') as unknown as EngineConfigNode;
     assert.equal((await healthReport()).components['backend:eng'].reason, 'not chosen yet: no vision node has asked');

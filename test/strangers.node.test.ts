@@ -8,22 +8,14 @@ import { acquireSharedStore } from '../lib/store/shared';
 import { embedFaces } from '../lib/vision/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
-import { referenceModel } from './support/onnx-models';
+import { referenceOnnxEngine } from './support/onnx-models';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
 
 const engineNode = require(nodeFile('porchlight-engine'));
 const dbNode = require(nodeFile('porchlight-db'));
 const recognizeNode = require(nodeFile('face-recognize'));
 
-const ENGINE = {
-  id: 'eng',
-  type: 'porchlight-engine',
-  backend: 'onnx',
-  detectorKind: 'yunet',
-  detectorModel: referenceModel('yunet_s_640_640.onnx'),
-  recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx'),
-  threads: 1,
-};
+const ENGINE = referenceOnnxEngine();
 const REQUEST = { detector: 'yunet', detectorConfig: { modelPath: ENGINE.detectorModel }, recognizer: 'onnx', recognizerConfig: { modelPath: ENGINE.recognizerModel } };
 
 describe('face-recognize: the distance in force, from "strangers let through" (Node-RED runtime, YuNet + MobileFaceNet)', function () {
@@ -37,6 +29,18 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
     { id: 'db', type: 'porchlight-db', file: dbFile, snapshotDir: path.join(dir, 'snapshots') },
     { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', tolerance: '', margin: 0.05, burstFrames: 1, burstMs: 2000, wires: [[], [], [], []], ...extra },
   ];
+
+  /** Two photos of a person, embedded by the engine's pipeline. */
+  async function facesOf(person: string): Promise<NewFace[]> {
+    const faces: NewFace[] = [];
+    for (const file of fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 2)) {
+      const result = await embedFaces(lease.pool, fs.readFileSync(path.join(lfwDir, person, file)), { ...REQUEST, policy: 'wait' });
+      const face = result.faces[0];
+      assert.ok(face?.embedding, `a face in ${file}`);
+      faces.push({ model: face.model!, embedding: face.embedding!, quality: face.quality.score, source: file });
+    }
+    return faces;
+  }
 
   /** Waits for the node's status text to match. */
   async function statusMatching(pattern: RegExp): Promise<string> {
@@ -66,16 +70,7 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
     const store = await openStore({ file: dbFile });
     try {
       // Three people with two photos each: the gallery the distance is for.
-      for (const person of people.slice(0, 3)) {
-        const faces: NewFace[] = [];
-        for (const file of fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 2)) {
-          const result = await embedFaces(lease.pool, fs.readFileSync(path.join(lfwDir, person, file)), { ...REQUEST, policy: 'wait' });
-          const face = result.faces[0];
-          assert.ok(face?.embedding, `a face in ${file}`);
-          faces.push({ model: face.model!, embedding: face.embedding!, quality: face.quality.score, source: file });
-        }
-        await store.enroll(person, faces, { list: 'known' });
-      }
+      for (const person of people.slice(0, 3)) await store.enroll(person, await facesOf(person), { list: 'known' });
     } finally {
       await store.close();
     }
@@ -102,15 +97,9 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
     assert.match(String(health.tolerance), /^distance \d\.\d\d for 1 in 1,000 · 3 people$/);
 
     // A fourth person enrolled in the same database (the process-wide store the node uses): a stricter distance, no redeploy.
-    const faces: NewFace[] = [];
-    const person = people[3];
-    for (const file of fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 2)) {
-      const result = await embedFaces(lease.pool, fs.readFileSync(path.join(lfwDir, person, file)), { ...REQUEST, policy: 'wait' });
-      faces.push({ model: result.faces[0].model!, embedding: result.faces[0].embedding!, quality: result.faces[0].quality.score, source: file });
-    }
     const shared = await acquireSharedStore({ file: dbFile });
     try {
-      await shared.store.enroll(person, faces, { list: 'known' });
+      await shared.store.enroll(people[3], await facesOf(people[3]), { list: 'known' });
     } finally {
       await shared.release();
     }

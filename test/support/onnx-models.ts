@@ -16,3 +16,16 @@ export function verifyReferenceModels(): void {
     assert.equal(actual, sha256, `${name} does not match SHA256SUMS`);
   }
 }
+
+/** A porchlight-engine config node on ONNX with the reference YuNet + MobileFaceNet (the package's default pipeline). */
+export function referenceOnnxEngine(id = 'eng'): Record<string, unknown> & { detectorModel: string; recognizerModel: string } {
+  return {
+    id,
+    type: 'porchlight-engine',
+    backend: 'onnx',
+    detectorKind: 'yunet',
+    detectorModel: referenceModel('yunet_s_640_640.onnx'),
+    recognizerModel: referenceModel('mobilefacenet_foamliu_alenchen.onnx'),
+    threads: 1,
+  };
+}
