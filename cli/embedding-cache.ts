@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EmbedRequest } from '../lib/vision/client';
+import { isFaceApiDetector, type EmbedRequest } from '../lib/vision/client';
 import type { WorkerPool } from '../lib/workers/pool';
 import { centralFace, embedFile, mapLimited } from './common';
 
@@ -72,7 +72,8 @@ export function pipelineKey(request: EmbedRequest): string {
     recognizer: request.recognizer ?? 'faceapi-resnet128',
     recognizerConfig: withFileIdentities(request.recognizerConfig),
     flip: request.flip ?? true,
-    secondDetector: request.secondDetector ?? 'tiny-face-detector',
+    // As embedFaces reads it: face-api's detectors fall back on tiny-face-detector, the ONNX ones on nothing.
+    secondDetector: request.secondDetector ?? (isFaceApiDetector(request.detector) ? 'tiny-face-detector' : 'none'),
   };
   return crypto.createHash('sha1').update(JSON.stringify(described)).digest('hex').slice(0, 12);
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { main } from '../cli/porchlight';
 import type { OpensetReport } from '../cli/eval-openset';
-import { referenceModel } from './support/onnx-models';
 import { lfwDir } from './support/paths';
 
 /** Runs the CLI in-process and captures what it prints. */
@@ -12,8 +11,8 @@ async function run(...args: string[]): Promise<{ code: number; out: string[]; er
   return { code, out, err };
 }
 
-// YuNet + MobileFaceNet + flip, the package's default pipeline (the same bytes as its bundled models).
-const ENGINE = ['--backend', 'onnx', '--detector', `yunet:${referenceModel('yunet_s_640_640.onnx')}`, '--recognizer', referenceModel('mobilefacenet_foamliu_alenchen.onnx')];
+// No engine options: the CLI's default, the package's bundled YuNet + MobileFaceNet (+ flip), as face-recognize runs it.
+const ENGINE: string[] = [];
 
 describe('porchlight eval openset (real LFW, real pipeline)', function () {
   // A cold run embeds about 1,300 photos (a few minutes on one core); they are cached in the temp folder for the next run.
@@ -24,6 +23,7 @@ describe('porchlight eval openset (real LFW, real pipeline)', function () {
     assert.equal(result.code, 0, result.err.join('\n'));
     const report = JSON.parse(result.out[0]) as OpensetReport;
     assert.equal(report.oneIn, 1000);
+    assert.match(report.model, /^onnx:mobilefacenet_foamliu_alenchen@/);
     const [ten, twenty] = report.galleries;
     assert.equal(twenty.people, 20);
     assert.ok(twenty.knownProbes >= 100 && twenty.strangerProbes >= 800, `${twenty.knownProbes} known, ${twenty.strangerProbes} stranger probes`);

@@ -80,7 +80,7 @@ export interface EmbedRequest extends DetectRequest {
 }
 
 /** face-api's SSD (the default detector) on tfjs or as an ONNX graph. */
-function isFaceApiDetector(detector: string | undefined): boolean {
+export function isFaceApiDetector(detector: string | undefined): boolean {
   return detector === undefined || detector.startsWith('ssd-mobilenetv1');
 }
 
