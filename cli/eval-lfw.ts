@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EmbedRequest } from '../lib/vision/client';
 import { euclidean } from '../lib/vision/embedder';
+import { modelIdForSelection } from '../lib/vision/onnx/select';
 import { centralFace, CliError, embedFile, mapLimited, openPool } from './common';
 import { embeddingCacheLine, readEmbeddingCache } from './embedding-cache';
 import { accuracyAt, bestThreshold, kFold, limitPairs, readPairsFile, type ScoredPair } from './lfw';
@@ -91,7 +92,9 @@ export async function evalLfw(options: EvalOptions): Promise<EvalReport> {
   };
   const sets = list.sets.map((set) => set.map(score));
   const pairs = sets.reduce((n, set) => n + set.length, 0);
-  const pipeline = { detector: options.engine?.detector ?? options.detector, secondDetector: options.secondDetector, flip: options.flip, model: model ?? 'faceapi-resnet128' };
+  // The model id comes from an embedding made now, else (every image cached) from the engine's recognizer.
+  model ??= options.engine?.recognizer ? modelIdForSelection({ recognizer: options.engine.recognizer, recognizerConfig: options.engine.recognizerConfig ?? {} }) : 'faceapi-resnet128';
+  const pipeline = { detector: options.engine?.detector ?? options.detector, secondDetector: options.secondDetector, flip: options.flip, model };
   const seconds = (Date.now() - started) / 1000;
   if (sets.length >= 2) {
     const report = kFold(sets);

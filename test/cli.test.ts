@@ -180,6 +180,13 @@ describe('porchlight CLI', function () {
     assert.equal(report.pipeline.model, 'onnx:mobilefacenet_foamliu_alenchen@501048e4bff0');
     assert.equal(report.pipeline.detector, 'yunet');
     assert.equal(report.pipeline.flip, true, 'flip averaging by default');
+    // Every image from the cache the second time: the same report, the model named all the same.
+    const cache = path.join(dir, 'lfw-cache.ndjson');
+    for (let run_ = 0; run_ < 2; run_++) {
+      const cached = await run('eval', 'lfw', '--images', lfwDir, '--pairs', pairs, '--json', '--cache', cache);
+      assert.equal(cached.code, 0, cached.err.join('\n'));
+      assert.deepEqual({ ...JSON.parse(cached.out[0]), seconds: 0 }, { ...report, seconds: 0 });
+    }
     const missing = await run('eval', 'lfw', '--images', lfwDir, '--pairs', path.join(dir, 'nope.txt'));
     assert.equal(missing.code, 1);
     assert.match(missing.err[0], /no such pairs file/);
