@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.node-red-dev/**', '**/*.html', 'examples/**', 'flows/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.node-red-dev/**', '**/*.html', 'examples/**', 'flows/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
