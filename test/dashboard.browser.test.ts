@@ -186,5 +186,6 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
     await page.waitForTimeout(1_000);
     await screenshot('charts');
     assert.ok((await page.locator('canvas').count()) >= 2);
+    assert.equal(await page.getByTestId('chart-no-data').count(), 0, 'no "no data yet" once there are visits');
   });
 });

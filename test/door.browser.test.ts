@@ -15,6 +15,12 @@ describe('the dashboard timeline filters by door (Debian chromium + playwright-c
 
   it('shows each event\'s door and lists only the door typed in the Door filter', async () => {
     const { page } = session;
+    // Before anyone rang: both charts say so, not bare axes.
+    await session.open('charts');
+    await waitFor('"no data yet" above both charts', async () => ((await page.getByTestId('chart-no-data').count()) === 2 ? true : undefined), 30_000);
+    assert.match((await page.getByTestId('chart-no-data').first().textContent()) ?? '', /^No data yet/);
+    await session.screenshot('charts-no-data');
+
     await session.open('door');
     await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
     await session.chooseVisitor('a stranger');
@@ -24,7 +30,11 @@ describe('the dashboard timeline filters by door (Debian chromium + playwright-c
     const events = page.locator('.pl-event');
     await events.first().waitFor({ timeout: 30_000 });
     // The demo's button is the gpio-doorbell named "doorbell": its door.
-    assert.match((await events.first().locator('.pl-meta').textContent()) ?? '', / · at doorbell · doorbell$/);
+    // The door named once (the trigger is the same button), a relative day, and the wait for the verdict.
+    const meta = ((await events.first().locator('.pl-meta').textContent()) ?? '').trim();
+    assert.match(meta, /^today .+ · at doorbell · verdict after \d+(\.\d)? (ms|s)$/);
+    assert.equal(meta.split('doorbell').length - 1, 1, `the door once: ${meta}`);
+    assert.equal(((await page.locator('.pl-total').textContent()) ?? '').trim(), '1 event', 'one event, in the singular');
     const total = async () => ((await page.locator('.pl-total').textContent()) ?? '').trim();
     const all = await total();
 

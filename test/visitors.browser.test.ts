@@ -47,22 +47,32 @@ describe('recurring visitors on the dashboard (Debian chromium + playwright-core
     assert.match((await page.locator('.pl-hit').first().textContent()) ?? '', /visitor #1/);
   });
 
-  it('names the visitor (the name stays text); the next visit is known by that name', async () => {
+  it('names the visitor from its event on a phone (the name stays text): it leaves the visitor list, and the next visit is known by that name', async () => {
     const visitor = page.locator('.pl-visitor[data-visitor="visitor #1"]');
     const name = '<i>Sam</i> the courier';
-    // Named from a phone: the field wide enough to type in, the buttons whole.
+    // The Visitors page on a phone: the name field wide enough to type in, the buttons whole.
     await session.resize(PHONE);
+    await session.open('visitors');
+    await visitor.waitFor({ timeout: 30_000 });
     await session.assertUsable(visitor.locator('.pl-visitor-input').first(), 'the visitor\'s Name field at 390 px', 160);
     for (const button of ['Name', 'Merge', 'Dismiss', 'Find this face']) await session.assertUsable(visitor.getByRole('button', { name: button, exact: true }), `${button} at 390 px`);
     await session.assertUsable(page.locator('.pl-find-event'), 'the Event id field at 390 px', 160);
     await session.assertNoSideScroll('the Visitors page at 390 px');
     await session.screenshot('visitors-phone');
-    await visitor.getByLabel('Name').fill(name);
-    await visitor.getByRole('button', { name: 'Name', exact: true }).click();
-    await waitFor('the answer', async () => ((await page.locator('.pl-feedback').textContent()) ?? '').match(/is now|Not done/)?.[0], 60_000);
-    assert.equal(((await page.locator('.pl-feedback').textContent()) ?? '').trim(), `visitor #1 is now ${name}`);
-    assert.equal(await page.locator('.pl-visitors i', { hasText: 'Sam' }).count(), 0, 'no markup from the name (an <i> of the page, such as an icon, is not one)');
-    await visitor.waitFor({ state: 'detached', timeout: 30_000 });
+
+    // "Who is this?" on the visitor's last event, as the family would from the timeline.
+    await session.open('events');
+    const unknown = page.locator('.pl-event[data-verdict="unknown"]').first();
+    await unknown.waitFor();
+    await unknown.getByLabel('Who is this?').fill(name);
+    await unknown.getByRole('button', { name: 'Enrol' }).click();
+    await waitFor('the answer', async () => ((await unknown.locator('.pl-feedback').textContent()) ?? '').match(/Enrolled|Not done|Could not/)?.[0], 60_000);
+    assert.equal(((await unknown.locator('.pl-feedback').textContent()) ?? '').trim(), `Enrolled ${name} (visitor #1)`);
+    assert.equal(await page.locator('.pl-timeline i', { hasText: 'Sam' }).count(), 0, 'no markup from the name');
+
+    await session.open('visitors');
+    await page.getByRole('heading', { name: /Recurring visitors/ }).waitFor();
+    await waitFor('visitor #1 to leave the list', async () => ((await visitor.count()) === 0 ? true : undefined), 30_000);
     await session.resize(DESKTOP);
 
     await session.open('door');
