@@ -277,7 +277,7 @@ describe('event-log node (Node-RED runtime)', function () {
       assert.deepEqual(msg.payload.events.map((e: { id: string }) => e.id), [ids[24], ids[20]]);
 
       got = nextMessage<Record<string, any>>(helper.getNode('results'));
-      el.receive({ action: 'export', format: 'json', filter: { person: '1' } });
+      el.receive({ action: 'export', format: 'json', filter: { personId: '1' } });
       msg = await got;
       assert.equal(JSON.parse(msg.payload).length, 7);
     });

@@ -202,7 +202,9 @@ describe('event log (lib, on a real SQLite file)', function () {
       const alice = log.repository.query({ person: 'alice' });
       assert.equal(alice.total, 10, 'names match case-insensitively');
       assert.ok(alice.events.every((e) => e.people[0].name === 'Alice'));
-      assert.equal(log.repository.query({ person: '2' }).total, 4, 'a person id matches too');
+      assert.equal(log.repository.query(parseEventFilter({ personId: '2' })).total, 4, 'a person id, by personId');
+      assert.equal(log.repository.query(parseEventFilter({ person: '2' })).total, 0, 'person is a name, never an id');
+      assert.throws(() => parseEventFilter({ person: 'Alice', personId: '2' }), /not both/);
       assert.equal(log.repository.query({ person: 'Alice', since: base + 12 * 3_600_000 }).total, 6);
       assert.equal(log.repository.query({ person: 'Mallory', verdict: 'blacklisted' }).total, 4);
       assert.equal(log.repository.query({ person: 'Mallory', verdict: 'known' }).total, 0);

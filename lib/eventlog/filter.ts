@@ -48,12 +48,18 @@ export function parseEventFilter(input: Record<string, unknown>): EventFilter {
     if (typeof input.door !== 'string' || input.door.length > MAX_DOOR_LENGTH) throw bad(`door must be a door's name of at most ${MAX_DOOR_LENGTH} characters`);
     filter.door = input.door;
   }
+  // Ids and names never mix: person is a name (a person named "1" is not person 1), personId an id.
   if (present(input.person)) {
-    if (typeof input.person !== 'string' && typeof input.person !== 'number') throw bad('person must be a name or a person id');
-    const person = String(input.person);
-    if (person.length > MAX_PERSON_LENGTH) throw bad(`person must be at most ${MAX_PERSON_LENGTH} characters`);
-    filter.person = person;
+    if (typeof input.person !== 'string') throw bad('person must be a name (text); a person id goes in personId');
+    if (input.person.length > MAX_PERSON_LENGTH) throw bad(`person must be at most ${MAX_PERSON_LENGTH} characters`);
+    filter.person = input.person;
   }
+  if (present(input.personId)) {
+    const id = typeof input.personId === 'number' ? String(input.personId) : input.personId;
+    if (typeof id !== 'string' || !/^[1-9]\d{0,14}$/.test(id)) throw bad('personId must be a person id (a positive whole number)');
+    filter.personId = id;
+  }
+  if (filter.person !== undefined && filter.personId !== undefined) throw bad('give person (a name) or personId, not both');
   // limit=0 asks for the count alone: no events, the total (it once gave one event).
   if (present(input.limit)) filter.limit = parseCount('limit', input.limit, MAX_PAGE_SIZE);
   if (present(input.offset)) filter.offset = parseCount('offset', input.offset, Number.MAX_SAFE_INTEGER);

@@ -306,7 +306,7 @@ export class EventRepository {
   query(filter: EventFilter = {}): EventPage {
     const limit = Math.min(MAX_PAGE_SIZE, Math.max(0, Math.floor(filter.limit ?? DEFAULT_PAGE_SIZE)));
     const offset = Math.max(0, Math.floor(filter.offset ?? 0));
-    if (filter.person !== undefined) return this.queryByPerson(filter, limit, offset);
+    if (filter.person !== undefined || filter.personId !== undefined) return this.queryByPerson(filter, limit, offset);
     const { sql, params } = whereClause(filter);
     const rows = this.sql(`SELECT ${SUMMARY_COLUMNS} FROM events ${sql} ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset`).all({
       ...params,
@@ -319,9 +319,9 @@ export class EventRepository {
 
   /**
    * A person's events, paged from the event_people indexes (by name,
-   * case-insensitive, or by person id; two index searches joined by UNION,
-   * as an OR would scan the table), then only the page's events read. People
-   * are written with the verdict, so only completed events have any.
+   * case-insensitive, or by person id, never one read as the other), then
+   * only the page's events read. People are written with the verdict, so only
+   * completed events have any.
    */
   private queryByPerson(filter: EventFilter, limit: number, offset: number): EventPage {
     if (filter.status !== undefined && filter.status !== 'completed') return { events: [], total: 0 };
@@ -329,10 +329,10 @@ export class EventRepository {
     // event_people has no door: the door narrows through the events' own index.
     const door = filter.door === undefined ? '' : 'AND event_id IN (SELECT id FROM events WHERE door = @door)';
     const and = `${sql.replace(/^WHERE/, 'AND')} ${door}`;
-    const matched = `
-      SELECT event_id, started_at FROM event_people WHERE name = @person COLLATE NOCASE ${and}
-      UNION SELECT event_id, started_at FROM event_people WHERE person_id = @person ${and}`;
-    const all = { ...params, person: filter.person, ...(filter.door === undefined ? {} : { door: filter.door }) };
+    const matched = filter.personId !== undefined
+      ? `SELECT event_id, started_at FROM event_people WHERE person_id = @person ${and}`
+      : `SELECT event_id, started_at FROM event_people WHERE name = @person COLLATE NOCASE ${and}`;
+    const all = { ...params, person: filter.personId ?? filter.person, ...(filter.door === undefined ? {} : { door: filter.door }) };
     const page = this.sql(`${matched} ORDER BY started_at DESC, event_id DESC LIMIT @limit OFFSET @offset`).all({ ...all, limit, offset }) as Array<{ event_id: string }>;
     const { total } = this.sql(`SELECT count(*) AS total FROM (${matched})`).get(all) as { total: number };
     const byId = this.sql(`SELECT ${SUMMARY_COLUMNS} FROM events WHERE id = ?`);

@@ -91,8 +91,10 @@ export interface EventFilter {
   verdict?: VerdictStatus;
   /** A door's name, exactly as recorded. */
   door?: string;
-  /** A person's name (case-insensitive) or id. */
+  /** A person's name (case-insensitive); never read as an id. */
   person?: string;
+  /** A person's id (digits); never read as a name. */
+  personId?: string;
   limit?: number;
   offset?: number;
 }

@@ -72,9 +72,8 @@ function whereClause(filter: EventFilter): { sql: string; values: unknown[] } {
   if (filter.status !== undefined) add((n) => `status = ${n}`, filter.status);
   if (filter.verdict !== undefined) add((n) => `verdict = ${n}`, filter.verdict);
   if (filter.door !== undefined) add((n) => `door = ${n}`, filter.door);
-  if (filter.person !== undefined) {
-    add((n) => `id IN (SELECT event_id FROM event_people WHERE lower(name) = lower(${n}) UNION SELECT event_id FROM event_people WHERE person_id = ${n})`, filter.person);
-  }
+  if (filter.person !== undefined) add((n) => `id IN (SELECT event_id FROM event_people WHERE lower(name) = lower(${n}))`, filter.person);
+  if (filter.personId !== undefined) add((n) => `id IN (SELECT event_id FROM event_people WHERE person_id = ${n})`, filter.personId);
   return { sql: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', values };
 }
 
