@@ -33,6 +33,16 @@ describe('strangers let through: a tolerance from impostor statistics (lib/recog
     assert.ok(table.source.pairs > 1_000_000, `${table.source.pairs} pairs`);
   });
 
+  it("ships a table for face-api's ResNet descriptor: its classic 0.6 lets about 1 in 100 pairs of strangers through", () => {
+    const table = impostorTableFor('faceapi-resnet128');
+    assert.ok(table);
+    const f = pairRateAtDistance(table, 0.6);
+    assert.ok(f > 3e-3 && f < 3e-2, String(f));
+    // "1 in 1,000" for a household of 3: well under 0.6.
+    const d = strangerTolerance('faceapi-resnet128', 1000, people(3))!.distance;
+    assert.ok(d > 0.4 && d < 0.55, String(d));
+  });
+
   for (const table of shipped) {
     it(`${table.model}: the tail falls with F, is measured down to 10^${table.measuredDownTo}, and the photos exponent lies in (0, 1]`, () => {
       assert.ok(table.tail.length > 10);

@@ -18,6 +18,7 @@
  * exponent e measured with the table (`photosExponent`).
  */
 
+import faceApiResNet from './impostors/faceapi-resnet128.json';
 import mobileFaceNet from './impostors/mobilefacenet.json';
 
 /** The impostor distances of one recognizer model, as `porchlight eval impostors` writes them. */
@@ -48,7 +49,7 @@ export interface ImpostorTable {
   measuredDownTo: number;
 }
 
-const TABLES: readonly ImpostorTable[] = [mobileFaceNet as ImpostorTable];
+const TABLES: readonly ImpostorTable[] = [mobileFaceNet as ImpostorTable, faceApiResNet as ImpostorTable];
 
 /** The settings the dialog offers: 1 in N visits. */
 export const STRANGER_RATE_CHOICES: readonly number[] = [100, 1000, 10000, 100000];
