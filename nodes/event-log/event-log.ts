@@ -12,6 +12,7 @@ import { dbSettings, explainReadOnly, openFaceDb } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { activeLogs, activeReaders, registerEventRoutes } from './routes';
 import { startSharedLog } from './shared-log';
+import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging/structured';
 
 interface EventLogDef extends NodeDef {
   db?: string;
@@ -128,6 +129,8 @@ export = function register(RED: NodeAPI): void {
       log.on('refused-recorded', (event: { id: string }) => {
         if (!closing) this.status(warnStatus(`failed ${event.id.slice(-6)} · recorded after the database was locked`));
       });
+      // One JSON line per event transition and error on stdout, for log shippers (settings.js porchlight.jsonLog or PORCHLIGHT_JSON_LOG=1).
+      if (structuredLogEnabled(RED.settings as { porchlight?: { jsonLog?: unknown } })) cleanups.push(attachStructuredLog(log));
       cleanups.push(
         faceDb.store.onChange((change) => {
           if (change.type !== 'person-removed') return;
