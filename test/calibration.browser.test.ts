@@ -48,7 +48,7 @@ describe('corrections and calibration on the dashboard (Debian chromium + playwr
     assert.match(((await alice.locator('.pl-feedback').textContent()) ?? '').trim(), /^Noted: not Alice/);
     await session.screenshot('events-not-x');
 
-    const { faces } = (await (await api('faces/Alice')).json()) as { faces: Array<{ kind: string; source: string }> };
+    const { faces } = (await (await api('faces/by-name/Alice')).json()) as { faces: Array<{ kind: string; source: string }> };
     const negatives = faces.filter((f) => f.kind === 'negative');
     assert.equal(negatives.length, 1, 'Alice has one negative example');
     assert.match(negatives[0].source, /^event:/);
@@ -67,7 +67,19 @@ describe('corrections and calibration on the dashboard (Debian chromium + playwr
     await waitFor('the 1 in 100 suggestion', async () => ((await global.textContent()) ?? '').match(/1 in 100 false accepts/)?.[0], 30_000);
     const suggested = Number(/Suggested tolerance (\d\.\d{3})/.exec((await global.textContent()) ?? '')![1]);
 
+    // Apply asks first, in words; saying no changes nothing.
+    const feedback = page.locator('.pl-calibration > .pl-feedback');
+    page.once('dialog', (dialog) => void dialog.dismiss());
     await page.getByRole('button', { name: 'Apply' }).click();
+    await waitFor('the refusal', async () => ((await feedback.textContent()) ?? '').match(/^Not applied.*/)?.[0], 10_000);
+    let question = '';
+    page.once('dialog', (dialog) => {
+      question = dialog.message();
+      void dialog.accept();
+    });
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await waitFor('the question', async () => question || undefined, 10_000);
+    assert.match(question, /^Put tolerance \d\.\d{3} in force for everyone\? About 1 in 100 strangers would be let through, and about (\d+\.\d %|an unknown share) of the visits of people you know would be missed\.$/);
     await waitFor('the change to be applied', async () => ((await page.locator('.pl-calibration > .pl-feedback').textContent()) ?? '').match(/^(Applied|Not done).*/)?.[0], 60_000);
     assert.match(((await page.locator('.pl-calibration > .pl-feedback').textContent()) ?? '').trim(), /^Applied for 1 in 100/);
     await waitFor('the record of the change', async () => ((await page.locator('.pl-cal-history tbody tr').count()) > 0 ? true : undefined), 30_000);
