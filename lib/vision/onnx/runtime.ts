@@ -4,26 +4,74 @@ import { PorchlightError, isPorchlightError } from '../../errors';
 import { guardNativeCall } from '../../workers/native-guard';
 
 /**
- * onnxruntime-node sessions for the worker threads. The module is required
- * lazily so that a platform without its prebuilt binary still loads the rest
- * of Porchlight (and the tfjs backend) and only this backend reports itself
- * unavailable.
+ * ONNX Runtime sessions for the worker threads. Two runtimes run the same
+ * models through the same API (onnxruntime-common):
+ * - `onnxruntime-node`, native and 3-7x faster, an optional peer dependency:
+ *   used when it is installed beside Porchlight (in the Node-RED user dir) and
+ *   loads on this platform;
+ * - `onnxruntime-web`, its WebAssembly build (SIMD, one thread), a regular
+ *   dependency: pure WebAssembly, so it installs and runs wherever Node.js
+ *   does, with nothing compiled or downloaded at install.
+ * `PORCHLIGHT_ONNX_RUNTIME=node|web` forces one (benchmarks, tests). The
+ * module is required lazily, in the worker threads that run models.
  */
-export type Ort = typeof import('onnxruntime-node');
-export type OrtSession = import('onnxruntime-node').InferenceSession;
-export type OrtTensor = import('onnxruntime-node').Tensor;
+export type Ort = typeof import('onnxruntime-web');
+export type OrtSession = import('onnxruntime-web').InferenceSession;
+export type OrtTensor = import('onnxruntime-web').Tensor;
 
-let ort: Ort | undefined;
+/** Which ONNX Runtime a thread runs: the native one or its WebAssembly build. */
+export type OrtRuntimeName = 'onnxruntime-node' | 'onnxruntime-web';
 
-export function loadOrt(): Ort {
-  if (!ort) {
+let ort: { runtime: Ort; name: OrtRuntimeName } | undefined;
+
+function requireNative(): Ort {
+  return require('onnxruntime-node') as Ort;
+}
+
+function requireWasm(): Ort {
+  const runtime = require('onnxruntime-web') as Ort;
+  // One WebAssembly thread per worker (the pool already spreads work over cores), no proxy worker.
+  runtime.env.wasm.numThreads = 1;
+  runtime.env.wasm.proxy = false;
+  runtime.env.logLevel = 'error';
+  return runtime;
+}
+
+/** The runtime this thread uses (loading it on first call). */
+export function loadOrtRuntime(): { runtime: Ort; name: OrtRuntimeName } {
+  if (ort) return ort;
+  const forced = process.env.PORCHLIGHT_ONNX_RUNTIME;
+  if (forced && forced !== 'node' && forced !== 'web') {
+    throw new PorchlightError('MODEL_UNAVAILABLE', `PORCHLIGHT_ONNX_RUNTIME must be "node" or "web", not "${forced}"`);
+  }
+  let nativeError: Error | undefined;
+  if (forced !== 'web') {
     try {
-      ort = require('onnxruntime-node') as Ort;
+      ort = { runtime: requireNative(), name: 'onnxruntime-node' };
+      return ort;
     } catch (err) {
-      throw new PorchlightError('MODEL_UNAVAILABLE', `onnxruntime-node cannot load on this platform: ${(err as Error).message}`);
+      nativeError = err as Error;
+      if (forced === 'node') {
+        throw new PorchlightError('MODEL_UNAVAILABLE', `onnxruntime-node cannot load here (install it beside Porchlight: npm install onnxruntime-node): ${nativeError.message.split('\n')[0]}`);
+      }
     }
   }
-  return ort;
+  try {
+    ort = { runtime: requireWasm(), name: 'onnxruntime-web' };
+    return ort;
+  } catch (err) {
+    const native = nativeError ? `; onnxruntime-node: ${nativeError.message.split('\n')[0]}` : '';
+    throw new PorchlightError('MODEL_UNAVAILABLE', `no ONNX Runtime loads here (onnxruntime-web: ${(err as Error).message.split('\n')[0]}${native})`);
+  }
+}
+
+export function loadOrt(): Ort {
+  return loadOrtRuntime().runtime;
+}
+
+/** Which runtime this thread runs models on (loads it if needed). */
+export function ortRuntimeName(): OrtRuntimeName {
+  return loadOrtRuntime().name;
 }
 
 export interface SessionOptions {
@@ -59,8 +107,9 @@ function ioOf(metadata: ReadonlyArray<unknown>, names: readonly string[]): Model
 }
 
 async function openModel(model: string | Uint8Array, source: string, options: SessionOptions): Promise<OnnxModel> {
-  const runtime = loadOrt();
+  const { runtime, name } = loadOrtRuntime();
   const sessionOptions = {
+    executionProviders: [name === 'onnxruntime-web' ? 'wasm' : 'cpu'],
     intraOpNumThreads: Math.max(1, options.threads ?? 1),
     interOpNumThreads: 1,
     executionMode: 'sequential' as const,
@@ -94,7 +143,9 @@ export function openModelFile(modelPath: string, options: SessionOptions = {}): 
   if (!opening) {
     opening = (async () => {
       if (!fs.statSync(resolved, { throwIfNoEntry: false })?.isFile()) throw new PorchlightError('MODEL_UNAVAILABLE', `model file not found: ${resolved}`);
-      return openModel(resolved, path.basename(resolved), options);
+      // The native runtime reads the file itself; the WebAssembly one is handed its bytes.
+      const source = loadOrtRuntime().name === 'onnxruntime-web' ? new Uint8Array(await fs.promises.readFile(resolved)) : resolved;
+      return openModel(source, path.basename(resolved), options);
     })();
     opening.catch(() => sessions.delete(key));
     sessions.set(key, opening);

@@ -2,8 +2,10 @@ import path from 'node:path';
 import { PorchlightError } from '../../errors';
 
 /**
- * face-api on TensorFlow.js with the WebAssembly backend. Everything comes
- * from installed packages: the wasm binaries from @tensorflow/tfjs-backend-wasm
+ * face-api on TensorFlow.js with the WebAssembly backend, an optional engine:
+ * @tensorflow/tfjs and @tensorflow/tfjs-backend-wasm are optional peer
+ * dependencies (the default engine runs face-api's networks on ONNX).
+ * Everything comes from installed packages: the wasm binaries from @tensorflow/tfjs-backend-wasm
  * and the weights from @vladmandic/face-api's `model/` folder. No network.
  */
 export type FaceApi = typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
@@ -40,6 +42,11 @@ async function init(): Promise<Runtime> {
 export function faceApiRuntime(): Promise<Runtime> {
   runtime ??= init().catch((err) => {
     runtime = undefined;
+    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /@tensorflow\//.test((err as Error).message);
+    if (missing) {
+      // tfjs is an optional peer dependency: the default engine runs face-api's networks on ONNX instead.
+      throw new PorchlightError('MODEL_UNAVAILABLE', 'the tfjs backend is not installed (optional: npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm in the Node-RED user dir)');
+    }
     throw new PorchlightError('MODEL_UNAVAILABLE', `TensorFlow.js wasm backend failed to start: ${(err as Error).message}`);
   });
   return runtime;
