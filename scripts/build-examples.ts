@@ -38,13 +38,37 @@ const root = path.resolve(__dirname, '..', '..');
 export const flowsDir = path.join(root, 'flows');
 export const examplesDir = path.join(root, 'examples');
 
-/** What each generated example is made of, in order. The first tab opens on import. */
-export const EXAMPLES: Record<string, { fragments: string[]; transform?: (nodes: FlowNode[]) => FlowNode[] }> = {
-  'doorbell': { fragments: ['doorbell'] },
-  'doorbell-rpi-gpio': { fragments: ['doorbell'], transform: useRpiGpioTrigger },
-  'doorbell-dashboard': { fragments: ['doorbell', 'dashboard'] },
-  'notify-mqtt-home-assistant': { fragments: ['doorbell', 'notify-mqtt'] },
-  'notify-webhook': { fragments: ['doorbell', 'notify-webhook'] },
+/**
+ * What each generated example is made of, in order. The first tab opens on import.
+ *
+ * Examples live together: a user may import several into one Node-RED, so no
+ * node id appears in two examples (Node-RED would ask which to keep).
+ * - `doorbell` keeps the fragments' ids; its link nodes also name the
+ *   dashboard's (`linksFrom`), so the dashboard connects whichever of the two
+ *   is imported first (Node-RED drops a link to a node that is not there yet,
+ *   and joins both ends' lists when it runs the flows).
+ * - `doorbell-dashboard` is the dashboard alone (`attachTo`): it uses the
+ *   `doorbell` example's face database, link nodes and camera by their ids, so
+ *   importing both, in either order, gives one working system.
+ * - the other pipeline variants rename the pipeline's ids with `idSuffix`.
+ */
+export interface ExampleSpec {
+  fragments: string[];
+  transform?: (nodes: FlowNode[]) => FlowNode[];
+  /** Fragments whose `@set` of `links` on this example's link nodes apply (the other ends live in another example). */
+  linksFrom?: string[];
+  /** The fragment whose nodes this example references without containing them. */
+  attachTo?: string;
+  /** Appended to the id of every node from the `doorbell` fragment (and every reference to it). */
+  idSuffix?: string;
+}
+
+export const EXAMPLES: Record<string, ExampleSpec> = {
+  'doorbell': { fragments: ['doorbell'], linksFrom: ['dashboard'] },
+  'doorbell-rpi-gpio': { fragments: ['doorbell'], transform: useRpiGpioTrigger, idSuffix: 'rpi' },
+  'doorbell-dashboard': { fragments: ['dashboard'], attachTo: 'doorbell' },
+  'notify-mqtt-home-assistant': { fragments: ['doorbell', 'notify-mqtt'], idSuffix: 'mqtt' },
+  'notify-webhook': { fragments: ['doorbell', 'notify-webhook'], idSuffix: 'webhook' },
 };
 
 /** The flow `npm start` deploys: the pipeline, the dashboard and the simulated doorbell and camera. */
@@ -70,8 +94,11 @@ export function readFragment(name: string): FragmentItem[] {
   return resolveIncludes(parsed, flowsDir) as FragmentItem[];
 }
 
-/** Joins fragments into one importable flow, applying their cross-fragment wires and changes. */
-export function composeFlow(fragments: string[]): FlowNode[] {
+/**
+ * Joins fragments into one importable flow, applying their cross-fragment wires and changes.
+ * `external` holds ids of nodes that live in another example: edits aimed at them are skipped.
+ */
+export function composeFlow(fragments: string[], external: ReadonlySet<string> = new Set()): FlowNode[] {
   const what = fragments.join(' + ');
   const nodes: FlowNode[] = [];
   const edits: (WirePseudoNode | SetPseudoNode)[] = [];
@@ -87,6 +114,7 @@ export function composeFlow(fragments: string[]): FlowNode[] {
     byId.set(node.id, node);
   }
   for (const edit of edits) {
+    if (external.has(edit.type === '@set' ? edit.id : edit.from)) continue;
     if (edit.type === '@set') {
       const { type: _type, id, ...properties } = edit;
       const target = byId.get(id);
@@ -157,10 +185,39 @@ export function formatFlow(nodes: FlowNode[]): string {
   return `[\n${nodes.map((node) => `  ${JSON.stringify(node)}`).join(',\n')}\n]\n`;
 }
 
+const idsOf = (fragment: string): Set<string> =>
+  new Set(readFragment(fragment).filter((item): item is FlowNode => !item.type.startsWith('@')).map((node) => node.id));
+
+/** Every string in `value` (deeply) that is a key of `renamed`, replaced by its new id. */
+function renameIds<T>(value: T, renamed: ReadonlyMap<string, string>): T {
+  if (typeof value === 'string') return (renamed.get(value) ?? value) as T;
+  if (Array.isArray(value)) return value.map((item) => renameIds(item, renamed)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renameIds(item, renamed)])) as T;
+  }
+  return value;
+}
+
+/** Applies the `@set` of `links` that `fragment` makes on nodes of this flow. */
+function linkTo(nodes: FlowNode[], fragment: string): void {
+  for (const item of readFragment(fragment)) {
+    if (item.type !== '@set') continue;
+    const { id, links } = item as SetPseudoNode;
+    const node = nodes.find((n) => n.id === id);
+    if (node && Array.isArray(links)) node.links = [...new Set([...((node.links as string[]) ?? []), ...(links as string[])])];
+  }
+}
+
 export function buildExample(name: string): FlowNode[] {
   const spec = EXAMPLES[name];
-  const nodes = composeFlow(spec.fragments);
-  return spec.transform ? spec.transform(nodes) : nodes;
+  let nodes = composeFlow(spec.fragments, spec.attachTo ? idsOf(spec.attachTo) : undefined);
+  for (const fragment of spec.linksFrom ?? []) linkTo(nodes, fragment);
+  if (spec.transform) nodes = spec.transform(nodes);
+  if (spec.idSuffix) {
+    const suffix = spec.idSuffix;
+    nodes = renameIds(nodes, new Map([...idsOf('doorbell')].map((id) => [id, `${id}_${suffix}`])));
+  }
+  return nodes;
 }
 
 export function writeExamples(): string[] {

@@ -93,6 +93,41 @@ describe('flows and examples (scripts/build-examples.ts)', () => {
     });
   }
 
+  it('no node id appears in two examples (generated or per node): importing several never asks which to keep', () => {
+    const seen = new Map<string, string>();
+    for (const file of fs.readdirSync(path.join(repoRoot, 'examples')).filter((f) => f.endsWith('.json'))) {
+      for (const node of JSON.parse(fs.readFileSync(path.join(repoRoot, 'examples', file), 'utf8')) as FlowNode[]) {
+        assert.ok(!seen.has(node.id), `${node.id} is in both ${seen.get(node.id)} and ${file}`);
+        seen.set(node.id, file);
+      }
+    }
+  });
+
+  it('doorbell + doorbell-dashboard, imported in either order, make one system: every reference resolves, links join', () => {
+    const pipeline = buildExample('doorbell');
+    const dashboard = buildExample('doorbell-dashboard');
+    assert.equal(dashboard.filter((n) => porchlightTypes.has(n.type) && ['gpio-doorbell', 'frame-buffer', 'face-recognize', 'porchlight-db'].includes(n.type)).length, 0, 'the dashboard example has no pipeline of its own');
+    const first = dashboard.find((n) => n.type === 'comment')!;
+    assert.match(String(first.name), /Dashboard 2\.0/);
+    assert.match(String(first.name), /doorbell example/);
+    const both = [...pipeline, ...dashboard];
+    assertWellFormed('doorbell + doorbell-dashboard', both);
+    const ids = new Set(both.map((n) => n.id));
+    for (const node of dashboard) {
+      for (const key of ['db', 'engine']) if (node[key]) assert.ok(ids.has(String(node[key])), `${node.id}.${key} = ${String(node[key])} resolves`);
+    }
+    // Whichever comes second keeps its links to the first (Node-RED drops links to nodes not there yet): both sides name each other.
+    for (const node of dashboard.filter((n) => n.type.startsWith('link '))) {
+      for (const other of node.links as string[]) {
+        const target = pipeline.find((n) => n.id === other);
+        assert.ok(target, `${node.id} links to ${other} of the doorbell example`);
+        assert.ok((target.links as string[]).includes(node.id), `${other} links back to ${node.id}`);
+      }
+    }
+    const camera = pipeline.find((n) => n.type === 'frame-buffer')!;
+    assert.ok(dashboard.some((n) => String(n.format ?? '').includes(`'${camera.id}'`)), 'the live view shows the doorbell example\'s camera');
+  });
+
   it('the demo flow is well formed and feeds the camera from the simulated source', () => {
     const nodes = composeFlow(DEMO_FRAGMENTS);
     assertWellFormed('demo', nodes);

@@ -78,7 +78,7 @@ describe('MQTT: verdicts and events of each door through a real broker (aedes on
     });
     const brokerNode = nodes.find((n) => n.id === 'pl_mqtt_broker')!;
     Object.assign(brokerNode, { broker: '127.0.0.1', port: String(port) });
-    const shippedLog = example.find((n) => n.id === 'pl_event_log')!;
+    const shippedLog = example.find((n) => n.type === 'event-log')!;
     assert.deepEqual(shippedLog.wires![1].filter((id) => id === 'pl_mqtt_state'), ['pl_mqtt_state'], 'the example wires the event log\'s second output to MQTT');
     return [
       ...nodes,
