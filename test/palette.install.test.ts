@@ -22,8 +22,14 @@ const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf
 };
 const dashboardVersion = (JSON.parse(fs.readFileSync(require.resolve('@flowfuse/node-red-dashboard/package.json'), 'utf8')) as { version: string }).version;
 
-/** Node-RED's palette manager runs exactly this in the user dir (@node-red/registry, installer.js). */
-const PALETTE_INSTALL = ['install', '--no-audit', '--no-update-notifier', '--no-fund', '--save', '--save-prefix=~', '--omit=dev', '--engine-strict'];
+/**
+ * Node-RED's palette manager (and its tarball upload) runs exactly this in the user dir, with the
+ * npm that Node-RED depends on (@node-red/registry's installer.js): `node npm-cli.js install <args> -- <module>`.
+ */
+const registryDir = path.dirname(require.resolve('@node-red/registry/package.json', { paths: [path.dirname(require.resolve('node-red/package.json'))] }));
+const npmCli = path.join(path.dirname(require.resolve('npm/package.json', { paths: [registryDir] })), 'bin', 'npm-cli.js');
+const PALETTE_ARGS = ['--no-audit', '--no-update-notifier', '--no-fund', '--save', '--save-prefix=~', '--omit=dev', '--engine-strict'];
+const paletteInstall = (module: string, userDir: string) => run(process.execPath, [npmCli, 'install', ...PALETTE_ARGS, '--', module], userDir);
 const SIZE_LIMIT_MB = 300;
 
 /** The environment a user's shell would have: none of npm's (npm test's own), ONNX Runtime's or Porchlight's variables. */
@@ -127,13 +133,13 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
   });
 
   it(`packs, and installs with the palette manager's command and no environment variables, in <= ${SIZE_LIMIT_MB} MB`, async () => {
-    const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], repoRoot);
+    const packed = await run(process.execPath, [npmCli, 'pack', '--ignore-scripts', '--json', '--pack-destination', work], repoRoot);
     assert.equal(packed.code, 0, packed.output);
     const [{ filename, entryCount, files }] = JSON.parse(packed.output.slice(packed.output.indexOf('['))) as [{ filename: string; entryCount: number; files: { path: string }[] }];
     assert.deepEqual(files.filter((f) => f.path.endsWith('.map')), [], 'no source maps in the package');
     assert.ok(files.some((f) => f.path === 'LICENSE'));
 
-    const installed = await run('npm', [...PALETTE_INSTALL, path.join(work, path.basename(filename))], userDir);
+    const installed = await paletteInstall(path.join(work, path.basename(filename)), userDir);
     assert.equal(installed.code, 0, `npm install failed:\n${installed.output}`);
     const modules = path.join(userDir, 'node_modules');
     const mb = sizeMb(modules);
@@ -143,7 +149,7 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
     console.log(`      palette install: ${entryCount} files packed, ${(installed.ms / 1000).toFixed(0)} s, ${mb.toFixed(0)} MB in node_modules`);
     assert.ok(mb <= SIZE_LIMIT_MB, `${mb.toFixed(0)} MB installed`);
 
-    const dashboard = await run('npm', [...PALETTE_INSTALL, `@flowfuse/node-red-dashboard@${dashboardVersion}`], userDir);
+    const dashboard = await paletteInstall(`@flowfuse/node-red-dashboard@${dashboardVersion}`, userDir);
     assert.equal(dashboard.code, 0, `Dashboard 2.0 install failed:\n${dashboard.output}`);
   });
 
