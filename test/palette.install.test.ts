@@ -43,10 +43,22 @@ interface Run {
   ms: number;
 }
 
+/** Children still running (an install cut short by a timeout): stopped after the tests. */
+const running = new Set<ChildProcess>();
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 function run(command: string, args: string[], cwd: string): Promise<Run> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -77,7 +89,9 @@ function importInto(current: FlowNode[], imported: FlowNode[]): FlowNode[] {
 }
 
 describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4, the examples', function () {
-  this.timeout(900_000);
+  // A real install: on a quiet 2-core machine a few minutes, most of it compiling better-sqlite3 where
+  // GitHub (its prebuilt binaries) cannot be reached; far longer on a loaded one.
+  this.timeout(1_800_000);
   let work: string;
   let userDir: string;
   let nodeRed: ChildProcess | undefined;
@@ -95,7 +109,7 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
     assert.equal(res.status, 200, `GET ${route}`);
     return (await res.json()) as T;
   };
-  const example = (name: string) => json<FlowNode[]>(`library/_examples_/flows/${pkg.name}/${name}`);
+  const example = (name: string) => json<FlowNode[]>(`library/examples/flows/${pkg.name}/${name}`);
   const deploy = async (flows: FlowNode[]) => assert.equal((await api('POST', 'flows', flows)).status, 204);
   const errors = (from: number) => log.slice(from).split('\n').filter((line) => /\[error\]/.test(line));
 
@@ -124,12 +138,8 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
   });
 
   after(async () => {
-    if (nodeRed && nodeRed.exitCode === null) {
-      const exited = new Promise((resolve) => nodeRed!.once('exit', resolve));
-      nodeRed.kill('SIGTERM');
-      await exited;
-    }
-    if (work) fs.rmSync(work, { recursive: true, force: true });
+    await Promise.all([...running, ...(nodeRed ? [nodeRed] : [])].map(stop));
+    if (work) fs.rmSync(work, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it(`packs, and installs with the palette manager's command and no environment variables, in <= ${SIZE_LIMIT_MB} MB`, async () => {
@@ -176,7 +186,7 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
       assert.ok(set.types.includes(set.name), `${set.name} registers its type`);
     }
 
-    const listed = await json<{ f?: string[] }>(`library/_examples_/flows/${pkg.name}/`);
+    const listed = await json<{ f?: string[] }>(`library/examples/flows/${pkg.name}/`);
     const shipped = fs.readdirSync(path.join(repoRoot, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
     assert.deepEqual([...(listed.f ?? [])].sort(), shipped.sort());
   });
