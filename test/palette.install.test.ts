@@ -113,18 +113,29 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
   const deploy = async (flows: FlowNode[]) => assert.equal((await api('POST', 'flows', flows)).status, 204);
   const errors = (from: number) => log.slice(from).split('\n').filter((line) => /\[error\]/.test(line));
 
-  async function events(): Promise<Array<{ id: string; status: string; verdict: string | null }>> {
-    const body = await json<unknown>('porchlight/events');
-    return (Array.isArray(body) ? body : (body as { events: [] }).events) as Array<{ id: string; status: string; verdict: string | null }>;
+  /** The event log's list; its route answers 404 until the deployed flow has started its event-log node. */
+  async function events(): Promise<Array<{ id: string; status: string; verdict: string | null; errorMessage?: string | null }>> {
+    const deadline = Date.now() + 60_000;
+    let res: Response;
+    while ((res = await api('GET', 'porchlight/events')).status === 404 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(res.status, 200, 'GET porchlight/events');
+    const body = (await res.json()) as unknown;
+    return (Array.isArray(body) ? body : (body as { events: [] }).events) as Array<{ id: string; status: string; verdict: string | null; errorMessage?: string | null }>;
   }
 
-  async function pressAndWait(doorbellId: string, count: number): Promise<{ status: string; verdict: string | null }> {
-    assert.equal((await api('POST', `porchlight/doorbell/${doorbellId}/press`)).status, 200);
-    const deadline = Date.now() + 240_000;
+  /** Presses (the doorbell node answers once the deployed flow has started it) and waits for that press's event to be decided. */
+  async function pressAndWait(doorbellId: string): Promise<{ status: string; verdict: string | null; errorMessage?: string | null }> {
+    const before = new Set((await events()).map((e) => e.id));
+    const deadline = Date.now() + 300_000;
+    let status = 0;
+    while ((status = (await api('POST', `porchlight/doorbell/${doorbellId}/press`)).status) === 404 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(status, 200, 'the press route answers');
     for (;;) {
-      const done = (await events()).filter((e) => e.status !== 'processing');
-      if (done.length >= count) return done[0];
-      if (Date.now() > deadline) throw new Error(`no decided event after the press; log:\n${log.slice(-3000)}`);
+      const event = (await events()).find((e) => !before.has(e.id));
+      if (event && (event.status === 'completed' || event.status === 'failed')) return event;
+      if (Date.now() > deadline) throw new Error(`the press's event was not decided (${JSON.stringify(event)}); log:\n${log.slice(-3000)}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
@@ -186,9 +197,10 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
       assert.ok(set.types.includes(set.name), `${set.name} registers its type`);
     }
 
-    const listed = await json<{ f?: string[] }>(`library/examples/flows/${pkg.name}/`);
+    // What Import > Examples shows under the package: one entry per examples/*.json.
+    const listed = await json<Array<{ fn?: string }>>(`library/examples/flows/${pkg.name}/`);
     const shipped = fs.readdirSync(path.join(repoRoot, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
-    assert.deepEqual([...(listed.f ?? [])].sort(), shipped.sort());
+    assert.deepEqual(listed.map((entry) => entry.fn).sort(), shipped.sort());
   });
 
   it('imports the doorbell example, deploys it with frames as messages, and a press over HTTP lands in /porchlight/events', async () => {
@@ -204,7 +216,7 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
     );
     const from = log.length;
     await deploy(importInto(await json<FlowNode[]>('flows'), flow));
-    const event = await pressAndWait(doorbell.id, 1);
+    const event = await pressAndWait(doorbell.id);
     assert.equal(event.status, 'completed', JSON.stringify(event));
     assert.equal(event.verdict, 'unknown', 'three faces, nobody enrolled');
     assert.deepEqual(errors(from), []);
@@ -220,8 +232,8 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
     await new Promise((resolve) => setTimeout(resolve, 3000));
     assert.equal((await fetch(`${base}dashboard/`)).status, 200);
     const doorbell = merged.find((n) => n.type === 'gpio-doorbell')!;
-    const event = await pressAndWait(doorbell.id, 2);
-    assert.equal(event.status, 'completed');
+    const event = await pressAndWait(doorbell.id);
+    assert.equal(event.status, 'completed', JSON.stringify(event));
     assert.deepEqual(errors(from), []);
     assert.doesNotMatch(log, /missing node types|No parent ui-base|getBase/);
   });

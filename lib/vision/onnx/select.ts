@@ -6,6 +6,7 @@ import { DEFAULT_PACK, defaultModelPath, findPack, modelsDir } from '../../model
 import type { WorkerPool } from '../../workers/pool';
 import { embedFaces } from '../client';
 import type { Backend } from '../types';
+import { tfjsInstalled } from '../tfjs/faceapi-runtime';
 import { modelIdOf } from './recognizer';
 
 export type BackendChoice = 'auto' | Backend;
@@ -209,5 +210,7 @@ export async function selectBackend(pool: WorkerPool, requested: BackendChoice, 
       : `${failure}; face-api's networks on ONNX failed too: ${(err as Error).message}`;
   }
   if (requested === 'onnx') throw new PorchlightError('MODEL_UNAVAILABLE', failure);
+  // tfjs is an optional peer dependency: without it there is nothing to fall back to, and the next call tries ONNX again.
+  if (!tfjsInstalled()) throw new PorchlightError('MODEL_UNAVAILABLE', `${failure}; the tfjs backend is not installed either`);
   return { ...withReason(TFJS_SELECTION, `auto: tfjs, because ${failure}`), fallback: failure };
 }

@@ -19,6 +19,17 @@ interface Runtime {
 }
 
 let runtime: Promise<Runtime> | undefined;
+
+/** Whether the optional tfjs backend's packages are installed (resolvable from Porchlight). */
+export function tfjsInstalled(): boolean {
+  try {
+    require.resolve('@tensorflow/tfjs');
+    require.resolve('@tensorflow/tfjs-backend-wasm');
+    return true;
+  } catch {
+    return false;
+  }
+}
 const loadedNets = new Map<FaceApiNet, Promise<void>>();
 
 /** Folder holding the weights shipped by @vladmandic/face-api. */
