@@ -24,6 +24,7 @@ COPY scripts ./scripts
 COPY flows ./flows
 COPY icons ./icons
 COPY examples ./examples
+COPY models ./models
 COPY docs ./docs
 COPY README.md LICENSE ./
 RUN npx tsc -p . && node dist/scripts/copy-assets.js && node dist/scripts/build-examples.js \
