@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
 import { Backoff } from '../process/backoff';
+import { noteCommitted, noteRefused } from './commits';
 import { ensureEvent, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
 import type { Box } from '../image/types';
@@ -50,8 +51,23 @@ const isImageBuffer = (value: unknown): value is Buffer => Buffer.isBuffer(value
 /** Events begun but not ended that the log remembers, to fail them when it closes (older ones are left to the sweep). */
 const MAX_OPEN_EVENTS = 1_000;
 
-/** SQLITE_BUSY and its variants: another connection held the lock longer than the busy timeout. */
-const isDatabaseBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+/** Events a refusing database leaves waiting in memory at most; beyond this the oldest is given up (with a `refused-dropped` event). */
+const MAX_REFUSED = 10_000;
+
+/**
+ * The database would not take the write, for a reason that may pass: locked
+ * past the busy timeout (SQLITE_BUSY, SQLITE_LOCKED), the disk full
+ * (SQLITE_FULL), a write error (SQLITE_IOERR) or a file or file system made
+ * read-only (SQLITE_READONLY). The event is kept and written once it can be.
+ */
+export const isStorageRefusal = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY)/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+
+/** The last write the database refused, while no write has succeeded since. */
+export interface WriteFailure {
+  code: string;
+  message: string;
+  at: number;
+}
 
 /**
  * Sorts a message into the lifecycle: a Catch node's `msg.error` fails the
@@ -172,11 +188,12 @@ export class EventLog extends EventEmitter {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Events with a press or frames stored and no verdict or failure yet (insertion-ordered). */
   private readonly open = new Map<string, DoorbellEvent>();
-  /** Events a busy database refused, with why: recorded `failed` once it takes writes again. */
+  /** Events the database refused (locked, full, read-only), with why: recorded `failed` once it takes writes again. */
   private readonly refused = new Map<string, { event: DoorbellEvent; reason: string }>();
   private readonly refusedBackoff = new Backoff(1_000, 5_000);
   private refusedTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private writeFailure: WriteFailure | undefined;
 
   constructor(options: EventLogOptions) {
     super();
@@ -191,10 +208,24 @@ export class EventLog extends EventEmitter {
 
   /** Stores what a message says about its event; a message without `msg.event` starts a new one. */
   record(msg: Message, metadata: Record<string, unknown> = {}): Promise<RecordOutcome> {
-    const recording = this.store(msg, metadata).catch((err: unknown) => {
-      if (isDatabaseBusy(err)) this.refuse(msg, err as Error);
-      throw err;
-    });
+    const recording = this.store(msg, metadata).then(
+      (outcome) => {
+        this.writeFailure = undefined;
+        noteCommitted(outcome.event.id);
+        return outcome;
+      },
+      (err: unknown) => {
+        const id = (msg.event as { id?: unknown } | undefined)?.id;
+        if (isStorageRefusal(err)) {
+          this.writeFailed(err);
+          const reason = this.refuse(msg, err as Error);
+          noteRefused((msg.event as DoorbellEvent).id, reason, true);
+        } else if (typeof id === 'string') {
+          noteRefused(id, err instanceof Error ? err.message : String(err), false);
+        }
+        throw err;
+      },
+    );
     this.inFlight.add(recording);
     recording.then(
       () => this.inFlight.delete(recording),
@@ -246,18 +277,37 @@ export class EventLog extends EventEmitter {
     if (this.open.size > MAX_OPEN_EVENTS) this.open.delete(this.open.keys().next().value as string);
   }
 
+  /** The last write the database refused while none has succeeded since (health reads it), and how many events wait for a retry. */
+  writeHealth(): { failure?: WriteFailure; waiting: number } {
+    return { failure: this.writeFailure, waiting: this.refused.size };
+  }
+
+  private writeFailed(err: unknown): void {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    this.writeFailure = { code: String(code), message: String(message), at: this.now() };
+  }
+
   /**
-   * The database stayed locked past its busy timeout: the event is remembered
-   * and recorded `failed` with the reason as soon as the database takes
-   * writes again, so a busy moment costs the verdict's details, not the event.
+   * The database refused the write (locked past its busy timeout, disk full,
+   * read-only): the event is remembered and recorded `failed` with the reason
+   * as soon as the database takes writes again, so a bad moment costs the
+   * verdict's details, not the event. Returns the reason.
    */
-  private refuse(msg: Message, err: Error): void {
+  private refuse(msg: Message, err: Error): string {
     const event = ensureEvent(msg.event, 'message', { via: 'event-log' });
     msg.event = event; // a retry or a later message of this event keeps its id
     const kind = classifyMessage(msg);
     const what = kind === 'verdict' ? `the verdict (${String((msg.verdict as { status?: unknown }).status)})` : `the ${kind}`;
-    this.refused.set(event.id, { event, reason: `${what} could not be stored: ${err.message}` });
+    const reason = `${what} could not be stored: ${err.message}`;
+    this.refused.delete(event.id);
+    this.refused.set(event.id, { event, reason });
+    while (this.refused.size > MAX_REFUSED) {
+      const [oldest, { event: dropped }] = this.refused.entries().next().value as [string, { event: DoorbellEvent }];
+      this.refused.delete(oldest);
+      this.emit('refused-dropped', dropped);
+    }
     this.scheduleRefusedRetry();
+    return reason;
   }
 
   private scheduleRefusedRetry(): void {
@@ -272,7 +322,8 @@ export class EventLog extends EventEmitter {
   /**
    * Records the refused events as failed without waiting on a lock (busy
    * timeout 0 for these writes: a retry never holds the event loop); returns
-   * how many are still waiting.
+   * how many are still waiting. A write the database still refuses keeps
+   * them all; any other error gives up that one event (`refused-dropped`).
    */
   private recordRefused(): number {
     const db = this.repository.db;
@@ -281,14 +332,23 @@ export class EventLog extends EventEmitter {
     db.pragma('busy_timeout = 0');
     try {
       for (const [id, { event, reason }] of this.refused) {
-        this.repository.recordFailure(event, reason, this.now(), { via: 'event-log', retried: true });
+        try {
+          this.repository.recordFailure(event, reason, this.now(), { via: 'event-log', retried: true });
+        } catch (err) {
+          if (isStorageRefusal(err)) throw err;
+          this.refused.delete(id);
+          this.emit('refused-dropped', event, err);
+          continue;
+        }
         this.refused.delete(id);
         this.open.delete(id);
+        this.writeFailure = undefined;
+        noteCommitted(id);
         this.emit('refused-recorded', event, reason);
       }
       this.refusedBackoff.reset();
     } catch (err) {
-      if (!isDatabaseBusy(err)) throw err;
+      this.writeFailed(err);
     } finally {
       db.pragma(`busy_timeout = ${busyTimeout}`);
     }

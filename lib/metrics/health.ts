@@ -10,7 +10,17 @@ export type HealthCheck = () => ComponentHealth | Promise<ComponentHealth>;
 
 export interface HealthReport {
   ok: boolean;
+  /** `degraded` when any component is down. */
+  status: 'ok' | 'degraded';
+  /** Why, one line per component that is down: `<key>: <its reason>`. */
+  reasons: string[];
   components: Record<string, ComponentHealth>;
+}
+
+/** What a component that is down gives as its reason (its `reason`, else its `error`, else its `state`). */
+function reasonOf(component: ComponentHealth): string {
+  const why = component.reason ?? component.error ?? component.state;
+  return typeof why === 'string' && why ? why : 'down';
 }
 
 /**
@@ -46,5 +56,8 @@ export async function healthReport(): Promise<HealthReport> {
       }
     }),
   );
-  return { ok: Object.values(components).every((c) => c.ok), components };
+  const reasons = Object.entries(components)
+    .filter(([, c]) => !c.ok)
+    .map(([key, c]) => `${key}: ${reasonOf(c)}`);
+  return { ok: reasons.length === 0, status: reasons.length === 0 ? 'ok' : 'degraded', reasons, components };
 }

@@ -6,6 +6,7 @@ import { exportEvents, type ExportFormat } from '../../lib/eventlog/export';
 import { parseEventFilter } from '../../lib/eventlog/filter';
 import { DEFAULT_MAX_BACKLOG } from '../../lib/eventlog/replicate';
 import { DEFAULT_RETENTION, type RetentionPolicy, type SweepReport } from '../../lib/eventlog/retention';
+import { databaseHealth } from '../../lib/eventlog/storage-health';
 import { recordFrame, recordOutcome, recordPress, watchStorage } from '../../lib/metrics';
 import { registerHealthCheck } from '../../lib/metrics/health';
 import { dbSettings, explainReadOnly, openFaceDb } from '../shared/db';
@@ -119,7 +120,7 @@ export = function register(RED: NodeAPI): void {
           snapshotBytes: log.repository.snapshotBytes(),
           snapshotBudgetBytes: retention.snapshotBudgetBytes,
         })),
-        registerHealthCheck(`database:${settings.file}`, () => ({ ok: db.open, file: settings.file, events: log.repository.count() })),
+        registerHealthCheck(`database:${settings.file}`, () => databaseHealth(settings.file, log)),
       );
       log.on('swept', (report: SweepReport) => {
         const text = sweepText(report);
@@ -127,7 +128,10 @@ export = function register(RED: NodeAPI): void {
       });
       log.on('sweep-failed', (err: Error) => this.warn(`retention sweep failed: ${err.message}`));
       log.on('refused-recorded', (event: { id: string }) => {
-        if (!closing) this.status(warnStatus(`failed ${event.id.slice(-6)} · recorded after the database was locked`));
+        if (!closing) this.status(warnStatus(`failed ${event.id.slice(-6)} · recorded after the database refused it`));
+      });
+      log.on('refused-dropped', (event: { id: string }, err?: Error) => {
+        this.error(`event ${event.id} could not be kept for the database${err ? `: ${err.message}` : ': too many events waiting'}`);
       });
       // One JSON line per event transition and error on stdout, for log shippers (settings.js porchlight.jsonLog or PORCHLIGHT_JSON_LOG=1).
       if (structuredLogEnabled(RED.settings as { porchlight?: { jsonLog?: unknown } })) cleanups.push(attachStructuredLog(log));
@@ -144,6 +148,8 @@ export = function register(RED: NodeAPI): void {
     opening.catch((err: Error) => {
       this.status(errorStatus(err));
       this.error(`event log unavailable: ${err.message}`);
+      // Health says so too: no event can be stored.
+      if (!closing) cleanups.push(registerHealthCheck(`database:${dbFile || this.id}`, () => ({ ok: false, file: dbFile, reason: `the event log cannot open its database: ${err.message}` })));
     });
 
     this.on('input', (msg: Message, send, done) => {
@@ -210,7 +216,7 @@ export = function register(RED: NodeAPI): void {
           try {
             const { failed, unrecorded } = await log.stop({ failOpen: UNFINISHED_AT_CLOSE });
             if (failed) this.log(`${failed} unfinished event(s) recorded failed: ${UNFINISHED_AT_CLOSE}`);
-            if (unrecorded) this.warn(`${unrecorded} event(s) refused by a locked database could not be recorded before closing`);
+            if (unrecorded) this.warn(`${unrecorded} event(s) refused by the database could not be recorded before closing`);
           } catch (err) {
             this.warn(`could not record the unfinished events as failed: ${(err as Error).message}`);
           }

@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { awaitCommit } from '../../lib/eventlog/commits';
 import { newEventId } from '../../lib/events/event-id';
 import type { DoorbellEvent } from '../../lib/events/event';
 import { GpiomonWatcher, type Bias } from '../../lib/gpio/gpiomon';
@@ -32,6 +33,29 @@ const MAX_SIMULATED_HOLD_MS = 60_000;
 
 function holdFrom(value: unknown): number {
   return Math.min(MAX_SIMULATED_HOLD_MS, numberSetting(value, DEFAULT_SIMULATED_HOLD_MS));
+}
+
+/** How long the press route waits for an event log to commit the press before answering 202 (not confirmed). */
+const PRESS_COMMIT_WAIT_MS = 10_000;
+
+/**
+ * Whether an event-log node is downstream of `nodeId` in the deployed flow,
+ * following wires (a link out is wired to its link ins at deploy). A function
+ * node may still drop the message: the route's wait has a time limit anyway.
+ */
+function eventLogDownstream(RED: NodeAPI, nodeId: string): boolean {
+  const seen = new Set<string>([nodeId]);
+  const todo = [nodeId];
+  while (todo.length > 0) {
+    const node = RED.nodes.getNode(todo.pop()!) as (Node & { wires?: string[][] }) | null;
+    for (const next of (node?.wires ?? []).flat()) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      if ((RED.nodes.getNode(next) as Node | null)?.type === 'event-log') return true;
+      todo.push(next);
+    }
+  }
+  return false;
 }
 
 /**
@@ -123,7 +147,13 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('gpio-doorbell', GpioDoorbellNode as never);
 
-  // The editor's button and any HTTP client: POST /porchlight/doorbell/<node id>/press [{holdMs}].
+  /*
+   * The editor's button and any HTTP client: POST /porchlight/doorbell/<node id>/press [{holdMs}].
+   * With an event-log downstream, 200 means the press is committed to its SQLite file (a kill -9 an
+   * instant later loses nothing); 503 means it was not (disk full, read-only or locked database: the
+   * log keeps it in memory and retries); 202 means pressed but no event log confirmed it (none is
+   * wired after this doorbell, or none answered within PRESS_COMMIT_WAIT_MS).
+   */
   RED.httpAdmin.post('/porchlight/doorbell/:id/press', RED.auth.needsPermission('porchlight.write'), (req, res) => {
     const doorbell = doorbells.get(req.params.id);
     if (!doorbell) {
@@ -131,6 +161,19 @@ export = function register(RED: NodeAPI): void {
       return;
     }
     const event = doorbell.press(holdFrom(req.body?.holdMs));
-    res.json({ event });
+    if (!event || !eventLogDownstream(RED, req.params.id)) {
+      res.status(202).json({ event, logged: false, reason: 'no event-log node is wired after this doorbell: the press is not stored' });
+      return;
+    }
+    awaitCommit(event.id, PRESS_COMMIT_WAIT_MS).then((outcome) => {
+      if (outcome.state === 'committed') {
+        res.json({ event, logged: true });
+      } else if (outcome.state === 'refused') {
+        const kept = outcome.retrying ? '; the event log keeps it and retries' : '';
+        res.status(503).json({ error: { code: 'NOT_STORED', message: `the press was not stored: ${outcome.reason}${kept}` }, event, logged: false, retrying: outcome.retrying });
+      } else {
+        res.status(202).json({ event, logged: false, reason: `no event log confirmed the press within ${PRESS_COMMIT_WAIT_MS / 1000} s` });
+      }
+    }, () => undefined);
   });
 };
