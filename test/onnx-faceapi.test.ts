@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../lib/image/decode';
-import { embedFaces } from '../lib/vision/client';
+import { detectFaces, embedFaces } from '../lib/vision/client';
 import { createDefaultRegistry } from '../lib/vision/detectors';
 import { ensureLandmarkGraph } from '../lib/vision/onnx/faceapi/landmarks';
 import { ensureResNetGraph } from '../lib/vision/onnx/faceapi/resnet';
@@ -48,9 +48,33 @@ describe("face-api's detector, landmark and descriptor nets as ONNX graphs built
     assert.ok(built.size > bin.length * 3, 'dequantized float32 weights');
     assert.equal(ensureResNetGraph(cacheDir), file);
     assert.equal(fs.statSync(file).mtimeMs, built.mtimeMs, 'not rebuilt');
-    assert.deepEqual(fs.readdirSync(cacheDir), [path.basename(file)], 'no partial files left');
+    assert.deepEqual(fs.readdirSync(cacheDir).sort(), [path.basename(file), `${path.basename(file)}.sha256`], 'the graph and its checksum, no partial files left');
     assert.match(path.basename(ensureLandmarkGraph(cacheDir)), /^faceapi-landmarks68-g1-[0-9a-f]{16}\.onnx$/);
     assert.match(path.basename(ensureSsdGraph(cacheDir)), /^faceapi-ssd-mobilenetv1-g1-[0-9a-f]{16}\.onnx$/);
+  });
+
+  it('rebuilds a cached graph that was cut short or altered, and the detector runs on ONNX, not on its fallback', async () => {
+    const file = ensureSsdGraph(cacheDir);
+    const good = fs.readFileSync(file);
+    const photo = fs.readFileSync(lfwSample(1)[0]);
+    // Cut to a third (a full disk while it was copied) and altered in the middle (same size): each time in a fresh thread.
+    const damage: Array<[string, () => void]> = [
+      ['truncated', () => fs.truncateSync(file, Math.floor(good.length / 3))],
+      ['altered', () => fs.writeFileSync(file, Buffer.concat([good.subarray(0, good.length >> 1), Buffer.alloc(4096, 0x55), good.subarray((good.length >> 1) + 4096)]))],
+    ];
+    for (const [how, damageIt] of damage) {
+      damageIt();
+      const fresh = new WorkerPool({ threads: 1, maxQueue: 2 });
+      try {
+        const result = await detectFaces(fresh, photo, { detector: 'ssd-mobilenetv1-onnx', detectorConfig: { cacheDir } });
+        assert.equal(result.detector, 'ssd-mobilenetv1-onnx', `${how}: ${result.fallbackWarning}`);
+        assert.equal(result.fallbackWarning, undefined, how);
+        assert.equal(result.faces.length, 1, how);
+        assert.ok(fs.readFileSync(file).equals(good), `${how}: rebuilt byte for byte`);
+      } finally {
+        await fresh.close();
+      }
+    }
   });
 
   it('matches the tfjs pipeline on 50 LFW images: same faces (IoU >= 0.95), landmarks within 1 px, descriptors cosine >= 0.9999 and within 1e-3, same model id', async () => {
