@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { isPorchlightError, type PorchlightErrorCode } from '../lib/errors';
-import { acquireSharedPool, WorkerPool, type QueuePolicy } from '../lib/workers/pool';
+import { acquireSharedPool, BULK_MAX_WAIT_MS, WorkerPool, type Lane, type QueuePolicy } from '../lib/workers/pool';
 import type { PingTask } from '../lib/workers/tasks';
 import { eventually, osThreadCount, osThreadIds, settledThreadCount } from './support/threads';
 
@@ -8,7 +8,7 @@ interface PingResult {
   threadId: number;
 }
 
-function ping(pool: WorkerPool, task: Omit<PingTask, 'type'> = {}, options: { policy?: QueuePolicy; timeoutMs?: number } = {}): Promise<PingResult> {
+function ping(pool: WorkerPool, task: Omit<PingTask, 'type'> = {}, options: { policy?: QueuePolicy; timeoutMs?: number; lane?: Lane } = {}): Promise<PingResult> {
   return pool.run<PingResult>({ type: 'ping', ...task }, options);
 }
 
@@ -90,6 +90,57 @@ describe('worker pool (lib/workers/pool)', function () {
       await Promise.all([track('busy', busy), track('first', queued[0]), track('second', queued[1]), track('newcomer', newcomer)]);
       assert.deepEqual(finished, ['busy', 'first', 'second', 'newcomer']);
       assert.equal(pool!.stats().completed, 4);
+    });
+  });
+
+  describe('the doorbell lane (presses before bulk work)', () => {
+    it('a doorbell task queued behind bulk tasks runs next, before them', async () => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 8 });
+      const finished: string[] = [];
+      const track = (name: string, task: Promise<PingResult>) => task.then(() => finished.push(name));
+      const bulk = Array.from({ length: 6 }, (_, i) => track(`bulk ${i}`, ping(pool!, { delayMs: i === 0 ? 200 : 20 })));
+      const doorbell = track('doorbell', ping(pool!, { delayMs: 20 }, { lane: 'doorbell' }));
+      assert.deepEqual([pool.stats().queued, pool.stats().queuedBulk], [6, 5]);
+      await Promise.all([...bulk, doorbell]);
+      assert.deepEqual(finished, ['bulk 0', 'doorbell', 'bulk 1', 'bulk 2', 'bulk 3', 'bulk 4', 'bulk 5']);
+    });
+
+    it("a burst's next frame, sent when the previous frame's answer arrives, still goes before the bulk work waiting", async () => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 8 });
+      const finished: string[] = [];
+      const track = (name: string, task: Promise<PingResult>) => task.then(() => finished.push(name));
+      const first = ping(pool, { delayMs: 50 }, { lane: 'doorbell' });
+      const bulk = Array.from({ length: 3 }, (_, i) => track(`bulk ${i}`, ping(pool!, { delayMs: 20 })));
+      // Detection, then recognition, then the next frame: each sent once the previous answer is in.
+      let frames = track('frame 1', first);
+      for (let n = 2; n <= 4; n++) frames = frames.then(() => track(`frame ${n}`, ping(pool!, { delayMs: 20 }, { lane: 'doorbell' })));
+      await Promise.all([...bulk, frames]);
+      assert.deepEqual(finished, ['frame 1', 'frame 2', 'frame 3', 'frame 4', 'bulk 0', 'bulk 1', 'bulk 2']);
+    });
+
+    it('bulk work is slowed, not starved, by doorbell work that never stops', async function () {
+      this.timeout(BULK_MAX_WAIT_MS * 4);
+      pool = new WorkerPool({ threads: 1, maxQueue: 8 });
+      let stop = false;
+      const doorbellLoop = (async () => {
+        while (!stop) await ping(pool!, { delayMs: 50 }, { lane: 'doorbell' });
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await ping(pool, { delayMs: 10 });
+      const waited = Date.now() - started;
+      stop = true;
+      await doorbellLoop;
+      assert.ok(waited < BULK_MAX_WAIT_MS * 3, `the bulk task ran after ${waited} ms`);
+    });
+
+    it('bulk tasks never fill the doorbell queue: a frame with drop-oldest drops no bulk task', async () => {
+      pool = new WorkerPool({ threads: 1, maxQueue: 2 });
+      const bulk = Array.from({ length: 5 }, () => ping(pool!, { delayMs: 20 }));
+      const frames = Array.from({ length: 3 }, () => ping(pool!, { delayMs: 20 }, { policy: 'drop-oldest', lane: 'doorbell' }));
+      const outcomes = await Promise.allSettled([...bulk, ...frames]);
+      assert.deepEqual(outcomes.slice(0, 5).map((o) => o.status), Array(5).fill('fulfilled'), 'every bulk task ran');
+      assert.equal(outcomes.slice(5).filter((o) => o.status === 'rejected').length, 1, 'one frame dropped: its own lane was full');
     });
   });
 

@@ -1,6 +1,6 @@
 import { PorchlightError } from '../errors';
 import { DEFAULT_MAX_PIXELS, isRawImageLike } from '../image/decode';
-import type { QueuePolicy, WorkerPool } from '../workers/pool';
+import type { Lane, QueuePolicy, WorkerPool } from '../workers/pool';
 import { shareBytes, type DetectTask, type DetectTaskResult, type EmbedTask, type ImageInput } from '../workers/tasks';
 import type { AnalyzeResult } from './embedding-types';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions, type DetectedFace } from './types';
@@ -13,6 +13,8 @@ export interface DetectRequest {
   cropSize?: number;
   maxPixels?: number;
   policy?: QueuePolicy;
+  /** `doorbell` for a press's frames (served first); default `bulk`. */
+  lane?: Lane;
 }
 
 function describe(value: unknown): string {
@@ -57,7 +59,7 @@ function detectTask(payload: unknown, request: DetectRequest): DetectTask {
 
 /** Detects faces in one image on the worker pool. */
 export async function detectFaces(pool: WorkerPool, payload: unknown, request: DetectRequest = {}): Promise<DetectTaskResult> {
-  return pool.run<DetectTaskResult>(detectTask(payload, request), { policy: request.policy });
+  return pool.run<DetectTaskResult>(detectTask(payload, request), { policy: request.policy, lane: request.lane });
 }
 
 export interface EmbedRequest extends DetectRequest {
@@ -99,5 +101,5 @@ export async function embedFaces(pool: WorkerPool, payload: unknown, request: Em
     recognizer: request.recognizer,
     recognizerConfig: request.recognizerConfig,
   };
-  return pool.run<AnalyzeResult>(task, { policy: request.policy });
+  return pool.run<AnalyzeResult>(task, { policy: request.policy, lane: request.lane });
 }

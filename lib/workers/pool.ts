@@ -12,6 +12,25 @@ require('sharp');
 /** What happens to a new task when the queue is full. */
 export type QueuePolicy = 'drop-oldest' | 'reject' | 'wait';
 
+/**
+ * Which queue a task waits in. `doorbell`: a press's frames (face-detect,
+ * face-recognize), served first. `bulk` (the default): enrollment,
+ * re-embedding, labels and calibration, imports, searches, the CLI; it runs
+ * when no doorbell task waits.
+ */
+export type Lane = 'doorbell' | 'bulk';
+
+/**
+ * After a doorbell task arrives or ends, bulk tasks wait this long for a free
+ * thread: a burst's frames reach the pool one by one (detection, then
+ * recognition, then the next frame), and a bulk task slipped in between each
+ * would make every frame wait for one.
+ */
+export const DOORBELL_GRACE_MS = 500;
+
+/** While doorbell work keeps coming, one bulk task still gets the next free thread every this many ms: bulk work is slowed, never starved. */
+export const BULK_MAX_WAIT_MS = 5_000;
+
 export interface PoolOptions {
   /** Worker threads; default: cores - 1, at least 1. */
   threads?: number;
@@ -26,6 +45,8 @@ export interface PoolOptions {
 export interface RunOptions {
   policy?: QueuePolicy;
   timeoutMs?: number;
+  /** Default `bulk`. */
+  lane?: Lane;
 }
 
 /** What the worker thread receives: the task and the guard of its native calls (see native-guard.ts). */
@@ -41,6 +62,8 @@ export interface PoolStats {
   threads: number;
   running: number;
   queued: number;
+  /** Of `queued`, the bulk lane's (enrollment, re-embedding, calibration...). */
+  queuedBulk: number;
   completed: number;
   failed: number;
   dropped: number;
@@ -54,6 +77,8 @@ interface Job {
   task: unknown;
   timeoutMs: number;
   attempts: number;
+  lane: Lane;
+  queuedAt: number;
   resolve(value: unknown): void;
   reject(err: Error): void;
 }
@@ -85,9 +110,18 @@ export class WorkerPool extends EventEmitter {
   readonly maxQueue: number;
   readonly taskTimeoutMs: number;
   private readonly piscina: Piscina;
-  private readonly queue: Job[] = [];
-  /** Tasks of the `wait` policy that found the queue full: admitted as room frees up. */
-  private readonly waitingForRoom: Job[] = [];
+  /**
+   * Per lane: the bounded queue (`maxQueue` each, so bulk work never fills the
+   * doorbell's queue nor has its tasks dropped for a frame) and the tasks of
+   * the `wait` policy that found it full, admitted as room frees up.
+   */
+  private readonly lanes: Record<Lane, { queue: Job[]; waitingForRoom: Job[] }> = {
+    doorbell: { queue: [], waitingForRoom: [] },
+    bulk: { queue: [], waitingForRoom: [] },
+  };
+  private lastDoorbellAt = -Infinity;
+  private lastBulkStartAt = -Infinity;
+  private graceTimer: NodeJS.Timeout | undefined;
   private running = 0;
   /** Each running job: the promise that settles when its thread is done with it, and its native-call guard. */
   private readonly runningJobs = new Map<Job, { done: Promise<void>; guard: NativeGuard }>();
@@ -118,6 +152,8 @@ export class WorkerPool extends EventEmitter {
         task,
         timeoutMs: options.timeoutMs ?? this.taskTimeoutMs,
         attempts: 0,
+        lane: options.lane ?? 'bulk',
+        queuedAt: Date.now(),
         resolve: resolve as (value: unknown) => void,
         reject,
       };
@@ -126,22 +162,40 @@ export class WorkerPool extends EventEmitter {
   }
 
   private admit(job: Job, policy: QueuePolicy): void {
-    if (this.running < this.threads) {
-      this.start(job);
-    } else if (this.queue.length < this.maxQueue) {
-      this.queue.push(job);
-    } else if (policy === 'drop-oldest' && this.queue.length > 0) {
-      const oldest = this.queue.shift()!;
+    const lane = this.lanes[job.lane];
+    if (job.lane === 'doorbell') this.lastDoorbellAt = job.queuedAt;
+    lane.queue.push(job); // at the back of its lane; pump decides whether it starts now
+    this.pump();
+    if (!lane.queue.includes(job) || lane.queue.length <= this.maxQueue) return;
+    // Still waiting, and its lane's queue is over the bound: the policy decides.
+    lane.queue.pop();
+    if (policy === 'drop-oldest' && lane.queue.length > 0) {
+      const oldest = lane.queue.shift()!;
       this.counters.dropped++;
       oldest.reject(new PorchlightError('DROPPED', `dropped: the queue was full (${this.maxQueue}) and a newer task arrived`));
-      this.queue.push(job);
+      lane.queue.push(job);
     } else if (policy === 'wait') {
-      this.waitingForRoom.push(job);
+      lane.waitingForRoom.push(job);
     } else {
       this.counters.rejected++;
       job.reject(new PorchlightError('QUEUE_FULL', `rejected: ${this.maxQueue} tasks already waiting for ${this.threads} worker(s)`));
     }
     this.emit('change');
+  }
+
+  /**
+   * The task for the next free thread: doorbell tasks first; a bulk task once
+   * no doorbell task has arrived or ended for DOORBELL_GRACE_MS, or when bulk
+   * work has waited BULK_MAX_WAIT_MS for its turn.
+   */
+  private next(now: number): Job | undefined {
+    const { doorbell, bulk } = this.lanes;
+    const bulkHead = bulk.queue[0] ?? bulk.waitingForRoom[0];
+    const starved = bulkHead !== undefined && now - Math.max(bulkHead.queuedAt, this.lastBulkStartAt) >= BULK_MAX_WAIT_MS;
+    if (!starved && (doorbell.queue.length > 0 || doorbell.waitingForRoom.length > 0)) return doorbell.queue.shift() ?? doorbell.waitingForRoom.shift();
+    if (!bulkHead || (!starved && now - this.lastDoorbellAt < DOORBELL_GRACE_MS)) return undefined;
+    this.lastBulkStartAt = now;
+    return bulk.queue.shift() ?? bulk.waitingForRoom.shift();
   }
 
   private start(job: Job): void {
@@ -160,6 +214,7 @@ export class WorkerPool extends EventEmitter {
       clearTimeout(timer);
       this.running--;
       this.runningJobs.delete(job);
+      if (job.lane === 'doorbell') this.lastDoorbellAt = Date.now();
       outcome();
       this.pump();
     };
@@ -194,25 +249,43 @@ export class WorkerPool extends EventEmitter {
       job.reject(new PorchlightError('POOL_CLOSED', 'the worker pool closed while the task ran'));
     } else if (job.attempts < 2) {
       this.counters.retries++;
-      this.queue.unshift(job);
+      this.lanes[job.lane].queue.unshift(job);
     } else {
       job.reject(new PorchlightError('WORKER_CRASHED', `worker thread failed twice on this task: ${err.message}`));
     }
   }
 
-  /** Fills free threads in arrival order (queue first, then tasks waiting for room), then refills the queue. */
+  /**
+   * Fills free threads (see next(): doorbell first, each lane in arrival
+   * order, its queue before the tasks waiting for room; with maxQueue 0
+   * those go straight to a thread), then refills the queues. Bulk work held
+   * back for the doorbell's grace time is looked at again when it ends.
+   */
   private pump(): void {
     if (!this.closed) {
-      while (this.running < this.threads && this.queue.length > 0) this.start(this.queue.shift()!);
-      // Reached only when the queue is empty: with maxQueue 0, waiting tasks go straight to a thread.
-      while (this.running < this.threads && this.waitingForRoom.length > 0) this.start(this.waitingForRoom.shift()!);
+      const now = Date.now();
+      for (let job = this.running < this.threads ? this.next(now) : undefined; job; job = this.running < this.threads ? this.next(now) : undefined) this.start(job);
+      const bulkWaiting = this.lanes.bulk.queue.length + this.lanes.bulk.waitingForRoom.length > 0;
+      if (bulkWaiting && this.running < this.threads && !this.graceTimer) {
+        this.graceTimer = setTimeout(() => {
+          this.graceTimer = undefined;
+          this.pump();
+        }, Math.max(1, this.lastDoorbellAt + DOORBELL_GRACE_MS - now));
+        this.graceTimer.unref?.();
+      }
     }
-    while (this.waitingForRoom.length > 0 && this.queue.length < this.maxQueue) this.queue.push(this.waitingForRoom.shift()!);
+    for (const lane of Object.values(this.lanes)) {
+      while (lane.waitingForRoom.length > 0 && lane.queue.length < this.maxQueue) lane.queue.push(lane.waitingForRoom.shift()!);
+    }
     this.emit('change');
   }
 
+  private queuedIn(lane: Lane): number {
+    return this.lanes[lane].queue.length + this.lanes[lane].waitingForRoom.length;
+  }
+
   stats(): PoolStats {
-    return { threads: this.threads, running: this.running, queued: this.queue.length + this.waitingForRoom.length, ...this.counters };
+    return { threads: this.threads, running: this.running, queued: this.queuedIn('doorbell') + this.queuedIn('bulk'), queuedBulk: this.queuedIn('bulk'), ...this.counters };
   }
 
   /** The live worker threads (tests use them to kill one mid-task). */
@@ -231,7 +304,9 @@ export class WorkerPool extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const job of [...this.queue.splice(0), ...this.waitingForRoom.splice(0)]) {
+    clearTimeout(this.graceTimer);
+    const waiting = Object.values(this.lanes).flatMap((lane) => [...lane.queue.splice(0), ...lane.waitingForRoom.splice(0)]);
+    for (const job of waiting) {
       job.reject(new PorchlightError('POOL_CLOSED', 'the worker pool closed before the task ran'));
     }
     for (const job of this.runningJobs.keys()) {

@@ -5,6 +5,7 @@ import type { QueuePolicy } from '../../lib/workers/pool';
 import { ENGINE_CHOICE, engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';
+import { watchModels } from '../shared/model-health';
 
 interface FaceDetectDef extends NodeDef {
   engine?: string;
@@ -27,6 +28,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const settings = engineSettings(RED, def.engine);
     const { pool } = leasePool(this, settings);
+    const models = watchModels(this, 'detection');
     const options = {
       minConfidence: numberSetting(def.minConfidence, 0.5),
       minFaceSize: numberSetting(def.minFaceSize, 20),
@@ -49,6 +51,7 @@ export = function register(RED: NodeAPI): void {
         cropSize: def.crops ? numberSetting(def.cropSize, 160) : 0,
         maxPixels: settings.maxPixels,
         policy: def.queuePolicy ?? 'drop-oldest',
+        lane: 'doorbell',
       };
     };
     let lastLatency = 0;
@@ -64,6 +67,7 @@ export = function register(RED: NodeAPI): void {
     requestFor()
       .then((request) => detectFaces(pool, { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 }, { ...request, cropSize: 0, policy: 'wait' }))
       .then(async (result) => {
+        models.loaded();
         if (closing) return;
         // The engine's own fallback (a model file missing or broken) stays visible, not only a green "ready".
         const { fallback, label } = await detectorChoice;
@@ -71,6 +75,7 @@ export = function register(RED: NodeAPI): void {
         this.status(warning ? warnStatus(warning) : readyStatus(`ready (${label ?? result.detector})`));
       })
       .catch((err) => {
+        models.failed(err);
         if (!closing) this.status(errorStatus(err));
       });
 
@@ -80,6 +85,7 @@ export = function register(RED: NodeAPI): void {
       requestFor()
         .then((request) => detectFaces(pool, msg.payload, request))
         .then((result) => {
+          models.loaded();
           lastLatency = Date.now() - started;
           const out = msg as NodeMessageInFlow & Record<string, unknown>;
           out.event = ensureEvent(out.event, 'face-detect', { node: this.id });
@@ -103,6 +109,7 @@ export = function register(RED: NodeAPI): void {
           done();
         })
         .catch((err: Error) => {
+          models.failed(err);
           if (!closing) this.status(errorStatus(err));
           done(err);
         });

@@ -13,6 +13,7 @@ import type { QueuePolicy } from '../../lib/workers/pool';
 import { CLUSTER_TOLERANCE_SHARE, unknownFacesOf, VisitorBook, visitorsOf } from '../../lib/visitors';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings, leasePool } from '../shared/engine';
+import { watchModels } from '../shared/model-health';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 
 interface FaceRecognizeDef extends NodeDef {
@@ -76,6 +77,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const settings = engineSettings(RED, def.engine);
     const { pool } = leasePool(this, settings);
+    const models = watchModels(this, 'recognition');
     // The distance comes from "strangers let through: 1 in N visits", for the model in use and the size of the
     // gallery (lib/recognize/strangers.ts); a raw distance in the dialog overrides it; a model without a shipped
     // impostor table falls back to the recognizer's own fixed tolerance. Calibrated tolerances still come first.
@@ -158,15 +160,17 @@ export = function register(RED: NodeAPI): void {
     Promise.all([faceDb.then((db) => db.matcherReady), selection])
       .then(async ([, chosen]) => {
         const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 };
-        const engine = { ...chosen, policy: 'wait' as const };
+        const engine = { ...chosen, policy: 'wait' as const, lane: 'doorbell' as const };
         await embedFaces(pool, blank, engine);
         await embedFaces(pool, blank, { ...engine, faces: [{ box: { x: 8, y: 8, width: 48, height: 48 }, score: 1 }] });
       })
       .then(() => {
+        models.loaded();
         ready = true;
         if (!closing) this.status(readyStatus(readyText()));
       })
       .catch((err) => {
+        models.failed(err);
         if (!closing) this.status(errorStatus(err));
       });
 
@@ -227,7 +231,17 @@ export = function register(RED: NodeAPI): void {
         flip: def.flip !== false,
         maxPixels: settings.maxPixels,
         policy,
-      });
+        lane: 'doorbell',
+      }).then(
+        (analyzed) => {
+          models.loaded();
+          return analyzed;
+        },
+        (err: unknown) => {
+          models.failed(err);
+          throw err;
+        },
+      );
       await db.matcherReady;
       const decision = decisionFor(chosen);
       const decisions = result.faces.map((face) =>
