@@ -16,7 +16,8 @@ import { embedFaces } from '../../lib/vision/client';
 import { selectBackend, type EngineSelection } from '../../lib/vision/onnx/select';
 import { WorkerPool } from '../../lib/workers/pool';
 import { prepareDemoMedia, type SceneKey } from '../../scripts/demo-media';
-import { startDemo, waitFor } from '../../scripts/demo-server';
+import { startDemo } from '../../scripts/demo-server';
+import { demoCaller, ringDemo } from '../demo-press';
 import { latency, percentile, type BenchSection, type Measurement } from '../types';
 
 /** What the demo must conclude for each visitor (as test/demo.test.ts). */
@@ -27,8 +28,6 @@ const EXPECTED: Record<SceneKey, { verdict: string; people: string[] }> = {
   nobody: { verdict: 'no_face', people: [] },
 };
 const OTHERS: SceneKey[] = ['mallory', 'stranger', 'nobody'];
-/** The demo doorbell's cool-down: presses closer than this join one event. */
-const COOLDOWN_MS = 3_200;
 /** Presses with a known face at the door (the issue's figure: at least 20). */
 const KNOWN_PRESSES = 20;
 
@@ -70,11 +69,7 @@ const section: BenchSection = {
     const demo = await startDemo();
     const pool = new WorkerPool({ threads: 1 });
     try {
-      const call = async (method: string, route: string) => {
-        const response = await fetch(`${demo.baseUrl}${route}`, { method });
-        if (!response.ok) throw new Error(`${method} ${route}: ${response.status}`);
-        return response.headers.get('content-type')?.includes('json') ? response.json() : response.text();
-      };
+      const call = demoCaller(demo.baseUrl);
       const selection = await demoPipeline(pool, demo.userDir);
       // The pictures the demo cut at its start (start.ts: <user dir>/porchlight-demo), reused.
       const frame = fs.readFileSync((await prepareDemoMedia(path.join(demo.userDir, 'porchlight-demo'))).scene('alice'));
@@ -86,20 +81,7 @@ const section: BenchSection = {
       const reasons = new Map<string, number>();
       /** Rings with `visitor` at the door; returns press to verdict as the event log has it (its press and verdict times) and as this client saw it. */
       const ring = async (visitor: SceneKey): Promise<{ logged: number; seen: number }> => {
-        await call('POST', `inject/pl_demo_${visitor}`);
-        await new Promise((resolve) => setTimeout(resolve, COOLDOWN_MS));
-        const pressedAt = performance.now();
-        const { event } = await call('POST', 'porchlight/doorbell/pl_doorbell/press');
-        const stored = await waitFor(
-          `a verdict for ${event.id}`,
-          async () => {
-            const got: StoredEvent = await call('GET', `porchlight/events/${event.id}`);
-            return got.status === 'completed' || got.status === 'failed' ? got : undefined;
-          },
-          30_000,
-          10,
-        );
-        const seen = performance.now() - pressedAt;
+        const { stored, seen } = await ringDemo<StoredEvent>(call, visitor);
         const expected = EXPECTED[visitor];
         const people = stored.people.map((p) => p.name).sort();
         if (stored.verdict !== expected.verdict || people.join() !== expected.people.join()) wrong.push(`${visitor}: ${stored.verdict} ${people.join()}`);
