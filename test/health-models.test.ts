@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startNodeRedProcess, type NodeRedProcess } from './support/node-red-process';
+import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { repoRoot } from './support/paths';
 
 /**
@@ -38,7 +38,7 @@ function installWithoutRecognitionWeights(root: string): void {
 describe('health: the models cannot load', function () {
   this.timeout(300_000);
   let root: string;
-  let proc: NodeRedProcess | undefined;
+  let proc: EmbeddedNodeRed | undefined;
 
   before(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-no-weights-'));
@@ -46,27 +46,23 @@ describe('health: the models cannot load', function () {
   });
 
   after(async () => {
-    await proc?.stop('SIGKILL');
+    await proc?.kill('SIGKILL');
+    await proc?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   });
 
   it("the recognizer's weights missing: health answers 503 degraded, naming face-recognize's models and why", async () => {
-    const userDir = path.join(root, 'user');
-    fs.mkdirSync(userDir);
-    fs.writeFileSync(
-      path.join(userDir, 'flows.json'),
-      JSON.stringify([
+    const dist = path.join(root, 'dist');
+    proc = await startNodeRedWithAuth(
+      ['porchlight-db', 'face-recognize', 'event-log'],
+      (userDir) => [
         { id: 'tab', type: 'tab', label: 'no weights' },
         { id: 'db', type: 'porchlight-db', file: path.join(userDir, 'porchlight.db'), snapshotDir: path.join(userDir, 'snapshots') },
         { id: 'fr', type: 'face-recognize', z: 'tab', name: 'recognize', db: 'db', wires: [[], [], [], []] },
-      ]),
+      ],
+      // The copy's own child script: it loads the copy's nodes, which find the copy's packages.
+      { adminAuth: false, entry: path.join(dist, 'test', 'support', 'embedded-node-red.js'), env: { ...process.env, PORCHLIGHT_MODELS_DIR: path.join(root, 'models') } },
     );
-    const dist = path.join(root, 'dist');
-    proc = await startNodeRedProcess(userDir, {
-      nodesDirs: ['porchlight-db', 'face-recognize', 'event-log'].map((name) => path.join(dist, 'nodes', name)),
-      entry: path.join(dist, 'test', 'support', 'node-red-process.js'),
-      env: { ...process.env, PORCHLIGHT_MODELS_DIR: path.join(root, 'models') },
-    });
     let report: { ok: boolean; status: string; reasons: string[]; components: Record<string, { state?: string }> } | undefined;
     let code = 0;
     const until = Date.now() + 240_000;

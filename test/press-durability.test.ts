@@ -5,7 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startNodeRedProcess, type NodeRedProcess } from './support/node-red-process';
+import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 
 /**
  * An acknowledged press is never lost: gpio-doorbell's press route answers
@@ -22,17 +22,23 @@ interface Answer {
   body: { event?: { id: string }; logged?: boolean; retrying?: boolean; error?: { code: string; message: string }; reason?: string };
 }
 
-function flows(file: string, snapshotDir: string): object[] {
+/** The database and snapshots beside `file`, outside Node-RED's user dir (each start has a fresh one). */
+function flows(file: string): object[] {
   return [
     { id: 'tab', type: 'tab', label: 'presses' },
-    { id: 'db', type: 'porchlight-db', file, snapshotDir },
+    { id: 'db', type: 'porchlight-db', file, snapshotDir: path.join(path.dirname(file), 'snapshots') },
     { id: 'bell', type: 'gpio-doorbell', z: 'tab', backend: 'simulated', cooldown: 0, wires: [['el'], []] },
     { id: 'el', type: 'event-log', z: 'tab', db: 'db', wires: [[], []] },
   ];
 }
 
+/** Node-RED in a child process, without adminAuth, on the database `file`. */
+function start(file: string): Promise<EmbeddedNodeRed> {
+  return startNodeRedWithAuth(NODES, () => flows(file), { adminAuth: false });
+}
+
 /** POSTs a press; `onAnswer` runs as soon as the answer's status line and headers are in, before its body is read. */
-function press(proc: NodeRedProcess, onAnswer: () => void = () => undefined): Promise<Answer> {
+function press(proc: EmbeddedNodeRed, onAnswer: () => void = () => undefined): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${proc.base}porchlight/doorbell/bell/press`, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
       onAnswer();
@@ -58,7 +64,7 @@ function storedIds(file: string): Map<string, string> {
   }
 }
 
-async function health(proc: NodeRedProcess): Promise<{ status: number; body: { ok: boolean; status: string; reasons: string[] } }> {
+async function health(proc: EmbeddedNodeRed): Promise<{ status: number; body: { ok: boolean; status: string; reasons: string[] } }> {
   const res = await fetch(`${proc.base}porchlight/health`);
   return { status: res.status, body: (await res.json()) as { ok: boolean; status: string; reasons: string[] } };
 }
@@ -66,28 +72,28 @@ async function health(proc: NodeRedProcess): Promise<{ status: number; body: { o
 describe('press durability (a real Node-RED child process)', function () {
   this.timeout(600_000);
   let dir: string;
-  let proc: NodeRedProcess | undefined;
+  let proc: EmbeddedNodeRed | undefined;
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-press-'));
   });
 
   afterEach(async () => {
-    await proc?.stop('SIGKILL');
+    await proc?.kill('SIGKILL');
+    await proc?.stop();
     proc = undefined;
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('SIGKILL 0 ms after each 200: 0 of 20 acknowledged presses lost', async () => {
     const file = path.join(dir, 'porchlight.db');
-    fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(flows(file, path.join(dir, 'snapshots'))));
     const acknowledged: string[] = [];
     for (let round = 0; round < 20; round++) {
-      proc = await startNodeRedProcess(dir, { nodes: NODES });
+      proc = await start(file);
       await proc.waitFor('porchlight/events');
       const running = proc;
-      const exited = new Promise((resolve) => running.child.once('exit', resolve));
-      const answer = await press(running, () => running.child.kill('SIGKILL'));
+      let exited: Promise<void> | undefined;
+      const answer = await press(running, () => (exited = running.kill('SIGKILL')));
       await exited;
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.logged, true);
@@ -101,9 +107,8 @@ describe('press durability (a real Node-RED child process)', function () {
 
   it('without an event-log wired after the doorbell the route says 202 logged:false, not 200', async () => {
     const file = path.join(dir, 'porchlight.db');
-    const unwired = flows(file, path.join(dir, 'snapshots')).map((n) => ((n as { id: string }).id === 'bell' ? { ...n, wires: [[], []] } : n));
-    fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(unwired));
-    proc = await startNodeRedProcess(dir, { nodes: NODES });
+    const unwired = flows(file).map((n) => ((n as { id: string }).id === 'bell' ? { ...n, wires: [[], []] } : n));
+    proc = await startNodeRedWithAuth(NODES, () => unwired, { adminAuth: false });
     await proc.waitFor('porchlight/events');
     const answer = await press(proc);
     assert.equal(answer.status, 202);
@@ -126,7 +131,8 @@ describe('press durability (a real Node-RED child process)', function () {
 
     afterEach(async () => {
       if (!isRoot) return;
-      await proc?.stop('SIGKILL');
+      await proc?.kill('SIGKILL');
+      await proc?.stop();
       proc = undefined;
       execFileSync('umount', ['-l', disk]);
     });
@@ -153,8 +159,7 @@ describe('press durability (a real Node-RED child process)', function () {
 
     it('0 acknowledged presses lost; refused ones answer 503, are kept and stored once space is freed; health says why', async () => {
       const file = path.join(disk, 'porchlight.db');
-      fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(flows(file, path.join(disk, 'snapshots'))));
-      proc = await startNodeRedProcess(dir, { nodes: NODES });
+      proc = await start(file);
       await proc.waitFor('porchlight/events');
       assert.equal((await press(proc)).status, 200, 'a press before the disk is full');
       assert.equal((await health(proc)).status, 200);
@@ -189,7 +194,7 @@ describe('press durability (a real Node-RED child process)', function () {
         stored = storedIds(file);
       }
       assert.equal((await health(proc)).status, 200, 'healthy again once the space is back and the kept events are stored');
-      await proc.stop('SIGKILL');
+      await proc.kill('SIGKILL');
       stored = storedIds(file);
       const lost = acknowledged.filter((id) => !stored.has(id));
       const keptLost = refusedIds.filter((id) => !stored.has(id));
@@ -203,13 +208,12 @@ describe('press durability (a real Node-RED child process)', function () {
 
     it('health is degraded, with the reason, when the database sits on a read-only file system', async () => {
       const file = path.join(disk, 'porchlight.db');
-      fs.writeFileSync(path.join(dir, 'flows.json'), JSON.stringify(flows(file, path.join(disk, 'snapshots'))));
-      proc = await startNodeRedProcess(dir, { nodes: NODES });
+      proc = await start(file);
       await proc.waitFor('porchlight/events');
       assert.equal((await press(proc)).status, 200);
-      await proc.stop('SIGTERM');
+      await proc.stop();
       execFileSync('mount', ['-o', 'remount,ro', disk]);
-      proc = await startNodeRedProcess(dir, { nodes: NODES });
+      proc = await start(file);
       await proc.waitFor('porchlight/events').catch(() => undefined);
       const report = await health(proc);
       assert.equal(report.status, 503, JSON.stringify(report.body));

@@ -92,14 +92,27 @@ export interface EmbeddedNodeRed {
   alive(): boolean;
   /** Resolves once `url` answers 200 to the admin (the flow starts after the runtime). */
   waitFor(url: string): Promise<void>;
+  /** Sends `signal` at once (a SIGKILL the moment an answer arrives); resolves when the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Default true: the users `admin` and `viewer`. */
+  adminAuth?: boolean;
+  /** The compiled copy of this file to run (a test of a copied install runs that copy's, so its nodes and packages are the copy's). */
+  entry?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Starts Node-RED with adminAuth (unless `options.adminAuth` is false), the named nodes loaded from dist/, and `flows(userDir)` deployed. */
-export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: string) => object[], options: { adminAuth?: boolean } = {}): Promise<EmbeddedNodeRed> {
+export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: string) => object[], options: StartOptions = {}): Promise<EmbeddedNodeRed> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-auth-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(userDir)));
-  const child: ChildProcess = spawn(process.execPath, [__filename, JSON.stringify({ userDir, nodes, adminAuth: options.adminAuth !== false })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [options.entry ?? __filename, JSON.stringify({ userDir, nodes, adminAuth: options.adminAuth !== false })], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const { port, routes } = await new Promise<{ port: number; routes: string[] }>((resolve, reject) => {
@@ -129,15 +142,22 @@ export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: str
     alive: () => child.exitCode === null && child.signalCode === null,
     async waitFor(url) {
       const admin = options.adminAuth === false ? '' : await token('admin');
-      for (let i = 0; i < 100; i++) {
+      // Within 30 s: a machine busy with other work starts a flow slowly.
+      for (const until = Date.now() + 30_000; Date.now() < until; ) {
         const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${admin}` } });
         if (res.status === 200) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       throw new Error(`${url} did not answer 200: the flow did not start`);
     },
+    kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill(signal);
+      return exited;
+    },
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         await exited;
