@@ -116,8 +116,6 @@ describe('"not X" on LFW look-alikes (default pipeline, real SQLite store)', fun
   });
 
   it('P\'s other images stop matching X; X\'s other images still match X', async () => {
-    const tolerance = selection.tolerance ?? DEFAULT_DECISION.tolerance;
-    const decision: DecisionOptions = { ...DEFAULT_DECISION, tolerance };
     const parse = (image: string) => {
       const person = path.basename(path.dirname(image));
       return { person, n: Number(/_(\d+)\.jpg$/.exec(image)![1]) };
@@ -135,10 +133,17 @@ describe('"not X" on LFW look-alikes (default pipeline, real SQLite store)', fun
       .filter((c) => c !== undefined);
     const scanned = await embedLfwImages(pool, selection, candidates.flatMap((c) => [c.pImage, c.xImage]), console.log);
     const distance = (a: Float32Array, b: Float32Array) => Math.hypot(...a.map((v, i) => v - b[i]));
-    const lookAlikes = candidates.filter((c) => {
+    const pairDistance = (c: (typeof candidates)[number]) => {
       const [p, x] = [scanned.get(c.pImage), scanned.get(c.xImage)];
-      return p && x && distance(p, x) <= tolerance;
-    });
+      return p && x ? distance(p, x) : Infinity;
+    };
+    // The default pipeline accepts almost no mismatched pair at its own tolerance, so the
+    // household here has loosened it (as a calibration or a hand-set override may): just far
+    // enough to let the 12 closest strangers through, the look-alikes that "not X" must stop.
+    const closest = candidates.map(pairDistance).sort((a, b) => a - b);
+    const tolerance = Math.max(selection.tolerance ?? DEFAULT_DECISION.tolerance, closest[11] + 1e-6);
+    const decision: DecisionOptions = { ...DEFAULT_DECISION, tolerance };
+    const lookAlikes = candidates.filter((c) => pairDistance(c) <= tolerance);
     console.log(`      ${candidates.length} mismatched pairs with a 3+ image side; ${lookAlikes.length} accepted at tolerance ${tolerance}`);
     assert.ok(lookAlikes.length >= 3, `too few look-alikes to show anything: ${lookAlikes.length}`);
 
