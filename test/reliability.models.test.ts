@@ -63,7 +63,7 @@ describe('reliability: a model file missing or corrupt', function () {
     const { statuses, health, detection } = await detectWithBrokenModels();
     const warning = statuses.find((s) => s.fill === 'yellow');
     assert.ok(warning, `a warning status: ${JSON.stringify(statuses)}`);
-    assert.match(warning.text, /^ssd-mobilenetv1-onnx, because ONNX self-test failed: .*Load model from .*mobilefacenet_foamliu_alenchen\.onnx failed/);
+    assert.match(warning.text, /^face-api SSD MobileNet \+ ResNet-128 \(onnxruntime\), because ONNX self-test failed: .*Load model from .*mobilefacenet_foamliu_alenchen\.onnx failed/);
     assert.equal(health.ok, true);
     assert.match(health.reason, new RegExp(`face-api's networks on ONNX, because ONNX self-test failed: .*${broken.replace(/[.]/g, '\\.')}`));
     assert.ok(detection.faces.length > 0, 'the photo still has its faces');
@@ -75,7 +75,7 @@ describe('reliability: a model file missing or corrupt', function () {
     fs.rmSync(missing);
     const { statuses, health, detection } = await detectWithBrokenModels();
     const warning = statuses.find((s) => s.fill === 'yellow');
-    assert.equal(warning?.text, `ssd-mobilenetv1-onnx, because ONNX model not found: ${missing} (install with: porchlight models install yunet-mobilefacenet)`);
+    assert.equal(warning?.text, `face-api SSD MobileNet + ResNet-128 (onnxruntime), because ONNX model not found: ${missing} (install with: porchlight models install yunet-mobilefacenet)`);
     assert.match(health.reason, /^auto: face-api's networks on ONNX, because ONNX model not found/);
     assert.ok(detection.faces.length > 0);
   });
