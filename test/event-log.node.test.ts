@@ -33,7 +33,7 @@ function parsePrometheus(text: string): Map<string, number> {
       types.set(m[1], m[2]);
       continue;
     }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.]+(?:e[+-]?\d+)?|NaN|[+-]Inf)$/.exec(line);
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.]+(?:e[+-]?\d+)?|NaN|[+-]Inf)$/i.exec(line); // Prometheus reads NaN in any case; prom-client writes "Nan" (an event-loop lag mean before any sample)
     assert.ok(m, `not a valid exposition line: ${JSON.stringify(line)}`);
     const family = types.has(m[1]) ? m[1] : familyOf(m[1]);
     assert.ok(types.has(family), `sample ${m[1]} has no # TYPE`);
