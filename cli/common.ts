@@ -1,19 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isPorchlightError } from '../lib/errors';
+import { isPorchlightError, PorchlightError } from '../lib/errors';
 import { embedFaces, type EmbedRequest } from '../lib/vision/client';
 import type { EmbeddedFace } from '../lib/vision/embedding-types';
 import { WorkerPool } from '../lib/workers/pool';
 
-/** A failure the CLI reports in one line, with the exit code it ends with. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
-
 /** Exit codes: 0 success, 1 a file or image problem, 2 wrong usage. */
 export const USAGE_ERROR = 2;
+
+/** A failure the CLI reports in one line, with the exit code it ends with: code USAGE (exit 2) or BAD_INPUT (exit 1). */
+export class CliError extends PorchlightError {
+  constructor(message: string, readonly exitCode = 1) {
+    super(exitCode === USAGE_ERROR ? 'USAGE' : 'BAD_INPUT', message);
+    this.name = 'CliError';
+  }
+}
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 

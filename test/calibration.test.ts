@@ -14,6 +14,7 @@ import {
   suggestTolerances,
   toleranceAtFar,
 } from '../lib/calibrate';
+import { isPorchlightError } from '../lib/errors';
 import { attachMatcher } from '../lib/match';
 import { decideFace } from '../lib/recognize/decision';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
@@ -38,7 +39,7 @@ describe('calibration estimator', () => {
     assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-5);
     assert.ok(Math.abs(normalQuantile(0.001) + 3.090232) < 1e-5);
     assert.ok(Math.abs(normalQuantile(0.01) + 2.326348) < 1e-5);
-    assert.throws(() => normalQuantile(0), RangeError);
+    assert.throws(() => normalQuantile(0), (err) => isPorchlightError(err, 'BAD_INPUT'));
   });
 
   it('shareAtOrBelow counts values at or under a threshold', () => {

@@ -1,3 +1,4 @@
+import { PorchlightError } from '../errors';
 /**
  * Tolerances from distance distributions: given distances between faces of
  * the same person (genuine) and of different people (impostor), the largest
@@ -55,7 +56,7 @@ export function shareAtOrBelow(sorted: Float64Array, threshold: number): number 
 
 /** The standard normal quantile (inverse CDF), by Acklam's rational approximation (relative error under 1.2e-9). */
 export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError('normalQuantile needs 0 < p < 1');
+  if (!(p > 0 && p < 1)) throw new PorchlightError('BAD_INPUT', 'normalQuantile needs 0 < p < 1');
   const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
   const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
@@ -86,8 +87,8 @@ function meanAndStd(values: Float64Array): { mean: number; std: number } {
  * quantile is used instead.
  */
 export function toleranceAtFar(impostor: readonly number[], targetFar: number): { tolerance: number; method: EstimateMethod } {
-  if (!(targetFar > 0 && targetFar < 1)) throw new RangeError('the target false-accept rate must lie between 0 and 1');
-  if (impostor.length < 2) throw new RangeError('at least two impostor distances are needed');
+  if (!(targetFar > 0 && targetFar < 1)) throw new PorchlightError('BAD_INPUT', 'the target false-accept rate must lie between 0 and 1');
+  if (impostor.length < 2) throw new PorchlightError('BAD_INPUT', 'at least two impostor distances are needed');
   const sorted = ascending(impostor);
   const allowed = Math.floor(targetFar * sorted.length);
   if (allowed >= MIN_TAIL_SAMPLES) {

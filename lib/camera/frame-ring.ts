@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { jpegSize } from './jpeg';
+import { PorchlightError } from '../errors';
 
 /** A frame as stored: the encoded JPEG exactly as received, never decoded. */
 export interface StoredFrame {
@@ -39,7 +40,7 @@ export class FrameRing extends EventEmitter<FrameRingEvents> {
 
   constructor(readonly options: FrameRingOptions = DEFAULT_RING_OPTIONS) {
     super();
-    if (!(options.maxFrames >= 1) || !(options.maxBytes >= 1)) throw new RangeError('a frame ring needs room for at least one frame');
+    if (!(options.maxFrames >= 1) || !(options.maxBytes >= 1)) throw new PorchlightError('BAD_CONFIG', 'a frame ring needs room for at least one frame');
     this.slots = new Array(Math.floor(options.maxFrames));
   }
 

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { PorchlightError } from '../errors';
 
 export interface HttpCredentials {
   user?: string;
@@ -14,7 +15,7 @@ export function httpGet(url: string, credentials: HttpCredentials, timeoutMs: nu
   }
   const client = url.startsWith('https:') ? https : http;
   const req = client.get(url, { headers, timeout: timeoutMs, agent: false }, onResponse);
-  req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+  req.on('timeout', () => req.destroy(new PorchlightError('DEVICE_UNAVAILABLE', `no answer within ${timeoutMs} ms`)));
   return req;
 }
 

@@ -3,6 +3,7 @@ import { httpGet, describeStatus, redactUrl, type HttpCredentials } from './http
 import { startsWithSoi } from './jpeg';
 import { DEFAULT_MAX_FRAME_BYTES } from './jpeg-splitter';
 import { DEFAULT_STALE_AFTER_MS, ReconnectingSource, type ReconnectOptions } from './source';
+import { PorchlightError } from '../errors';
 
 export interface SnapshotSourceOptions extends ReconnectOptions {
   url: string;
@@ -43,7 +44,7 @@ export class SnapshotSource extends ReconnectingSource {
     res.on('data', (chunk: Buffer) => {
       length += chunk.length;
       if (length > DEFAULT_MAX_FRAME_BYTES) {
-        res.destroy(new Error(`snapshot over ${DEFAULT_MAX_FRAME_BYTES} bytes`));
+        res.destroy(new PorchlightError('IMAGE_TOO_LARGE', `snapshot over ${DEFAULT_MAX_FRAME_BYTES} bytes`));
         return;
       }
       chunks.push(chunk);

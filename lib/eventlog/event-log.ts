@@ -60,7 +60,8 @@ const MAX_REFUSED = 10_000;
  * (SQLITE_FULL), a write error (SQLITE_IOERR) or a file or file system made
  * read-only (SQLITE_READONLY). The event is kept and written once it can be.
  */
-export const isStorageRefusal = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY)/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+export const isStorageRefusal = (err: unknown): boolean =>
+  /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY)|^READ_ONLY$/.test(String((err as { code?: unknown } | null)?.code ?? ''));
 
 /** The last write the database refused, while no write has succeeded since. */
 export interface WriteFailure {

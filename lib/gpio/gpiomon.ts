@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { Backoff } from '../process/backoff';
 import { terminateChild } from '../process/child';
+import { PorchlightError } from '../errors';
 
 /**
  * The Linux GPIO character device through Debian's `gpiod` tools. `gpiomon`'s
@@ -40,12 +41,12 @@ export function detectGpiomon(command = 'gpiomon'): Promise<GpiomonDialect> {
   return new Promise((resolve, reject) => {
     execFile(command, ['--version'], { timeout: 5_000 }, (err, stdout, stderr) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new Error(GPIOMON_MISSING));
+        reject(new PorchlightError('DEVICE_UNAVAILABLE', GPIOMON_MISSING));
         return;
       }
       const dialect = parseGpiomonVersion(`${stdout}\n${stderr}`);
       if (dialect) resolve(dialect);
-      else reject(new Error(`unknown gpiomon version: ${(stdout || stderr || String(err)).split('\n')[0]}`));
+      else reject(new PorchlightError('DEVICE_UNAVAILABLE', `unknown gpiomon version: ${(stdout || stderr || String(err)).split('\n')[0]}`));
     });
   });
 }

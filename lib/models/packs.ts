@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PorchlightError } from '../errors';
 
 /**
  * Model packs a user installs on purpose (`porchlight models install <pack>`):
@@ -73,7 +74,7 @@ export function modelsDir(userDir?: string): string {
 export function packFilePath(packName: string, role: PackFile['role'], userDir?: string): string {
   const pack = findPack(packName);
   const file = pack?.files.find((f) => f.role === role);
-  if (!pack || !file) throw new Error(`model pack "${packName}" has no ${role}`);
+  if (!pack || !file) throw new PorchlightError('BAD_CONFIG', `model pack "${packName}" has no ${role}`);
   return path.join(modelsDir(userDir), pack.name, file.name);
 }
 

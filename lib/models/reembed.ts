@@ -2,6 +2,7 @@ import type { FaceStore } from '../store/types';
 import { embedFaces, type EmbedRequest } from '../vision/client';
 import { modelIdForSelection, type EngineSelection } from '../vision/onnx/select';
 import type { WorkerPool } from '../workers/pool';
+import { PorchlightError } from '../errors';
 
 /** A new embedding for one stored crop, or undefined when no face is found in it. */
 export type CropEmbedder = (crop: Uint8Array) => Promise<{ embedding: Float32Array; model: string; quality?: number } | undefined>;
@@ -57,7 +58,7 @@ export async function reembedStore(store: FaceStore, options: ReembedOptions): P
     if (face?.crop && person) {
       const embedded = await options.embed(face.crop);
       if (embedded && embedded.model !== options.model) {
-        throw new Error(`the pipeline embeds with ${embedded.model}, not ${options.model}`);
+        throw new PorchlightError('BAD_CONFIG', `the pipeline embeds with ${embedded.model}, not ${options.model}`);
       }
       if (embedded) {
         await store.enroll(

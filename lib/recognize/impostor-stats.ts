@@ -9,6 +9,7 @@
 import { normalQuantile } from '../calibrate/estimate';
 import { euclidean } from '../vision/embedder';
 import type { ImpostorTable } from './strangers';
+import { PorchlightError } from '../errors';
 
 export interface ImpostorTableOptions {
   model: string;
@@ -75,7 +76,7 @@ export function tailOf(sorted: Float32Array, options: { minPairs?: number; lowes
   const xs: number[] = [];
   for (let x = -1; x >= lowest - 1e-9; x -= step) xs.push(Math.round(x * 100) / 100);
   const measured = xs.filter((x) => x >= floor);
-  if (measured.length < 3) throw new RangeError(`too few impostor pairs (${sorted.length}) to measure a tail`);
+  if (measured.length < 3) throw new PorchlightError('BAD_INPUT', `too few impostor pairs (${sorted.length}) to measure a tail`);
   const fitted = measured.filter((x) => x <= measured[measured.length - 1] + 2);
   const line = fitLine(
     fitted.map((x) => normalQuantile(10 ** x)),

@@ -1,4 +1,5 @@
 import type { Point, RawImage } from '../image/types';
+import { PorchlightError } from '../errors';
 
 /**
  * Face alignment for the 128-d ResNet descriptor. The network was trained on
@@ -69,7 +70,7 @@ export function applySimilarity(t: Similarity, p: Point): Point {
  * Umeyama's method: centre both sets, then rotation and scale in closed form).
  */
 export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Similarity {
-  if (from.length !== to.length || from.length < 2) throw new Error('fitSimilarity needs two equally long lists of at least 2 points');
+  if (from.length !== to.length || from.length < 2) throw new PorchlightError('BAD_INPUT', 'fitSimilarity needs two equally long lists of at least 2 points');
   const n = from.length;
   let fx = 0, fy = 0, tx = 0, ty = 0;
   for (let i = 0; i < n; i++) {
@@ -84,7 +85,7 @@ export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Sim
     cross += px * qy - py * qx;
     spread += px * px + py * py;
   }
-  if (spread === 0) throw new Error('fitSimilarity: the source points are all the same');
+  if (spread === 0) throw new PorchlightError('BAD_INPUT', 'fitSimilarity: the source points are all the same');
   const a = dot / spread;
   const b = cross / spread;
   return { a, b, tx: tx - (a * fx - b * fy), ty: ty - (b * fx + a * fy) };
@@ -101,7 +102,7 @@ export function chipTemplate(geometry: ChipGeometry = RESNET_CHIP): Point[] {
 
 /** The transform from chip pixels to image pixels for a face's 68 landmarks. */
 export function chipTransform(landmarks: readonly Point[], geometry: ChipGeometry = RESNET_CHIP): Similarity {
-  if (landmarks.length !== 68) throw new Error(`alignment needs 68 landmarks, got ${landmarks.length}`);
+  if (landmarks.length !== 68) throw new PorchlightError('BAD_INPUT', `alignment needs 68 landmarks, got ${landmarks.length}`);
   return fitSimilarity(chipTemplate(geometry), FIT_LANDMARKS.map((i) => landmarks[i]));
 }
 
@@ -112,7 +113,7 @@ export function chipTransform(landmarks: readonly Point[], geometry: ChipGeometr
  * falling outside the image are black, as in the chips the network learnt from.
  */
 export function extractChip(image: RawImage, transform: Similarity, size: number): RawImage {
-  if (image.channels !== 3) throw new Error('extractChip expects RGB pixels');
+  if (image.channels !== 3) throw new PorchlightError('BAD_INPUT', 'extractChip expects RGB pixels');
   const out = new Uint8Array(size * size * 3);
   const steps = Math.max(1, Math.ceil(similarityScale(transform) - 0.25));
   const sum = [0, 0, 0];

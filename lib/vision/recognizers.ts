@@ -21,7 +21,7 @@ export const DEFAULT_RECOGNIZER: RecognizerName = 'faceapi-resnet128';
 /** Creates and loads a recognizer. */
 export async function createEmbedder(name: string = DEFAULT_RECOGNIZER, config: Record<string, unknown> = {}): Promise<Embedder> {
   const make = RECOGNIZERS[name as RecognizerName];
-  if (!make) throw new PorchlightError('UNKNOWN_DETECTOR', `unknown recognizer "${name}"; available: ${Object.keys(RECOGNIZERS).join(', ')}`);
+  if (!make) throw new PorchlightError('UNKNOWN_RECOGNIZER', `unknown recognizer "${name}"; available: ${Object.keys(RECOGNIZERS).join(', ')}`);
   const embedder = make(config);
   await embedder.load();
   return embedder;

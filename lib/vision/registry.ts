@@ -16,7 +16,7 @@ export class DetectorRegistry {
   private readonly factories = new Map<string, DetectorFactory>();
 
   register(factory: DetectorFactory): void {
-    if (this.factories.has(factory.name)) throw new Error(`detector "${factory.name}" is already registered`);
+    if (this.factories.has(factory.name)) throw new PorchlightError('CONFLICT', `detector "${factory.name}" is already registered`);
     this.factories.set(factory.name, factory);
   }
 

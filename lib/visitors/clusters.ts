@@ -1,5 +1,6 @@
 import { ModelIndex } from '../match/model-index';
 import type { VisitorState } from './types';
+import { PorchlightError } from '../errors';
 
 export interface ClusterInfo {
   id: number;
@@ -91,7 +92,7 @@ export class VisitorClusters {
 
   addFace(faceId: number, clusterId: number, eventId: string, seenAt: number, model: string, embedding: Float32Array): void {
     const cluster = this.clusters.get(clusterId);
-    if (!cluster) throw new Error(`visitor cluster ${clusterId} is not loaded`);
+    if (!cluster) throw new PorchlightError('NOT_FOUND', `visitor cluster ${clusterId} is not loaded`);
     let index = this.indexes.get(model);
     if (!index) {
       index = new ModelIndex(model, embedding.length, 'euclidean');
@@ -144,7 +145,7 @@ export class VisitorClusters {
   merge(fromId: number, intoId: number): void {
     const from = this.clusters.get(fromId);
     const into = this.clusters.get(intoId);
-    if (!from || !into) throw new Error('both clusters must be loaded');
+    if (!from || !into) throw new PorchlightError('NOT_FOUND', 'both clusters must be loaded');
     for (const faceId of from.faces) {
       const face = this.faces.get(faceId)!;
       face.clusterId = intoId;

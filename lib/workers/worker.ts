@@ -6,6 +6,7 @@ import { runEmbed } from './handlers/embed';
 import { setCurrentGuard } from './native-guard';
 import type { WorkerEnvelope, WorkerReply } from './pool';
 import type { WorkerTask } from './tasks';
+import { PorchlightError } from '../errors';
 
 async function dispatch(task: WorkerTask): Promise<unknown> {
   switch (task.type) {
@@ -21,7 +22,7 @@ async function dispatch(task: WorkerTask): Promise<unknown> {
       await closeModelFiles();
       return { threadId };
     default:
-      throw new Error(`unknown worker task ${(task as { type?: unknown }).type}`);
+      throw new PorchlightError('INTERNAL', `unknown worker task ${(task as { type?: unknown }).type}`);
   }
 }
 

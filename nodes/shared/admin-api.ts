@@ -1,12 +1,6 @@
 import type { Request, Response } from 'express';
 import type { NodeAPI } from 'node-red';
-import { isPorchlightError, type PorchlightErrorCode } from '../../lib/errors';
-
-/** HTTP status of each error code the admin API can meet; anything else is a 500. */
-const STATUS_OF: Partial<Record<PorchlightErrorCode, number>> = {
-  BAD_INPUT: 400, NOT_AN_IMAGE: 400, UNSUPPORTED_FORMAT: 400, CORRUPT_IMAGE: 400, IMAGE_TOO_SMALL: 400,
-  IMAGE_TOO_LARGE: 413, NOT_FOUND: 404, CONFLICT: 409, FORBIDDEN: 403, QUEUE_FULL: 503, DROPPED: 503, TASK_TIMEOUT: 504, DB_UNREACHABLE: 503,
-};
+import { httpStatusOf, isPorchlightError } from '../../lib/errors';
 
 /** Answers a failed admin API request with `{error: {code, message}}`: 4xx for the caller's mistakes, 500 otherwise. */
 export function sendError(res: Response, err: unknown): void {
@@ -16,7 +10,7 @@ export function sendError(res: Response, err: unknown): void {
     res.end();
     return;
   }
-  res.status(STATUS_OF[code] ?? 500).json({ error: { code, message } });
+  res.status(httpStatusOf(code)).json({ error: { code, message } });
 }
 
 /** Wraps an async route so a thrown error becomes a JSON answer, never an unhandled rejection. */

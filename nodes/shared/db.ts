@@ -95,18 +95,9 @@ export function dbSettings(RED: NodeAPI, dbId: string | undefined): DbSettings {
  */
 export function explainReadOnly(err: unknown, file: string): unknown {
   const code = String((err as { code?: unknown } | null)?.code ?? '');
-  if (err instanceof ReadOnlyDatabaseError || !/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(code)) return err;
+  if (!/^SQLITE_(READONLY|CANTOPEN|PERM)/.test(code)) return err;
   const where = code === 'SQLITE_READONLY_DIRECTORY' || code.startsWith('SQLITE_CANTOPEN') ? 'its folder' : 'the file';
-  return new ReadOnlyDatabaseError(`read-only database: ${file} (${(err as Error).message}): give Node-RED write access to ${where}`, code);
-}
-
-class ReadOnlyDatabaseError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
+  return new PorchlightError('READ_ONLY', `read-only database: ${file} (${(err as Error).message}): give Node-RED write access to ${where}`, { cause: err });
 }
 
 /** Opens (or joins) the shared store of a DB for as long as the caller needs it (with the local SQLite file when the faces are elsewhere). */

@@ -25,11 +25,11 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 /** The steps a DB at schema `current` still needs; refuses a DB newer than this package. Shared by both backends. */
 export function pendingMigrations(current: number, migrations: readonly Migration[] = MIGRATIONS): Migration[] {
   migrations.forEach((m, i) => {
-    if (i > 0 && m.version <= migrations[i - 1].version) throw new Error(`migration ${m.name}: versions must increase`);
+    if (i > 0 && m.version <= migrations[i - 1].version) throw new PorchlightError('INTERNAL', `migration ${m.name}: versions must increase`);
   });
   const latest = migrations[migrations.length - 1].version;
   if (current > latest) {
-    throw new PorchlightError('BAD_INPUT', `the database is at schema version ${current}, newer than this Porchlight (${latest}); upgrade the package`);
+    throw new PorchlightError('DB_TOO_NEW', `the database is at schema version ${current}, newer than this Porchlight (${latest}); upgrade the package`);
   }
   return migrations.filter((m) => m.version > current);
 }

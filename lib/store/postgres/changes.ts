@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { Backoff } from '../../process/backoff';
 import { openPgClient, type PostgresConfig } from './connection';
+import { PorchlightError } from '../../errors';
 
 /** The channel every instance's face store notifies on and listens to (per database). */
 export const FACES_CHANNEL = 'porchlight_faces';
@@ -62,7 +63,7 @@ export class PgChangeFeed {
     const client = openPgClient(this.config);
     // Until connected, errors reject connect(); after that, a drop is handled here.
     client.on('error', (err) => this.dropped(client, err));
-    client.on('end', () => this.dropped(client, new Error('connection ended')));
+    client.on('end', () => this.dropped(client, new PorchlightError('DB_UNREACHABLE', 'connection ended')));
     client.on('notification', (message) => {
       if (message.channel !== FACES_CHANNEL || !message.payload) return;
       let notice: FaceNotice;

@@ -1,5 +1,6 @@
 import type { Point, RawImage } from '../../image/types';
 import { extractChip, fitSimilarity } from '../align';
+import { PorchlightError } from '../../errors';
 
 /**
  * The standard 5-point template of 112x112 ArcFace-style recognizers (left
@@ -27,7 +28,7 @@ export function fivePoints(landmarks: readonly Point[]): Point[] {
     };
     return [centre(36, 41), centre(42, 47), landmarks[30], landmarks[48], landmarks[54]];
   }
-  throw new Error(`5-point alignment needs 5 or 68 landmarks, got ${landmarks.length}`);
+  throw new PorchlightError('BAD_INPUT', `5-point alignment needs 5 or 68 landmarks, got ${landmarks.length}`);
 }
 
 /**

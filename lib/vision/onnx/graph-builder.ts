@@ -1,4 +1,5 @@
 import { ProtoWriter } from './protobuf';
+import { PorchlightError } from '../../errors';
 
 /** onnx.proto's TensorProto.DataType values used here. */
 const FLOAT = 1;
@@ -61,7 +62,7 @@ export class GraphBuilder {
   /** A float32 constant (weights); returns its name. */
   weight(prefix: string, dims: readonly number[], values: Float32Array): string {
     const expected = dims.reduce((a, b) => a * b, 1);
-    if (values.length !== expected) throw new Error(`${prefix}: ${values.length} values for shape ${dims.join('x')}`);
+    if (values.length !== expected) throw new PorchlightError('MODEL_UNAVAILABLE', `${prefix}: ${values.length} values for shape ${dims.join('x')}`);
     const name = this.fresh(prefix);
     const raw = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
     this.initializers.push(new ProtoWriter().ints(1, dims).int(2, FLOAT).string(8, name).bytes(9, raw));

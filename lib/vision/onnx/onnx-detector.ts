@@ -2,6 +2,7 @@ import type { RawImage } from '../../image/types';
 import type { DetectOptions, DetectedFace, Detector, DetectorConfig } from '../types';
 import { openModelFile, type OnnxModel } from './runtime';
 import { nonMaxSuppression } from './tensor';
+import { PorchlightError } from '../../errors';
 
 export interface OnnxDetectorConfig extends DetectorConfig {
   modelPath: string;
@@ -13,11 +14,11 @@ export interface OnnxDetectorConfig extends DetectorConfig {
 /** Reads the config keys every ONNX detector shares; a missing model path becomes the given default. */
 export function onnxDetectorConfig(config: DetectorConfig, defaultModelPath: string): OnnxDetectorConfig {
   const modelPath = config.modelPath === undefined || config.modelPath === '' ? defaultModelPath : config.modelPath;
-  if (typeof modelPath !== 'string') throw new Error(`modelPath must be a file path, got ${typeof modelPath}`);
+  if (typeof modelPath !== 'string') throw new PorchlightError('BAD_CONFIG', `modelPath must be a file path, got ${typeof modelPath}`);
   const nmsThreshold = Number(config.nmsThreshold ?? 0.3);
-  if (!(nmsThreshold > 0 && nmsThreshold < 1)) throw new Error(`nmsThreshold must be between 0 and 1, got ${config.nmsThreshold}`);
+  if (!(nmsThreshold > 0 && nmsThreshold < 1)) throw new PorchlightError('BAD_CONFIG', `nmsThreshold must be between 0 and 1, got ${config.nmsThreshold}`);
   const threads = Number(config.threads ?? 1);
-  if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`threads must be a whole number >= 1, got ${config.threads}`);
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new PorchlightError('BAD_CONFIG', `threads must be a whole number >= 1, got ${config.threads}`);
   return { ...config, modelPath, nmsThreshold, threads };
 }
 

@@ -50,7 +50,7 @@ export class OnnxRecognizer implements Embedder {
 
   /** Known after `load()`: the file's id, e.g. `onnx:mobilefacenet_foamliu_alenchen@501048e4bff0`. */
   get model(): string {
-    if (!this.id) throw new Error('the recognizer is not loaded yet');
+    if (!this.id) throw new PorchlightError('INTERNAL', 'the recognizer is not loaded yet');
     return this.id;
   }
 

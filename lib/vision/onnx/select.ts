@@ -159,13 +159,13 @@ export async function selfTest(pool: WorkerPool, pipeline: Pipeline): Promise<nu
     options: { minConfidence: 0.6, maxFaces: 1 },
     flip: false,
   });
-  if (result.detector !== pipeline.detector) throw new Error(result.fallbackWarning ?? `the ${pipeline.detector} detector did not run`);
+  if (result.detector !== pipeline.detector) throw new PorchlightError('MODEL_UNAVAILABLE', result.fallbackWarning ?? `the ${pipeline.detector} detector did not run`);
   const face = result.faces[0];
-  if (!face?.embedding) throw new Error('no face found in the test photo');
+  if (!face?.embedding) throw new PorchlightError('MODEL_UNAVAILABLE', 'no face found in the test photo');
   const expected = modelIdForSelection(pipeline);
   const length = Math.hypot(...face.embedding);
   if (face.model !== expected || !(length > 0.1 && length < 10)) {
-    throw new Error(`the recognizer gave an unusable embedding (model ${face.model}, expected ${expected}, length ${length})`);
+    throw new PorchlightError('MODEL_UNAVAILABLE', `the recognizer gave an unusable embedding (model ${face.model}, expected ${expected}, length ${length})`);
   }
   return performance.now() - t0;
 }

@@ -95,7 +95,7 @@ export const yunetFactory: DetectorFactory = {
   validateConfig: (config: DetectorConfig): YuNetConfig => {
     const inputSize = Number(config.inputSize ?? 640);
     if (!(Number.isInteger(inputSize) && inputSize >= 32 && inputSize % 32 === 0)) {
-      throw new Error(`yunet inputSize must be a multiple of 32, got ${config.inputSize}`);
+      throw new PorchlightError('BAD_CONFIG', `yunet inputSize must be a multiple of 32, got ${config.inputSize}`);
     }
     return { ...onnxDetectorConfig(config, defaultModelPath('detector')), inputSize };
   },

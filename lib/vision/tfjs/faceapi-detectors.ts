@@ -1,6 +1,7 @@
 import type { RawImage } from '../../image/types';
 import type { DetectOptions, DetectedFace, Detector, DetectorConfig, DetectorFactory } from '../types';
 import { ensureNet, type FaceApi, type FaceApiNet } from './faceapi-runtime';
+import { PorchlightError } from '../../errors';
 
 type FaceApiOptions = InstanceType<FaceApi['SsdMobilenetv1Options']> | InstanceType<FaceApi['TinyFaceDetectorOptions']>;
 type Tensor3D = ReturnType<FaceApi['tf']['tensor3d']>;
@@ -162,7 +163,7 @@ export const tinyFaceDetectorFactory: DetectorFactory = {
   validateConfig: (config) => {
     const inputSize = Number(config.inputSize ?? 416);
     if (!TINY_INPUT_SIZES.includes(inputSize)) {
-      throw new Error(`tiny-face-detector inputSize must be one of ${TINY_INPUT_SIZES.join(', ')}, got ${config.inputSize}`);
+      throw new PorchlightError('BAD_CONFIG', `tiny-face-detector inputSize must be one of ${TINY_INPUT_SIZES.join(', ')}, got ${config.inputSize}`);
     }
     return { inputSize, closeUpRetry: config.closeUpRetry !== false };
   },

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { faceApiModelDir } from '../../tfjs/faceapi-runtime';
 import type { PixelFormat } from '../tensor';
+import { PorchlightError } from '../../../errors';
 
 /** face-api's input normalisation for its landmark and descriptor nets: (x - mean RGB) / 255. */
 export const FACEAPI_PIXELS: PixelFormat = { order: 'rgb', mean: [122.782, 117.001, 104.298], std: [255, 255, 255] };
@@ -58,7 +59,7 @@ export function readFaceApiWeights(model: string, dir = faceApiModelDir()): Face
       }
       tensors.set(entry.name, { shape: entry.shape, values });
     }
-    if (offset !== data.length) throw new Error(`${manifestFile}: the manifest describes ${offset} bytes, the weight files hold ${data.length}`);
+    if (offset !== data.length) throw new PorchlightError('MODEL_UNAVAILABLE', `${manifestFile}: the manifest describes ${offset} bytes, the weight files hold ${data.length}`);
   }
   return { tensors, sha256: hash.digest('hex') };
 }
@@ -66,8 +67,8 @@ export function readFaceApiWeights(model: string, dir = faceApiModelDir()): Face
 /** A named tensor, refusing a missing one or one of an unexpected rank. */
 export function weightOf(weights: FaceApiWeights, name: string, rank: number): WeightTensor {
   const tensor = weights.tensors.get(name);
-  if (!tensor) throw new Error(`face-api weights have no tensor "${name}"`);
-  if (tensor.shape.length !== rank) throw new Error(`face-api weight "${name}" has shape ${tensor.shape.join('x')}, expected rank ${rank}`);
+  if (!tensor) throw new PorchlightError('MODEL_UNAVAILABLE', `face-api weights have no tensor "${name}"`);
+  if (tensor.shape.length !== rank) throw new PorchlightError('MODEL_UNAVAILABLE', `face-api weight "${name}" has shape ${tensor.shape.join('x')}, expected rank ${rank}`);
   return tensor;
 }
 
