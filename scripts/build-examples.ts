@@ -140,7 +140,7 @@ export function composeFlow(fragments: string[], external: ReadonlySet<string> =
  * on BCM 17 to ground, with the Pi's pull-up, so a press reads 0.
  */
 export function useRpiGpioTrigger(nodes: FlowNode[]): FlowNode[] {
-  const doorbell = nodes.find((node) => node.type === 'gpio-doorbell');
+  const doorbell = nodes.find((node) => node.type === 'porchlight-gpio-doorbell');
   if (!doorbell) throw new Error('the doorbell flow has no gpio-doorbell node to replace');
   const pressOnly: FlowNode = {
     id: `${doorbell.id}_pressed`,

@@ -74,7 +74,7 @@ describe('the demo (npm start): simulated doorbell and camera, enrolled cast', f
 
   it('deploys the pipeline and the dashboard (GET /dashboard answers)', async () => {
     const flows: { type: string }[] = await api('GET', 'flows');
-    for (const type of ['gpio-doorbell', 'frame-buffer', 'face-detect', 'face-recognize', 'event-log', 'ui-template']) {
+    for (const type of ['porchlight-gpio-doorbell', 'porchlight-frame-buffer', 'porchlight-face-detect', 'porchlight-face-recognize', 'porchlight-event-log', 'ui-template']) {
       assert.ok(flows.some((n) => n.type === type), `the demo flow has a ${type} node`);
     }
     const page = await fetch(`${demo.baseUrl}dashboard/`);

@@ -23,7 +23,7 @@ describe('door tag: every event names the door it came from', function () {
     afterEach(() => helper.unload());
 
     const pressOn = async (node: Record<string, unknown>) => {
-      await helper.load(gpioDoorbell, [{ id: 'bell', type: 'gpio-doorbell', backend: 'simulated', wires: [['press'], []], ...node }, { id: 'press', type: 'helper' }]);
+      await helper.load(gpioDoorbell, [{ id: 'bell', type: 'porchlight-gpio-doorbell', backend: 'simulated', wires: [['press'], []], ...node }, { id: 'press', type: 'helper' }]);
       const got = nextMessage<Record<string, any>>(helper.getNode('press'), 5_000);
       helper.getNode('bell').receive({});
       return (await got).event.source.door;

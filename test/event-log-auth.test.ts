@@ -12,7 +12,7 @@ describe('admin API with adminAuth (embedded Node-RED)', function () {
     red = await startNodeRedWithAuth(['event-log', 'porchlight-db'], (userDir) => [
       { id: 'tab', type: 'tab', label: 'log' },
       { id: 'db', type: 'porchlight-db', file: path.join(userDir, 'porchlight.db'), snapshotDir: path.join(userDir, 'snapshots') },
-      { id: 'el', type: 'event-log', z: 'tab', db: 'db', wires: [[], []] },
+      { id: 'el', type: 'porchlight-event-log', z: 'tab', db: 'db', wires: [[], []] },
     ]);
     base = red.base;
     await red.waitFor('porchlight/events');

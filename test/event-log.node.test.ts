@@ -60,7 +60,7 @@ describe('event-log node (Node-RED runtime)', function () {
   }
 
   function logNode(extra: Record<string, unknown> = {}) {
-    return { id: 'el', type: 'event-log', db: 'db', wires: [['results'], ['recorded']], ...extra };
+    return { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [['results'], ['recorded']], ...extra };
   }
 
   const helpers = [{ id: 'results', type: 'helper' }, { id: 'recorded', type: 'helper' }];
@@ -71,7 +71,7 @@ describe('event-log node (Node-RED runtime)', function () {
       logNode(),
       ...helpers,
       { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 60, maxMegapixels: 40 },
-      { id: 'fd', type: 'face-detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 5, crops: true, cropSize: 128, queuePolicy: 'wait', wires: [['el', 'faces'], ['el']] },
+      { id: 'fd', type: 'porchlight-face-detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 5, crops: true, cropSize: 128, queuePolicy: 'wait', wires: [['el', 'faces'], ['el']] },
       { id: 'faces', type: 'helper' },
     ]);
     const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { node: 'test' } };
@@ -131,8 +131,8 @@ describe('event-log node (Node-RED runtime)', function () {
         logNode(),
         ...helpers,
         { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 120, maxMegapixels: 40, backend: 'tfjs' },
-        { id: 'fd', type: 'face-detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 5, crops: true, cropSize: 160, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
-        { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', tolerance: 0.6, margin: 0.05, burstFrames: 2, burstMs: 20_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
+        { id: 'fd', type: 'porchlight-face-detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 5, crops: true, cropSize: 160, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
+        { id: 'fr', type: 'porchlight-face-recognize', engine: 'eng', db: 'db', tolerance: 0.6, margin: 0.05, burstFrames: 2, burstMs: 20_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
       ]);
       const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { node: 'test' } };
       helper.getNode('el').receive({ event });
@@ -172,7 +172,7 @@ describe('event-log node (Node-RED runtime)', function () {
       onTab(logNode()),
       ...helpers.map(onTab),
       { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 60, maxMegapixels: 40 },
-      onTab({ id: 'fd', type: 'face-detect', name: 'detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, queuePolicy: 'wait', wires: [['el'], ['el']] }),
+      onTab({ id: 'fd', type: 'porchlight-face-detect', name: 'detect', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, queuePolicy: 'wait', wires: [['el'], ['el']] }),
       onTab({ id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['el']] }),
     ]);
     const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };

@@ -124,7 +124,7 @@ describe('event log (lib, on a real SQLite file)', function () {
   it('marks an event failed from an error, completes it when a verdict still comes, and keeps a verdict over a later error', async () => {
     const event = eventAt(Date.now());
     await log.record({ event });
-    await log.record({ event, error: { message: 'corrupt jpeg image: premature end', source: { id: 'n1', type: 'face-detect', name: 'detect' } } });
+    await log.record({ event, error: { message: 'corrupt jpeg image: premature end', source: { id: 'n1', type: 'porchlight-face-detect', name: 'detect' } } });
     let stored = log.get(event.id)!;
     assert.equal(stored.status, 'failed');
     assert.equal(stored.errorMessage, 'corrupt jpeg image: premature end (from detect)');

@@ -43,7 +43,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     return [
       { id: `db_${name}`, type: 'porchlight-db', backend: 'postgres', pgHost: host, pgPort, pgDatabase: db, pgUser: user, pgSsl: 'off',
         file: path.join(dir, `${name}.db`), snapshotDir: path.join(dir, `${name}-snapshots`) },
-      { id: `log_${name}`, type: 'event-log', db: `db_${name}`, door: name, wires: [[`results_${name}`], [`recorded_${name}`]] },
+      { id: `log_${name}`, type: 'porchlight-event-log', db: `db_${name}`, door: name, wires: [[`results_${name}`], [`recorded_${name}`]] },
       { id: `results_${name}`, type: 'helper' },
       { id: `recorded_${name}`, type: 'helper' },
     ];
@@ -168,7 +168,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     await admin.query('TRUNCATE events, event_people, event_faces, event_images');
     await helper.load([porchlightDb, eventLog], [
       ...door('front'),
-      { id: 'log_dashboard', type: 'event-log', db: 'db_front', wires: [['results_dashboard'], []] },
+      { id: 'log_dashboard', type: 'porchlight-event-log', db: 'db_front', wires: [['results_dashboard'], []] },
       { id: 'results_dashboard', type: 'helper' },
     ], credentials(['front']));
     const ids = [];
@@ -197,7 +197,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       const { host, database: db, user, password } = fresh.config;
       await helper.load([porchlightDb, eventLog], [
         { id: 'db_late', type: 'porchlight-db', backend: 'postgres', pgHost: host, pgPort: proxy.port, pgDatabase: db, pgUser: user, pgSsl: 'off', file: path.join(dir, 'late.db'), snapshotDir: path.join(dir, 'late-snapshots') },
-        { id: 'log_late', type: 'event-log', db: 'db_late', door: 'late', wires: [['results_late'], ['recorded_late']] },
+        { id: 'log_late', type: 'porchlight-event-log', db: 'db_late', door: 'late', wires: [['results_late'], ['recorded_late']] },
         { id: 'results_late', type: 'helper' },
         { id: 'recorded_late', type: 'helper' },
       ], { db_late: { password } });
@@ -223,7 +223,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
   it('a door on SQLite alone keeps no outbox and answers from its own log', async () => {
     await helper.load([porchlightDb, eventLog], [
       { id: 'db_local', type: 'porchlight-db', file: path.join(dir, 'local.db'), snapshotDir: path.join(dir, 'snapshots') },
-      { id: 'log_local', type: 'event-log', db: 'db_local', door: 'shed', wires: [['results_local'], ['recorded_local']] },
+      { id: 'log_local', type: 'porchlight-event-log', db: 'db_local', door: 'shed', wires: [['results_local'], ['recorded_local']] },
       { id: 'results_local', type: 'helper' },
       { id: 'recorded_local', type: 'helper' },
     ]);

@@ -30,9 +30,9 @@ describe('two Node-RED runtimes in separate processes, one PostgreSQL event log 
       return [
         { id: 'tab', type: 'tab', label: door },
         { id: 'db', type: 'porchlight-db', backend: 'postgres', pgHost: host, pgPort: port, pgDatabase: db, pgUser: user, pgSsl: 'off', file: path.join(userDir, 'door.db'), snapshotDir: path.join(userDir, 'snapshots') },
-        { id: 'bell', type: 'gpio-doorbell', z: 'tab', backend: 'simulated', door, cooldown: 0, x: 100, y: 100, wires: [['decide', 'log'], []] },
+        { id: 'bell', type: 'porchlight-gpio-doorbell', z: 'tab', backend: 'simulated', door, cooldown: 0, x: 100, y: 100, wires: [['decide', 'log'], []] },
         { id: 'decide', type: 'function', z: 'tab', func: DECIDE, outputs: 1, x: 300, y: 100, wires: [['log']] },
-        { id: 'log', type: 'event-log', z: 'tab', db: 'db', x: 500, y: 100, wires: [[], []] },
+        { id: 'log', type: 'porchlight-event-log', z: 'tab', db: 'db', x: 500, y: 100, wires: [[], []] },
       ];
     };
   }

@@ -45,7 +45,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
   const flow = (file: string, extra: Record<string, unknown> = {}) => [
     { id: 'eng', type: 'porchlight-engine', detectorKind: 'faceapi', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
     { id: 'pdb', type: 'porchlight-db', file, snapshotDir: path.join(dir, 'snapshots') },
-    { id: 'fdb', type: 'face-db', db: 'pdb', engine: 'eng', action: 'list', minQuality: 0.35, wires: [['out']], ...extra },
+    { id: 'fdb', type: 'porchlight-face-db', db: 'pdb', engine: 'eng', action: 'list', minQuality: 0.35, wires: [['out']], ...extra },
     { id: 'out', type: 'helper' },
   ];
 
@@ -411,7 +411,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
 
   it('reports a missing config node through its status and closes within 15 s', async () => {
     await helper.unload();
-    await helper.load([engine, porchlightDb, faceDb], [{ id: 'fdb', type: 'face-db', wires: [['out']] }, { id: 'out', type: 'helper' }]);
+    await helper.load([engine, porchlightDb, faceDb], [{ id: 'fdb', type: 'porchlight-face-db', wires: [['out']] }, { id: 'out', type: 'helper' }]);
     await assert.rejects(run({ action: 'list' }), /no face database configured/);
     await helper.unload();
     await helper.load([engine, porchlightDb, faceDb], flow(dbFile));

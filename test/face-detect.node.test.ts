@@ -37,7 +37,7 @@ describe('face-detect node (Node-RED runtime)', function () {
   const flow = [
     { id: 'tab', type: 'tab', label: 'face-detect test' },
     { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 8, taskTimeout: 60, maxMegapixels: 40 },
-    { id: 'fd', type: 'face-detect', z: 'tab', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 10, crops: true, cropSize: 128, queuePolicy: 'wait', wires: [['faces'], ['none']] },
+    { id: 'fd', type: 'porchlight-face-detect', z: 'tab', engine: 'eng', detector: 'ssd-mobilenetv1', minConfidence: 0.5, minFaceSize: 20, maxFaces: 10, crops: true, cropSize: 128, queuePolicy: 'wait', wires: [['faces'], ['none']] },
     { id: 'faces', type: 'helper', z: 'tab' },
     { id: 'none', type: 'helper', z: 'tab' },
     { id: 'catch-fd', type: 'catch', z: 'tab', scope: ['fd'], uncaught: false, wires: [['caught']] },

@@ -38,9 +38,10 @@ function assertWellFormed(name: string, nodes: FlowNode[]): void {
   }
 }
 
-/** The option names a Porchlight node's editor declares (`defaults` in nodes/<type>/<type>.html). */
+/** The option names a Porchlight node's editor declares (`defaults` in nodes/<folder>/<folder>.html, the folder package.json names for the type). */
 function editorOptions(type: string): Set<string> {
-  const html = fs.readFileSync(path.join(repoRoot, 'nodes', type, `${type}.html`), 'utf8');
+  const folder = path.basename(path.dirname((packageJson['node-red'].nodes as Record<string, string>)[type]));
+  const html = fs.readFileSync(path.join(repoRoot, 'nodes', folder, `${folder}.html`), 'utf8');
   const defaults = /defaults:\s*\{([\s\S]*?)\n\s{4}\},/.exec(html);
   assert.ok(defaults, `${type}.html declares its defaults`);
   return new Set([...defaults[1].matchAll(/^\s{6}(\w+):/gm)].map((m) => m[1]));
@@ -67,7 +68,7 @@ describe('flows and examples (scripts/build-examples.ts)', () => {
     ];
     let recognizers = 0;
     for (const [name, nodes] of flows) {
-      for (const node of nodes.filter((n) => n.type === 'face-recognize')) {
+      for (const node of nodes.filter((n) => n.type === 'porchlight-face-recognize')) {
         recognizers++;
         assert.equal(node.tolerance, '', `${name}: ${node.id} sets a raw distance (${String(node.tolerance)}), which suits one recognizer only`);
         assert.ok([100, 1000, 10000, 100000].includes(Number(node.strangers)), `${name}: ${node.id} has no "strangers let through" setting`);
@@ -106,7 +107,7 @@ describe('flows and examples (scripts/build-examples.ts)', () => {
   it('doorbell + doorbell-dashboard, imported in either order, make one system: every reference resolves, links join', () => {
     const pipeline = buildExample('doorbell');
     const dashboard = buildExample('doorbell-dashboard');
-    assert.equal(dashboard.filter((n) => porchlightTypes.has(n.type) && ['gpio-doorbell', 'frame-buffer', 'face-recognize', 'porchlight-db'].includes(n.type)).length, 0, 'the dashboard example has no pipeline of its own');
+    assert.equal(dashboard.filter((n) => porchlightTypes.has(n.type) && ['porchlight-gpio-doorbell', 'porchlight-frame-buffer', 'porchlight-face-recognize', 'porchlight-db'].includes(n.type)).length, 0, 'the dashboard example has no pipeline of its own');
     const first = dashboard.find((n) => n.type === 'comment')!;
     assert.match(String(first.name), /Dashboard 2\.0/);
     assert.match(String(first.name), /doorbell example/);
@@ -124,14 +125,14 @@ describe('flows and examples (scripts/build-examples.ts)', () => {
         assert.ok((target.links as string[]).includes(node.id), `${other} links back to ${node.id}`);
       }
     }
-    const camera = pipeline.find((n) => n.type === 'frame-buffer')!;
+    const camera = pipeline.find((n) => n.type === 'porchlight-frame-buffer')!;
     assert.ok(dashboard.some((n) => String(n.format ?? '').includes(`'${camera.id}'`)), 'the live view shows the doorbell example\'s camera');
   });
 
   it('the demo flow is well formed and feeds the camera from the simulated source', () => {
     const nodes = composeFlow(DEMO_FRAGMENTS);
     assertWellFormed('demo', nodes);
-    const camera = nodes.find((n) => n.type === 'frame-buffer');
+    const camera = nodes.find((n) => n.type === 'porchlight-frame-buffer');
     assert.equal(camera?.source, 'msg');
     const feeders = nodes.filter((n) => (n.wires ?? []).flat().includes(camera!.id));
     assert.ok(feeders.some((n) => n.type === 'file in'), 'a file in node replays the demo pictures into the frame-buffer');
@@ -139,17 +140,17 @@ describe('flows and examples (scripts/build-examples.ts)', () => {
 
   it('the rpi-gpio variant replaces gpio-doorbell with rpi-gpio in, wired to the same frame-buffer', () => {
     const nodes = buildExample('doorbell-rpi-gpio');
-    assert.equal(nodes.filter((n) => n.type === 'gpio-doorbell').length, 0);
+    assert.equal(nodes.filter((n) => n.type === 'porchlight-gpio-doorbell').length, 0);
     const gpio = nodes.find((n) => n.type === 'rpi-gpio in')!;
     const pressed = nodes.find((n) => n.id === gpio.wires![0][0])!;
     assert.equal(pressed.type, 'switch');
-    const camera = nodes.find((n) => n.type === 'frame-buffer')!;
+    const camera = nodes.find((n) => n.type === 'porchlight-frame-buffer')!;
     assert.ok(pressed.wires![0].includes(camera.id));
   });
 
   it('every verdict output of face-recognize leads to a spot marked for notifications', () => {
     const nodes = buildExample('doorbell');
-    const recognize = nodes.find((n) => n.type === 'face-recognize')!;
+    const recognize = nodes.find((n) => n.type === 'porchlight-face-recognize')!;
     assert.equal(recognize.wires!.length, 4);
     for (const port of recognize.wires!) {
       const junction = nodes.find((n) => port.includes(n.id) && n.type === 'junction');

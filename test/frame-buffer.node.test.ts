@@ -55,7 +55,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
 
   it('frames in messages: a trigger sends the pre-roll, then a burst of frames that arrive after it', async () => {
     const flow = [
-      { id: 'fb', type: 'frame-buffer', source: 'msg', maxFrames: 30, maxMegabytes: 10, preRoll: 3, burstCount: 4, burstInterval: 100, output: 'each', wires: [['out']] },
+      { id: 'fb', type: 'porchlight-frame-buffer', source: 'msg', maxFrames: 30, maxMegabytes: 10, preRoll: 3, burstCount: 4, burstInterval: 100, output: 'each', wires: [['out']] },
       { id: 'out', type: 'helper' },
     ];
     await helper.load(frameBuffer, flow);
@@ -85,8 +85,8 @@ describe('frame-buffer node (Node-RED runtime)', function () {
 
   it('topic "trigger" without an event creates one; all frames in one message on request; first frame within 20 ms', async () => {
     const flow = [
-      { id: 'fb', type: 'frame-buffer', source: 'msg', preRoll: 4, burstCount: 0, output: 'single', wires: [['out']] },
-      { id: 'fb2', type: 'frame-buffer', source: 'msg', preRoll: 2, burstCount: 0, output: 'each', wires: [['out2']] },
+      { id: 'fb', type: 'porchlight-frame-buffer', source: 'msg', preRoll: 4, burstCount: 0, output: 'single', wires: [['out']] },
+      { id: 'fb2', type: 'porchlight-frame-buffer', source: 'msg', preRoll: 2, burstCount: 0, output: 'each', wires: [['out2']] },
       { id: 'out', type: 'helper' },
       { id: 'out2', type: 'helper' },
     ];
@@ -121,7 +121,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
 
   it('a Buffer that is not a JPEG is an error for Catch nodes; a trigger with nothing buffered too; the node keeps working', async () => {
     const flow = [
-      { id: 'fb', type: 'frame-buffer', source: 'msg', preRoll: 1, burstCount: 1, burstInterval: 100, wires: [['out']] },
+      { id: 'fb', type: 'porchlight-frame-buffer', source: 'msg', preRoll: 1, burstCount: 1, burstInterval: 100, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ];
     await helper.load(frameBuffer, flow);
@@ -142,7 +142,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
   it('MJPEG source: streams into the ring; latest.jpg and stream.mjpeg serve the live view', async () => {
     server = new MjpegServer({ frames, fps: 25 });
     const url = await server.start();
-    const flow = [{ id: 'cam', type: 'frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, wires: [[]] }];
+    const flow = [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, wires: [[]] }];
     await helper.load(frameBuffer, flow);
     const statuses = statusesOf(helper.getNode('cam'));
     await waitFor(() => statuses.some((s) => /^streaming \d+(\.\d)? fps/.test(s.text) && s.fill === 'green'), 5_000, 'streaming status');
@@ -182,7 +182,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
   });
 
   it('live view: viewers that stop reading are dropped after the write timeout, so they never lock the others out', async () => {
-    await helper.load(frameBuffer, [{ id: 'cam', type: 'frame-buffer', source: 'msg', maxFrames: 3, maxMegabytes: 20, liveTimeout: 1, wires: [[]] }]);
+    await helper.load(frameBuffer, [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'msg', maxFrames: 3, maxMegabytes: 20, liveTimeout: 1, wires: [[]] }]);
     const admin = http.createServer((helper as any)._httpAdmin);
     await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
     const port = (admin.address() as AddressInfo).port;
@@ -238,7 +238,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
   it('MJPEG source: a stalled camera shows stale (yellow) and is reconnected', async () => {
     server = new MjpegServer({ frames, fps: 25, stallAfter: 10 });
     const url = await server.start();
-    const flow = [{ id: 'cam', type: 'frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, staleAfter: 1, wires: [[]] }];
+    const flow = [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, staleAfter: 1, wires: [[]] }];
     await helper.load(frameBuffer, flow);
     const statuses = statusesOf(helper.getNode('cam'));
     await waitFor(() => statuses.some((s) => s.fill === 'yellow' && /^stale: no frame for \d+ s/.test(s.text)), 8_000, 'stale status');
@@ -249,7 +249,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     const video = path.join(tmp, 'clip.mp4');
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', GIF, '-t', '2', '-pix_fmt', 'yuv420p', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', video]);
     const flow = [
-      { id: 'cam', type: 'frame-buffer', source: 'ffmpeg', input: video, fps: 10, width: 320, preRoll: 2, burstCount: 2, burstInterval: 300, wires: [['out']] },
+      { id: 'cam', type: 'porchlight-frame-buffer', source: 'ffmpeg', input: video, fps: 10, width: 320, preRoll: 2, burstCount: 2, burstInterval: 300, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ];
     await helper.load(frameBuffer, flow);
@@ -269,7 +269,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
   });
 
   it('a camera without a URL: a red status that says so, and triggers end in an error', async () => {
-    const flow = [{ id: 'cam', type: 'frame-buffer', source: 'mjpeg', url: '', burstCount: 1, burstInterval: 50, wires: [[]] }];
+    const flow = [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'mjpeg', url: '', burstCount: 1, burstInterval: 50, wires: [[]] }];
     await helper.load(frameBuffer, flow);
     const cam = helper.getNode('cam');
     const statuses = statusesOf(cam);
@@ -283,7 +283,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     const saved = process.env.PATH;
     process.env.PATH = path.join(tmp, 'empty-bin');
     try {
-      const flow = [{ id: 'cam', type: 'frame-buffer', source: 'ffmpeg', input: '/dev/video0', wires: [[]] }];
+      const flow = [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'ffmpeg', input: '/dev/video0', wires: [[]] }];
       await helper.load(frameBuffer, flow);
       const statuses = statusesOf(helper.getNode('cam'));
       await waitFor(() => statuses.some((s) => s.fill === 'red'), 5_000, 'red status');

@@ -262,7 +262,7 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const simulatedFlow = [
-    { id: 'bell', type: 'gpio-doorbell', backend: 'simulated', debounce: 30, minPress: 50, longPress: 300, cooldown: 10, wires: [['press'], ['long']] },
+    { id: 'bell', type: 'porchlight-gpio-doorbell', backend: 'simulated', debounce: 30, minPress: 50, longPress: 300, cooldown: 10, wires: [['press'], ['long']] },
     { id: 'press', type: 'helper' },
     { id: 'long', type: 'helper' },
   ];
@@ -313,7 +313,7 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
     process.env.FAKE_GPIOMON_LOG = log;
     process.env.FAKE_GPIOMON_SCRIPT = JSON.stringify([{ delay: 300, edge: 'rising' }, { delay: 200, edge: 'falling' }]);
     const flow = [
-      { id: 'bell', type: 'gpio-doorbell', backend: 'gpiod', chip, line: 27, bias: 'pull-up', activeLow: true, debounce: 30, minPress: 50, longPress: 0, cooldown: 10, wires: [['press'], []] },
+      { id: 'bell', type: 'porchlight-gpio-doorbell', backend: 'gpiod', chip, line: 27, bias: 'pull-up', activeLow: true, debounce: 30, minPress: 50, longPress: 0, cooldown: 10, wires: [['press'], []] },
       { id: 'press', type: 'helper' },
     ];
     await helper.load(gpioDoorbell, flow);
@@ -333,7 +333,7 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
 
   it('gpiod backend without gpiomon: a clear status and Node-RED keeps running', async () => {
     process.env.PATH = dir + '-empty';
-    const flow = [{ id: 'bell', type: 'gpio-doorbell', backend: 'gpiod', chip: 'gpiochip0', line: 17, wires: [[], []] }];
+    const flow = [{ id: 'bell', type: 'porchlight-gpio-doorbell', backend: 'gpiod', chip: 'gpiochip0', line: 17, wires: [[], []] }];
     await helper.load(gpioDoorbell, flow);
     const bell = helper.getNode('bell');
     const status = await new Promise<any>((resolve) => bell.on('call:status', (call: any) => call.args[0].fill === 'red' && resolve(call.args[0])));

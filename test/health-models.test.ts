@@ -58,7 +58,7 @@ describe('health: the models cannot load', function () {
       (userDir) => [
         { id: 'tab', type: 'tab', label: 'no weights' },
         { id: 'db', type: 'porchlight-db', file: path.join(userDir, 'porchlight.db'), snapshotDir: path.join(userDir, 'snapshots') },
-        { id: 'fr', type: 'face-recognize', z: 'tab', name: 'recognize', db: 'db', wires: [[], [], [], []] },
+        { id: 'fr', type: 'porchlight-face-recognize', z: 'tab', name: 'recognize', db: 'db', wires: [[], [], [], []] },
       ],
       // The copy's own child script: it loads the copy's nodes, which find the copy's packages.
       { adminAuth: false, entry: path.join(dist, 'test', 'support', 'embedded-node-red.js'), env: { ...process.env, PORCHLIGHT_MODELS_DIR: path.join(root, 'models') } },

@@ -38,9 +38,9 @@ describe('face-db label and calibration actions (Node-RED runtime, real SQLite f
       // face-api's networks on ONNX: the tolerance range asserted below is on their scale.
       { id: 'eng', type: 'porchlight-engine', detectorKind: 'faceapi', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
       { id: 'pdb', type: 'porchlight-db', file: settings().file, snapshotDir: settings().snapshotDir },
-      { id: 'fdb', type: 'face-db', db: 'pdb', engine: 'eng', action: 'list', minQuality: 0.35, wires: [['out']] },
+      { id: 'fdb', type: 'porchlight-face-db', db: 'pdb', engine: 'eng', action: 'list', minQuality: 0.35, wires: [['out']] },
       { id: 'out', type: 'helper' },
-      { id: 'rec', type: 'face-recognize', db: 'pdb', engine: 'eng', tolerance: '', wires: [[], [], [], []] },
+      { id: 'rec', type: 'porchlight-face-recognize', db: 'pdb', engine: 'eng', tolerance: '', wires: [[], [], [], []] },
     ]);
     helper.getNode('rec').on('call:status', (call: { args: [{ text?: string }] }) => statuses.push(call.args[0].text ?? ''));
   });

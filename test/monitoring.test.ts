@@ -139,9 +139,9 @@ describe('monitoring: Prometheus alert rules and Grafana dashboard', function ()
       const nodes = ['porchlight-db', 'event-log', 'frame-buffer', 'gpio-doorbell'].map((name) => require(nodeFile(name)));
       await helper.load(nodes, [
         { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') },
-        { id: 'bell', type: 'gpio-doorbell', backend: 'simulated', cooldown: 0, longPress: 0, wires: [['fb', 'el'], []] },
-        { id: 'fb', type: 'frame-buffer', source: 'msg', preRoll: 0, burstCount: 0, output: 'single', wires: [[]] },
-        { id: 'el', type: 'event-log', db: 'db', wires: [[], []] },
+        { id: 'bell', type: 'porchlight-gpio-doorbell', backend: 'simulated', cooldown: 0, longPress: 0, wires: [['fb', 'el'], []] },
+        { id: 'fb', type: 'porchlight-frame-buffer', source: 'msg', preRoll: 0, burstCount: 0, output: 'single', wires: [[]] },
+        { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [[], []] },
       ]);
       // The database opens asynchronously: wait until its size is reported.
       const deadline = Date.now() + 30_000;

@@ -78,12 +78,12 @@ describe('MQTT: verdicts and events of each door through a real broker (aedes on
     });
     const brokerNode = nodes.find((n) => n.id === 'pl_mqtt_broker')!;
     Object.assign(brokerNode, { broker: '127.0.0.1', port: String(port) });
-    const shippedLog = example.find((n) => n.type === 'event-log')!;
+    const shippedLog = example.find((n) => n.type === 'porchlight-event-log')!;
     assert.deepEqual(shippedLog.wires![1].filter((id) => id === 'pl_mqtt_state'), ['pl_mqtt_state'], 'the example wires the event log\'s second output to MQTT');
     return [
       ...nodes,
       { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') },
-      { id: 'el', type: 'event-log', db: 'db', wires: [[], ['pl_mqtt_state', 'recorded']] },
+      { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [[], ['pl_mqtt_state', 'recorded']] },
       { id: 'recorded', type: 'helper' },
     ];
   }

@@ -90,9 +90,9 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
       const image = (p: string, n: number) => fs.readFileSync(path.join(lfwDir, p, fs.readdirSync(path.join(lfwDir, p)).sort()[n - 1]));
       await helper.load([engine, dbNode, faceDbNode, detectNode, recognizeNode], [
         { id: 'db', type: 'porchlight-db', file: path.join(dir, 'faces.db') },
-        { id: 'fdb', type: 'face-db', db: 'db', action: 'enroll', wires: [['enrolled']] },
-        { id: 'fd', type: 'face-detect', queuePolicy: 'wait', wires: [['faces'], []] },
-        { id: 'fr', type: 'face-recognize', db: 'db', tolerance: '', burstFrames: 1, queuePolicy: 'wait', wires: [['known'], ['unknown'], [], []] },
+        { id: 'fdb', type: 'porchlight-face-db', db: 'db', action: 'enroll', wires: [['enrolled']] },
+        { id: 'fd', type: 'porchlight-face-detect', queuePolicy: 'wait', wires: [['faces'], []] },
+        { id: 'fr', type: 'porchlight-face-recognize', db: 'db', tolerance: '', burstFrames: 1, queuePolicy: 'wait', wires: [['known'], ['unknown'], [], []] },
         ...['enrolled', 'faces', 'known', 'unknown'].map((id) => ({ id, type: 'helper' })),
       ]);
       for (const p of [person, other]) {

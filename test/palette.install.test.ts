@@ -205,8 +205,8 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
 
   it('imports the doorbell example, deploys it with frames as messages, and a press over HTTP lands in /porchlight/events', async () => {
     const flow = await example('doorbell');
-    const camera = flow.find((n) => n.type === 'frame-buffer')!;
-    const doorbell = flow.find((n) => n.type === 'gpio-doorbell')!;
+    const camera = flow.find((n) => n.type === 'porchlight-frame-buffer')!;
+    const doorbell = flow.find((n) => n.type === 'porchlight-gpio-doorbell')!;
     // The camera without hardware: the frame-buffer's "messages" source, fed a photo 5 times a second, as a user wires it.
     camera.source = 'msg';
     const photo = path.join(userDir, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg');
@@ -231,7 +231,7 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
     await deploy(merged);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     assert.equal((await fetch(`${base}dashboard/`)).status, 200);
-    const doorbell = merged.find((n) => n.type === 'gpio-doorbell')!;
+    const doorbell = merged.find((n) => n.type === 'porchlight-gpio-doorbell')!;
     const event = await pressAndWait(doorbell.id);
     assert.equal(event.status, 'completed', JSON.stringify(event));
     assert.deepEqual(errors(from), []);

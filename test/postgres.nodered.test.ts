@@ -31,7 +31,7 @@ function doorFlow(db: TestDatabase, door: string) {
       { id: 'in', type: 'http in', z: 'tab', url: '/recognize', method: 'post', wires: [['fr']] },
       {
         // face-api's descriptor at its classic 0.6, set by hand: what this test's people were picked against.
-        id: 'fr', type: 'face-recognize', z: 'tab', engine: 'eng', db: 'db', tolerance: 0.6, margin: 0.05, burstFrames: 1, burstMs: 10_000,
+        id: 'fr', type: 'porchlight-face-recognize', z: 'tab', engine: 'eng', db: 'db', tolerance: 0.6, margin: 0.05, burstFrames: 1, burstMs: 10_000,
         certainty: 0.9, minQuality: 0.3, flip: false, queuePolicy: 'wait', wires: [['verdict'], ['verdict'], ['verdict'], ['verdict']],
       },
       { id: 'verdict', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'verdict', tot: 'msg' }], wires: [['out']] },
@@ -130,7 +130,7 @@ describe('porchlight-db config node on PostgreSQL (Node-RED runtime)', function 
       id: 'pdb', type: 'porchlight-db', name, backend: 'postgres', pgHost: db.config.host, pgPort: port, pgDatabase: db.config.database,
       pgUser: db.config.user, pgSsl: 'off', file: path.join(dir, 'local.db'), snapshotDir: path.join(dir, 'snapshots'),
     },
-    { id: 'fdb', type: 'face-db', db: 'pdb', engine: 'eng', action: 'list', wires: [['out']] },
+    { id: 'fdb', type: 'porchlight-face-db', db: 'pdb', engine: 'eng', action: 'list', wires: [['out']] },
     { id: 'out', type: 'helper' },
   ];
   const credentials = () => ({ pdb: { password: db.config.password } });

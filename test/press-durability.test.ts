@@ -27,8 +27,8 @@ function flows(file: string): object[] {
   return [
     { id: 'tab', type: 'tab', label: 'presses' },
     { id: 'db', type: 'porchlight-db', file, snapshotDir: path.join(path.dirname(file), 'snapshots') },
-    { id: 'bell', type: 'gpio-doorbell', z: 'tab', backend: 'simulated', cooldown: 0, wires: [['el'], []] },
-    { id: 'el', type: 'event-log', z: 'tab', db: 'db', wires: [[], []] },
+    { id: 'bell', type: 'porchlight-gpio-doorbell', z: 'tab', backend: 'simulated', cooldown: 0, wires: [['el'], []] },
+    { id: 'el', type: 'porchlight-event-log', z: 'tab', db: 'db', wires: [[], []] },
   ];
 }
 

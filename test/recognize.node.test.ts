@@ -43,7 +43,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
     { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40, backend: 'tfjs' },
     { id: 'db', type: 'porchlight-db', file: dbFile, snapshotDir: path.join(dir, 'snapshots') },
     {
-      id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', tolerance: 0.6, margin: 0.05, burstFrames: 5, burstMs: 20_000,
+      id: 'fr', type: 'porchlight-face-recognize', engine: 'eng', db: 'db', tolerance: 0.6, margin: 0.05, burstFrames: 5, burstMs: 20_000,
       certainty: 0.9, minQuality: 0.3, flip: true, queuePolicy: 'wait', wires: [['known'], ['unknown'], ['blacklisted'], ['noface']], ...extra,
     },
     ...PORTS.map((id) => ({ id, type: 'helper' })),

@@ -74,7 +74,7 @@ describe('reliability: events never left hanging, read-only database', function 
     const file = path.join(dir, 'porchlight.db');
     const flow = [
       { id: 'db', type: 'porchlight-db', file, snapshotDir: path.join(dir, 'snapshots') },
-      { id: 'el', type: 'event-log', db: 'db', wires: [[], []] },
+      { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [[], []] },
     ];
     await helper.load([require(nodeFile('porchlight-db')), require(nodeFile('event-log'))], flow);
     const pressed = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
@@ -112,8 +112,8 @@ describe('reliability: events never left hanging, read-only database', function 
     await helper.load([require(nodeFile('porchlight-db')), require(nodeFile('event-log')), require(nodeFile('frame-buffer')), require('@node-red/nodes/core/common/25-catch.js')], [
       { id: 'tab', type: 'tab' },
       { id: 'db', type: 'porchlight-db', file, snapshotDir: path.join(dir, 'snapshots') },
-      { id: 'fb', type: 'frame-buffer', z: 'tab', source: 'msg', preRoll: 0, burstCount: 3, burstInterval: 100, output: 'each', wires: [['frames']] },
-      { id: 'el', type: 'event-log', z: 'tab', db: 'db', wires: [[], ['recorded']] },
+      { id: 'fb', type: 'porchlight-frame-buffer', z: 'tab', source: 'msg', preRoll: 0, burstCount: 3, burstInterval: 100, output: 'each', wires: [['frames']] },
+      { id: 'el', type: 'porchlight-event-log', z: 'tab', db: 'db', wires: [[], ['recorded']] },
       { id: 'catchAll', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['el']] },
       { id: 'frames', type: 'helper', z: 'tab' },
       { id: 'recorded', type: 'helper', z: 'tab' },

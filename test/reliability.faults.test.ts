@@ -39,7 +39,7 @@ describe('reliability: faults', function () {
     snapshotDir = path.join(dir, 'snapshots');
     await helper.load([dbNode, eventLogNode], [
       { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir },
-      { id: 'el', type: 'event-log', db: 'db', wires: [[], ['recorded']] },
+      { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [[], ['recorded']] },
       { id: 'recorded', type: 'helper' },
     ]);
   });
@@ -55,9 +55,9 @@ describe('reliability: faults', function () {
     const flow = [
       { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, backend: 'tfjs' },
       { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir },
-      { id: 'fd', type: 'face-detect', engine: 'eng', minConfidence: 0.5, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
-      { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', burstFrames: 3, burstMs: 60_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
-      { id: 'el', type: 'event-log', db: 'db', wires: [[], ['recorded']] },
+      { id: 'fd', type: 'porchlight-face-detect', engine: 'eng', minConfidence: 0.5, queuePolicy: 'wait', wires: [['fr', 'el'], ['fr', 'el']] },
+      { id: 'fr', type: 'porchlight-face-recognize', engine: 'eng', db: 'db', burstFrames: 3, burstMs: 60_000, queuePolicy: 'wait', wires: [['el'], ['el'], ['el'], ['el']] },
+      { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [[], ['recorded']] },
       { id: 'recorded', type: 'helper' },
     ];
     await helper.unload();

@@ -46,7 +46,7 @@ describe('reliability: the GPIO chip disappearing while gpiomon runs', function 
         { delay: 600, stderr: CHIP_GONE[dialect], exit: 1 },
       ]);
       await helper.load(gpioDoorbell, [
-        { id: 'bell', type: 'gpio-doorbell', backend: 'gpiod', chip, line: 17, debounce: 10, minPress: 20, longPress: 0, cooldown: 0, wires: [['press'], []] },
+        { id: 'bell', type: 'porchlight-gpio-doorbell', backend: 'gpiod', chip, line: 17, debounce: 10, minPress: 20, longPress: 0, cooldown: 0, wires: [['press'], []] },
         { id: 'press', type: 'helper' },
       ]);
       const bell = helper.getNode('bell');

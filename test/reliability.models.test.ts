@@ -42,7 +42,7 @@ describe('reliability: a model file missing or corrupt', function () {
   async function detectWithBrokenModels() {
     await helper.load([require(nodeFile('porchlight-engine')), require(nodeFile('face-detect'))], [
       { id: 'eng', type: 'porchlight-engine', backend: 'auto', threads: 1, detectorModel: path.join(dir, DETECTOR), recognizerModel: path.join(dir, RECOGNIZER) },
-      { id: 'fd', type: 'face-detect', engine: 'eng', wires: [['faces'], ['none']] },
+      { id: 'fd', type: 'porchlight-face-detect', engine: 'eng', wires: [['faces'], ['none']] },
       { id: 'faces', type: 'helper' },
       { id: 'none', type: 'helper' },
     ]);

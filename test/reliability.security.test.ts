@@ -126,8 +126,8 @@ describe('reliability: security', function () {
       await helper.load([engine, db, detect, recognize], [
         { id: 'eng', type: 'porchlight-engine', threads: 1 },
         { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') },
-        { id: 'fd', type: 'face-detect', engine: 'eng', minConfidence: 0.5, queuePolicy: 'wait', wires: [['fr'], ['fr']] },
-        { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', burstFrames: 1, queuePolicy: 'wait', wires: [['out'], ['out'], ['out'], ['out']] },
+        { id: 'fd', type: 'porchlight-face-detect', engine: 'eng', minConfidence: 0.5, queuePolicy: 'wait', wires: [['fr'], ['fr']] },
+        { id: 'fr', type: 'porchlight-face-recognize', engine: 'eng', db: 'db', burstFrames: 1, queuePolicy: 'wait', wires: [['out'], ['out'], ['out'], ['out']] },
         { id: 'out', type: 'helper' },
       ]);
       const verdict = new Promise<Record<string, any>>((resolve) => helper.getNode('out').once('input', resolve));

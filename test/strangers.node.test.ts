@@ -27,7 +27,7 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
   const flow = (extra: Record<string, unknown>) => [
     ENGINE,
     { id: 'db', type: 'porchlight-db', file: dbFile, snapshotDir: path.join(dir, 'snapshots') },
-    { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', tolerance: '', margin: 0.05, burstFrames: 1, burstMs: 2000, wires: [[], [], [], []], ...extra },
+    { id: 'fr', type: 'porchlight-face-recognize', engine: 'eng', db: 'db', tolerance: '', margin: 0.05, burstFrames: 1, burstMs: 2000, wires: [[], [], [], []], ...extra },
   ];
 
   /** Two photos of a person, embedded by the engine's pipeline. */

@@ -29,7 +29,7 @@ describe('structured logs', () => {
       await log.record({ event, verdict: { status: 'no_face', people: [], decidedAt: Date.now(), latencyMs: 180 } });
       const other = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
       await log.record({ event: other });
-      await log.record({ event: other, error: { message: 'camera stalled', source: { type: 'frame-buffer' } } });
+      await log.record({ event: other, error: { message: 'camera stalled', source: { type: 'porchlight-frame-buffer' } } });
       assert.deepEqual(lines.map((l) => [l.transition, l.eventId === event.id ? 'a' : 'b', l.door, l.stage, l.level]), [
         ['created', 'a', 'front', 'doorbell', 'info'],
         ['processing', 'a', 'front', 'face-detect', 'info'],

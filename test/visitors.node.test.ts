@@ -29,9 +29,9 @@ describe('recurring visitors in Node-RED (face-recognize, event-log, face-db act
       { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
       { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') },
       // One frame per event: each press is decided on its own frame.
-      { id: 'fr', type: 'face-recognize', engine: 'eng', db: 'db', tolerance: '', margin: 0.05, burstFrames: 1, burstMs: 20_000, queuePolicy: 'wait', wires: [['verdicts', 'el'], ['verdicts', 'el'], ['verdicts', 'el'], ['verdicts', 'el']] },
-      { id: 'el', type: 'event-log', db: 'db', wires: [[], ['recorded']] },
-      { id: 'fdb', type: 'face-db', db: 'db', engine: 'eng', wires: [['out']] },
+      { id: 'fr', type: 'porchlight-face-recognize', engine: 'eng', db: 'db', tolerance: '', margin: 0.05, burstFrames: 1, burstMs: 20_000, queuePolicy: 'wait', wires: [['verdicts', 'el'], ['verdicts', 'el'], ['verdicts', 'el'], ['verdicts', 'el']] },
+      { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [[], ['recorded']] },
+      { id: 'fdb', type: 'porchlight-face-db', db: 'db', engine: 'eng', wires: [['out']] },
       { id: 'verdicts', type: 'helper' },
       { id: 'recorded', type: 'helper' },
       { id: 'out', type: 'helper' },

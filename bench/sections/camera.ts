@@ -198,8 +198,8 @@ async function nodeRedLatency(url: string, triggers: number): Promise<Measuremen
   const { nodeFile } = await import('../../test/support/paths');
   const frameBuffer = require(nodeFile('frame-buffer'));
   const flow = [
-    { id: 'cam', type: 'frame-buffer', source: 'mjpeg', url, preRoll: 5, burstCount: 1, burstInterval: 100, wires: [['out']] },
-    { id: 'cam0', type: 'frame-buffer', source: 'mjpeg', url, preRoll: 0, burstCount: 1, burstInterval: 100, wires: [['out0']] },
+    { id: 'cam', type: 'porchlight-frame-buffer', source: 'mjpeg', url, preRoll: 5, burstCount: 1, burstInterval: 100, wires: [['out']] },
+    { id: 'cam0', type: 'porchlight-frame-buffer', source: 'mjpeg', url, preRoll: 0, burstCount: 1, burstInterval: 100, wires: [['out0']] },
     { id: 'out', type: 'helper' },
     { id: 'out0', type: 'helper' },
   ];

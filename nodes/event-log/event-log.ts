@@ -227,6 +227,6 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('event-log', EventLogNode as never);
+  RED.nodes.registerType('porchlight-event-log', EventLogNode as never);
   registerEventRoutes(RED);
 };

@@ -95,5 +95,5 @@ export = function register(RED: NodeAPI): void {
       stopping.abort();
     });
   }
-  RED.nodes.registerType('face-db', FaceDbNode as never);
+  RED.nodes.registerType('porchlight-face-db', FaceDbNode as never);
 };

@@ -119,5 +119,5 @@ export = function register(RED: NodeAPI): void {
       closing = true;
     });
   }
-  RED.nodes.registerType('face-detect', FaceDetectNode as never);
+  RED.nodes.registerType('porchlight-face-detect', FaceDetectNode as never);
 };

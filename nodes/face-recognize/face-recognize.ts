@@ -313,5 +313,5 @@ export = function register(RED: NodeAPI): void {
       consensus.dispose();
     });
   }
-  RED.nodes.registerType('face-recognize', FaceRecognizeNode as never);
+  RED.nodes.registerType('porchlight-face-recognize', FaceRecognizeNode as never);
 };

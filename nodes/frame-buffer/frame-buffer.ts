@@ -269,7 +269,7 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('frame-buffer', FrameBufferNode as never, {
+  RED.nodes.registerType('porchlight-frame-buffer', FrameBufferNode as never, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
 

@@ -51,7 +51,7 @@ function eventLogDownstream(RED: NodeAPI, nodeId: string): boolean {
     for (const next of (node?.wires ?? []).flat()) {
       if (seen.has(next)) continue;
       seen.add(next);
-      if ((RED.nodes.getNode(next) as Node | null)?.type === 'event-log') return true;
+      if ((RED.nodes.getNode(next) as Node | null)?.type === 'porchlight-event-log') return true;
       todo.push(next);
     }
   }
@@ -145,7 +145,7 @@ export = function register(RED: NodeAPI): void {
     });
   }
 
-  RED.nodes.registerType('gpio-doorbell', GpioDoorbellNode as never);
+  RED.nodes.registerType('porchlight-gpio-doorbell', GpioDoorbellNode as never);
 
   /*
    * The editor's button and any HTTP client: POST /porchlight/doorbell/<node id>/press [{holdMs}].

@@ -49,11 +49,11 @@ export function allNodesFlow(userDir: string): object[] {
     { id: 'tab', type: 'tab', label: 'auth' },
     { id: 'eng', type: 'porchlight-engine', threads: 1 },
     { id: 'db', type: 'porchlight-db', file: path.join(userDir, 'porchlight.db'), snapshotDir: path.join(userDir, 'snapshots') },
-    { id: 'bell', type: 'gpio-doorbell', z: 'tab', backend: 'simulated', wires: [[], []] },
-    { id: 'fb', type: 'frame-buffer', z: 'tab', source: 'msg', wires: [[]] },
-    { id: 'fd', type: 'face-detect', z: 'tab', engine: 'eng', wires: [[], []] },
-    { id: 'fr', type: 'face-recognize', z: 'tab', engine: 'eng', db: 'db', wires: [[], [], [], []] },
-    { id: 'fdb', type: 'face-db', z: 'tab', db: 'db', engine: 'eng', wires: [[]] },
-    { id: 'el', type: 'event-log', z: 'tab', db: 'db', wires: [[], []] },
+    { id: 'bell', type: 'porchlight-gpio-doorbell', z: 'tab', backend: 'simulated', wires: [[], []] },
+    { id: 'fb', type: 'porchlight-frame-buffer', z: 'tab', source: 'msg', wires: [[]] },
+    { id: 'fd', type: 'porchlight-face-detect', z: 'tab', engine: 'eng', wires: [[], []] },
+    { id: 'fr', type: 'porchlight-face-recognize', z: 'tab', engine: 'eng', db: 'db', wires: [[], [], [], []] },
+    { id: 'fdb', type: 'porchlight-face-db', z: 'tab', db: 'db', engine: 'eng', wires: [[]] },
+    { id: 'el', type: 'porchlight-event-log', z: 'tab', db: 'db', wires: [[], []] },
   ];
 }

@@ -40,9 +40,9 @@ function outcome(id: string, msg: Record<string, unknown>, outputId: string): Pr
 async function main(): Promise<void> {
   await helper.load(['porchlight-db', 'event-log', 'face-db', 'gpio-doorbell'].map((name) => require(nodeFile(name))), [
     { id: 'db', type: 'porchlight-db', file, snapshotDir },
-    { id: 'el', type: 'event-log', db: 'db', wires: [['elOut'], ['elOut']] },
-    { id: 'fdb', type: 'face-db', db: 'db', action: 'list', wires: [['fdbOut']] },
-    { id: 'bell', type: 'gpio-doorbell', backend: 'simulated', wires: [['bellOut'], []] },
+    { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [['elOut'], ['elOut']] },
+    { id: 'fdb', type: 'porchlight-face-db', db: 'db', action: 'list', wires: [['fdbOut']] },
+    { id: 'bell', type: 'porchlight-gpio-doorbell', backend: 'simulated', wires: [['bellOut'], []] },
     { id: 'elOut', type: 'helper' },
     { id: 'fdbOut', type: 'helper' },
     { id: 'bellOut', type: 'helper' },
