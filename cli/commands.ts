@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isPorchlightError } from '../lib/errors';
 import { decideFace, type MatchCandidate } from '../lib/recognize/decision';
 import { describeStrangerTolerance, strangerTolerance } from '../lib/recognize/strangers';
-import { detectFaces } from '../lib/vision/client';
+import { detectFaces } from '../lib/engine/client';
 import { euclidean } from '../lib/vision/embedder';
 import type { EngineRequest } from './models';
 import { CliError, embedFile, expandImageArgs, imagesIn, isImageFile, mapLimited, openPool, trbl } from './common';

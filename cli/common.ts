@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isPorchlightError, PorchlightError } from '../lib/errors';
-import { embedFaces, type EmbedRequest } from '../lib/vision/client';
+import { embedFaces, type EmbedRequest } from '../lib/engine/client';
 import type { EmbeddedFace } from '../lib/vision/embedding-types';
 import { WorkerPool } from '../lib/workers/pool';
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isFaceApiDetector, type EmbedRequest } from '../lib/vision/client';
+import { isFaceApiDetector, type EmbedRequest } from '../lib/engine/client';
 import type { WorkerPool } from '../lib/workers/pool';
 import { centralFace, embedFile, mapLimited } from './common';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { openStore, parseList, type StoreConfig } from '../lib/store';
 import { parsePgUrl } from '../lib/store/postgres/connection';
-import { enrollImages, NothingEnrolledError, type Refusal } from '../lib/store/enrollment';
+import { enrollImages, NothingEnrolledError, type Refusal } from '../lib/engine/enrollment';
 import { readPersonFolders } from '../lib/store/folders';
 import { CliError, openPool } from './common';
 import type { EngineRequest } from './models';

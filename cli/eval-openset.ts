@@ -4,8 +4,8 @@ import { Matcher, type Match } from '../lib/match/matcher';
 import { buildImpostorTable } from '../lib/recognize/impostor-stats';
 import { decideFace } from '../lib/recognize/decision';
 import { DEFAULT_STRANGERS_ONE_IN, strangerTolerance, visitRateFor, pairRateAtDistance, impostorTableFor, effectiveGallery, type ImpostorTable } from '../lib/recognize/strangers';
-import { embedRequestFor } from '../lib/store/enrollment';
-import { modelIdForSelection, selectBackend, type EngineSelection } from '../lib/vision/onnx/select';
+import { embedRequestFor } from '../lib/engine/enrollment';
+import { modelIdForSelection, selectBackend, type EngineSelection } from '../lib/engine/select';
 import { CliError, USAGE_ERROR, openPool } from './common';
 import { embedImagesCached, embeddingCacheFile, imagesByPerson, type CachedEmbedding } from './embedding-cache';
 

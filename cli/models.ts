@@ -1,7 +1,7 @@
 import { installPack, packStatus } from '../lib/models/install';
-import type { EmbedRequest } from '../lib/vision/client';
+import type { EmbedRequest } from '../lib/engine/client';
 import { DEFAULT_PACK } from '../lib/models/packs';
-import { BACKEND_CHOICES, TFJS_SELECTION, selectBackend, type BackendChoice, type EngineSelection } from '../lib/vision/onnx/select';
+import { BACKEND_CHOICES, TFJS_SELECTION, selectBackend, type BackendChoice, type EngineSelection } from '../lib/engine/select';
 import type { WorkerPool } from '../lib/workers/pool';
 import { CliError, USAGE_ERROR, openPool } from './common';
 

@@ -7,7 +7,7 @@ export { newEventId, isEventId } from './events/event-id';
 export { ensureEvent, type DoorbellEvent } from './events/event';
 export { decodeImage, cropJpeg, DEFAULT_MAX_PIXELS } from './image/decode';
 export { WorkerPool, acquireSharedPool, type PoolOptions, type QueuePolicy } from './workers/pool';
-export { detectFaces, embedFaces, type DetectRequest, type EmbedRequest } from './vision/client';
+export { detectFaces, embedFaces, type DetectRequest, type EmbedRequest } from './engine/client';
 export type { AnalyzeResult, EmbeddedFace, FaceQuality } from './vision/embedding-types';
 export { openStore, parsePgUrl, type FaceStore, type StoreConfig, type PostgresConfig } from './store';
 export { Matcher, attachMatcher, type Match } from './match';

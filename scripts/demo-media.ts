@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { detectFaces } from '../lib/vision/client';
+import { detectFaces } from '../lib/engine/client';
 import { acquireSharedPool, type WorkerPool } from '../lib/workers/pool';
 import type { Box } from '../lib/image/types';
 

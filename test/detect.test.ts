@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { isPorchlightError, PorchlightError } from '../lib/errors';
 import type { Box } from '../lib/image/types';
-import { detectFaces, type DetectRequest } from '../lib/vision/client';
+import { detectFaces, type DetectRequest } from '../lib/engine/client';
 import { createDefaultRegistry } from '../lib/vision/detectors';
 import { DetectorRegistry } from '../lib/vision/registry';
 import { ssdMobilenetV1Factory } from '../lib/vision/tfjs/faceapi-detectors';

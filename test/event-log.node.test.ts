@@ -7,7 +7,7 @@ import { newEventId } from '../lib/events/event-id';
 import { registerHealthCheck } from '../lib/metrics/health';
 import { openStore } from '../lib/store';
 import { acquireSharedStore } from '../lib/store/shared';
-import { embedFaces } from '../lib/vision/client';
+import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool } from '../lib/workers/pool';
 import { truncatedJpeg } from './support/images';
 import { helper, nextMessage } from './support/node-red';

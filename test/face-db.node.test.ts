@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { openSqliteStore } from '../lib/store';
-import { embedFaces } from '../lib/vision/client';
+import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { openFaceDb } from '../nodes/shared/db';
 import { helper, nextMessage, sendAndAwait } from './support/node-red';

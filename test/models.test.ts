@@ -9,7 +9,7 @@ import { main } from '../cli/porchlight';
 import { isPorchlightError } from '../lib/errors';
 import { installPack, packStatus } from '../lib/models/install';
 import { BUNDLED_MODELS_DIR, DEFAULT_PACK, MODEL_PACKS, bundledModelPath, findPack } from '../lib/models/packs';
-import { modelIdForSelection, selectBackend } from '../lib/vision/onnx/select';
+import { modelIdForSelection, selectBackend } from '../lib/engine/select';
 import { WorkerPool } from '../lib/workers/pool';
 import { verifyReferenceModels } from './support/onnx-models';
 import { lfwDir, modelsDir, repoRoot } from './support/paths';

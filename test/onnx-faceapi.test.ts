@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../lib/image/decode';
-import { detectFaces, embedFaces } from '../lib/vision/client';
+import { detectFaces, embedFaces } from '../lib/engine/client';
 import { createDefaultRegistry } from '../lib/vision/detectors';
 import { ensureLandmarkGraph } from '../lib/vision/onnx/faceapi/landmarks';
 import { ensureResNetGraph } from '../lib/vision/onnx/faceapi/resnet';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isPorchlightError } from '../lib/errors';
 import { decodeImage } from '../lib/image/decode';
 import { fitSimilarity, mirror } from '../lib/vision/align';
-import { detectFaces, embedFaces } from '../lib/vision/client';
+import { detectFaces, embedFaces } from '../lib/engine/client';
 import { averageDescriptors } from '../lib/vision/embedder';
 import { ARCFACE_TEMPLATE_112, fivePoints } from '../lib/vision/onnx/align';
 import { OnnxRecognizer, cosineSimilarity } from '../lib/vision/onnx/recognizer';

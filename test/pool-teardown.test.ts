@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { isPorchlightError } from '../lib/errors';
-import { embedFaces } from '../lib/vision/client';
+import { embedFaces } from '../lib/engine/client';
 import { WorkerPool } from '../lib/workers/pool';
 import { referenceModel, verifyReferenceModels } from './support/onnx-models';
 import { lfwImage, lfwPeople } from './support/paths';

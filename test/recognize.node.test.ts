@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { openStore, type NewFace } from '../lib/store';
-import { embedFaces } from '../lib/vision/client';
+import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
 import { openStore, type NewFace } from '../lib/store';
 import { acquireSharedStore } from '../lib/store/shared';
-import { embedFaces } from '../lib/vision/client';
+import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
 import { referenceOnnxEngine } from './support/onnx-models';

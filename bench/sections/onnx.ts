@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { decodeImage } from '../../lib/image/decode';
 import type { RawImage } from '../../lib/image/types';
 import { alignFace } from '../../lib/vision/align';
-import { embedFaces, type EmbedRequest } from '../../lib/vision/client';
+import { embedFaces, type EmbedRequest } from '../../lib/engine/client';
 import { createDefaultRegistry } from '../../lib/vision/detectors';
 import type { Embedder } from '../../lib/vision/embedder';
 import { OnnxLandmarks68 } from '../../lib/vision/onnx/faceapi/landmarks';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decideFace } from '../../lib/recognize/decision';
-import { detectFaces, embedFaces } from '../../lib/vision/client';
+import { detectFaces, embedFaces } from '../../lib/engine/client';
 import { euclidean } from '../../lib/vision/embedder';
 import type { DetectedFace } from '../../lib/vision/types';
 import { WorkerPool } from '../../lib/workers/pool';

@@ -6,7 +6,7 @@ import { centralFace } from '../../cli/common';
 import { bundledModelPath } from '../../lib/models/packs';
 import type { Box } from '../../lib/image/types';
 import { euclidean } from '../../lib/vision/embedder';
-import { embedFaces, type EmbedRequest } from '../../lib/vision/client';
+import { embedFaces, type EmbedRequest } from '../../lib/engine/client';
 import { WorkerPool } from '../../lib/workers/pool';
 import { latency, percentile, type BenchSection, type Measurement } from '../types';
 

@@ -1,6 +1,6 @@
 import { PorchlightError } from '../errors';
 import type { EventRepository } from '../eventlog/repository';
-import type { CropEmbedder } from '../models/reembed';
+import type { CropEmbedder } from '../engine/reembed';
 import { lookupPerson } from '../store/names';
 import type { EnrollResult, FaceLabel, FaceStore, LabelVerdict, NewFace, PersonRef } from '../store/types';
 

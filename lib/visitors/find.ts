@@ -1,7 +1,7 @@
 import { PorchlightError } from '../errors';
 import { lookupPerson } from '../store/names';
 import type { FaceStore } from '../store/types';
-import { embedFaces, type EmbedRequest } from '../vision/client';
+import { embedFaces, type EmbedRequest } from '../engine/client';
 import type { WorkerPool } from '../workers/pool';
 import type { VisitorBook } from './book';
 import type { FoundEvent, Probe } from './types';

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ensureEvent } from '../../lib/events/event';
-import { detectFaces, type DetectRequest } from '../../lib/vision/client';
+import { detectFaces, type DetectRequest } from '../../lib/engine/client';
 import type { QueuePolicy } from '../../lib/workers/pool';
 import { ENGINE_CHOICE, engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';

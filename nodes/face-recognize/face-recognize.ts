@@ -5,8 +5,8 @@ import { BurstConsensus, burstPlaceOf, DEFAULT_BURST, type BurstOptions, type Bu
 import { DEFAULT_DECISION, decideFace, toleranceFor, type DecisionOptions, type FaceDecision } from '../../lib/recognize/decision';
 import { describeStrangerTolerance, parseStrangersOneIn, strangerTolerance, type StrangerTolerance } from '../../lib/recognize/strangers';
 import { registerHealthCheck } from '../../lib/metrics/health';
-import { modelIdForSelection, type EngineSelection } from '../../lib/vision/onnx/select';
-import { embedFaces } from '../../lib/vision/client';
+import { modelIdForSelection, type EngineSelection } from '../../lib/engine/select';
+import { embedFaces } from '../../lib/engine/client';
 import type { EmbeddedFace } from '../../lib/vision/embedding-types';
 import type { DetectedFace } from '../../lib/vision/types';
 import type { QueuePolicy } from '../../lib/workers/pool';

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import { lookupPerson, normalizeNotes, parseList, parsePersonId, type PersonList } from '../../lib/store';
-import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/store/enrollment';
+import { embedRequestFor, enrollImages, type EnrollImage } from '../../lib/engine/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
 import { answerJsonErrors, sendError } from '../shared/admin-api';
 import { registerCalibrationApi } from './calibration-api';

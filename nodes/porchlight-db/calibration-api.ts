@@ -4,8 +4,8 @@ import { applySuggestion, busiestModel, clearCalibration, labelLoggedFace, sugge
 import { PorchlightError } from '../../lib/errors';
 import { EventRepository } from '../../lib/eventlog/repository';
 import { isFileSafeEventId } from '../../lib/eventlog/snapshot';
-import { poolCropEmbedder, type CropEmbedder } from '../../lib/models/reembed';
-import { embedRequestFor } from '../../lib/store/enrollment';
+import { poolCropEmbedder, type CropEmbedder } from '../../lib/engine/reembed';
+import { embedRequestFor } from '../../lib/engine/enrollment';
 import { acquireSharedPool } from '../../lib/workers/pool';
 import type { FaceDb } from '../shared/db';
 import { engineSelection, engineSettings } from '../shared/engine';

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { DEFAULT_MAX_PIXELS } from '../../lib/image/decode';
 import { registerHealthCheck, type ComponentHealth } from '../../lib/metrics/health';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice, type EngineModels, type EngineSelection } from '../../lib/vision/onnx/select';
+import { BACKEND_CHOICES, selectBackend, type BackendChoice, type EngineModels, type EngineSelection } from '../../lib/engine/select';
 import { acquireSharedPool, type PoolLease, type PoolOptions, type WorkerPool } from '../../lib/workers/pool';
 
 /** What the `porchlight-engine` config node holds. */

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { centralFace, embedFile, mapLimited } from '../../cli/common';
 import { readPairsFile, type LfwPair } from '../../cli/lfw';
-import { embedRequestFor } from '../../lib/store/enrollment';
-import { selectBackend, type EngineSelection } from '../../lib/vision/onnx/select';
+import { embedRequestFor } from '../../lib/engine/enrollment';
+import { selectBackend, type EngineSelection } from '../../lib/engine/select';
 import type { WorkerPool } from '../../lib/workers/pool';
 import { lfwDir, sharedDir } from './paths';
 

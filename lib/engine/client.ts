@@ -2,8 +2,8 @@ import { PorchlightError } from '../errors';
 import { DEFAULT_MAX_PIXELS, isRawImageLike } from '../image/decode';
 import type { Lane, QueuePolicy, WorkerPool } from '../workers/pool';
 import { shareBytes, type DetectTask, type DetectTaskResult, type EmbedTask, type ImageInput } from '../workers/tasks';
-import type { AnalyzeResult } from './embedding-types';
-import { DEFAULT_DETECT_OPTIONS, type DetectOptions, type DetectedFace } from './types';
+import type { AnalyzeResult } from '../vision/embedding-types';
+import { DEFAULT_DETECT_OPTIONS, type DetectOptions, type DetectedFace } from '../vision/types';
 
 export interface DetectRequest {
   detector?: string;

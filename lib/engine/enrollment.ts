@@ -1,13 +1,13 @@
 import { PorchlightError } from '../errors';
 import type { Box } from '../image/types';
-import { embedFaces, type EmbedRequest } from '../vision/client';
+import { embedFaces, type EmbedRequest } from './client';
 import type { EmbeddedFace } from '../vision/embedding-types';
-import type { EngineSelection } from '../vision/onnx/select';
+import type { EngineSelection } from './select';
 import { iou } from '../vision/onnx/tensor';
 import { MIN_ENROLL_QUALITY } from '../vision/quality';
 import type { WorkerPool } from '../workers/pool';
-import { normalizeName, normalizeNotes } from './names';
-import type { EnrollResult, FaceStore, NewFace, PersonList } from './types';
+import { normalizeName, normalizeNotes } from '../store/names';
+import type { EnrollResult, FaceStore, NewFace, PersonList } from '../store/types';
 
 export interface EnrollImage {
   /** An encoded image (JPEG, PNG, WebP). */

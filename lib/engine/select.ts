@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { PorchlightError } from '../../errors';
-import { DEFAULT_PACK, defaultModelPath, findPack, modelsDir } from '../../models/packs';
-import type { WorkerPool } from '../../workers/pool';
-import { embedFaces } from '../client';
-import type { Backend } from '../types';
-import { tfjsInstalled } from '../tfjs/faceapi-runtime';
-import { modelIdOf } from './recognizer';
+import { PorchlightError } from '../errors';
+import { DEFAULT_PACK, defaultModelPath, findPack, modelsDir } from '../models/packs';
+import type { WorkerPool } from '../workers/pool';
+import { embedFaces } from './client';
+import type { Backend } from '../vision/types';
+import { tfjsInstalled } from '../vision/tfjs/faceapi-runtime';
+import { modelIdOf } from '../vision/onnx/recognizer';
 
 export type BackendChoice = 'auto' | Backend;
 

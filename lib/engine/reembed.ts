@@ -1,6 +1,6 @@
 import type { FaceStore } from '../store/types';
-import { embedFaces, type EmbedRequest } from '../vision/client';
-import { modelIdForSelection, type EngineSelection } from '../vision/onnx/select';
+import { embedFaces, type EmbedRequest } from './client';
+import { modelIdForSelection, type EngineSelection } from './select';
 import type { WorkerPool } from '../workers/pool';
 import { PorchlightError } from '../errors';
 
@@ -18,7 +18,7 @@ export interface ReembedProgress {
 }
 
 export interface ReembedOptions {
-  /** The model id the new embeddings will carry (see `modelIdForSelection` in lib/vision/onnx/select.ts). */
+  /** The model id the new embeddings will carry (see `modelIdForSelection` in lib/engine/select.ts). */
   model: string;
   embed: CropEmbedder;
   onProgress?(progress: ReembedProgress): void;
