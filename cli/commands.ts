@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isPorchlightError } from '../lib/errors';
-import { decideFace, type MatchCandidate } from '../lib/recognize/decision';
-import { describeStrangerTolerance, strangerTolerance } from '../lib/recognize/strangers';
-import { detectFaces } from '../lib/engine/client';
-import { euclidean } from '../lib/vision/embedder';
+import { decideFace, describeStrangerTolerance, type MatchCandidate, strangerTolerance } from '../lib/recognize';
+import { detectFaces } from '../lib/engine';
+import { euclidean } from '../lib/vision';
 import type { EngineRequest } from './models';
 import { CliError, embedFile, expandImageArgs, imagesIn, isImageFile, mapLimited, openPool, trbl } from './common';
 

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isPorchlightError, PorchlightError } from '../lib/errors';
-import { embedFaces, type EmbedRequest } from '../lib/engine/client';
-import type { EmbeddedFace } from '../lib/vision/embedding-types';
-import { WorkerPool } from '../lib/workers/pool';
+import { embedFaces, type EmbedRequest, WorkerPool } from '../lib/engine';
+import type { EmbeddedFace } from '../lib/vision';
 
 /** Exit codes: 0 success, 1 a file or image problem, 2 wrong usage. */
 export const USAGE_ERROR = 2;

@@ -2,8 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isFaceApiDetector, type EmbedRequest } from '../lib/engine/client';
-import type { WorkerPool } from '../lib/workers/pool';
+import { type EmbedRequest, isFaceApiDetector, type WorkerPool } from '../lib/engine';
 import { centralFace, embedFile, mapLimited } from './common';
 
 /**

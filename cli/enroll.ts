@@ -1,8 +1,6 @@
 import fs from 'node:fs';
-import { openStore, parseList, type StoreConfig } from '../lib/store';
-import { parsePgUrl } from '../lib/store/postgres/connection';
-import { enrollImages, NothingEnrolledError, type Refusal } from '../lib/engine/enrollment';
-import { readPersonFolders } from '../lib/store/folders';
+import { openStore, parseList, parsePgUrl, readPersonFolders, type StoreConfig } from '../lib/store';
+import { enrollImages, NothingEnrolledError, type Refusal } from '../lib/engine';
 import { CliError, openPool } from './common';
 import type { EngineRequest } from './models';
 

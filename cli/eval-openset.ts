@@ -1,11 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { Matcher, type Match } from '../lib/match/matcher';
-import { buildImpostorTable } from '../lib/recognize/impostor-stats';
-import { decideFace } from '../lib/recognize/decision';
-import { DEFAULT_STRANGERS_ONE_IN, strangerTolerance, visitRateFor, pairRateAtDistance, impostorTableFor, effectiveGallery, type ImpostorTable } from '../lib/recognize/strangers';
-import { embedRequestFor } from '../lib/engine/enrollment';
-import { modelIdForSelection, selectBackend, type EngineSelection } from '../lib/engine/select';
+import { type Match, Matcher } from '../lib/match';
+import { buildImpostorTable, decideFace, DEFAULT_STRANGERS_ONE_IN, effectiveGallery, type ImpostorTable, impostorTableFor, pairRateAtDistance, strangerTolerance, visitRateFor } from '../lib/recognize';
+import { embedRequestFor, type EngineSelection, modelIdForSelection, selectBackend } from '../lib/engine';
 import { CliError, USAGE_ERROR, openPool } from './common';
 import { embedImagesCached, embeddingCacheFile, imagesByPerson, type CachedEmbedding } from './embedding-cache';
 

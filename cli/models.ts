@@ -1,8 +1,5 @@
-import { installPack, packStatus } from '../lib/models/install';
-import type { EmbedRequest } from '../lib/engine/client';
-import { DEFAULT_PACK } from '../lib/models/packs';
-import { BACKEND_CHOICES, TFJS_SELECTION, selectBackend, type BackendChoice, type EngineSelection } from '../lib/engine/select';
-import type { WorkerPool } from '../lib/workers/pool';
+import { DEFAULT_PACK, installPack, packStatus } from '../lib/models';
+import { BACKEND_CHOICES, type BackendChoice, type EmbedRequest, type EngineSelection, selectBackend, TFJS_SELECTION, type WorkerPool } from '../lib/engine';
 import { CliError, USAGE_ERROR, openPool } from './common';
 
 type Out = { out: (line: string) => void; err: (line: string) => void };

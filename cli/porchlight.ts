@@ -5,7 +5,7 @@ import { CliError, USAGE_ERROR } from './common';
 import { runDetectCommand, runRecognizeCommand } from './commands';
 import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
 import { countOption, runEvalLfwPeople } from './eval-openset';
-import { DEFAULT_STRANGERS_ONE_IN } from '../lib/recognize/strangers';
+import { DEFAULT_STRANGERS_ONE_IN } from '../lib/recognize';
 import { ENGINE_USAGE, MODELS_USAGE, engineFromCli, engineRequestOf } from './models';
 
 const USAGE = `usage: porchlight <command> [options]

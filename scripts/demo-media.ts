@@ -12,9 +12,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { detectFaces } from '../lib/engine/client';
-import { acquireSharedPool, type WorkerPool } from '../lib/workers/pool';
-import type { Box } from '../lib/image/types';
+import { acquireSharedPool, detectFaces, type WorkerPool } from '../lib/engine';
+import type { Box } from '../lib/image';
 
 export const FACE_API_DEMO_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
 

@@ -8,10 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
-import { Burst } from '../../lib/camera/burst';
-import { FrameRing } from '../../lib/camera/frame-ring';
-import { MjpegHttpSource } from '../../lib/camera/mjpeg-source';
-import { MultipartJpegParser } from '../../lib/camera/multipart';
+import { Burst, FrameRing, MjpegHttpSource, MultipartJpegParser } from '../../lib/camera';
 import { latency, type BenchSection, type Measurement } from '../types';
 
 const GIF = 'face-demographics-walking.gif';

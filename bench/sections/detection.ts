@@ -5,8 +5,7 @@
  * the workers are busy (Node-RED's loop must stay free); RSS over a long stream.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { detectFaces, type DetectRequest } from '../../lib/engine/client';
-import { WorkerPool } from '../../lib/workers/pool';
+import { detectFaces, type DetectRequest, WorkerPool } from '../../lib/engine';
 import { frameJpeg } from '../../test/support/images';
 import { latency, percentile, type BenchSection, type Measurement } from '../types';
 

@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Matcher, attachMatcher } from '../../lib/match';
-import { openSqliteStore } from '../../lib/store';
-import { exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
+import { exportFacesToFolder, importFaces, openSqliteStore, readExportFolder } from '../../lib/store';
 import { latency, timeCalls, timedWithStall, type BenchSection, type Measurement } from '../types';
 
 const MODEL = 'faceapi-resnet128';

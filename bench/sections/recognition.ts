@@ -8,11 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decideFace } from '../../lib/recognize/decision';
-import { detectFaces, embedFaces } from '../../lib/engine/client';
-import { euclidean } from '../../lib/vision/embedder';
-import type { DetectedFace } from '../../lib/vision/types';
-import { WorkerPool } from '../../lib/workers/pool';
+import { decideFace } from '../../lib/recognize';
+import { detectFaces, embedFaces, WorkerPool } from '../../lib/engine';
+import { type DetectedFace, euclidean } from '../../lib/vision';
 import { lfwDir, lfwPeople } from '../../test/support/paths';
 import { latency, percentile, type BenchSection, type Measurement } from '../types';
 

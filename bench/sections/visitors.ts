@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from '../../lib/store';
-import { VisitorBook } from '../../lib/visitors';
-import { VisitorRepository } from '../../lib/visitors/repository';
+import { VisitorBook, VisitorRepository } from '../../lib/visitors';
 import { latency, timeCalls, timedWithStall, type BenchSection, type Measurement } from '../types';
 
 const MODEL = 'faceapi-resnet128';

@@ -3,11 +3,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { centralFace } from '../../cli/common';
-import { bundledModelPath } from '../../lib/models/packs';
-import type { Box } from '../../lib/image/types';
-import { euclidean } from '../../lib/vision/embedder';
-import { embedFaces, type EmbedRequest } from '../../lib/engine/client';
-import { WorkerPool } from '../../lib/workers/pool';
+import { bundledModelPath } from '../../lib/models';
+import type { Box } from '../../lib/image';
+import { euclidean } from '../../lib/vision';
+import { embedFaces, type EmbedRequest, WorkerPool } from '../../lib/engine';
 import { latency, percentile, type BenchSection, type Measurement } from '../types';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');

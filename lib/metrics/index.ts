@@ -218,3 +218,4 @@ export const metricsContentType = registry.contentType;
 export function metricsText(): Promise<string> {
   return registry.metrics();
 }
+export { type ComponentHealth, healthReport, registerHealthCheck } from './health';

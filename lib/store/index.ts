@@ -39,3 +39,8 @@ export function storeKey(config: StoreConfig): string {
   if (config.backend === 'postgres') return describePg(config.postgres);
   return `sqlite:${config.file === ':memory:' ? config.file : path.resolve(config.file)}`;
 }
+export { readPersonFolders } from './folders';
+export { openPgPool } from './postgres/connection';
+export { runPgMigrations } from './postgres/migrations';
+export { acquireSharedStore, type StoreLease } from './shared';
+export { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from './transfer';

@@ -43,3 +43,4 @@ export function visitorsOf(store: FaceStore, local: Database.Database | undefine
   }
   return book;
 }
+export { VisitorRepository } from './repository';

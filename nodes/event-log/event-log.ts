@@ -1,19 +1,13 @@
 import fs from 'node:fs';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { EventLog, type RecordOutcome } from '../../lib/eventlog/event-log';
-import { exportEvents, type ExportFormat } from '../../lib/eventlog/export';
-import { parseEventFilter } from '../../lib/eventlog/filter';
-import { DEFAULT_MAX_BACKLOG } from '../../lib/eventlog/replicate';
-import { DEFAULT_RETENTION, type RetentionPolicy, type SweepReport } from '../../lib/eventlog/retention';
-import { databaseHealth } from '../../lib/eventlog/storage-health';
-import { recordFrame, recordOutcome, recordPress, watchStorage } from '../../lib/metrics';
-import { registerHealthCheck } from '../../lib/metrics/health';
+import { databaseHealth, DEFAULT_MAX_BACKLOG, DEFAULT_RETENTION, EventLog, exportEvents, type ExportFormat, parseEventFilter, type RecordOutcome, type RetentionPolicy, type SweepReport } from '../../lib/eventlog';
+import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStorage } from '../../lib/metrics';
 import { dbSettings, explainReadOnly, openFaceDb } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { activeLogs, activeReaders, registerEventRoutes } from './routes';
 import { startSharedLog } from './shared-log';
-import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging/structured';
+import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging';
 
 interface EventLogDef extends NodeDef {
   db?: string;

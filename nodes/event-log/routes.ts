@@ -1,14 +1,8 @@
 import { once } from 'node:events';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import type { EventLog } from '../../lib/eventlog/event-log';
-import type { EventReader } from '../../lib/eventlog/reader';
-import { exportChunks } from '../../lib/eventlog/export';
-import { parseEventFilter } from '../../lib/eventlog/filter';
-import { withProblemInWords } from '../../lib/eventlog/in-words';
-import { isFileSafeEventId, type SnapshotKind } from '../../lib/eventlog/snapshot';
-import { healthReport } from '../../lib/metrics/health';
-import { metricsContentType, metricsText } from '../../lib/metrics';
+import { type EventLog, type EventReader, exportChunks, isFileSafeEventId, parseEventFilter, type SnapshotKind, withProblemInWords } from '../../lib/eventlog';
+import { healthReport, metricsContentType, metricsText } from '../../lib/metrics';
 import { answerJsonErrors, route } from '../shared/admin-api';
 
 /** The event logs of the deployed event-log nodes, by node id; the routes serve the one asked for (`?log=`) or the first. */

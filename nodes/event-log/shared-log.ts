@@ -1,9 +1,6 @@
 import type { Node } from 'node-red';
-import type { EventLog, RecordOutcome } from '../../lib/eventlog/event-log';
-import { localReader, type EventReader } from '../../lib/eventlog/reader';
-import { EventOutbox, EventReplicator, PgEventLog, type ReplicationStats } from '../../lib/eventlog/replicate';
-import { watchReplication } from '../../lib/metrics';
-import { registerHealthCheck } from '../../lib/metrics/health';
+import { type EventLog, EventOutbox, type EventReader, EventReplicator, localReader, PgEventLog, type RecordOutcome, type ReplicationStats } from '../../lib/eventlog';
+import { registerHealthCheck, watchReplication } from '../../lib/metrics';
 import { PostgresFaceStore, type FaceStore } from '../../lib/store';
 import { readyStatus, warnStatus } from '../shared/status';
 

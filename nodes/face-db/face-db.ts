@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { MIN_ENROLL_QUALITY } from '../../lib/vision/quality';
-import { embedRequestFor } from '../../lib/engine/enrollment';
+import { MIN_ENROLL_QUALITY } from '../../lib/vision';
+import { embedRequestFor } from '../../lib/engine';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus } from '../shared/status';

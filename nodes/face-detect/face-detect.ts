@@ -1,7 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { ensureEvent } from '../../lib/events/event';
-import { detectFaces, type DetectRequest } from '../../lib/engine/client';
-import type { QueuePolicy } from '../../lib/workers/pool';
+import { ensureEvent } from '../../lib/events';
+import { detectFaces, type DetectRequest, type QueuePolicy } from '../../lib/engine';
 import { ENGINE_CHOICE, engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';

@@ -1,15 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { ensureEvent, type DoorbellEvent } from '../../lib/events/event';
-import { Burst, DEFAULT_BURST_OPTIONS, type BurstOptions, type BurstPlace, type BurstSummary } from '../../lib/camera/burst';
-import { DEFAULT_RING_OPTIONS, FrameRing, type StoredFrame } from '../../lib/camera/frame-ring';
-import { startsWithSoi } from '../../lib/camera/jpeg';
-import { MjpegHttpSource } from '../../lib/camera/mjpeg-source';
-import { ffmpegSource, rpicamSource } from '../../lib/camera/process-source';
-import { SnapshotSource } from '../../lib/camera/snapshot-source';
-import type { FrameSource, SourceState } from '../../lib/camera/source';
-import { registerHealthCheck } from '../../lib/metrics/health';
+import { type DoorbellEvent, ensureEvent } from '../../lib/events';
+import { Burst, type BurstOptions, type BurstPlace, type BurstSummary, DEFAULT_BURST_OPTIONS, DEFAULT_RING_OPTIONS, ffmpegSource, FrameRing, type FrameSource, MjpegHttpSource, rpicamSource, SnapshotSource, type SourceState, startsWithSoi, type StoredFrame } from '../../lib/camera';
+import { registerHealthCheck } from '../../lib/metrics';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';
 import { answerJsonErrors } from '../shared/admin-api';

@@ -1,9 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { awaitCommit } from '../../lib/eventlog/commits';
-import { newEventId } from '../../lib/events/event-id';
-import type { DoorbellEvent } from '../../lib/events/event';
-import { GpiomonWatcher, type Bias } from '../../lib/gpio/gpiomon';
-import { DEFAULT_PRESS_OPTIONS, PressDetector, type Press } from '../../lib/gpio/press-detector';
+import { awaitCommit } from '../../lib/eventlog';
+import { type DoorbellEvent, newEventId } from '../../lib/events';
+import { type Bias, DEFAULT_PRESS_OPTIONS, GpiomonWatcher, type Press, PressDetector } from '../../lib/gpio';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { numberSetting } from '../shared/settings';
 import { answerJsonErrors } from '../shared/admin-api';

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { backupDatabase, DailySchedule, parseDailyTime, type BackupResult } from '../../lib/backup';
-import { watchBackups } from '../../lib/metrics';
-import { registerHealthCheck } from '../../lib/metrics/health';
+import { registerHealthCheck, watchBackups } from '../../lib/metrics';
 import { openFaceDb, userDir, type DbSettings } from '../shared/db';
 import { numberSetting } from '../shared/settings';
 

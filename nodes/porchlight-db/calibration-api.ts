@@ -2,11 +2,8 @@ import type { Request, Response } from 'express';
 import type { NodeAPI } from 'node-red';
 import { applySuggestion, busiestModel, clearCalibration, labelLoggedFace, suggestTolerances } from '../../lib/calibrate';
 import { PorchlightError } from '../../lib/errors';
-import { EventRepository } from '../../lib/eventlog/repository';
-import { isFileSafeEventId } from '../../lib/eventlog/snapshot';
-import { poolCropEmbedder, type CropEmbedder } from '../../lib/engine/reembed';
-import { embedRequestFor } from '../../lib/engine/enrollment';
-import { acquireSharedPool } from '../../lib/workers/pool';
+import { EventRepository, isFileSafeEventId } from '../../lib/eventlog';
+import { acquireSharedPool, type CropEmbedder, embedRequestFor, poolCropEmbedder } from '../../lib/engine';
 import type { FaceDb } from '../shared/db';
 import { engineSelection, engineSettings } from '../shared/engine';
 

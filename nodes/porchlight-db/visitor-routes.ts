@@ -1,8 +1,7 @@
 import type { Request, Response } from 'express';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { embedRequestFor } from '../../lib/engine/enrollment';
-import { acquireSharedPool } from '../../lib/workers/pool';
+import { acquireSharedPool, embedRequestFor } from '../../lib/engine';
 import type { ActionContext } from '../face-db/actions';
 import { bookOf, findFaceWith, listVisitors, visitorIdOf, VISITOR_ACTIONS } from '../face-db/visitor-actions';
 import type { FaceDb } from '../shared/db';

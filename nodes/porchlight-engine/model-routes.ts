@@ -1,6 +1,6 @@
 import type { NodeAPI } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
-import { installPack, packStatus } from '../../lib/models/install';
+import { installPack, packStatus } from '../../lib/models';
 import { answerJsonErrors } from '../shared/admin-api';
 
 /**

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
-import { registerHealthCheck, type ComponentHealth } from '../../lib/metrics/health';
-import { selectBackend, type EngineSelection } from '../../lib/engine/select';
-import type { WorkerPool } from '../../lib/workers/pool';
+import { type ComponentHealth, registerHealthCheck } from '../../lib/metrics';
+import { type EngineSelection, selectBackend, type WorkerPool } from '../../lib/engine';
 import { parseEngineDef, selectionHealth, type EngineConfigNode } from '../shared/engine';
 import { registerModelRoutes } from './model-routes';
 

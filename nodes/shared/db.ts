@@ -4,8 +4,7 @@ import type Database from 'better-sqlite3';
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import type { Matcher } from '../../lib/match';
-import { PG_SSL_MODES, PostgresFaceStore, SqliteFaceStore, type FaceStore, type PgSslMode, type PostgresConfig, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
-import { acquireSharedStore, type StoreLease } from '../../lib/store/shared';
+import { acquireSharedStore, type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey, type StoreLease } from '../../lib/store';
 import { numberSetting } from './settings';
 import { errorStatus, readyStatus } from './status';
 

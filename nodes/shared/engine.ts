@@ -1,8 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { DEFAULT_MAX_PIXELS } from '../../lib/image/decode';
-import { registerHealthCheck, type ComponentHealth } from '../../lib/metrics/health';
-import { BACKEND_CHOICES, selectBackend, type BackendChoice, type EngineModels, type EngineSelection } from '../../lib/engine/select';
-import { acquireSharedPool, type PoolLease, type PoolOptions, type WorkerPool } from '../../lib/workers/pool';
+import { DEFAULT_MAX_PIXELS } from '../../lib/image';
+import { type ComponentHealth, registerHealthCheck } from '../../lib/metrics';
+import { acquireSharedPool, BACKEND_CHOICES, type BackendChoice, type EngineModels, type EngineSelection, type PoolLease, type PoolOptions, selectBackend, type WorkerPool } from '../../lib/engine';
 
 /** What the `porchlight-engine` config node holds. */
 export interface EngineSettings extends PoolOptions {

@@ -1,6 +1,6 @@
 import type { Node } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
-import { registerHealthCheck } from '../../lib/metrics/health';
+import { registerHealthCheck } from '../../lib/metrics';
 
 export interface ModelWatch {
   /** The node's models answered (the warm-up or a frame went through). */

@@ -1,0 +1,9 @@
+/** The public API of lib/camera: what code outside lib/ may import from this area. */
+export { Burst, type BurstOptions, type BurstPlace, type BurstSummary, DEFAULT_BURST_OPTIONS } from './burst';
+export { DEFAULT_RING_OPTIONS, FrameRing, type StoredFrame } from './frame-ring';
+export { startsWithSoi } from './jpeg';
+export { MjpegHttpSource } from './mjpeg-source';
+export { MultipartJpegParser } from './multipart';
+export { ffmpegSource, rpicamSource } from './process-source';
+export { SnapshotSource } from './snapshot-source';
+export type { FrameSource, SourceState } from './source';

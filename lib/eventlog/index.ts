@@ -1,0 +1,12 @@
+/** The public API of lib/eventlog: what code outside lib/ may import from this area. */
+export { awaitCommit } from './commits';
+export { EventLog, type RecordOutcome } from './event-log';
+export { exportChunks, exportEvents, type ExportFormat } from './export';
+export { parseEventFilter } from './filter';
+export { withProblemInWords } from './in-words';
+export { type EventReader, localReader } from './reader';
+export { DEFAULT_MAX_BACKLOG, EventOutbox, EventReplicator, PgEventLog, type ReplicationStats } from './replicate';
+export { EventRepository, type FaceRecord } from './repository';
+export { DEFAULT_RETENTION, RETENTION_BATCH, type RetentionPolicy, type SweepReport } from './retention';
+export { isFileSafeEventId, renderEventImages, type SnapshotKind } from './snapshot';
+export { databaseHealth } from './storage-health';

@@ -1,0 +1,3 @@
+/** The public API of lib/gpio: what code outside lib/ may import from this area. */
+export { type Bias, GpiomonWatcher } from './gpiomon';
+export { DEFAULT_PRESS_OPTIONS, type Press, PressDetector } from './press-detector';
