@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { type Match, Matcher } from '../lib/match';
 import { buildImpostorTable, decideFace, DEFAULT_STRANGERS_ONE_IN, effectiveGallery, type ImpostorTable, impostorTableFor, pairRateAtDistance, strangerTolerance, visitRateFor } from '../lib/recognize';
+import { parseNumber } from '../lib/settings';
 import { embedRequestFor, type EngineSelection, modelIdForSelection, selectBackend } from '../lib/engine';
 import { CliError, USAGE_ERROR, openPool } from './common';
 import { embedImagesCached, embeddingCacheFile, imagesByPerson, type CachedEmbedding } from './embedding-cache';
@@ -285,10 +286,7 @@ export function formatOpenset(report: OpensetReport): string {
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
 export function countOption(value: string | undefined, name: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be a whole number of at least ${min}, got "${value}"`, USAGE_ERROR);
-  return n;
+  return parseNumber(value, `--${name}`, { min, whole: true }, 'USAGE') ?? fallback;
 }
 
 /** `porchlight eval openset` and `porchlight eval impostors`, from the parsed command line. */
@@ -314,8 +312,7 @@ export async function runEvalLfwPeople(
     return 0;
   }
   const sizes = values.sizes === undefined ? DEFAULT_OPENSET.sizes : values.sizes.split(',').map((v) => countOption(v.trim(), 'sizes', 0));
-  const margin = values.margin === undefined ? DEFAULT_OPENSET.margin : Number(values.margin);
-  if (!(margin >= 0)) throw new CliError(`--margin must be a non-negative number, got "${values.margin}"`, USAGE_ERROR);
+  const margin = parseNumber(values.margin, '--margin', { min: 0 }, 'USAGE') ?? DEFAULT_OPENSET.margin;
   const report = await evalOpenset({
     ...base,
     ...DEFAULT_OPENSET,

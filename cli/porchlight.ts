@@ -6,6 +6,8 @@ import { runDetectCommand, runRecognizeCommand } from './commands';
 import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
 import { countOption, runEvalLfwPeople } from './eval-openset';
 import { DEFAULT_STRANGERS_ONE_IN } from '../lib/recognize';
+import { isPorchlightError } from '../lib/errors';
+import { parseNumber } from '../lib/settings';
 import { ENGINE_USAGE, MODELS_USAGE, engineFromCli, engineRequestOf } from './models';
 
 const USAGE = `usage: porchlight <command> [options]
@@ -72,12 +74,7 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function positiveNumber(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be a non-negative number, got "${value}"`, USAGE_ERROR);
-  return n;
-}
+const positiveNumber = (value: string | undefined, name: string, fallback: number): number => parseNumber(value, `--${name}`, { min: 0 }, 'USAGE') ?? fallback;
 
 /** Runs the CLI and returns its exit code (the bin wrapper exits with it; tests call this directly). */
 export async function main(argv: string[], io: Out = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) }): Promise<number> {
@@ -164,12 +161,8 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
         throw new CliError(`unknown command "${command}"\n${USAGE}`, USAGE_ERROR);
     }
   } catch (err) {
-    if (err instanceof CliError) {
-      io.err(`porchlight: ${err.message}`);
-      return err.exitCode;
-    }
     io.err(`porchlight: ${(err as Error).message}`);
-    return 1;
+    return isPorchlightError(err, 'USAGE') ? USAGE_ERROR : 1;
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { NODE_DEFAULTS } from '../lib/settings';
 import { repoRoot } from './support/paths';
 
 /**
@@ -39,6 +40,44 @@ describe('the editor dialogs: no number field invalid at its default (nodes/*/*.
           const steps = (value - Number(min ?? 0)) / Number(step);
           if (Math.abs(steps - Math.round(steps)) > 1e-9) problems.push(`${field}: default ${value} is off the step grid (min ${min ?? 0}, step ${step})`);
         }
+      }
+      assert.deepEqual(problems, []);
+    });
+  }
+});
+
+/** The defaults an editor file writes: `field: { value: <number, 'text' or boolean> ...`, by field. */
+function editorDefaults(html: string): Map<string, number | string | boolean> {
+  const values = new Map<string, number | string | boolean>();
+  for (const m of html.matchAll(/^\s*(\w+):\s*\{\s*value:\s*(-?\d+(?:\.\d+)?|'[^']*'|"[^"]*"|true|false)\s*[,}]/gm)) {
+    const raw = m[2];
+    values.set(m[1], raw === 'true' ? true : raw === 'false' ? false : /^['"]/.test(raw) ? raw.slice(1, -1) : Number(raw));
+  }
+  return values;
+}
+
+/** Fields whose editor value is not a setting with a default (the node's output count). */
+const NOT_SETTINGS = new Set(['outputs']);
+
+describe("the editor dialogs' default values are lib's (lib/settings NODE_DEFAULTS)", () => {
+  const nodesDir = path.join(repoRoot, 'nodes');
+  const folders = fs.readdirSync(nodesDir).filter((folder) => fs.existsSync(path.join(nodesDir, folder, `${folder}.html`)));
+
+  it('every node with an editor has its defaults in lib, and lib names no node without one', () => {
+    assert.deepEqual(Object.keys(NODE_DEFAULTS).sort(), [...folders].sort());
+  });
+
+  for (const folder of folders) {
+    it(`${folder}.html: each default the node falls back to is the value the dialog shows, and every number in the dialog is one of them`, () => {
+      const shown = editorDefaults(fs.readFileSync(path.join(nodesDir, folder, `${folder}.html`), 'utf8'));
+      const lib: Record<string, unknown> = NODE_DEFAULTS[folder as keyof typeof NODE_DEFAULTS] ?? {};
+      const problems: string[] = [];
+      for (const [field, value] of Object.entries(lib)) {
+        if (!shown.has(field)) problems.push(`${field}: lib's default ${JSON.stringify(value)}, no default in the dialog`);
+        else if (shown.get(field) !== value) problems.push(`${field}: the dialog shows ${JSON.stringify(shown.get(field))}, lib's default is ${JSON.stringify(value)}`);
+      }
+      for (const [field, value] of shown) {
+        if (typeof value === 'number' && !NOT_SETTINGS.has(field) && !(field in lib)) problems.push(`${field}: the dialog's ${value} is not in lib's defaults`);
       }
       assert.deepEqual(problems, []);
     });

@@ -11,7 +11,7 @@ import { ensureLandmarkGraph } from '../lib/vision/onnx/faceapi/landmarks';
 import { ensureResNetGraph } from '../lib/vision/onnx/faceapi/resnet';
 import { ensureSsdGraph } from '../lib/vision/onnx/faceapi/ssd';
 import { cosineSimilarity } from '../lib/vision/onnx/recognizer';
-import { iou } from '../lib/vision/onnx/tensor';
+import { iou } from '../lib/image/box';
 import { faceApiModelDir } from '../lib/vision/tfjs/faceapi-runtime';
 import { WorkerPool } from '../lib/workers/pool';
 import { lfwDir, lfwPeople } from './support/paths';

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FaceStore } from '../store/types';
+import { euclidean } from '../vision/embedder';
 import type { DistanceSamples } from './estimate';
 
 /** The labelled history of one model as distances, for the household and per person. */
@@ -33,15 +34,6 @@ function seededRandom(seed: number): () => number {
 
 /** Distances computed between two yields to the event loop. */
 const DISTANCES_PER_SLICE = 20_000;
-
-function euclidean(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i] - b[i];
-    sum += d * d;
-  }
-  return Math.sqrt(sum);
-}
 
 /**
  * Reads the history of `model` from the store: every positive face paired

@@ -4,6 +4,6 @@ export { DEFAULT_RING_OPTIONS, FrameRing, type StoredFrame } from './frame-ring'
 export { startsWithSoi } from './jpeg';
 export { MjpegHttpSource } from './mjpeg-source';
 export { MultipartJpegParser } from './multipart';
-export { ffmpegSource, rpicamSource } from './process-source';
+export { DEFAULT_RPICAM_SIZE, ffmpegSource, rpicamSource } from './process-source';
 export { SnapshotSource } from './snapshot-source';
 export type { FrameSource, SourceState } from './source';

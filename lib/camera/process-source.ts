@@ -96,11 +96,14 @@ export interface RpicamOptions {
   quality?: number;
 }
 
+/** The frame size rpicam-vid is asked for when none is set. */
+export const DEFAULT_RPICAM_SIZE = { width: 1280, height: 720 } as const;
+
 /** rpicam-vid's command line for MJPEG on stdout, running until stopped. */
 export function rpicamArgs(options: RpicamOptions): string[] {
   return [
     '-t', '0', '--nopreview', '--codec', 'mjpeg',
-    '--width', String(options.width ?? 1280), '--height', String(options.height ?? 720),
+    '--width', String(options.width ?? DEFAULT_RPICAM_SIZE.width), '--height', String(options.height ?? DEFAULT_RPICAM_SIZE.height),
     '--framerate', String(options.fps ?? 15), '-q', String(options.quality ?? 80),
     '-o', '-',
   ];

@@ -1,9 +1,9 @@
 import { PorchlightError } from '../errors';
+import { FACE_CROP_SIZE, iou } from '../image/box';
 import type { Box } from '../image/types';
 import { embedFaces, type EmbedRequest } from './client';
 import type { EmbeddedFace } from '../vision/embedding-types';
 import type { EngineSelection } from './select';
-import { iou } from '../vision/onnx/tensor';
 import { MIN_ENROLL_QUALITY } from '../vision/quality';
 import type { WorkerPool } from '../workers/pool';
 import { normalizeName, normalizeNotes } from '../store/names';
@@ -63,8 +63,6 @@ const UNREADABLE_IMAGE_CODES = new Set(['NOT_AN_IMAGE', 'UNSUPPORTED_FORMAT', 'C
 
 /** A picked face must overlap the given box at least this much (intersection over union). */
 const MIN_BOX_OVERLAP = 0.3;
-/** Longest side of the crop kept with each enrolled face. */
-const CROP_SIZE = 160;
 
 function describeQuality(face: EmbeddedFace): string {
   const q = face.quality;
@@ -110,7 +108,7 @@ export async function enrollImages(
   // All images at once: the pool's 'wait' policy queues them and its threads share the work.
   const embedded = await Promise.all(
     images.map(({ image }) =>
-      embedFaces(pool, image, { policy: 'wait', cropSize: CROP_SIZE, ...options.embed }).catch((err: unknown) => {
+      embedFaces(pool, image, { policy: 'wait', cropSize: FACE_CROP_SIZE, ...options.embed }).catch((err: unknown) => {
         // A bad image is refused like a faceless one; a broken engine is everyone's problem.
         if (err instanceof PorchlightError && UNREADABLE_IMAGE_CODES.has(err.code)) return err;
         throw err;

@@ -5,6 +5,7 @@ import { Backoff } from '../process/backoff';
 import { noteCommitted, noteRefused } from './commits';
 import { ensureEvent, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
+import { iou } from '../image/box';
 import type { Box } from '../image/types';
 import { doorOf, EventRepository, type FaceRecord } from './repository';
 import { DEFAULT_RETENTION, RETENTION_BATCH, failUnfinishedEvents, removeSnapshots, sweepRetention, yieldToLoop, type RetentionPolicy, type SweepReport } from './retention';
@@ -132,20 +133,12 @@ export function peopleOf(verdict: Verdict, faces: MessageFace[]): VerdictPerson[
 
 const isKnownList = (list: unknown) => list === 'known';
 
-function overlap(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const shared = w * h;
-  return shared / (a.width * a.height + b.width * b.height - shared);
-}
-
 /** The index of the face in `among` that is the same face as `face` (boxes overlapping by IoU 0.5 or more), or -1. */
 function sameFace(face: { box: Box }, among: ReadonlyArray<{ box: Box }>): number {
   let best = -1;
   let bestOverlap = 0.5;
   among.forEach((other, i) => {
-    const o = overlap(face.box, other.box);
+    const o = iou(face.box, other.box);
     if (o >= bestOverlap) [best, bestOverlap] = [i, o];
   });
   return best;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { PorchlightError } from '../errors';
 import { cropJpeg, decodeImage, DEFAULT_MAX_PIXELS } from '../image/decode';
+import { FACE_CROP_SIZE } from '../image/box';
 import type { Box } from '../image/types';
 
 /**
@@ -32,7 +33,6 @@ export interface EventImages {
 }
 
 export const THUMBNAIL_SIDE = 320;
-export const CROP_SIDE = 160;
 
 const COLOURS: Record<string, string> = { known: '#2e7d32', blacklist: '#c62828', blacklisted: '#c62828', unknown: '#f9a825' };
 const UNMATCHED_COLOUR = '#1e88e5';
@@ -77,7 +77,7 @@ export async function renderEventImages(frame: Uint8Array, faces: AnnotatedFace[
   const [snapshot, thumbnail, crops] = await Promise.all([
     drawn().jpeg({ quality: 85 }).toBuffer(),
     drawn().resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 75 }).toBuffer(),
-    Promise.all(faces.map((face) => cropJpeg(image, face.box, { size: CROP_SIDE }))),
+    Promise.all(faces.map((face) => cropJpeg(image, face.box, { size: FACE_CROP_SIZE }))),
   ]);
   return { snapshot, thumbnail, crops };
 }

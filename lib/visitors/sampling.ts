@@ -1,14 +1,7 @@
+import { euclidean } from '../vision/embedder';
+
 /** Two faces this close (Euclidean) are near-duplicates, frames of one pose: enrolling both adds nothing. */
 export const NEAR_DUPLICATE_DISTANCE = 0.1;
-
-export function euclidean(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let j = 0; j < a.length; j++) {
-    const d = a[j] - b[j];
-    sum += d * d;
-  }
-  return Math.sqrt(sum);
-}
 
 /**
  * A capped, varied subset of faces to enroll: among the `pool` best by

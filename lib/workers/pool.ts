@@ -84,6 +84,10 @@ interface Job {
 }
 
 export const DEFAULT_THREADS = Math.max(1, os.availableParallelism() - 1);
+/** Tasks that may wait per lane before the pool refuses or drops one. */
+export const DEFAULT_MAX_QUEUE = 32;
+/** How long a task may run before its worker is replaced. */
+export const DEFAULT_TASK_TIMEOUT_MS = 60_000;
 
 /**
  * How long close() lets running tasks finish before it terminates their
@@ -131,8 +135,8 @@ export class WorkerPool extends EventEmitter {
   constructor(options: PoolOptions = {}) {
     super();
     this.threads = Math.max(1, Math.floor(options.threads ?? DEFAULT_THREADS));
-    this.maxQueue = Math.max(0, Math.floor(options.maxQueue ?? 32));
-    this.taskTimeoutMs = options.taskTimeoutMs ?? 60_000;
+    this.maxQueue = Math.max(0, Math.floor(options.maxQueue ?? DEFAULT_MAX_QUEUE));
+    this.taskTimeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
     this.piscina = new Piscina({
       filename: options.workerFile ?? path.join(__dirname, 'worker.js'),
       minThreads: this.threads,

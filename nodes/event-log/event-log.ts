@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { databaseHealth, DEFAULT_MAX_BACKLOG, DEFAULT_RETENTION, EventLog, exportEvents, type ExportFormat, parseEventFilter, type RecordOutcome, type RetentionPolicy, type SweepReport } from '../../lib/eventlog';
+import { databaseHealth, DEFAULT_RETENTION, EventLog, exportEvents, type ExportFormat, parseEventFilter, type RecordOutcome, type RetentionPolicy, type SweepReport } from '../../lib/eventlog';
 import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStorage } from '../../lib/metrics';
+import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { dbSettings, explainReadOnly, openFaceDb } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { activeLogs, activeReaders, registerEventRoutes } from './routes';
@@ -30,23 +31,18 @@ type Message = NodeMessageInFlow & Record<string, unknown>;
 /** Why an event still waiting for its verdict is failed when the node closes. */
 const UNFINISHED_AT_CLOSE = 'node closed/redeployed before the verdict';
 
-/** A number from the dialog, or the default when the field is empty or not a number at or above 0. */
-function setting(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return value === '' || value === undefined || !Number.isFinite(n) || n < 0 ? fallback : n;
-}
+const DEFAULTS = NODE_DEFAULTS['event-log'];
 
 function retentionFromDef(def: EventLogDef): RetentionPolicy {
-  const days = DEFAULT_RETENTION.maxAgeDays;
   return {
     maxAgeDays: {
-      unknown: setting(def.keepUnknownDays, days.unknown),
-      known: setting(def.keepKnownDays, days.known),
-      blacklisted: setting(def.keepBlacklistedDays, days.blacklisted),
-      no_face: setting(def.keepNoFaceDays, days.no_face),
-      other: setting(def.keepOtherDays, days.other),
+      unknown: numberSetting(def.keepUnknownDays, DEFAULTS.keepUnknownDays),
+      known: numberSetting(def.keepKnownDays, DEFAULTS.keepKnownDays),
+      blacklisted: numberSetting(def.keepBlacklistedDays, DEFAULTS.keepBlacklistedDays),
+      no_face: numberSetting(def.keepNoFaceDays, DEFAULTS.keepNoFaceDays),
+      other: numberSetting(def.keepOtherDays, DEFAULTS.keepOtherDays),
     },
-    snapshotBudgetBytes: setting(def.snapshotBudgetMb, DEFAULT_RETENTION.snapshotBudgetBytes / 2 ** 20) * 2 ** 20,
+    snapshotBudgetBytes: numberSetting(def.snapshotBudgetMb, DEFAULTS.snapshotBudgetMb) * 2 ** 20,
     privacy: def.privacy === true,
     unfinishedAfterMs: DEFAULT_RETENTION.unfinishedAfterMs,
   };
@@ -91,7 +87,7 @@ export = function register(RED: NodeAPI): void {
   function EventLogNode(this: Node, def: EventLogDef) {
     RED.nodes.createNode(this, def);
     const retention = retentionFromDef(def);
-    const sweepMs = setting(def.sweepHours, 1) * 3_600_000 || 3_600_000;
+    const sweepMs = numberSetting(def.sweepHours, DEFAULTS.sweepHours) * 3_600_000 || DEFAULTS.sweepHours * 3_600_000;
     const cleanups: Array<() => void> = [];
     let closing = false;
     let dbFile = '';
@@ -103,7 +99,7 @@ export = function register(RED: NodeAPI): void {
       const faceDb = await openFaceDb(settings);
       const db = faceDb.local;
       const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
-      const shared = startSharedLog(this, log, faceDb.store, { maxBacklog: setting(def.maxBacklog, DEFAULT_MAX_BACKLOG) });
+      const shared = startSharedLog(this, log, faceDb.store, { maxBacklog: numberSetting(def.maxBacklog, DEFAULTS.maxBacklog) });
       activeLogs.set(this.id, log);
       activeReaders.set(this.id, shared.reader);
       cleanups.push(

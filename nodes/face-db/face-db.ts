@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { MIN_ENROLL_QUALITY } from '../../lib/vision';
+import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { embedRequestFor } from '../../lib/engine';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings, leasePool } from '../shared/engine';
@@ -33,8 +33,7 @@ export = function register(RED: NodeAPI): void {
     let queue: Promise<unknown> = Promise.resolve();
     const stopping = new AbortController();
     const opening = leaseFaceDb(RED, this, def.db, { drain: () => queue });
-    const quality = Number(def.minQuality);
-    const minQuality = def.minQuality === '' || def.minQuality === undefined || !Number.isFinite(quality) ? MIN_ENROLL_QUALITY : quality;
+    const minQuality = numberSetting(def.minQuality, NODE_DEFAULTS['face-db'].minQuality);
     let engine: ReturnType<ActionContext['engine']> | undefined;
     const chooseEngine = async () => {
       const settings = engineSettings(RED, def.engine);

@@ -1,4 +1,5 @@
 import { PorchlightError } from '../../lib/errors';
+import { parseNumber } from '../../lib/settings';
 import { optionalPersonRef, parseList } from '../../lib/store';
 import { findFace, faceSourceOf, visitorsOf, type VisitorBook } from '../../lib/visitors';
 import type { ActionContext, FaceDbMessage } from './actions';
@@ -16,12 +17,7 @@ export function visitorIdOf(value: unknown, what = 'msg.visitorId'): number {
   return id;
 }
 
-function positiveNumber(value: unknown, what: string): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new PorchlightError('BAD_INPUT', `${what} must be a positive number`);
-  return n;
-}
+const positiveNumber = (value: unknown, what: string) => parseNumber(value, what, { above: 0 });
 
 /** Visitors with their best faces (ids; crops through the admin API or the `visitor` action). */
 export async function listVisitors(book: VisitorBook, options: { all?: boolean; faces?: number } = {}) {

@@ -3,7 +3,7 @@ import { ensureEvent } from '../../lib/events';
 import { detectFaces, type DetectRequest, type QueuePolicy } from '../../lib/engine';
 import { ENGINE_CHOICE, engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
-import { numberSetting } from '../shared/settings';
+import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { watchModels } from '../shared/model-health';
 
 interface FaceDetectDef extends NodeDef {
@@ -22,6 +22,8 @@ interface FaceDetectDef extends NodeDef {
  * face-detect: finds faces in `msg.payload` on the shared worker pool and adds
  * `msg.faces`. Output 1: frames with faces; output 2: frames without.
  */
+const DEFAULTS = NODE_DEFAULTS['face-detect'];
+
 export = function register(RED: NodeAPI): void {
   function FaceDetectNode(this: Node, def: FaceDetectDef) {
     RED.nodes.createNode(this, def);
@@ -29,9 +31,9 @@ export = function register(RED: NodeAPI): void {
     const { pool } = leasePool(this, settings);
     const models = watchModels(this, 'detection');
     const options = {
-      minConfidence: numberSetting(def.minConfidence, 0.5),
-      minFaceSize: numberSetting(def.minFaceSize, 20),
-      maxFaces: numberSetting(def.maxFaces, 10),
+      minConfidence: numberSetting(def.minConfidence, DEFAULTS.minConfidence),
+      minFaceSize: numberSetting(def.minFaceSize, DEFAULTS.minFaceSize),
+      maxFaces: numberSetting(def.maxFaces, DEFAULTS.maxFaces),
       landmarks: def.landmarks !== false,
     };
     // "engine" (the default) follows the engine's choice, the fastest pipeline
@@ -47,9 +49,9 @@ export = function register(RED: NodeAPI): void {
         detector,
         detectorConfig,
         options,
-        cropSize: def.crops ? numberSetting(def.cropSize, 160) : 0,
+        cropSize: def.crops ? numberSetting(def.cropSize, DEFAULTS.cropSize) : 0,
         maxPixels: settings.maxPixels,
-        policy: def.queuePolicy ?? 'drop-oldest',
+        policy: def.queuePolicy ?? DEFAULTS.queuePolicy,
         lane: 'doorbell',
       };
     };

@@ -1,8 +1,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
 import { type DoorbellEvent, ensureEvent } from '../../lib/events';
+import { FACE_CROP_SIZE } from '../../lib/image';
 import { BurstConsensus, type BurstOptions, burstPlaceOf, type BurstVerdict, decideFace, type DecisionOptions, DEFAULT_BURST, DEFAULT_DECISION, describeStrangerTolerance, type FaceDecision, type FaceVote, parseStrangersOneIn, strangerTolerance, type StrangerTolerance, toleranceFor, type VerdictStatus } from '../../lib/recognize';
 import { registerHealthCheck } from '../../lib/metrics';
+import { NODE_DEFAULTS, numberSetting, readNumber } from '../../lib/settings';
 import { embedFaces, type EngineSelection, modelIdForSelection, type QueuePolicy } from '../../lib/engine';
 import type { DetectedFace, EmbeddedFace } from '../../lib/vision';
 import { CLUSTER_TOLERANCE_SHARE, unknownFacesOf, VisitorBook, visitorsOf } from '../../lib/visitors';
@@ -35,13 +37,6 @@ type Msg = NodeMessageInFlow & Record<string, unknown>;
 /** Output ports: verdicts by status, then (optionally) every frame. */
 const OUTPUT_OF: Record<VerdictStatus, number> = { known: 0, unknown: 1, blacklisted: 2, no_face: 3 };
 const PER_FRAME_OUTPUT = 4;
-/** Longest side of each face's JPEG crop (for the event log and "this was Alice" enrollment). */
-const CROP_SIZE = 160;
-
-function numberOr(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return value === '' || value === undefined || value === null || !Number.isFinite(n) ? fallback : n;
-}
 
 /** `msg.faces` from face-detect, as the embed task takes them; undefined when the message has none. */
 function givenFaces(value: unknown): DetectedFace[] | undefined {
@@ -77,7 +72,7 @@ export = function register(RED: NodeAPI): void {
     // gallery (lib/recognize/strangers.ts); a raw distance in the dialog overrides it; a model without a shipped
     // impostor table falls back to the recognizer's own fixed tolerance. Calibrated tolerances still come first.
     const strangersOneIn = parseStrangersOneIn(def.strangers);
-    const rawTolerance = numberOr(def.tolerance, NaN);
+    const rawTolerance = readNumber(def.tolerance) ?? NaN;
     interface InForce {
       tolerance: number;
       strangers?: StrangerTolerance;
@@ -93,18 +88,18 @@ export = function register(RED: NodeAPI): void {
     };
     const decisionFor = (chosen: EngineSelection): DecisionOptions => ({
       tolerance: toleranceInForce(chosen).tolerance,
-      margin: numberOr(def.margin, DEFAULT_DECISION.margin),
+      margin: numberSetting(def.margin, DEFAULT_DECISION.margin),
     });
     const burst: BurstOptions = {
       ...DEFAULT_BURST,
-      maxFrames: Math.max(1, Math.floor(numberOr(def.burstFrames, DEFAULT_BURST.maxFrames))),
-      windowMs: Math.max(0, numberOr(def.burstMs, DEFAULT_BURST.windowMs)),
-      certainty: numberOr(def.certainty, DEFAULT_BURST.certainty),
-      minQuality: numberOr(def.minQuality, DEFAULT_BURST.minQuality),
+      maxFrames: Math.floor(numberSetting(def.burstFrames, DEFAULT_BURST.maxFrames, 1)),
+      windowMs: numberSetting(def.burstMs, DEFAULT_BURST.windowMs),
+      certainty: numberSetting(def.certainty, DEFAULT_BURST.certainty),
+      minQuality: numberSetting(def.minQuality, DEFAULT_BURST.minQuality),
       atOnce: def.atOnce !== false,
     };
     const perFrame = def.perFrame === true;
-    const policy = def.queuePolicy ?? 'wait';
+    const policy = def.queuePolicy ?? NODE_DEFAULTS['face-recognize'].queuePolicy;
     let closing = false;
     let inFlight = 0;
     let idle: (() => void) | undefined;
@@ -222,7 +217,7 @@ export = function register(RED: NodeAPI): void {
         recognizerConfig: chosen.recognizerConfig,
         faces: given,
         // Faces come back re-ordered by quality, so their crops are cut again rather than matched up with the input's.
-        cropSize: CROP_SIZE,
+        cropSize: FACE_CROP_SIZE,
         flip: def.flip !== false,
         maxPixels: settings.maxPixels,
         policy,

@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import { type DoorbellEvent, ensureEvent } from '../../lib/events';
-import { Burst, type BurstOptions, type BurstPlace, type BurstSummary, DEFAULT_BURST_OPTIONS, DEFAULT_RING_OPTIONS, ffmpegSource, FrameRing, type FrameSource, MjpegHttpSource, rpicamSource, SnapshotSource, type SourceState, startsWithSoi, type StoredFrame } from '../../lib/camera';
+import { Burst, type BurstOptions, type BurstPlace, type BurstSummary, DEFAULT_RPICAM_SIZE, ffmpegSource, FrameRing, type FrameSource, MjpegHttpSource, rpicamSource, SnapshotSource, type SourceState, startsWithSoi, type StoredFrame } from '../../lib/camera';
 import { registerHealthCheck } from '../../lib/metrics';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
-import { numberSetting } from '../shared/settings';
+import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { answerJsonErrors } from '../shared/admin-api';
 
 type SourceKind = 'msg' | 'mjpeg' | 'snapshot' | 'ffmpeg' | 'rpicam';
@@ -79,9 +79,11 @@ function writeLivePart(res: ServerResponse, jpeg: Buffer): void {
   res.write('\r\n');
 }
 
+const DEFAULTS = NODE_DEFAULTS['frame-buffer'];
+
 /** The configured camera, or undefined for frames arriving as messages. Throws on a missing URL or input. */
 function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterMs: number): FrameSource | undefined {
-  const fps = numberSetting(def.fps, 10, 0.1);
+  const fps = numberSetting(def.fps, DEFAULTS.fps, 0.1);
   const url = String(def.url ?? '').trim();
   const input = String(def.input ?? '').trim();
   if ((def.source === 'mjpeg' || def.source === 'snapshot') && !url) throw new PorchlightError('BAD_INPUT', 'set the camera URL');
@@ -90,11 +92,11 @@ function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterM
     case 'mjpeg':
       return new MjpegHttpSource({ url, credentials, staleAfterMs });
     case 'snapshot':
-      return new SnapshotSource({ url, credentials, intervalMs: numberSetting(def.snapshotInterval, 500, 50), staleAfterMs });
+      return new SnapshotSource({ url, credentials, intervalMs: numberSetting(def.snapshotInterval, DEFAULTS.snapshotInterval, 50), staleAfterMs });
     case 'ffmpeg':
-      return ffmpegSource({ input, fps, width: numberSetting(def.width, 0), staleAfterMs });
+      return ffmpegSource({ input, fps, width: numberSetting(def.width, DEFAULTS.width), staleAfterMs });
     case 'rpicam':
-      return rpicamSource({ fps, width: numberSetting(def.width, 1280, 64), height: numberSetting(def.height, 720, 64), staleAfterMs });
+      return rpicamSource({ fps, width: numberSetting(def.width, DEFAULT_RPICAM_SIZE.width, 64), height: numberSetting(def.height, DEFAULTS.height, 64), staleAfterMs });
     default:
       return undefined;
   }
@@ -110,17 +112,17 @@ export = function register(RED: NodeAPI): void {
   function FrameBufferNode(this: Node<Credentials>, def: FrameBufferDef) {
     RED.nodes.createNode(this, def);
     const ring = new FrameRing({
-      maxFrames: Math.round(numberSetting(def.maxFrames, DEFAULT_RING_OPTIONS.maxFrames, 1)),
-      maxBytes: numberSetting(def.maxMegabytes, DEFAULT_RING_OPTIONS.maxBytes / 1024 / 1024, 0.1) * 1024 * 1024,
+      maxFrames: Math.round(numberSetting(def.maxFrames, DEFAULTS.maxFrames, 1)),
+      maxBytes: numberSetting(def.maxMegabytes, DEFAULTS.maxMegabytes, 0.1) * 1024 * 1024,
     });
     const burstOptions: BurstOptions = {
-      preRoll: Math.round(numberSetting(def.preRoll, DEFAULT_BURST_OPTIONS.preRoll)),
-      count: Math.round(numberSetting(def.burstCount, DEFAULT_BURST_OPTIONS.count)),
-      intervalMs: numberSetting(def.burstInterval, DEFAULT_BURST_OPTIONS.intervalMs),
+      preRoll: Math.round(numberSetting(def.preRoll, DEFAULTS.preRoll)),
+      count: Math.round(numberSetting(def.burstCount, DEFAULTS.burstCount)),
+      intervalMs: numberSetting(def.burstInterval, DEFAULTS.burstInterval),
     };
     const oneMessage = def.output === 'single';
-    const staleAfterMs = numberSetting(def.staleAfter, 5, 0.5) * 1000;
-    const live: LiveCamera = { ring, viewers: new Set(), stalledSince: new Map(), writeTimeoutMs: numberSetting(def.liveTimeout, 10, 0.5) * 1000 };
+    const staleAfterMs = numberSetting(def.staleAfter, DEFAULTS.staleAfter, 0.5) * 1000;
+    const live: LiveCamera = { ring, viewers: new Set(), stalledSince: new Map(), writeTimeoutMs: numberSetting(def.liveTimeout, DEFAULTS.liveTimeout, 0.5) * 1000 };
     cameras.set(this.id, live);
     const bursts = new Map<string, Burst>();
 

@@ -3,7 +3,7 @@ import { awaitCommit } from '../../lib/eventlog';
 import { type DoorbellEvent, newEventId } from '../../lib/events';
 import { type Bias, DEFAULT_PRESS_OPTIONS, GpiomonWatcher, type Press, PressDetector } from '../../lib/gpio';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
-import { numberSetting } from '../shared/settings';
+import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { answerJsonErrors } from '../shared/admin-api';
 
 interface GpioDoorbellDef extends NodeDef {
@@ -67,7 +67,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const simulated = def.backend !== 'gpiod';
     const chip = String(def.chip || 'gpiochip0');
-    const line = Math.round(numberSetting(def.line, 17));
+    const line = Math.round(numberSetting(def.line, NODE_DEFAULTS['gpio-doorbell'].line));
     const door = (def.door || def.name || '').trim() || null;
     const source = simulated ? { node: this.id, door, chip: 'simulated', line: null } : { node: this.id, door, chip, line };
     let event: DoorbellEvent | undefined;

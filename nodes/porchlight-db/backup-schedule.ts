@@ -3,7 +3,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { backupDatabase, DailySchedule, parseDailyTime, type BackupResult } from '../../lib/backup';
 import { registerHealthCheck, watchBackups } from '../../lib/metrics';
 import { openFaceDb, userDir, type DbSettings } from '../shared/db';
-import { numberSetting } from '../shared/settings';
+import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 
 /** The backup part of the porchlight-db dialog. */
 export interface BackupSettings {
@@ -18,8 +18,8 @@ export function parseBackupDef(RED: NodeAPI, def: NodeDef & Record<string, unkno
   if (def.backupEnabled !== true && def.backupEnabled !== 'true') return undefined;
   const folder = typeof def.backupFolder === 'string' && def.backupFolder.trim() ? def.backupFolder.trim() : 'backups';
   return {
-    time: parseDailyTime(typeof def.backupTime === 'string' && def.backupTime.trim() ? def.backupTime : '03:00'),
-    keep: Math.max(1, Math.floor(numberSetting(def.backupKeep, 7))),
+    time: parseDailyTime(typeof def.backupTime === 'string' && def.backupTime.trim() ? def.backupTime : NODE_DEFAULTS['porchlight-db'].backupTime),
+    keep: Math.max(1, Math.floor(numberSetting(def.backupKeep, NODE_DEFAULTS['porchlight-db'].backupKeep))),
     folder: path.resolve(userDir(RED), 'porchlight', folder),
   };
 }

@@ -5,7 +5,7 @@ import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import type { Matcher } from '../../lib/match';
 import { acquireSharedStore, type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey, type StoreLease } from '../../lib/store';
-import { numberSetting } from './settings';
+import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { errorStatus, readyStatus } from './status';
 
 /** What the `porchlight-db` config node holds. */
@@ -58,7 +58,7 @@ export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>,
     const ssl = given(def.pgSsl) ?? 'off';
     settings.postgres = {
       host: given(def.pgHost) ?? 'localhost',
-      port: numberSetting(def.pgPort, 5432),
+      port: numberSetting(def.pgPort, NODE_DEFAULTS['porchlight-db'].pgPort),
       database: given(def.pgDatabase) ?? 'porchlight',
       user: given(def.pgUser) ?? 'porchlight',
       password: credentials.password || undefined,

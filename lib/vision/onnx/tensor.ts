@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { iou } from '../../image/box';
 import type { Box, RawImage } from '../../image/types';
 
 /** How a model wants its pixels: channel order and per-channel (value - mean) / std on the 0..255 scale. */
@@ -49,16 +50,6 @@ export function toPlanar(image: RawImage, format: PixelFormat, tensorWidth = ima
     }
   }
   return out;
-}
-
-export function iou(a: Box, b: Box): number {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.width, b.x + b.width);
-  const y1 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /** Greedy non-maximum suppression: best score first, dropping boxes that overlap a kept one by more than `threshold`. */

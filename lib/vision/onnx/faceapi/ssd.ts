@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { cornersIou } from '../../../image/box';
 import type { Box, RawImage } from '../../../image/types';
 import { modelsDir } from '../../../models/packs';
 import type { DetectOptions, DetectedFace, Detector, DetectorConfig, DetectorFactory } from '../../types';
@@ -130,14 +131,13 @@ function decodeBoxes(encodings: Float32Array, anchors: Float32Array): Corners {
   return out;
 }
 
-function cornersIou(b: Corners, i: number, j: number): number {
-  const [y0i, x0i, y1i, x1i] = [Math.min(b[4 * i], b[4 * i + 2]), Math.min(b[4 * i + 1], b[4 * i + 3]), Math.max(b[4 * i], b[4 * i + 2]), Math.max(b[4 * i + 1], b[4 * i + 3])];
-  const [y0j, x0j, y1j, x1j] = [Math.min(b[4 * j], b[4 * j + 2]), Math.min(b[4 * j + 1], b[4 * j + 3]), Math.max(b[4 * j], b[4 * j + 2]), Math.max(b[4 * j + 1], b[4 * j + 3])];
-  const areaI = (y1i - y0i) * (x1i - x0i);
-  const areaJ = (y1j - y0j) * (x1j - x0j);
-  if (areaI <= 0 || areaJ <= 0) return 0;
-  const inter = Math.max(Math.min(y1i, y1j) - Math.max(y0i, y0j), 0) * Math.max(Math.min(x1i, x1j) - Math.max(x0i, x0j), 0);
-  return inter / (areaI + areaJ - inter);
+/** IoU of boxes i and j of face-api's [y0, x0, y1, x1] corners, either corner first. */
+function boxesIou(b: Corners, i: number, j: number): number {
+  const [p, q] = [4 * i, 4 * j];
+  return cornersIou(
+    Math.min(b[p + 1], b[p + 3]), Math.min(b[p], b[p + 2]), Math.max(b[p + 1], b[p + 3]), Math.max(b[p], b[p + 2]),
+    Math.min(b[q + 1], b[q + 3]), Math.min(b[q], b[q + 2]), Math.max(b[q + 1], b[q + 3]), Math.max(b[q], b[q + 2]),
+  );
 }
 
 /** face-api's SSD suppression (IoU 0.5, scores strictly above the threshold), so the same faces come out. */
@@ -146,7 +146,7 @@ function suppress(boxes: Corners, scores: Float32Array, maxResults: number, minS
   const selected: number[] = [];
   for (const candidate of candidates) {
     if (selected.length >= maxResults) break;
-    if (selected.every((kept) => cornersIou(boxes, candidate, kept) <= 0.5)) selected.push(candidate);
+    if (selected.every((kept) => boxesIou(boxes, candidate, kept) <= 0.5)) selected.push(candidate);
   }
   return selected;
 }
