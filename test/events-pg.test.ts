@@ -35,8 +35,8 @@ async function openDoor(name: string, database: TestDatabase, options: { port?: 
   const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: name });
   const outbox = new EventOutbox(log.repository, log.snapshots, { maxBacklog: options.maxBacklog });
   const pool = openPgPool({ ...database.config, port: options.port ?? database.config.port, connectTimeoutMs: 1_000 });
-  // Short retries: an outage in a test lasts a second or two.
-  const replicator = new EventReplicator(outbox, new PgEventLog(pool), { pollMs: 100, batchSize: options.batchSize, backoff: new Backoff(100, 400) });
+  // Short retries and cool-off: an outage in a test lasts a second or two.
+  const replicator = new EventReplicator(outbox, new PgEventLog(pool), { pollMs: 100, batchSize: options.batchSize, backoff: new Backoff(100, 400), breaker: { coolOffMs: 400 } });
   log.on('recorded', () => replicator.nudge());
   replicator.start();
   return { name, dir, store, log, outbox, replicator, pool };

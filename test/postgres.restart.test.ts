@@ -60,6 +60,7 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
     const replicator = new EventReplicator(new EventOutbox(log.repository, log.snapshots), new PgEventLog(pool), {
       pollMs: 100,
       backoff: new Backoff(100, 400), // the outage lasts seconds: retry often
+      breaker: { coolOffMs: 400 }, // and pause as briefly
     });
     log.on('recorded', () => replicator.nudge());
     replicator.start();

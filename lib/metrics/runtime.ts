@@ -65,7 +65,7 @@ export function registerRuntimeMetrics(registry: Registry): void {
   const stateValue: Record<CircuitState, number> = { closed: 0, 'half-open': 1, open: 2 };
   new Gauge({
     name: 'porchlight_circuit_state',
-    help: 'Each circuit breaker (camera, shared log...): 0 closed, 1 half-open (one trial call), 2 open (no calls until its cool-off ends).',
+    help: 'Each circuit breaker (camera <source>, shared log, model <files>): 0 closed, 1 half-open (one trial call), 2 open (no calls until its cool-off ends).',
     labelNames: ['breaker'] as const,
     registers,
     collect() {

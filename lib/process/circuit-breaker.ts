@@ -169,6 +169,17 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     return `open after ${this.failureThreshold} failures within ${Math.round(this.windowMs / 1000)} s: next try in ${Math.ceil(this.retryInMs() / 1000)} s (${s.lastError ?? 'no error text'})`;
   }
 
+  /**
+   * Household words for a status line while the breaker is not closed, e.g.
+   * "shared log paused after 5 failures; next try in 30 s"; undefined when closed.
+   */
+  pausedInWords(subject: string = this.name): string | undefined {
+    const state = this.state;
+    if (state === 'closed') return undefined;
+    const after = `${subject} paused after ${this.failureThreshold} failure${this.failureThreshold === 1 ? '' : 's'}`;
+    return state === 'open' ? `${after}; next try in ${Math.ceil(this.retryInMs() / 1000)} s` : `${after}; trying again now`;
+  }
+
   private setState(state: CircuitState): void {
     if (state === this.current) return;
     this.current = state;

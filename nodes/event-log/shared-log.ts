@@ -15,7 +15,7 @@ export interface SharedLog {
 
 function offlineText(stats: ReplicationStats): string {
   const overflow = stats.overflowed ? `, ${stats.overflowed} over the bound not kept for it` : '';
-  return `shared log unreachable · ${stats.backlog} events buffered${overflow}`;
+  return `${stats.paused ?? 'shared log unreachable'} · ${stats.backlog} events buffered${overflow}`;
 }
 
 /**

@@ -11,6 +11,8 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private up = true;
   port = 0;
+  /** Connections the client opened, passed or refused (how often it tried). */
+  attempts = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -26,6 +28,7 @@ export class TcpProxy {
   }
 
   private accept(client: net.Socket): void {
+    this.attempts++;
     if (!this.up) {
       client.destroy();
       return;

@@ -1,3 +1,3 @@
 export { EventOutbox, DEFAULT_MAX_BACKLOG, DEFAULT_MAX_IMAGE_BYTES, type OutboxBatch, type OutboxOptions } from './outbox';
 export { PgEventLog } from './pg-events';
-export { EventReplicator, type ReplicaTarget, type ReplicationState, type ReplicationStats, type ReplicatorOptions } from './replicator';
+export { EventReplicator, REPLICATION_BREAKER, type ReplicaTarget, type ReplicationState, type ReplicationStats, type ReplicatorOptions } from './replicator';

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { isPorchlightError, PorchlightError } from '../../errors';
 import { Backoff } from '../../process/backoff';
+import { CircuitBreaker, trackBreaker, type CircuitBreakerOptions, type CircuitStats } from '../../process/circuit-breaker';
 import { yieldToLoop } from '../retention';
 import { splitBatch, type EventOutbox, type OutboxBatch } from './outbox';
 
@@ -18,6 +20,10 @@ export interface ReplicationStats {
   rejected: number;
   lastError: string | null;
   lastReplicatedAt: number | null;
+  /** The circuit breaker around the shared log (absent when off). */
+  circuit?: CircuitStats;
+  /** While the breaker is open, in words: "shared log paused after 5 failures; next try in 60 s". */
+  paused: string | null;
 }
 
 export interface ReplicatorOptions {
@@ -29,7 +35,21 @@ export interface ReplicatorOptions {
   backoff?: Backoff;
   /** Whether a failed write may succeed later as it is; other failures set the event aside. Default: all but PostgreSQL's data errors. */
   isTransient?: (err: unknown) => boolean;
+  /** The circuit breaker around writing to the shared log (default REPLICATION_BREAKER); `false`: none (retry with the backoff for ever). */
+  breaker?: CircuitBreakerOptions | false;
+  /** The breaker's name in /porchlight/metrics and /porchlight/health (`circuit:<name>`). Default `shared log`. */
+  name?: string;
 }
+
+/**
+ * The shared log's breaker: 5 failed writes within a minute (with the default
+ * backoff, about 15 s of an outage: 1 + 2 + 4 + 8 s between them) open it;
+ * then no connection attempt for a minute (the backoff alone would try every
+ * 30 s, each try waiting out a connection timeout on a dead link), one trial
+ * write, closed at its success. Nothing is lost meanwhile: the events wait
+ * in the outbox on this door's disk.
+ */
+export const REPLICATION_BREAKER: CircuitBreakerOptions = { failures: 5, windowMs: 60_000, coolOffMs: 60_000 };
 
 /**
  * PostgreSQL refused the rows themselves: a data exception (SQLSTATE class 22,
@@ -72,6 +92,9 @@ export class EventReplicator extends EventEmitter {
   private copying: Promise<void> = Promise.resolve();
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The circuit breaker around the shared log's writes (undefined when off). */
+  readonly breaker?: CircuitBreaker;
+  private untrackBreaker?: () => void;
 
   constructor(
     private readonly outbox: EventOutbox,
@@ -83,11 +106,13 @@ export class EventReplicator extends EventEmitter {
     this.pollMs = options.pollMs ?? 1_000;
     this.backoff = options.backoff ?? new Backoff(1_000, 30_000);
     this.isTransient = options.isTransient ?? ((err) => !isDataError(err));
+    if (options.breaker !== false) this.breaker = new CircuitBreaker(options.name ?? 'shared log', { ...REPLICATION_BREAKER, ...options.breaker });
   }
 
   /** Turns the outbox on (queuing this door's history the first time) and starts copying. */
   start(): void {
     this.outbox.enable(Date.now());
+    if (this.breaker && !this.untrackBreaker) this.untrackBreaker = trackBreaker(this.breaker);
     this.nudge();
   }
 
@@ -126,12 +151,16 @@ export class EventReplicator extends EventEmitter {
       rejected: this.rejected,
       lastError: this.lastError,
       lastReplicatedAt: this.lastReplicatedAt,
+      circuit: this.breaker?.stats(),
+      paused: this.state === 'stopped' ? null : this.breaker?.pausedInWords() ?? null,
     };
   }
 
   /** Stops polling and waits for the batch in flight (its entries stay queued if it did not commit). */
   async stop(): Promise<void> {
     this.setState('stopped');
+    this.untrackBreaker?.();
+    this.untrackBreaker = undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
@@ -147,10 +176,13 @@ export class EventReplicator extends EventEmitter {
       this.schedule(this.pollMs);
     } catch (err) {
       if (this.state === 'stopped') return;
-      this.lastError = err instanceof Error ? err.message : String(err);
+      // A refusal of the open breaker keeps the last real error.
+      if (!isPorchlightError(err, 'CIRCUIT_OPEN')) this.lastError = err instanceof Error ? err.message : String(err);
       this.overflowed += this.outbox.trim();
       this.setState('offline', true);
-      this.schedule(this.backoff.next());
+      // An open breaker: no attempt until its cool-off ends (then one trial), instead of the backoff.
+      const open = this.breaker?.state === 'open';
+      this.schedule(open ? Math.max(1, this.breaker!.retryInMs()) : this.backoff.next());
     }
   }
 
@@ -163,15 +195,34 @@ export class EventReplicator extends EventEmitter {
 
   private async drain(): Promise<void> {
     for (;;) {
-      if (this.state === 'stopped') return;
+      if (this.state === 'stopped' || this.outbox.backlog() === 0) return;
       const batch = await this.outbox.take(this.batchSize);
       if (batch.entries.length === 0) return;
-      await this.write(batch);
+      await this.send(batch);
       this.outbox.acknowledge(batch.entries);
       this.lastReplicatedAt = Date.now();
       if (batch.entries.length < this.batchSize) return;
       await yieldToLoop(); // a long backlog never holds Node-RED's loop
     }
+  }
+
+  /**
+   * Writes a batch through the breaker: refused with CIRCUIT_OPEN while it is
+   * open (no connection attempted); a write the network or the server failed
+   * counts against it, one that reached the server closes it.
+   */
+  private async send(batch: OutboxBatch): Promise<void> {
+    const breaker = this.breaker;
+    if (breaker && !breaker.tryAcquire()) {
+      throw new PorchlightError('CIRCUIT_OPEN', `${breaker.pausedInWords()} (last: ${this.lastError ?? 'unknown'})`);
+    }
+    try {
+      await this.write(batch);
+    } catch (err) {
+      breaker?.failure(err);
+      throw err;
+    }
+    breaker?.success();
   }
 
   /**
