@@ -1,4 +1,5 @@
 import { PorchlightError } from '../errors';
+import { runThroughBreaker } from './model-breaker';
 import { DEFAULT_MAX_PIXELS, isRawImageLike } from '../image/decode';
 import type { Lane, QueuePolicy, WorkerPool } from '../workers/pool';
 import { shareBytes, type DetectTask, type DetectTaskResult, type EmbedTask, type ImageInput } from '../workers/tasks';
@@ -57,9 +58,9 @@ function detectTask(payload: unknown, request: DetectRequest): DetectTask {
   };
 }
 
-/** Detects faces in one image on the worker pool. */
+/** Detects faces in one image on the worker pool (through its model's circuit breaker: lib/engine/model-breaker.ts). */
 export async function detectFaces(pool: WorkerPool, payload: unknown, request: DetectRequest = {}): Promise<DetectTaskResult> {
-  return pool.run<DetectTaskResult>(detectTask(payload, request), { policy: request.policy, lane: request.lane });
+  return runThroughBreaker<DetectTaskResult>(pool, detectTask(payload, request), { policy: request.policy, lane: request.lane });
 }
 
 export interface EmbedRequest extends DetectRequest {
@@ -101,5 +102,5 @@ export async function embedFaces(pool: WorkerPool, payload: unknown, request: Em
     recognizer: request.recognizer,
     recognizerConfig: request.recognizerConfig,
   };
-  return pool.run<AnalyzeResult>(task, { policy: request.policy, lane: request.lane });
+  return runThroughBreaker<AnalyzeResult>(pool, task, { policy: request.policy, lane: request.lane });
 }

@@ -308,6 +308,7 @@ export class WorkerPool extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.emit('closed'); // no task from now on (the model breakers stop being listed)
     clearTimeout(this.graceTimer);
     const waiting = Object.values(this.lanes).flatMap((lane) => [...lane.queue.splice(0), ...lane.waitingForRoom.splice(0)]);
     for (const job of waiting) {
