@@ -3,8 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  MIN_SAMPLES_PER_PERSON,
+  NotEnoughHistoryError,
   applySuggestion,
+  calibrationReadiness,
   clearCalibration,
+  expectationAt,
+  oneInWords,
+  pairFarForVisits,
+  strangerChances,
+  strangersPerVisit,
   collectHistory,
   estimateTolerance,
   normalQuantile,
@@ -209,3 +217,120 @@ describe('calibration from a face DB (labels, suggestion, apply, history)', () =
   });
 });
 
+describe('calibration guard rails (too little history, strangers per visit, in words)', () => {
+  const names = new Map([
+    [1, 'Alice'],
+    [2, 'Mallory'],
+    [3, 'Bob'],
+  ]);
+  const samples = (entries: Array<[number, number, number]>) => new Map(entries.map(([id, faces, visits]) => [id, { faces, visits }]));
+
+  it('says what is missing in faces and labelled visits of people, never in pairs', () => {
+    const empty = calibrationReadiness(samples([]), names);
+    assert.equal(empty.ready, false);
+    assert.deepEqual(empty.shortfalls.map((s) => [s.name, s.more]), [[null, 4], [null, 4]]);
+    assert.match(empty.words, /^Not enough to suggest a tolerance yet: it needs 4 faces or labelled visits of one person and 4 of a second person \(2 people with at least 4 each\)\. The history holds 0 faces and 0 labelled visits\./);
+    assert.doesNotMatch(empty.words, /pair/);
+
+    // The demo: Alice and Mallory with one photo each (the case that applied a tolerance from 3 pairs).
+    const demo = calibrationReadiness(samples([[1, 1, 0], [2, 1, 0]]), names);
+    assert.match(demo.words, /it needs 3 more faces or labelled visits of Alice and 3 more of Mallory /);
+    assert.match(demo.words, /holds 2 faces and 0 labelled visits/);
+
+    // One person complete (3 photos and a visit labelled "yes"), nobody else: a second person.
+    const one = calibrationReadiness(samples([[1, 3, 1]]), names);
+    assert.deepEqual(one.shortfalls, [{ personId: null, name: null, have: 0, more: MIN_SAMPLES_PER_PERSON }]);
+    assert.match(one.words, /it needs 4 faces or labelled visits of a second person /);
+    assert.match(one.words, /holds 3 faces and 1 labelled visit\./);
+
+    // The two with the most count: Bob's single visit short by 3, Alice complete.
+    const short = calibrationReadiness(samples([[1, 4, 0], [3, 0, 1], [2, 0, 0]]), names);
+    assert.deepEqual(short.shortfalls.map((s) => [s.name, s.have, s.more]), [['Bob', 1, 3]]);
+    assert.match(short.words, /needs 3 more faces or labelled visits of Bob \(/);
+
+    const ready = calibrationReadiness(samples([[1, 4, 0], [2, 2, 2]]), names);
+    assert.equal(ready.ready, true);
+    assert.deepEqual(ready.shortfalls, []);
+    assert.equal(ready.words, 'The history holds 6 faces and 2 labelled visits: enough to suggest from.');
+  });
+
+  it('turns comparisons into visits as face-recognize counts a stranger\'s chances', () => {
+    // A model without a shipped table: every photo is a chance.
+    assert.equal(strangerChances('m', samples([[1, 4, 3], [2, 6, 0]])), 10);
+    const pairFar = pairFarForVisits(1000, 10);
+    assert.ok(pairFar < 1 / 1000 && pairFar > 1 / 10_500, `${pairFar}`);
+    assert.ok(Math.abs(strangersPerVisit(pairFar, 10) - 1 / 1000) < 1e-12, 'the two directions agree');
+    assert.equal(strangersPerVisit(0, 10), 0);
+  });
+
+  it('says what a tolerance means at the door, in words and numbers', () => {
+    assert.equal(oneInWords(1 / 1013), 'about 1 in 1,000 visits');
+    assert.equal(oneInWords(0.6), 'about 60 % of visits');
+    assert.equal(oneInWords(0), 'no visits');
+    assert.equal(
+      expectationAt(0.5, 1 / 1000, 0.95).words,
+      'Strangers let through: about 1 in 1,000 visits (0.1 %). Genuine visits missed: about 1 in 20 visits (5.0 %).',
+    );
+    assert.equal(expectationAt(0.5, 0.001, 1).words, 'Strangers let through: about 1 in 1,000 visits (0.1 %). Genuine visits missed: none in the history (0 %).');
+    assert.match(expectationAt(0.5, 0.7, null).words, /^Strangers let through: about 70 % of visits\. Genuine visits missed: not known yet/);
+    assert.ok(Math.abs(expectationAt(0.5, 0.001, 0.9).missed! - 0.1) < 1e-12);
+    assert.equal(expectationAt(0.5, 0.43, 0.6).words, 'Strangers let through: about 43 % of visits. Genuine visits missed: about 40 % of visits.');
+    // A fitted tolerance with strangers of the history still inside it says so.
+    assert.match(expectationAt(1.03, 0.14, 1, true).words, /^Strangers let through: about 1 in 7 visits \(14\.0 %\)\. .* More than aimed at: faces of different people in the history come closer than this\.$/);
+  });
+
+  describe('on a store', () => {
+    let dir: string;
+    let store: SqliteFaceStore;
+
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-guard-'));
+      store = openSqliteStore(path.join(dir, 'faces.db'));
+    });
+
+    afterEach(async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('refuses to suggest or apply from one face each, and suggests once labelled visits make up the rest', async () => {
+      const next = random(11);
+      const face = (x: number, y: number) => ({ model: 'm', embedding: [gaussian(next, x, 0.3), gaussian(next, y, 0.3)] });
+      await store.enroll('Alice', [face(0, 0)]);
+      await store.enroll('Mallory', [face(3, 0)], { list: 'blacklist' });
+      await store.enroll('Bob', [face(0, 3)]);
+      const refusal = await suggestTolerances(store, 0.01).then(
+        () => assert.fail('suggested from 3 faces'),
+        (err: unknown) => err,
+      );
+      assert.ok(refusal instanceof NotEnoughHistoryError);
+      assert.equal(refusal.code, 'BAD_INPUT');
+      assert.match(refusal.message, /needs 3 more faces or labelled visits of Alice and 3 more of Bob/);
+      assert.deepEqual((await store.tolerances('m')).length, 0);
+
+      // Alice: 3 more photos; Bob: 1 more photo and 2 visits labelled "yes, Bob".
+      await store.enroll('Alice', [face(0, 0), face(0, 0), face(0, 0)]);
+      await store.enroll('Bob', [face(0, 3)]);
+      const bob = (await store.getPerson('Bob'))!;
+      for (const eventId of ['e1', 'e2']) await store.addLabel({ eventId, personId: bob.id, verdict: 'confirm', model: 'm', embedding: face(0, 3).embedding });
+      const suggestion = await suggestTolerances(store, 0.01, { strangersOneIn: '1000' });
+      assert.equal(suggestion.readiness.ready, true);
+      assert.equal(suggestion.readiness.visits, 2);
+      assert.equal(suggestion.strangersOneIn, 1000);
+      assert.equal(suggestion.chances, 7, 'a stranger meets 7 photos');
+      assert.ok(Math.abs(suggestion.targetFar - pairFarForVisits(1000, 7)) < 1e-15);
+      assert.match(suggestion.expected.words, /^Strangers let through: about 1 in 1,000 visits \(0\.1 %\)\. Genuine visits missed: /);
+      assert.equal(suggestion.expectedNow, null, "the nodes' own tolerance is in force");
+      assert.ok(suggestion.curve.every((p) => p.strangers >= p.far && p.tar !== null), 'both curves, strangers per visit at least per comparison');
+      const changes = await applySuggestion(store, suggestion, { actor: 'test' });
+      assert.equal(changes.length, 4);
+      const again = await suggestTolerances(store, 0.01, { strangersOneIn: 1000 });
+      assert.ok(again.expectedNow !== null && again.expectedNow.tolerance === changes[0].newTolerance);
+
+      assert.doesNotMatch(again.expected.words, /More than aimed at/);
+      // A suggestion carried over from before the faces went is still refused.
+      await assert.rejects(applySuggestion(store, { ...suggestion, readiness: { ...suggestion.readiness, ready: false } }, { actor: 'test' }), NotEnoughHistoryError);
+      await assert.rejects(suggestTolerances(store, 0.01, { strangersOneIn: 1 }), /about 1 in N visits/);
+    });
+  });
+});

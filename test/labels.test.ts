@@ -101,7 +101,18 @@ describe('face-db label and calibration actions (Node-RED runtime, real SQLite f
       await check.release();
     }
 
+    // Antonio: 3 photos and the visit confirmed above; Michael: 3 photos. Too little to calibrate from, said in faces and visits.
+    await assert.rejects(run({ action: 'calibrate', far: 0.05 }), /Not enough to suggest a tolerance yet: it needs 1 more face or labelled visit of Michael Jackson /);
+    await assert.rejects(run({ action: 'applyCalibration', far: 0.05 }), /it needs 1 more face or labelled visit of Michael Jackson /);
+    assert.equal((await run({ action: 'calibrationHistory' })).payload.changes.length, 0, 'nothing applied from too little');
+    await run({ action: 'enroll', name: 'Michael Jackson', payload: photos('Michael_Jackson').slice(3, 4) });
+
     const suggestion = (await run({ action: 'calibrate', far: 0.05 })).payload;
+    assert.equal(suggestion.readiness.ready, true);
+    assert.match(suggestion.expected.words, /^Strangers let through: about (1 in [\d,]+ visits \(\d+\.\d %\)|\d+ % of visits)\. Genuine visits missed: /);
+    const perVisit = (await run({ action: 'calibrate', strangers: 100 })).payload;
+    assert.equal(perVisit.strangersOneIn, 100);
+    assert.ok(perVisit.targetFar < 0.01 && perVisit.global.tolerance < suggestion.global.tolerance, 'about 1 in 100 strangers\' visits: stricter than 5 % of single comparisons');
     assert.deepEqual(suggestion.people.map((p: { name: string }) => p.name).sort(), ['Antonio Palocci', 'Fujio Cho', 'Michael Jackson']);
     assert.ok(suggestion.global.tolerance > 0.3 && suggestion.global.tolerance < 1, `global ${suggestion.global.tolerance}`);
     const applied = (await run({ action: 'applyCalibration', far: 0.05 })).payload;

@@ -1,6 +1,7 @@
 import { PorchlightError } from '../errors';
 import type { CalibratedTolerance, FaceStore, PersonList, ToleranceChange, ToleranceUpdate } from '../store/types';
 import { estimateTolerance, rateCurve, shareAtOrBelow, shrinkWeight, shrunkTolerance, type CurvePoint, type ToleranceEstimate } from './estimate';
+import { calibrationReadiness, expectationAt, pairFarForVisits, strangerChances, strangersPerVisit, type Expectation, type Readiness } from './guard';
 import { collectHistory, type HistoryOptions } from './history';
 
 export interface PersonSuggestion {
@@ -23,13 +24,28 @@ export interface PersonSuggestion {
   current: number | null;
 }
 
+/** A point of the curve with the strangers let through per visit (face-recognize's "1 in N"), besides the share of single comparisons. */
+export interface VisitCurvePoint extends CurvePoint {
+  strangers: number;
+}
+
 export interface CalibrationSuggestion {
   model: string;
+  /** The share of single face comparisons of two different people allowed within the tolerance. */
   targetFar: number;
+  /** The target as face-recognize says it: about 1 in this many strangers' visits let through. */
+  strangersOneIn: number;
+  /** A stranger's chances against the enrolled faces (see `strangerChances`): turns comparisons into visits. */
+  chances: number;
   global: ToleranceEstimate & { current: number | null };
+  /** What the suggested tolerance means at the door, in words and numbers. */
+  expected: Expectation;
+  /** What the tolerance in force now means, measured on the same history (null: the nodes' own tolerance is in force). */
+  expectedNow: Expectation | null;
+  readiness: Readiness;
   people: PersonSuggestion[];
-  /** FAR and TAR against the tolerance over the whole history. */
-  curve: CurvePoint[];
+  /** Strangers let through (per comparison and per visit) and genuine visits accepted against the tolerance, over the whole history. */
+  curve: VisitCurvePoint[];
   /** One in this many impostor pairs was compared (1 = all). */
   impostorStride: number;
 }
@@ -39,6 +55,29 @@ export interface SuggestOptions extends HistoryOptions {
   model?: string;
   /** Points of the curve; default 41. */
   curvePoints?: number;
+  /**
+   * The target in face-recognize's words: about 1 in this many strangers' visits let through (at least 2).
+   * When given, it sets the target (the `targetFar` argument is not read).
+   */
+  strangersOneIn?: unknown;
+}
+
+/**
+ * Refused for too little history: `readiness` says what is missing, in faces
+ * and labelled visits (the message is its words).
+ */
+export class NotEnoughHistoryError extends PorchlightError {
+  constructor(readonly readiness: Readiness) {
+    super('BAD_INPUT', readiness.words);
+  }
+}
+
+function checkStrangersOneIn(value: unknown): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 2) {
+    throw new PorchlightError('BAD_INPUT', 'strangers let through must be given as the N of "about 1 in N visits", a number of at least 2 (for example 1000)');
+  }
+  return n;
 }
 
 /** The model with the most stored faces: the one face-recognize matches with in a DB used by one engine. */
@@ -62,16 +101,25 @@ export function checkTargetFar(value: unknown): number {
  * true-accept rate expected at it, and the FAR/TAR curve.
  */
 export async function suggestTolerances(store: FaceStore, targetFarInput: unknown, options: SuggestOptions = {}): Promise<CalibrationSuggestion> {
-  const targetFar = checkTargetFar(targetFarInput);
+  const visitTarget = options.strangersOneIn === undefined ? undefined : checkStrangersOneIn(options.strangersOneIn);
+  if (visitTarget === undefined) checkTargetFar(targetFarInput); // a bad target answers before the history is read
   const model = options.model ?? (await busiestModel(store));
   const history = await collectHistory(store, model, options);
-  if (history.all.impostor.length < 2) {
-    throw new PorchlightError('BAD_INPUT', `not enough history to calibrate ${model}: it needs faces of at least two people`);
-  }
+  const everyone = await store.listPeople();
+  const readiness = calibrationReadiness(history.samples, new Map(everyone.map((p) => [p.id, p.name])));
+  if (!readiness.ready || history.all.impostor.length < 2) throw new NotEnoughHistoryError(readiness);
+  const chances = strangerChances(model, history.samples);
+  const targetFar = visitTarget === undefined ? checkTargetFar(targetFarInput) : pairFarForVisits(visitTarget, chances);
   const current = new Map((await store.tolerances(model)).map((t) => [t.personId, t.tolerance]));
   const global = estimateTolerance(history.all, targetFar);
+  const globalNow = current.get(null) ?? null;
+  const impostorSorted = Float64Array.from(history.all.impostor).sort();
+  const genuineSorted = Float64Array.from(history.all.genuine).sort();
+  const accepted = (tolerance: number) => (genuineSorted.length ? shareAtOrBelow(genuineSorted, tolerance) : null);
+  // An extrapolated tolerance can still have strangers of the history within it (a "not X" face close to X): say the measured share then.
+  const suggestedMeasured = shareAtOrBelow(impostorSorted, global.tolerance);
   const people: PersonSuggestion[] = [];
-  for (const person of await store.listPeople()) {
+  for (const person of everyone) {
     const samples = history.people.get(person.id);
     if (!samples) continue; // no face of this model
     const own = samples.impostor.length >= 2 ? estimateTolerance(samples, targetFar).tolerance : null;
@@ -95,9 +143,15 @@ export async function suggestTolerances(store: FaceStore, targetFarInput: unknow
   return {
     model,
     targetFar,
-    global: { ...global, current: current.get(null) ?? null },
+    strangersOneIn: visitTarget ?? 1 / strangersPerVisit(targetFar, chances),
+    chances,
+    global: { ...global, current: globalNow },
+    expected: expectationAt(global.tolerance, strangersPerVisit(Math.max(targetFar, suggestedMeasured), chances), global.expectedTar, suggestedMeasured > targetFar),
+    expectedNow:
+      globalNow === null ? null : expectationAt(globalNow, strangersPerVisit(shareAtOrBelow(impostorSorted, globalNow), chances), accepted(globalNow)),
+    readiness,
     people,
-    curve: rateCurve(history.all, options.curvePoints),
+    curve: rateCurve(history.all, options.curvePoints).map((point) => ({ ...point, strangers: strangersPerVisit(point.far, chances) })),
     impostorStride: history.impostorStride,
   };
 }
@@ -108,8 +162,9 @@ export interface ApplyOptions {
   perPerson?: boolean;
 }
 
-/** Applies a suggestion in one step and returns the record of what changed. */
+/** Applies a suggestion in one step and returns the record of what changed; refuses one made from too little history. */
 export async function applySuggestion(store: FaceStore, suggestion: CalibrationSuggestion, options: ApplyOptions): Promise<ToleranceChange[]> {
+  if (!suggestion.readiness.ready) throw new NotEnoughHistoryError(suggestion.readiness);
   const round = (v: number) => Math.round(v * 10_000) / 10_000;
   const updates: ToleranceUpdate[] = [{ model: suggestion.model, personId: null, tolerance: round(suggestion.global.tolerance) }];
   if (options.perPerson !== false) {

@@ -11,6 +11,14 @@ export interface History {
   people: Map<number, { genuine: number[]; impostor: number[] }>;
   /** About one in this many cross-person pairs was compared (1 = all; above, random pairs up to `maxImpostorPairs`). */
   impostorStride: number;
+  /** Per person id: their enrolled faces (photos) and their visits labelled "yes, that was them", the samples their genuine pairs come from. */
+  samples: Map<number, PersonSamples>;
+}
+
+/** What one person's part of the history is made of, counted as a household counts it. */
+export interface PersonSamples {
+  faces: number;
+  visits: number;
 }
 
 export interface HistoryOptions {
@@ -135,5 +143,11 @@ export async function collectHistory(store: FaceStore, model: string, options: H
   await againstOwnFaces(confirmed, 'genuine');
   await againstOwnFaces(negatives, 'impostor');
   await againstOwnFaces(rejected, 'impostor');
-  return { model, all, people, impostorStride };
+  const samples = new Map<number, PersonSamples>();
+  for (const [personId, list] of facesOf) samples.set(personId, { faces: list.length, visits: 0 });
+  for (const label of confirmed) {
+    const entry = samples.get(label.personId);
+    if (entry) entry.visits++; // a visit of someone with no face left compares with nothing
+  }
+  return { model, all, people, impostorStride, samples };
 }

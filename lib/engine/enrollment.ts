@@ -30,6 +30,8 @@ export interface EnrollImagesOptions {
 export interface Refusal {
   source: string;
   reason: string;
+  /** When the image holds several faces and none was picked: where each is (image pixels), to pick one by its box. */
+  faces?: Box[];
   /** True when the image itself could not be read (not an image, corrupt, too large). */
   unreadable?: boolean;
 }
@@ -125,7 +127,7 @@ export async function enrollImages(
     }
     const picked = pickFace(result.faces, options.box, minQuality);
     if (typeof picked === 'string') {
-      refused.push({ source, reason: picked });
+      refused.push(!options.box && result.faces.length > 1 ? { source, reason: picked, faces: result.faces.map((f) => f.box) } : { source, reason: picked });
       return;
     }
     faces.push({
@@ -142,4 +144,36 @@ export async function enrollImages(
   }
   const enrolled = await store.enroll(cleanName, faces, { list: options.list, notes: options.notes });
   return { ...enrolled, refused };
+}
+
+/** A face found in a photo before it is enrolled: where it is, and whether it is good enough to enrol. */
+export interface PhotoFace {
+  /** Image pixels (after EXIF orientation), as `box` of an enrolment takes them. */
+  box: Box;
+  quality: number;
+  /** Null when the face can be enrolled; otherwise why not (too small, blurred, turned away). */
+  refusal: string | null;
+}
+
+export interface PhotoFaces {
+  width: number;
+  height: number;
+  /** Left to right, so that "the second face" means the same to everyone. */
+  faces: PhotoFace[];
+}
+
+/**
+ * The faces of one photo, found and judged as an enrolment would (same
+ * pipeline, same quality bar), so that a person can point at the one to enrol
+ * in a group photo: its box is then given to `enrollImages`.
+ */
+export async function facesInPhoto(pool: WorkerPool, image: Uint8Array, options: Pick<EnrollImagesOptions, 'embed' | 'minQuality'> = {}): Promise<PhotoFaces> {
+  const minQuality = options.minQuality ?? MIN_ENROLL_QUALITY;
+  const result = await embedFaces(pool, image, { policy: 'wait', ...options.embed });
+  const faces = result.faces.map((face): PhotoFace => {
+    const picked = pickFace([face], undefined, minQuality);
+    return { box: face.box, quality: face.quality.score, refusal: typeof picked === 'string' ? picked : null };
+  });
+  faces.sort((a, b) => a.box.x - b.box.x);
+  return { width: result.width, height: result.height, faces };
 }

@@ -1,6 +1,6 @@
 /** The public API of lib/engine: what code outside lib/ may import from this area. */
 export { acquireSharedPool, type PoolLease, type PoolOptions, type QueuePolicy, WorkerPool } from '../workers/pool';
 export { detectFaces, type DetectRequest, embedFaces, type EmbedRequest, isFaceApiDetector } from './client';
-export { embedRequestFor, type EnrollImage, enrollImages, NothingEnrolledError, type Refusal } from './enrollment';
+export { embedRequestFor, type EnrollImage, enrollImages, facesInPhoto, NothingEnrolledError, type PhotoFace, type PhotoFaces, type Refusal } from './enrollment';
 export { type CropEmbedder, poolCropEmbedder, reembedForSelection } from './reembed';
 export { BACKEND_CHOICES, type BackendChoice, type EngineModels, type EngineSelection, modelIdForSelection, selectBackend, TFJS_SELECTION } from './select';

@@ -6,7 +6,7 @@
  * chances. Pure numbers, no I/O: `porchlight eval impostors` feeds it LFW.
  */
 
-import { normalQuantile } from '../calibrate/estimate';
+import { normalQuantile } from './normal';
 import { euclidean } from '../vision/embedder';
 import type { ImpostorTable } from './strangers';
 import { PorchlightError } from '../errors';

@@ -6,7 +6,7 @@ import { PorchlightError } from '../../lib/errors';
 import { EventRepository } from '../../lib/eventlog';
 import type { Box } from '../../lib/image';
 import { exportFaces, exportFacesToFolder, type FaceStore, importFaces, lookupPerson, optionalPersonRef, parseList, parsePersonId, personRefOf, readExportFolder, readPersonFolders } from '../../lib/store';
-import { type EmbedRequest, type EngineSelection, type EnrollImage, enrollImages, poolCropEmbedder, reembedForSelection, type Refusal, type WorkerPool } from '../../lib/engine';
+import { type EmbedRequest, type EngineSelection, type EnrollImage, enrollImages, facesInPhoto, poolCropEmbedder, reembedForSelection, type Refusal, type WorkerPool } from '../../lib/engine';
 import type { FaceDb } from '../shared/db';
 import { VISITOR_ACTIONS } from './visitor-actions';
 
@@ -77,6 +77,13 @@ export const ACTIONS: Record<string, Action> = {
       notes: typeof msg.notes === 'string' ? msg.notes : undefined,
       box: boxOf(msg.box),
     });
+  },
+
+  /** The faces of one photo (msg.payload) and whether each can be enrolled: to pick one by its box in a group photo. Changes nothing. */
+  async facesInPhoto(msg, { engine, minQuality }) {
+    const [image] = imagesOf({ payload: msg.payload });
+    const { pool, embed } = await engine();
+    return facesInPhoto(pool, image.image, { minQuality, embed });
   },
 
   async list(_msg, { db }) {
@@ -174,13 +181,13 @@ export const ACTIONS: Record<string, Action> = {
     });
   },
 
-  /** Suggested tolerances for msg.far (default 0.001) from the DB's labelled history. */
+  /** Suggested tolerances for msg.strangers (about 1 in N visits) or msg.far (default 0.001) from the DB's labelled history. */
   async calibrate(msg, { db }) {
-    return suggestTolerances(db.store, msg.far ?? 0.001, { model: typeof msg.model === 'string' ? msg.model : undefined });
+    return suggestTolerances(db.store, msg.far ?? 0.001, { model: typeof msg.model === 'string' ? msg.model : undefined, strangersOneIn: msg.strangers });
   },
 
   async applyCalibration(msg, { db }) {
-    const suggestion = await suggestTolerances(db.store, msg.far, { model: typeof msg.model === 'string' ? msg.model : undefined });
+    const suggestion = await suggestTolerances(db.store, msg.far, { model: typeof msg.model === 'string' ? msg.model : undefined, strangersOneIn: msg.strangers });
     return { model: suggestion.model, changes: await applySuggestion(db.store, suggestion, { actor: 'face-db', perPerson: msg.perPerson !== false }) };
   },
 

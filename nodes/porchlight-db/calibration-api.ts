@@ -56,14 +56,14 @@ export function registerCalibrationApi(RED: NodeAPI, handle: Handle, engineFor: 
   const modelOf = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
 
   RED.httpAdmin.get('/porchlight/calibration', read, handle(async ({ store }, req) => {
-    const suggestion = await suggestTolerances(store, req.query.far ?? 0.001, { model: modelOf(req.query.model) });
+    const suggestion = await suggestTolerances(store, req.query.far ?? 0.001, { model: modelOf(req.query.model), strangersOneIn: req.query.strangers });
     return { ...suggestion, tolerances: await store.tolerances(suggestion.model) };
   }));
 
   RED.httpAdmin.post('/porchlight/calibration/apply', write, handle(async ({ store }, req) => {
     const body = bodyOf(req);
     // The suggestion is computed again here from the same history: the client names a target, not the numbers.
-    const suggestion = await suggestTolerances(store, body.far, { model: modelOf(body.model) });
+    const suggestion = await suggestTolerances(store, body.far, { model: modelOf(body.model), strangersOneIn: body.strangers });
     const changes = await applySuggestion(store, suggestion, { actor: actorOf(req), perPerson: body.perPerson !== false });
     return { model: suggestion.model, changes, tolerances: await store.tolerances(suggestion.model) };
   }));
