@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { newEventId } from '../lib/events/event-id';
 import { registerHealthCheck } from '../lib/metrics/health';
 import { openStore } from '../lib/store';
-import { acquireSharedStore } from '../lib/store/shared';
+import { acquireSharedStore } from '../lib/match/shared-store';
 import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool } from '../lib/workers/pool';
 import { truncatedJpeg } from './support/images';

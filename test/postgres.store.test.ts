@@ -5,7 +5,7 @@ import { attachMatcher, type AttachedMatcher } from '../lib/match';
 import { MIGRATIONS, openPostgresStore, type Migration, type PostgresFaceStore, type StoreChange, type StoreHealth } from '../lib/store';
 import { openPgPool, type PostgresConfig } from '../lib/store/postgres/connection';
 import { runPgMigrations } from '../lib/store/postgres/migrations';
-import { acquireSharedStore } from '../lib/store/shared';
+import { acquireSharedStore } from '../lib/match/shared-store';
 import { createTestDatabase, emptyDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { describeFaceStoreContract, randomFace } from './support/store-contract';
 import { TcpProxy } from './support/tcp-proxy';

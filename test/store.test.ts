@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION, openSqliteStore, runMigrations, type Migration, type SqliteFaceStore } from '../lib/store';
 import { isPorchlightError } from '../lib/errors';
-import { acquireSharedStore } from '../lib/store/shared';
+import { acquireSharedStore } from '../lib/match/shared-store';
 import { describeFaceStoreContract, randomFace } from './support/store-contract';
 
 function tempDir(): string {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
 import { openStore, type NewFace } from '../lib/store';
-import { acquireSharedStore } from '../lib/store/shared';
+import { acquireSharedStore } from '../lib/match/shared-store';
 import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';

@@ -1,3 +1,4 @@
+import { trackedBreakers, type CircuitBreaker } from '../process/circuit-breaker';
 import { peekSharedPool } from '../workers/pool';
 
 /** One component's state as `GET /porchlight/health` shows it. */
@@ -44,9 +45,16 @@ function poolHealth(): ComponentHealth {
   return { ok: stats.threads > 0, state: 'running', workers: stats.threads, busy: stats.running, queued: stats.queued, crashes: stats.crashes, timeouts: stats.timeouts };
 }
 
+/** A tracked circuit breaker (lib/process) as `circuit:<name>`: down unless closed. */
+function breakerHealth(breaker: CircuitBreaker): ComponentHealth {
+  const stats = breaker.stats();
+  return { ...stats, ok: stats.state === 'closed', detail: breaker.describe(), retryAt: stats.retryAt && new Date(stats.retryAt).toISOString() };
+}
+
 export async function healthReport(): Promise<HealthReport> {
   const components: Record<string, ComponentHealth> = {};
   if (!checks.has('engine')) components.engine = poolHealth();
+  for (const breaker of trackedBreakers()) components[`circuit:${breaker.name}`] = breakerHealth(breaker);
   await Promise.all(
     [...checks].map(async ([key, check]) => {
       try {

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { PorchlightError } from '../errors';
-import { registerHealthCheck } from '../metrics/health';
 
 /**
  * A circuit breaker for a stage that keeps failing (issue 19; the seed's
@@ -191,15 +190,10 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
 /** Breakers in use (cameras, replication...), for /porchlight/metrics and /porchlight/health. */
 const tracked = new Map<string, CircuitBreaker>();
 
-/** Lists `breaker` under its name (metrics, and `circuit:<name>` in /porchlight/health: down unless closed) until the returned function is called. */
+/** Lists `breaker` under its name (metrics, and `circuit:<name>` in /porchlight/health: down unless closed; lib/metrics reads the list) until the returned function is called. */
 export function trackBreaker(breaker: CircuitBreaker): () => void {
   tracked.set(breaker.name, breaker);
-  const unregister = registerHealthCheck(`circuit:${breaker.name}`, () => {
-    const stats = breaker.stats();
-    return { ...stats, ok: stats.state === 'closed', detail: breaker.describe(), retryAt: stats.retryAt && new Date(stats.retryAt).toISOString() };
-  });
   return () => {
-    unregister();
     if (tracked.get(breaker.name) === breaker) tracked.delete(breaker.name);
   };
 }

@@ -42,5 +42,4 @@ export function storeKey(config: StoreConfig): string {
 export { readPersonFolders } from './folders';
 export { openPgPool } from './postgres/connection';
 export { runPgMigrations } from './postgres/migrations';
-export { acquireSharedStore, type StoreLease } from './shared';
 export { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from './transfer';

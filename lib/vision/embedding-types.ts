@@ -1,4 +1,4 @@
-import type { DetectedFaceWithCrop, DetectTaskResult } from '../workers/tasks';
+import type { DetectedFaceWithCrop, DetectTaskResult } from './types';
 
 /**
  * Contract between the recognition engine (embeddings in the worker pool) and

@@ -56,3 +56,18 @@ export interface DetectorFactory {
   validateConfig(config: DetectorConfig): DetectorConfig;
   create(config: DetectorConfig): Detector;
 }
+
+export interface DetectedFaceWithCrop extends DetectedFace {
+  crop?: Uint8Array;
+}
+
+export interface DetectTaskResult {
+  faces: DetectedFaceWithCrop[];
+  /** Source image size after EXIF orientation. */
+  width: number;
+  height: number;
+  detector: string;
+  /** Set when the requested detector could not load and another stood in. */
+  fallbackWarning?: string;
+  timings: { decodeMs: number; detectMs: number; totalMs: number };
+}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { PorchlightError, fromWireError, type WireError } from '../errors';
-import { newNativeGuard, stopBetweenNativeCalls, type NativeGuard } from './native-guard';
+import { newNativeGuard, stopBetweenNativeCalls, type NativeGuard } from '../vision/onnx/native-guard';
 
 // sharp must be loaded by the main thread before any worker loads it, or
 // libvips can be unloaded under a running worker at exit.

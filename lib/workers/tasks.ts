@@ -1,6 +1,9 @@
 import type { RawImage } from '../image/types';
 import type { DetectOptions, DetectedFace } from '../vision/types';
 
+// The detection result is the vision pipeline's type (lib/vision/types.ts); the task protocol carries it as is.
+export type { DetectedFaceWithCrop, DetectTaskResult } from '../vision/types';
+
 /**
  * The messages between the main thread and the vision workers. Image bytes
  * travel in SharedArrayBuffers: one copy into shared memory on the main
@@ -23,21 +26,6 @@ export interface DetectTask {
   limits: DecodeLimits;
   /** Longest side of the JPEG crop of each face; 0 for no crops. */
   cropSize: number;
-}
-
-export interface DetectedFaceWithCrop extends DetectedFace {
-  crop?: Uint8Array;
-}
-
-export interface DetectTaskResult {
-  faces: DetectedFaceWithCrop[];
-  /** Source image size after EXIF orientation. */
-  width: number;
-  height: number;
-  detector: string;
-  /** Set when the requested detector could not load and another stood in. */
-  fallbackWarning?: string;
-  timings: { decodeMs: number; detectMs: number; totalMs: number };
 }
 
 /**

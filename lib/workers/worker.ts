@@ -3,7 +3,7 @@ import { toWireError } from '../errors';
 import { closeModelFiles } from '../vision/onnx/runtime';
 import { runDetect } from './handlers/detect';
 import { runEmbed } from './handlers/embed';
-import { setCurrentGuard } from './native-guard';
+import { setCurrentGuard } from '../vision/onnx/native-guard';
 import type { WorkerEnvelope, WorkerReply } from './pool';
 import type { WorkerTask } from './tasks';
 import { PorchlightError } from '../errors';

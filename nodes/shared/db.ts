@@ -3,8 +3,8 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import type { Matcher } from '../../lib/match';
-import { acquireSharedStore, type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey, type StoreLease } from '../../lib/store';
+import { acquireSharedStore, type Matcher, type StoreLease } from '../../lib/match';
+import { type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { errorStatus, readyStatus } from './status';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PorchlightError, isPorchlightError } from '../../errors';
-import { guardNativeCall } from '../../workers/native-guard';
+import { guardNativeCall } from './native-guard';
 
 /**
  * ONNX Runtime sessions for the worker threads. Two runtimes run the same

@@ -1,6 +1,5 @@
-import { attachMatcher, type AttachedMatcher, type Matcher, type MatcherOptions } from '../match';
-import { openStore, storeKey, type StoreConfig } from './index';
-import type { FaceStore } from './types';
+import { openStore, storeKey, type FaceStore, type StoreConfig } from '../store';
+import { attachMatcher, type AttachedMatcher, type Matcher, type MatcherOptions } from './matcher';
 
 export interface StoreLease {
   store: FaceStore;

@@ -1,4 +1,4 @@
-import { PorchlightError } from '../errors';
+import { PorchlightError } from '../../errors';
 
 /**
  * A worker thread terminated inside a native onnxruntime call aborts the
