@@ -141,4 +141,12 @@ describe('lib boundary (folder imports)', () => {
       .map((line) => `${line.file}: '${line.specifier}'`);
     assert.deepEqual(offending, []);
   });
+
+  it('the package main ships its types: package.json types is the compiled lib/index.d.ts', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { main: string; types: string; files: string[] };
+    assert.equal(pkg.main, 'dist/lib/index.js');
+    assert.equal(pkg.types, 'dist/lib/index.d.ts');
+    assert.ok(pkg.files.includes('dist/lib'));
+    assert.ok(fs.existsSync(path.join(repoRoot, pkg.types)), `${pkg.types} is built (tsconfig declaration: true)`);
+  });
 });

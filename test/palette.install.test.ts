@@ -159,6 +159,7 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
     const [{ filename, entryCount, files }] = JSON.parse(packed.output.slice(packed.output.indexOf('['))) as [{ filename: string; entryCount: number; files: { path: string }[] }];
     assert.deepEqual(files.filter((f) => f.path.endsWith('.map')), [], 'no source maps in the package');
     assert.ok(files.some((f) => f.path === 'LICENSE'));
+    assert.ok(files.some((f) => f.path === 'dist/lib/index.d.ts'), 'the package main ships its types');
 
     const installed = await paletteInstall(path.join(work, path.basename(filename)), userDir);
     assert.equal(installed.code, 0, `npm install failed:\n${installed.output}`);
