@@ -1,5 +1,5 @@
 /**
- * The long soak's numbers (issue 19, part 7): its CSV read back, a least
+ * The long soak's numbers: its CSV read back, a least
  * squares slope per column (per hour), and an SVG chart drawn from the CSV,
  * one small panel per column with its fitted line. No chart library: plain
  * SVG text, so the docs can embed it and a diff shows what changed.

@@ -1,5 +1,5 @@
 /**
- * The long view (issue 19, part 7): `npm run soak -- --hours N`.
+ * The long view: `npm run soak -- --hours N`.
  *
  * The doorbell pipeline of the flood (bench/soak.ts: gpio-doorbell simulated
  * -> frame-buffer on a message-fed camera -> face-detect -> face-recognize ->

@@ -1,5 +1,5 @@
 /**
- * Load and soak (issue 8), behind `npm run soak` (`-- --quick` for the short
+ * Load and soak, behind `npm run soak` (`-- --quick` for the short
  * runs, `-- --only flood|stream|redeploys` for one part); a short run of each
  * is in the suite (test/reliability.soak.test.ts) with the same checks.
  *

@@ -1,5 +1,5 @@
 /**
- * Dependency checks that work on this machine (issue 19), run by .ci/run:
+ * Dependency checks that work on this machine, run by .ci/run:
  *
  * - licences: every production dependency in package-lock.json (what
  *   `npm install --omit=dev` brings, optional platform binaries included)

@@ -1,5 +1,5 @@
 /**
- * Coverage summary by folder and its floor (issue 19), run after `c8 mocha`
+ * Coverage summary by folder and its floor, run after `c8 mocha`
  * (`npm test`'s posttest): reads coverage/coverage-summary.json (c8's
  * json-summary, remapped to the TypeScript sources), prints line and branch
  * coverage for lib/, nodes/ and in all, and exits 1 when one is under its

@@ -211,7 +211,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     const restored = openSqliteStore(backup.payload.file);
     assert.deepEqual((await restored.listPeople()).map((p) => [p.name, p.list, p.faceCount]), [['P0', 'known', 2], ['P1', 'blacklist', 2]]);
     await restored.close();
-    // Restore (issue 19): a person forgotten after the backup comes back; what was replaced is saved first.
+    // Restore: a person forgotten after the backup comes back; what was replaced is saved first.
     await run({ action: 'forget', name: 'P0' });
     const back = await run({ action: 'restore', path: backup.payload.file });
     assert.equal(back.payload.counts.people, 2);

@@ -7,7 +7,7 @@ import { helper } from './support/node-red';
 import { nodeFile, repoRoot } from './support/paths';
 
 /**
- * docs/monitoring (issue 19): the alert rules pass `promtool check rules`,
+ * docs/monitoring: the alert rules pass `promtool check rules`,
  * every alert has a `promtool test rules` case, and the dashboard and rules
  * use only metric names that a running Node-RED with Porchlight's nodes
  * deployed really serves on /porchlight/metrics.

@@ -4,7 +4,7 @@ import { licenceVerdict, modelLicences, productionLicences } from '../scripts/ch
 import { byFolder, checkFloors } from '../scripts/coverage-report';
 import { repoRoot } from './support/paths';
 
-/** scripts/check-deps.ts and scripts/coverage-report.ts (issue 19). */
+/** scripts/check-deps.ts and scripts/coverage-report.ts. */
 describe('dependency licences and the coverage floor', () => {
   it('judges SPDX expressions: OR takes the best side, AND the worst', () => {
     assert.equal(licenceVerdict('MIT'), 'permissive');

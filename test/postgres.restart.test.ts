@@ -17,7 +17,7 @@ import { lfwImage } from './support/paths';
 import { randomFace } from './support/store-contract';
 
 /**
- * Issue 9's "database stopped during events", for real: a private PostgreSQL
+ * A "database stopped during events", for real: a private PostgreSQL
  * server (not the shared test cluster) is shut down with `pg_ctl stop -m fast`
  * and started again on the same port and data, while a door writes events
  * and two face stores follow one gallery.

@@ -7,7 +7,7 @@ import { newEventId } from '../lib/events/event-id';
 import { attachStructuredLog, structuredLogEnabled, type StructuredLine } from '../lib/logging/structured';
 import { openSqliteStore } from '../lib/store';
 
-/** lib/logging/structured.ts (issue 19): a JSON line per event transition and error, off unless asked for. */
+/** lib/logging/structured.ts: a JSON line per event transition and error, off unless asked for. */
 describe('structured logs', () => {
   it('is off by default, on from settings.js or PORCHLIGHT_JSON_LOG', () => {
     assert.equal(structuredLogEnabled(undefined, {}), false);

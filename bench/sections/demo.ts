@@ -26,7 +26,7 @@ const EXPECTED: Record<SceneKey, { verdict: string; people: string[] }> = {
   nobody: { verdict: 'no_face', people: [] },
 };
 const OTHERS: SceneKey[] = ['mallory', 'stranger', 'nobody'];
-/** Presses with a known face at the door (the figure: at least 20). */
+/** Presses with a known face at the door (the target: at least 20). */
 const KNOWN_PRESSES = 20;
 
 interface StoredEvent {

@@ -1,5 +1,5 @@
 /**
- * The shared event log on PostgreSQL (issue 9): how fast a door's finished
+ * The shared event log on PostgreSQL: how fast a door's finished
  * events reach it. Events carry two faces with 4 KB crops and a snapshot with
  * its thumbnail (drawn once from an LFW photo, about 20 KB together), like a
  * real visit. Measured in the same run: the local SQLite insert rate of those

@@ -1,5 +1,5 @@
 /**
- * The face store on PostgreSQL (issue 9): how long a door takes to load a
+ * The face store on PostgreSQL: how long a door takes to load a
  * 100,000-embedding gallery at start-up (open the store, then the matcher
  * holds every embedding), against the same gallery in SQLite in the same
  * run; and how long a gallery change made by one instance takes to reach

@@ -4,7 +4,7 @@
  * then while JSON enrolments of 200 LFW images (20 requests of 10, sent at
  * once, repeated for as long as the presses last) keep the worker pool busy.
  * The press's frames run in the pool's doorbell lane, the enrolment in the
- * bulk lane; the ratio of the two medians is the figure (issue 15: within 2x).
+ * bulk lane; the ratio of the two medians is the figure (the target: within 2x).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -75,7 +75,7 @@ const section: BenchSection = {
       const out: Measurement[] = [
         latency('press to verdict, idle', idle),
         latency('press to verdict, during a 200-image enrolment', loaded, `${loadedAt} images embedded by the enrolments meanwhile${failedRequests ? `, ${failedRequests} enrolment requests failed` : ''}`),
-        { name: 'during enrolment / idle (p50)', kind: 'value', value: ratio, unit: 'x', note: 'issue 15: at most 2x' },
+        { name: 'during enrolment / idle (p50)', kind: 'value', value: ratio, unit: 'x', note: 'target: at most 2x' },
         {
           name: 'during enrolment / idle (p95)',
           kind: 'value',

@@ -5,7 +5,7 @@ import { PorchlightError } from '../errors';
 
 /**
  * Verified online backups of a Porchlight SQLite file (faces and the event
- * log), rotated in a folder, and their restore (issue 19).
+ * log), rotated in a folder, and their restore.
  *
  * - Online: better-sqlite3's backup API copies pages in steps with the event
  *   loop free between them; writes by the same connection meanwhile are

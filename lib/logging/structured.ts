@@ -1,7 +1,7 @@
 import type { EventLog, RecordOutcome } from '../eventlog/event-log';
 
 /**
- * Structured logs for log shippers (issue 19): one JSON line per event
+ * Structured logs for log shippers: one JSON line per event
  * transition the event log records (press -> created, frame -> processing,
  * verdict -> completed, failure -> failed) and per error it meets, with the
  * event id, door, stage and timings. Off by default (Node-RED's own log stays

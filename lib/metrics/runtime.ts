@@ -4,7 +4,7 @@ import { trackedBreakers, type CircuitState } from '../process/circuit-breaker';
 import { healthReport } from './health';
 
 /**
- * Process and component metrics on Porchlight's own registry (issue 19):
+ * Process and component metrics on Porchlight's own registry:
  * prom-client's default collectors (process CPU, RSS, heap, handles, start
  * time, GC, libuv lag summary), an event-loop lag histogram of Porchlight's
  * own, and each `/porchlight/health` component as a 0/1 gauge (cameras with

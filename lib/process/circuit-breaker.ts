@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { PorchlightError } from '../errors';
 
 /**
- * A circuit breaker for a stage that keeps failing (issue 19; the seed's
- * 5.1): the shared PostgreSQL log, a camera, a model backend.
+ * A circuit breaker for a stage that keeps failing: the shared PostgreSQL
+ * log, a camera, a model backend.
  *
  * - closed: calls go through; failures are remembered for `windowMs`.
  * - open: `failures` failures within the window open it: no call for

@@ -112,7 +112,7 @@ export interface ModelSummary {
 }
 
 /**
- * A tolerance calibrated from the household's history (issue 10): for one
+ * A tolerance calibrated from the household's history: for one
  * person, or DB-wide (`personId` null), for one model. Precedence when
  * matching: the person's, then the DB-wide one, then the node's own setting.
  */

@@ -15,7 +15,7 @@ const actorOf = (req: Request) => String((req as Request & { user?: { username?:
 const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 
 /**
- * Corrections and calibration (issue 10), beside the faces API and through
+ * Corrections and calibration, beside the faces API and through
  * its helpers (`handle` opens the request's face DB, `engineFor` names the
  * engine whose pipeline embeds):
  * `POST /porchlight/events/:id/faces/:face/label` {verdict: confirm|reject, person?, correctName?},

@@ -28,7 +28,7 @@ const SQLITE_TABLES = `
 `;
 
 /**
- * Recurring unknown visitors (issue 10): every unknown face of an event with
+ * Recurring unknown visitors: every unknown face of an event with
  * its embedding (`visitor_faces`), each in a cluster (`visitors`). A cluster
  * seen at enough distinct events gets a stable `number` ("visitor #7").
  * Deleting an event (retention or by hand) deletes its unknown faces in the

@@ -1,7 +1,7 @@
 import type { Migration } from './types';
 
 /**
- * "That's not X" and calibrated tolerances (issue 10): a face is a positive
+ * "That's not X" and calibrated tolerances: a face is a positive
  * example of its person or a negative one; the user's labels on event faces
  * (with the face's embedding, the calibration's history); tolerances
  * calibrated per person or DB-wide, per model; and the record of every change
