@@ -5,7 +5,7 @@ import { WorkerPool } from '../lib/workers/pool';
 import { defaultSelection, embedLfwImages, lfwFolds } from './support/lfw-embeddings';
 
 /**
- * The issue's calibration check: LFW's pairs.txt folds used as a household's
+ * The calibration check: LFW's pairs.txt folds used as a household's
  * history. For each fold, the tolerance is estimated from the other nine
  * folds' pairs (matched = genuine, mismatched = impostor) for a target
  * false-accept rate, and the FAR is measured on the held-out fold.

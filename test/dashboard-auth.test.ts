@@ -25,7 +25,7 @@ interface Person {
   list: string;
 }
 
-/** Every change the issue's attacker made, as the dashboard's pages send them (`widget-send` to a template, `widget-action` on the ring button). */
+/** Every change the reported attack made, as the dashboard's pages send them (`widget-send` to a template, `widget-action` on the ring button). */
 function hostileMessages(alice: Person, mallory: Person): Array<[string, string, unknown]> {
   const photo = `data:image/jpeg;base64,${fs.readFileSync(lfwImage('Aaron_Eckhart', 1)).toString('base64')}`;
   // A forged `_client`: the browser claims to be the admin; the server must not believe it.

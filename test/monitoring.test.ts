@@ -178,7 +178,7 @@ describe('monitoring: Prometheus alert rules and Grafana dashboard', function ()
       assert.deepEqual(unknown, [], 'metric names not served by /porchlight/metrics');
     });
 
-    it('dashboard has the panels the issue lists', () => {
+    it('dashboard has the panels an operator needs', () => {
       const dashboard = JSON.parse(fs.readFileSync(dashboardFile, 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
       const uses = (metric: string) => dashboard.panels.some((p) => p.targets.some((t) => t.expr.includes(metric)));
       for (const metric of [

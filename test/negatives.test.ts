@@ -83,7 +83,7 @@ describe('negative examples in the matcher ("that is not X")', () => {
 });
 
 /**
- * The issue's look-alike test. From the mismatched pairs of LFW's pairs.txt,
+ * The look-alike test. From the mismatched pairs of LFW's pairs.txt,
  * the ones the default pipeline and tolerance accept, where one side (P) has
  * at least three images: the other side (X) is enrolled from the pair's image
  * (every such X in one face DB), P's pair image is the face seen at the door.
