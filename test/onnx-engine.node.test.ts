@@ -124,8 +124,9 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
     let res = await helper.request().get('/porchlight/models').expect(200);
     assert.deepEqual(res.body.map((p: any) => [p.name, p.installed]), [['yunet-mobilefacenet', false]]);
     await helper.request().post('/porchlight/models/install').send({ pack: 42 }).expect(400);
-    res = await helper.request().post('/porchlight/models/install').send({ pack: 'nope' }).expect(422);
-    assert.match(res.body.error, /unknown model pack "nope"/);
+    res = await helper.request().post('/porchlight/models/install').send({ pack: 'nope' }).expect(404);
+    assert.equal(res.body.error.code, 'NOT_FOUND');
+    assert.match(res.body.error.message, /unknown model pack "nope"/);
     res = await helper.request().post('/porchlight/models/install').send({ pack: 'yunet-mobilefacenet', from: modelsDir }).expect(200);
     assert.equal(res.body.files.length, 2);
     assert.ok(res.body.files.every((f: any) => f.path.startsWith(packsDir)));

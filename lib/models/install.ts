@@ -108,7 +108,7 @@ async function installFile(file: PackFile, dir: string, options: InstallOptions)
  */
 export async function installPack(packName: string, options: InstallOptions = {}): Promise<InstallResult> {
   const pack = findPack(packName);
-  if (!pack) fail(`unknown model pack "${packName}"; available: ${MODEL_PACKS.map((p) => p.name).join(', ')}`);
+  if (!pack) throw new PorchlightError('NOT_FOUND', `unknown model pack "${packName}"; available: ${MODEL_PACKS.map((p) => p.name).join(', ')}`);
   const dir = path.join(modelsDir(options.userDir), pack.name);
   fs.mkdirSync(dir, { recursive: true });
   const files: InstalledFile[] = [];

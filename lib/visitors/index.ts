@@ -7,6 +7,7 @@ export { VisitorBook, CLUSTER_TOLERANCE_SHARE, DEFAULT_MIN_EVENTS, MAX_NAMED_FAC
 export { variedBestFaces } from './sampling';
 export { unknownFacesOf } from './message';
 export { findFace, faceSourceOf, type FaceSource, type FindDeps } from './find';
+export { findFaceWith, listVisitors, visitorIdOf, type FindEngine } from './requests';
 export type * from './types';
 
 /** One book per SQLite connection: every node on a door's file shares it. */

@@ -6,7 +6,7 @@ import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStor
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { dbSettings, explainReadOnly, openFaceDb } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
-import { activeLogs, activeReaders, registerEventRoutes } from './routes';
+import { registerAdminHttp, registerEventReader } from '../admin-http';
 import { startSharedLog } from './shared-log';
 import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging';
 
@@ -100,11 +100,8 @@ export = function register(RED: NodeAPI): void {
       const db = faceDb.local;
       const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
       const shared = startSharedLog(this, log, faceDb.store, { maxBacklog: numberSetting(def.maxBacklog, DEFAULTS.maxBacklog) });
-      activeLogs.set(this.id, log);
-      activeReaders.set(this.id, shared.reader);
       cleanups.push(
-        () => activeLogs.get(this.id) === log && activeLogs.delete(this.id),
-        () => activeReaders.get(this.id) === shared.reader && activeReaders.delete(this.id),
+        registerEventReader(this.id, shared.reader),
         watchStorage(settings.file, () => ({
           databaseBytes: fileBytes(settings.file) + fileBytes(`${settings.file}-wal`),
           snapshotBytes: log.repository.snapshotBytes(),
@@ -218,5 +215,5 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('porchlight-event-log', EventLogNode as never);
-  registerEventRoutes(RED);
+  registerAdminHttp(RED);
 };

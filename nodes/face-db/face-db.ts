@@ -7,6 +7,7 @@ import { engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus } from '../shared/status';
 import { assertDashboardAllowed } from '../shared/dashboard-access';
 import { ACTIONS, type ActionContext, type FaceDbMessage } from './actions';
+import { registerAdminHttp } from '../admin-http';
 
 /** Actions that change nothing: a dashboard connection needs porchlight.read for these, porchlight.write for every other. */
 const READ_ONLY_ACTIONS = new Set(['list', 'get', 'calibrate', 'calibrationHistory', 'visitors', 'visitor', 'findFace']);
@@ -95,4 +96,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('porchlight-face-db', FaceDbNode as never);
+  registerAdminHttp(RED);
 };

@@ -5,6 +5,7 @@ import { ENGINE_CHOICE, engineSelection, engineSettings, leasePool } from '../sh
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { watchModels } from '../shared/model-health';
+import { registerAdminHttp } from '../admin-http';
 
 interface FaceDetectDef extends NodeDef {
   engine?: string;
@@ -121,4 +122,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('porchlight-face-detect', FaceDetectNode as never);
+  registerAdminHttp(RED);
 };

@@ -12,6 +12,7 @@ import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { engineSelection, engineSettings, leasePool } from '../shared/engine';
 import { watchModels } from '../shared/model-health';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { registerAdminHttp } from '../admin-http';
 
 interface FaceRecognizeDef extends NodeDef {
   engine?: string;
@@ -304,4 +305,5 @@ export = function register(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('porchlight-face-recognize', FaceRecognizeNode as never);
+  registerAdminHttp(RED);
 };

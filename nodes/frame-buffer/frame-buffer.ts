@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import { type DoorbellEvent, ensureEvent } from '../../lib/events';
@@ -6,7 +5,7 @@ import { Burst, type BurstOptions, type BurstPlace, type BurstSummary, DEFAULT_R
 import { registerHealthCheck } from '../../lib/metrics';
 import { errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
-import { answerJsonErrors } from '../shared/admin-api';
+import { registerAdminHttp, registerCamera } from '../admin-http';
 
 type SourceKind = 'msg' | 'mjpeg' | 'snapshot' | 'ffmpeg' | 'rpicam';
 
@@ -45,39 +44,7 @@ interface FrameInfo {
   index: number;
 }
 
-/** What the admin routes need from a live node. */
-interface LiveCamera {
-  ring: FrameRing;
-  viewers: Set<ServerResponse>;
-  /** Viewers whose socket stopped taking data, since when (ms): dropped after `writeTimeoutMs`. */
-  stalledSince: Map<ServerResponse, number>;
-  writeTimeoutMs: number;
-}
-
-/**
- * Ends the viewers that have taken no data for the write timeout (a client
- * that stopped reading, a dead link with a full send buffer), so that stalled
- * viewers never hold the camera's viewer slots for good.
- */
-function dropStalledViewers(camera: LiveCamera, now = Date.now()): void {
-  for (const [res, since] of camera.stalledSince) {
-    if (now - since < camera.writeTimeoutMs) continue;
-    camera.stalledSince.delete(res);
-    camera.viewers.delete(res);
-    res.destroy();
-  }
-}
-
-const cameras = new Map<string, LiveCamera>();
-const MAX_VIEWERS_PER_CAMERA = 8;
 const MAX_CONCURRENT_BURSTS = 8;
-const LIVE_BOUNDARY = 'porchlight-frame';
-
-function writeLivePart(res: ServerResponse, jpeg: Buffer): void {
-  res.write(`--${LIVE_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
-  res.write(jpeg);
-  res.write('\r\n');
-}
 
 const DEFAULTS = NODE_DEFAULTS['frame-buffer'];
 
@@ -108,7 +75,6 @@ function createSource(def: FrameBufferDef, credentials: Credentials, staleAfterM
  * press) and a burst of the frames that follow.
  */
 export = function register(RED: NodeAPI): void {
-  answerJsonErrors(RED);
   function FrameBufferNode(this: Node<Credentials>, def: FrameBufferDef) {
     RED.nodes.createNode(this, def);
     const ring = new FrameRing({
@@ -122,8 +88,8 @@ export = function register(RED: NodeAPI): void {
     };
     const oneMessage = def.output === 'single';
     const staleAfterMs = numberSetting(def.staleAfter, DEFAULTS.staleAfter, 0.5) * 1000;
-    const live: LiveCamera = { ring, viewers: new Set(), stalledSince: new Map(), writeTimeoutMs: numberSetting(def.liveTimeout, DEFAULTS.liveTimeout, 0.5) * 1000 };
-    cameras.set(this.id, live);
+    // The live view on the admin API (`/porchlight/camera/<id>/latest.jpg`, `stream.mjpeg`).
+    const stopLiveView = registerCamera(this.id, ring, { writeTimeoutMs: numberSetting(def.liveTimeout, DEFAULTS.liveTimeout, 0.5) * 1000 });
     const bursts = new Map<string, Burst>();
 
     // Status: frame rate over the last second, staleness, source errors.
@@ -131,16 +97,7 @@ export = function register(RED: NodeAPI): void {
     let sourceDetail = '';
     let framesThisTick = 0;
     let lastTickAt = Date.now();
-    ring.on('frame', (frame) => {
-      framesThisTick++;
-      const now = Date.now();
-      for (const res of live.viewers) {
-        // A slow viewer skips frames rather than queueing them; one that takes nothing for the write timeout is dropped.
-        if (!res.writableNeedDrain) writeLivePart(res, frame.jpeg);
-        else if (!live.stalledSince.has(res)) live.stalledSince.set(res, now);
-      }
-      dropStalledViewers(live, now);
-    });
+    ring.on('frame', () => framesThisTick++);
 
     const fromMessages = !def.source || def.source === 'msg';
     let source: FrameSource | undefined;
@@ -166,10 +123,7 @@ export = function register(RED: NodeAPI): void {
       } else if (fromMessages && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
       else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}${skipped}`));
     };
-    const statusTimer = setInterval(() => {
-      showStatus();
-      dropStalledViewers(live); // also when no frame comes
-    }, 1000);
+    const statusTimer = setInterval(showStatus, 1000);
     showStatus();
 
     // `GET /porchlight/health` lists this camera: down when its source failed or went stale.
@@ -253,10 +207,7 @@ export = function register(RED: NodeAPI): void {
       unregisterHealth();
       for (const burst of bursts.values()) burst.cancel();
       bursts.clear();
-      for (const res of live.viewers) res.end();
-      live.viewers.clear();
-      live.stalledSince.clear();
-      if (cameras.get(this.id) === live) cameras.delete(this.id);
+      stopLiveView();
       const stopped = source ? source.stop() : Promise.resolve();
       stopped.catch((err) => this.warn(err)).finally(() => {
         ring.clear();
@@ -268,40 +219,5 @@ export = function register(RED: NodeAPI): void {
   RED.nodes.registerType('porchlight-frame-buffer', FrameBufferNode as never, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
-
-  RED.httpAdmin.get('/porchlight/camera/:id/latest.jpg', RED.auth.needsPermission('porchlight.read'), (req, res) => {
-    const frame = cameras.get(req.params.id)?.ring.latest();
-    if (!frame) {
-      res.status(404).json({ error: cameras.has(req.params.id) ? 'no frame yet' : 'no such camera' });
-      return;
-    }
-    res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': 'no-store', 'X-Captured-At': String(frame.capturedAt) });
-    res.send(frame.jpeg);
-  });
-
-  RED.httpAdmin.get('/porchlight/camera/:id/stream.mjpeg', RED.auth.needsPermission('porchlight.read'), (req, res) => {
-    const camera = cameras.get(req.params.id);
-    if (!camera) {
-      res.status(404).json({ error: 'no such camera' });
-      return;
-    }
-    dropStalledViewers(camera);
-    if (camera.viewers.size >= MAX_VIEWERS_PER_CAMERA) {
-      res.status(503).json({ error: `at most ${MAX_VIEWERS_PER_CAMERA} live viewers per camera` });
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': `multipart/x-mixed-replace; boundary=${LIVE_BOUNDARY}`,
-      'Cache-Control': 'no-store',
-      Connection: 'close',
-    });
-    const latest = camera.ring.latest();
-    if (latest) writeLivePart(res, latest.jpeg);
-    camera.viewers.add(res);
-    res.on('drain', () => camera.stalledSince.delete(res));
-    req.on('close', () => {
-      camera.viewers.delete(res);
-      camera.stalledSince.delete(res);
-    });
-  });
+  registerAdminHttp(RED);
 };

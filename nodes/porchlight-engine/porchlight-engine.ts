@@ -2,8 +2,8 @@ import path from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
 import { type ComponentHealth, registerHealthCheck } from '../../lib/metrics';
 import { type EngineSelection, selectBackend, type WorkerPool } from '../../lib/engine';
+import { registerAdminHttp } from '../admin-http';
 import { parseEngineDef, selectionHealth, type EngineConfigNode } from '../shared/engine';
-import { registerModelRoutes } from './model-routes';
 
 /** Config node: the vision engine shared by face-detect and face-recognize (backend, models, worker threads, queue, limits). */
 export = function register(RED: NodeAPI): void {
@@ -45,5 +45,5 @@ export = function register(RED: NodeAPI): void {
     this.on('close', () => unregister());
   }
   RED.nodes.registerType('porchlight-engine', PorchlightEngineNode as never);
-  registerModelRoutes(RED);
+  registerAdminHttp(RED);
 };

@@ -1,18 +1,23 @@
 import { once } from 'node:events';
-import type { NodeAPI } from 'node-red';
+import type { Request, Response } from 'express';
 import { PorchlightError } from '../../lib/errors';
-import { type EventLog, type EventReader, exportChunks, isFileSafeEventId, parseEventFilter, type SnapshotKind, withProblemInWords } from '../../lib/eventlog';
-import { healthReport, metricsContentType, metricsText } from '../../lib/metrics';
-import { answerJsonErrors, route } from '../shared/admin-api';
+import { type EventReader, exportChunks, isFileSafeEventId, parseEventFilter, type SnapshotKind, withProblemInWords } from '../../lib/eventlog';
+import { route, type AdminApp } from './route';
 
-/** The event logs of the deployed event-log nodes, by node id; the routes serve the one asked for (`?log=`) or the first. */
-export const activeLogs = new Map<string, EventLog>();
-/** What each event-log node reads: its own log, or with PostgreSQL the shared log of every door. */
-export const activeReaders = new Map<string, EventReader>();
+/** What each deployed event-log node reads, by node id: its own log, or with PostgreSQL the shared log of every door. */
+const readers = new Map<string, EventReader>();
+
+/** Serves an event-log node's events on the admin API until the returned function is called (at close). */
+export function registerEventReader(nodeId: string, reader: EventReader): () => void {
+  readers.set(nodeId, reader);
+  return () => {
+    if (readers.get(nodeId) === reader) readers.delete(nodeId);
+  };
+}
 
 /** The reader of the event-log node asked for (`?log=`), or of the first deployed. */
 function pickReader(query: Record<string, unknown>): EventReader {
-  const wanted = typeof query.log === 'string' ? activeReaders.get(query.log) : activeReaders.values().next().value;
+  const wanted = typeof query.log === 'string' ? readers.get(query.log) : readers.values().next().value;
   if (!wanted) throw new PorchlightError('NOT_FOUND', typeof query.log === 'string' ? 'no such event-log node' : 'no event-log node is deployed');
   return wanted;
 }
@@ -29,25 +34,16 @@ function eventId(value: unknown): string {
   return value;
 }
 
-/**
- * The event log's admin HTTP API. Registered by the node module's register
- * function, which Node-RED runs once per runtime however many event-log nodes
- * are deployed.
- */
-export function registerEventRoutes(RED: NodeAPI): void {
-  answerJsonErrors(RED);
-  const read = RED.auth.needsPermission('porchlight.read');
-  const write = RED.auth.needsPermission('porchlight.write');
-  const app = RED.httpAdmin;
-
-  app.get('/porchlight/events', read, route(async (req, res) => {
+/** The event log: list, export, one event, its pictures, delete. `?log=<event-log node id>` picks the log when several are deployed. */
+export function eventRoutes(app: AdminApp): void {
+  app.get('/porchlight/events', route('porchlight.read', async (req) => {
     const page = await pickReader(req.query).query(parseEventFilter(req.query));
-    res.json({ ...page, events: page.events.map(withProblemInWords) });
+    return { ...page, events: page.events.map(withProblemInWords) };
   }));
 
   // Streamed a page at a time, so a long history never sits in memory whole.
   const exportAs = (format: 'csv' | 'json') =>
-    route(async (req, res) => {
+    async (req: Request, res: Response) => {
       const chunks = exportChunks(pickReader(req.query), parseEventFilter(req.query), format);
       res.set({
         'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
@@ -58,27 +54,27 @@ export function registerEventRoutes(RED: NodeAPI): void {
         if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
       }
       res.end();
-    });
-  app.get('/porchlight/events.csv', read, exportAs('csv'));
-  app.get('/porchlight/events.json', read, exportAs('json'));
+    };
+  app.get('/porchlight/events.csv', route('porchlight.read', exportAs('csv')));
+  app.get('/porchlight/events.json', route('porchlight.read', exportAs('json')));
 
-  app.get('/porchlight/events/:id', read, route(async (req, res) => {
+  app.get('/porchlight/events/:id', route('porchlight.read', async (req) => {
     const event = await pickReader(req.query).get(eventId(req.params.id));
     if (!event) throw new PorchlightError('NOT_FOUND', 'no such event');
-    res.json(withProblemInWords(event));
+    return withProblemInWords(event);
   }));
 
   const image = (kind: SnapshotKind) =>
-    route(async (req, res) => {
+    async (req: Request, res: Response) => {
       const bytes = await pickReader(req.query).image(eventId(req.params.id), kind);
       if (!bytes) throw new PorchlightError('NOT_FOUND', `no ${kind} for this event`);
       res.set({ 'Content-Type': 'image/jpeg', 'Cache-Control': PICTURE_CACHE });
       res.send(bytes);
-    });
-  app.get('/porchlight/events/:id/snapshot.jpg', read, image('snapshot'));
-  app.get('/porchlight/events/:id/thumbnail.jpg', read, image('thumbnail'));
+    };
+  app.get('/porchlight/events/:id/snapshot.jpg', route('porchlight.read', image('snapshot')));
+  app.get('/porchlight/events/:id/thumbnail.jpg', route('porchlight.read', image('thumbnail')));
 
-  app.get('/porchlight/events/:id/faces/:face/crop.jpg', read, route(async (req, res) => {
+  app.get('/porchlight/events/:id/faces/:face/crop.jpg', route('porchlight.read', async (req, res) => {
     const faceId = Number(req.params.face);
     if (!Number.isInteger(faceId) || faceId <= 0) throw new PorchlightError('BAD_INPUT', 'malformed face id');
     const crop = await pickReader(req.query).faceCrop(eventId(req.params.id), faceId);
@@ -87,19 +83,8 @@ export function registerEventRoutes(RED: NodeAPI): void {
     res.send(crop);
   }));
 
-  app.delete('/porchlight/events/:id', write, route(async (req, res) => {
+  app.delete('/porchlight/events/:id', route('porchlight.write', async (req, res) => {
     if (!(await pickReader(req.query).delete(eventId(req.params.id)))) throw new PorchlightError('NOT_FOUND', 'no such event');
     res.status(204).end();
-  }));
-
-  app.get('/porchlight/metrics', read, route(async (_req, res) => {
-    const text = await metricsText();
-    res.set('Content-Type', metricsContentType);
-    res.send(text);
-  }));
-
-  app.get('/porchlight/health', read, route(async (_req, res) => {
-    const report = await healthReport();
-    res.status(report.ok ? 200 : 503).json(report);
   }));
 }
