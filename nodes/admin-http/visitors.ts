@@ -25,7 +25,7 @@ const idOf = (req: Request) => visitorIdOf(req.params.id, 'the visitor id');
 export function visitorRoutes(RED: NodeAPI, app: AdminApp): void {
   const onBook = (work: (book: VisitorBook, req: Request, db: FaceDb) => Promise<unknown>) => (req: Request) => withStore(RED, req, (db) => work(bookOf(db), req, db));
 
-  app.get('/porchlight/visitors', route('porchlight.read', onBook((book, req) => listVisitors(book, { all: req.query.all === '1' || req.query.all === 'true' }))));
+  app.get('/porchlight/visitors', route('porchlight.read', onBook(async (book, req) => ({ visitors: await listVisitors(book, { all: req.query.all === '1' || req.query.all === 'true' }) }))));
 
   // A search, so a read (POST only to carry a photo). Registered before the '/:id' routes: "find" is not an id.
   app.post('/porchlight/visitors/find', route('porchlight.read', onBook((book, req, db) => {
