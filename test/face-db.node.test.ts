@@ -295,7 +295,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
     assert.equal((await helper.request().get('/porchlight/faces').expect(200)).body.people.length, 1);
     await helper.setFlows([...flow(dbFile), pdb2, { id: 'pdb3', type: 'porchlight-db', file: path.join(dir, 'elsewhere.db') }], 'nodes');
     const ambiguous = await helper.request().get('/porchlight/faces').expect(400);
-    assert.match(ambiguous.body.error.message, /several face databases/);
+    assert.match(ambiguous.body.error.message, /several Porchlight databases/);
     assert.deepEqual((await helper.request().get('/porchlight/faces?db=pdb3').expect(200)).body.people, []);
     await helper.request().get('/porchlight/faces?db=nope').expect(404);
 
