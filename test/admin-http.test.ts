@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { httpStatusOf, type PorchlightErrorCode } from '../lib/errors';
 import { routeTable } from '../nodes/admin-http';
-import { ALL_NODES, EVENT, ROUTES } from './support/admin-routes';
+import { ALL_NODES, allNodesFlow, EVENT, ROUTES } from './support/admin-routes';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { helper } from './support/node-red';
 import { nodeFile } from './support/paths';
@@ -46,18 +46,8 @@ const BAD: Record<string, { url: string; body?: object; code: PorchlightErrorCod
 /** Routes that take no input at all: only a malformed body can be wrong with them. */
 const NO_INPUT = ['GET /porchlight/metrics', 'GET /porchlight/health', 'GET /porchlight/models'];
 
-/** The config nodes, a camera, a doorbell, face-db and the event log: no vision node, so no worker pool starts. */
-function lightFlow(dir: string): object[] {
-  return [
-    { id: 'tab', type: 'tab', label: 'admin' },
-    { id: 'eng', type: 'porchlight-engine', threads: 1 },
-    { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') },
-    { id: 'bell', type: 'porchlight-gpio-doorbell', z: 'tab', backend: 'simulated', wires: [[], []] },
-    { id: 'fb', type: 'porchlight-frame-buffer', z: 'tab', source: 'msg', wires: [[]] },
-    { id: 'fdb', type: 'porchlight-face-db', z: 'tab', db: 'db', engine: 'eng', wires: [[]] },
-    { id: 'el', type: 'porchlight-event-log', z: 'tab', db: 'db', wires: [[], []] },
-  ];
-}
+/** Every node but the vision ones (face-detect, face-recognize): no worker pool starts. */
+const lightFlow = (dir: string) => allNodesFlow(dir).filter((node) => !['fd', 'fr'].includes((node as { id: string }).id));
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
