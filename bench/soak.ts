@@ -27,7 +27,8 @@ import { acquireSharedPool, embedFaces, selectBackend } from '../lib/engine';
 import { helper, nextMessage } from '../test/support/node-red';
 import { referenceModel } from '../test/support/onnx-models';
 import { lfwImage, lfwPeople, nodeFile } from '../test/support/paths';
-import { eventually, osThreadCount } from '../test/support/threads';
+import { osThreadCount } from '../test/support/threads';
+import { waitUntil } from '../test/support/wait';
 
 const MB = 2 ** 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -355,7 +356,7 @@ export async function redeploys(options: { redeploys: number }): Promise<Redeplo
       const { eventLog } = await recorded;
       if (eventLog.id === event.id && eventLog.status === 'completed') report.verdicts++;
       const before = report.threads.at(-1) ?? Infinity;
-      await eventually(() => osThreadCount() <= before, 3_000); // exited threads are reaped a moment later
+      await waitUntil(() => osThreadCount() <= before, { timeout: 3_000, interval: 50 }).catch(() => undefined); // exited threads are reaped a moment later
       report.threads.push(osThreadCount());
       report.handles.push(handleCount());
     }

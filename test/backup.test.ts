@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import sinon from 'sinon';
@@ -13,17 +12,13 @@ import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
 import { main } from '../cli/porchlight';
 import { parseBackupDef, startBackupSchedule } from '../nodes/porchlight-db/backup-schedule';
 import { randomFace } from './support/store-contract';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /** A face with a crop of `kb` KB (the pages a backup copies in steps). */
 const faceWithCrop = (kb: number) => randomFace(128, { crop: Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(kb * 1024, Math.floor(Math.random() * 256)), Buffer.from([0xff, 0xd9])]) });
 
 const press = () => ({ event: { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { node: 'test' } } });
-
-/** Waits on real setImmediate turns (not faked) until `check` holds. */
-async function until(check: () => boolean, turns = 20_000): Promise<void> {
-  for (let i = 0; i < turns && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
-  assert.ok(check(), 'condition not reached');
-}
 
 describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
   this.timeout(120_000);
@@ -33,7 +28,7 @@ describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
   const dbFile = () => path.join(dir, 'porchlight.db');
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-backup-'));
+    dir = tempDir('porchlight-backup-');
     store = openSqliteStore(dbFile());
     log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots') });
     await store.enroll('Alice', [faceWithCrop(8), faceWithCrop(8)]);
@@ -136,7 +131,7 @@ describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
       await clock.tickAsync(60_000); // 02:59: nothing yet
       assert.equal(listBackups(folder).length, 0);
       await clock.tickAsync(60_000); // 03:00
-      await until(() => lines.length === 1);
+      await waitUntil(() => lines.length === 1, { interval: 0 });
       assert.match(lines[0], /^log backup .*porchlight-20310510-030000\.db: .* MB verified \(.*people 2.*\)/);
       assert.equal((await health()).ok, true);
       assert.equal((await health()).nextRunAt, new Date(2031, 4, 11, 3, 0, 0).toISOString());
@@ -144,7 +139,7 @@ describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
       // Three more days: still 2 kept, the newest.
       for (let day = 1; day <= 3; day++) {
         await clock.tickAsync(24 * 3600_000);
-        await until(() => lines.length === 1 + day);
+        await waitUntil(() => lines.length === 1 + day, { interval: 0 });
       }
       assert.deepEqual(listBackups(folder).map((b) => path.basename(b.file)), ['porchlight-20310513-030000.db', 'porchlight-20310512-030000.db']);
       assert.match(await metricsText(), new RegExp(`porchlight_backup_last_success_timestamp_seconds\\{file="${dbFile().replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}"\\} ${new Date(2031, 4, 13, 3, 0, 0).getTime() / 1000}`));
@@ -153,7 +148,7 @@ describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
       fs.rmSync(folder, { recursive: true });
       fs.writeFileSync(folder, 'in the way');
       await clock.tickAsync(24 * 3600_000);
-      await until(() => lines.length === 5);
+      await waitUntil(() => lines.length === 5, { interval: 0 });
       assert.match(lines[4], /^error scheduled backup of .* failed: /);
       assert.equal((await health()).ok, false);
       assert.match(await metricsText(), /porchlight_backup_failures_total\{file="[^"]+"\} 1/);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   MIN_SAMPLES_PER_PERSON,
@@ -26,6 +25,7 @@ import { isPorchlightError } from '../lib/errors';
 import { attachMatcher } from '../lib/match';
 import { decideFace } from '../lib/recognize/decision';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import { tempDir } from './support/temp';
 
 /** A deterministic pseudo-random stream (so a failure can be replayed). */
 function random(seed: number): () => number {
@@ -110,7 +110,7 @@ describe('calibration from a face DB (labels, suggestion, apply, history)', () =
   const centres: Record<string, [number, number]> = { Alice: [0, 0], Bob: [3, 0], Carol: [0, 3] };
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-calib-'));
+    dir = tempDir('porchlight-calib-');
     store = openSqliteStore(path.join(dir, 'faces.db'));
     const next = random(3);
     for (const [name, [x, y]] of Object.entries(centres)) {

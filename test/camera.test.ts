@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { isWholeJpeg, jpegEnd, jpegSize } from '../lib/camera/jpeg';
@@ -14,6 +13,8 @@ import { Backoff } from '../lib/process/backoff';
 import type { FrameSource, SourceState } from '../lib/camera/source';
 import { gifFramesAsJpeg, MjpegServer, readJpegs } from './support/mjpeg-server';
 import { lfwImage, videosDir } from './support/paths';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const GIF = path.join(videosDir, 'face-demographics-walking.gif');
 const LFW = [lfwImage('Aaron_Eckhart', 1), lfwImage('Abdullah_Gul', 1), lfwImage('Adam_Sandler', 1), lfwImage('Al_Gore', 2), lfwImage('Alan_Greenspan', 1)];
@@ -26,13 +27,8 @@ function watch(source: FrameSource) {
   source.on('frame', (jpeg) => frames.push(jpeg));
   source.on('state', (state, detail) => states.push({ state, detail }));
   source.on('problem', (reason) => problems.push(reason));
-  const until = async (check: () => boolean, ms = 15_000, what = 'condition') => {
-    const deadline = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; states: ${JSON.stringify(states.slice(-5))}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (check: () => boolean, ms = 15_000, what = 'condition') =>
+    waitUntil(check, { timeout: ms, message: () => `${what}; states: ${JSON.stringify(states.slice(-5))}` });
   return { frames, states, problems, until };
 }
 
@@ -195,7 +191,7 @@ describe('camera: frame sources (real loopback server, real processes)', functio
 
   before(async () => {
     gifFrames = await gifFramesAsJpeg(GIF, 10);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-camera-'));
+    tmp = tempDir('porchlight-camera-');
   });
   afterEach(async () => {
     await source?.stop();

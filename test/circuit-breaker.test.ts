@@ -10,12 +10,7 @@ import { Backoff } from '../lib/process/backoff';
 import { CircuitBreaker, trackBreaker, trackedBreakers, type CircuitState } from '../lib/process/circuit-breaker';
 import { gifFramesAsJpeg, MjpegServer } from './support/mjpeg-server';
 import { videosDir } from './support/paths';
-
-/** Real setImmediate turns (a fake clock leaves them alone) until `check` holds. */
-async function until(check: () => boolean, what: string, turns = 50_000): Promise<void> {
-  for (let i = 0; i < turns && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
-  assert.ok(check(), `not reached: ${what}`);
-}
+import { waitUntil } from './support/wait';
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -129,11 +124,11 @@ describe('circuit breaker (lib/process/circuit-breaker.ts)', function () {
     let server: MjpegServer | undefined;
     source.start();
     try {
-      await until(() => attempts() === 1, 'the first refused connection');
+      await waitUntil(() => attempts() === 1, { interval: 0, message: 'the first refused connection' });
       await clock.tickAsync(100);
-      await until(() => attempts() === 2, 'the second');
+      await waitUntil(() => attempts() === 2, { interval: 0, message: 'the second' });
       await clock.tickAsync(100);
-      await until(() => attempts() === 3, 'the third');
+      await waitUntil(() => attempts() === 3, { interval: 0, message: 'the third' });
       assert.equal(source.breaker!.state, 'open');
       const opened = states.at(-1)!;
       assert.equal(opened.state, 'error');

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { main } from '../cli/porchlight';
 import { openStore } from '../lib/store';
 import { lfwDir, lfwPeople, repoRoot } from './support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { tempDir } from './support/temp';
 
 function imagesOf(person: string): string[] {
   return fs.readdirSync(path.join(lfwDir, person)).sort().map((f) => path.join(lfwDir, person, f));
@@ -29,7 +29,7 @@ describe('porchlight CLI', function () {
   let blank: string;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-cli-'));
+    dir = tempDir('porchlight-cli-');
     blank = path.join(dir, 'blank.png');
     await sharp({ create: { width: 200, height: 160, channels: 3, background: '#8899aa' } }).png().toFile(blank);
   });

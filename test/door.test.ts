@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EventLog } from '../lib/eventlog/event-log';
 import { parseEventFilter } from '../lib/eventlog/filter';
@@ -8,6 +7,7 @@ import { newEventId } from '../lib/events/event-id';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 const HOUR = 3_600_000;
 
@@ -44,7 +44,7 @@ describe('door tag: every event names the door it came from', function () {
     let log: EventLog;
 
     beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-door-'));
+      dir = tempDir('porchlight-door-');
       store = openSqliteStore(path.join(dir, 'porchlight.db'));
       log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'porch' });
     });

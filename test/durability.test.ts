@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EventLog } from '../lib/eventlog/event-log';
 import { newEventId } from '../lib/events/event-id';
 import { openSqliteStore } from '../lib/store';
+import { tempDir } from './support/temp';
 
 /**
  * The child: records completed events with faces in a loop on the store as
@@ -39,7 +39,7 @@ if (require.main === module) {
     let dir: string;
 
     beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-durability-'));
+      dir = tempDir('porchlight-durability-');
     });
 
     afterEach(() => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { newEventId } from '../lib/events/event-id';
@@ -12,6 +11,7 @@ import { acquireSharedPool } from '../lib/workers/pool';
 import { truncatedJpeg } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { lfwImage, nodeFile, repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -47,7 +47,7 @@ describe('event-log node (Node-RED runtime)', function () {
   let dir: string;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-event-log-node-'));
+    dir = tempDir('porchlight-event-log-node-');
   });
 
   afterEach(async () => {

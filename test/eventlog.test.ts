@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import sinon from 'sinon';
@@ -12,14 +11,12 @@ import { isFileSafeEventId, overlaySvg } from '../lib/eventlog/snapshot';
 import { newEventId } from '../lib/events/event-id';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
 import { lfwImage } from './support/paths';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const DAY = 24 * 60 * 60 * 1000;
 /** Where the face sits in LFW's deep-funneled 250x250 images. */
 const LFW_FACE = { x: 75, y: 70, width: 100, height: 120 };
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-eventlog-'));
-}
 
 function eventAt(startedAt: number, id = newEventId(startedAt)) {
   return { id, trigger: 'doorbell', startedAt, source: { node: 'test' } };
@@ -46,7 +43,7 @@ describe('event log (lib, on a real SQLite file)', function () {
   let log: EventLog;
 
   beforeEach(() => {
-    dir = tempDir();
+    dir = tempDir('porchlight-eventlog-');
     store = openSqliteStore(path.join(dir, 'porchlight.db'));
     log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), retention: policy() });
   });
@@ -328,13 +325,13 @@ describe('event log (lib, on a real SQLite file)', function () {
       let sweeps = 0;
       log.on('swept', () => sweeps++);
       const stop = log.startRetention(DAY);
-      await waitFor(() => sweeps >= 1);
+      await waitUntil(() => sweeps >= 1, { interval: 0 });
       assert.equal(log.get(stuck.id)?.status, 'created', 'not yet stale at start');
 
       const waitSweep = async (days: number) => {
         const before = sweeps;
         clock.tick(days * DAY);
-        await waitFor(() => sweeps > before && log.repository.query({}).total >= 0);
+        await waitUntil(() => sweeps > before && log.repository.query({}).total >= 0, { interval: 0 });
         await log.sweep();
       };
       await waitSweep(1);
@@ -444,12 +441,3 @@ describe('event log (lib, on a real SQLite file)', function () {
   });
 });
 
-/** Waits (on real setImmediate turns and performance.now(), which the fake clock leaves alone) until `check` holds. */
-async function waitFor(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    if (check()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error('condition not met');
-}

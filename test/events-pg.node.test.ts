@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { newEventId } from '../lib/events/event-id';
@@ -9,6 +8,8 @@ import { helper, nextMessage } from './support/node-red';
 import { lfwImage, nodeFile } from './support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { TcpProxy } from './support/tcp-proxy';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -26,7 +27,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     admin = openPgPool(database.config);
   });
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-events-pg-node-'));
+    dir = tempDir('porchlight-events-pg-node-');
   });
   afterEach(async () => {
     await helper.unload();
@@ -73,11 +74,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       ids.front.push(await ring('front', i % 2 === 0));
       ids.garage.push(await ring('garage', false));
     }
-    const deadline = Date.now() + 15_000;
-    while ((await sharedCount()) < 6) {
-      if (Date.now() > deadline) throw new Error('the events did not reach the shared log');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil(async () => (await sharedCount()) >= 6, { timeout: 15_000, interval: 50, message: 'the events to reach the shared log' });
 
     // The API reads the shared log through either door's node.
     for (const log of ['log_front', 'log_garage']) {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { EventLog } from '../lib/eventlog/event-log';
@@ -13,6 +12,8 @@ import { runPgMigrations } from '../lib/store/postgres/migrations';
 import { lfwImage } from './support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { TcpProxy } from './support/tcp-proxy';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /** Where the face sits in LFW's deep-funneled 250x250 images. */
 const LFW_FACE = { x: 75, y: 70, width: 100, height: 120 };
@@ -30,7 +31,7 @@ interface Door {
 }
 
 async function openDoor(name: string, database: TestDatabase, options: { port?: number; maxBacklog?: number; batchSize?: number } = {}): Promise<Door> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `porchlight-door-${name}-`));
+  const dir = tempDir(`porchlight-door-${name}-`);
   const store = openSqliteStore(path.join(dir, 'porchlight.db'));
   const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: name });
   const outbox = new EventOutbox(log.repository, log.snapshots, { maxBacklog: options.maxBacklog });
@@ -60,14 +61,6 @@ async function visit(door: Pick<Door, 'log'>, i: number, startedAt = Date.now())
   await door.log.record({ event, payload: fs.readFileSync(lfwImage(person, 1)), frame: { seq: 0 }, faces });
   await door.log.record({ event, faces, verdict: { status: known ? 'known' : 'unknown', people: match ? [match] : [], framesSeen: 1, latencyMs: 120 } });
   return event.id;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 /** Runs `work` with a cuttable loopback proxy in front of the test database. */
@@ -231,7 +224,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
         await visit(front, i);
         await visit(garage, i); // the other door, still connected, carries on
       }
-      await until(() => front.replicator.stats().state === 'offline', 'the front door to go offline');
+      await waitUntil(() => front.replicator.stats().state === 'offline', { timeout: 20_000, message: 'the front door to go offline' });
       assert.equal(front.replicator.stats().backlog, 20);
       assert.match(front.replicator.stats().lastError ?? '', /./);
       assert.equal(localIds(front).length, 23, 'every event is in the door\'s own log meanwhile');
@@ -240,7 +233,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
       assert.equal((await shared.query({ door: 'garage' })).total, 20);
 
       proxy.restore();
-      await until(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', 'the backlog to drain');
+      await waitUntil(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', { timeout: 20_000, message: 'the backlog to drain' });
       assert.deepEqual(states.slice(-1), ['online']);
       const rows = await sharedRows();
       assert.equal(rows.duplicates, 0);
@@ -258,13 +251,13 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
       assert.equal(front.replicator.stats().backlog, 300);
 
       proxy.restore();
-      await until(() => front.replicator.stats().replicated >= 60, 'some batches to go through');
+      await waitUntil(() => front.replicator.stats().replicated >= 60, { timeout: 20_000, message: 'some batches to go through' });
       proxy.cut();
-      await until(() => front.replicator.stats().state === 'offline', 'the cut to be noticed');
+      await waitUntil(() => front.replicator.stats().state === 'offline', { timeout: 20_000, message: 'the cut to be noticed' });
       const halfway = front.replicator.stats().backlog;
       assert.ok(halfway > 0 && halfway < 300, `some of the backlog is left (${halfway})`);
       proxy.restore();
-      await until(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', 'the rest to drain');
+      await waitUntil(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', { timeout: 20_000, message: 'the rest to drain' });
       const rows = await sharedRows();
       assert.equal(rows.duplicates, 0);
       assert.deepEqual(rows.ids, localIds(front));
@@ -280,17 +273,17 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
       doors.push(front);
       const ids = [];
       for (let i = 0; i < 15; i++) ids.push(await visit(front, i, Date.now() - 60_000 + i * 100));
-      await until(() => front.replicator.stats().overflowed === 5, 'the overflow to be trimmed');
+      await waitUntil(() => front.replicator.stats().overflowed === 5, { timeout: 20_000, message: 'the overflow to be trimmed' });
       assert.equal(front.replicator.stats().backlog, 10);
       proxy.restore();
-      await until(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', 'the backlog to drain');
+      await waitUntil(() => front.replicator.stats().backlog === 0 && front.replicator.stats().state === 'online', { timeout: 20_000, message: 'the backlog to drain' });
       assert.deepEqual((await sharedRows()).ids, ids.slice(0, 10));
       assert.equal(localIds(front).length, 15);
     });
   });
 
   it('a door that joins later brings its history; a house on SQLite alone keeps no outbox', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-door-history-'));
+    const dir = tempDir('porchlight-door-history-');
     const store = openSqliteStore(path.join(dir, 'porchlight.db'));
     try {
       const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'back' });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { openSqliteStore } from '../lib/store';
@@ -9,6 +8,7 @@ import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { openFaceDb } from '../nodes/shared/db';
 import { helper, nextMessage, sendAndAwait } from './support/node-red';
 import { faceApiDemoDir, lfwDir, lfwPeople, nodeFile, repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 const faceDb = require(nodeFile('face-db'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -62,7 +62,7 @@ describe('face-db node and its porchlight-db config node (Node-RED runtime, real
   });
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-facedb-'));
+    dir = tempDir('porchlight-facedb-');
     dbFile = path.join(dir, 'porchlight.db');
     await helper.load([engine, porchlightDb, faceDb], flow(dbFile));
   });

@@ -16,7 +16,8 @@ import {
   truncatedJpeg,
 } from './support/images';
 import { faceApiDemoDir, nodeFile, repoRoot } from './support/paths';
-import { eventually, osThreadCount } from './support/threads';
+import { osThreadCount } from './support/threads';
+import { waitUntil } from './support/wait';
 
 const faceDetect = require(nodeFile('face-detect'));
 const engine = require(nodeFile('porchlight-engine'));
@@ -177,8 +178,8 @@ describe('face-detect node (Node-RED runtime)', function () {
     }
     const { port } = await send({ payload: demoPhoto(1) });
     assert.equal(port, 'faces', 'the last deployment works');
-    assert.ok(await eventually(() => osThreadCount() <= deployed), `threads after 20 redeploys: ${osThreadCount()}, after the first: ${deployed}`);
+    await waitUntil(() => osThreadCount() <= deployed, { timeout: 5000, interval: 50, message: () => `threads after 20 redeploys: ${osThreadCount()}, after the first: ${deployed}` });
     await helper.unload();
-    assert.ok(await eventually(() => osThreadCount() <= baseline), `threads after closing: ${osThreadCount()}, before: ${baseline}`);
+    await waitUntil(() => osThreadCount() <= baseline, { timeout: 5000, interval: 50, message: () => `threads after closing: ${osThreadCount()}, before: ${baseline}` });
   });
 });

@@ -3,7 +3,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { isEventId } from '../lib/events/event-id';
 import { jpegSize } from '../lib/camera/jpeg';
@@ -11,6 +10,8 @@ import { MultipartJpegParser, boundaryOf } from '../lib/camera/multipart';
 import { helper, nextMessage } from './support/node-red';
 import { gifFramesAsJpeg, MjpegServer } from './support/mjpeg-server';
 import { nodeFile, videosDir } from './support/paths';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const frameBuffer = require(nodeFile('frame-buffer'));
 const GIF = path.join(videosDir, 'head-pose-face-detection-male.gif');
@@ -20,14 +21,6 @@ function collect(node: any): any[] {
   const got: any[] = [];
   node.on('input', (msg: any) => got.push(msg));
   return got;
-}
-
-async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function statusesOf(node: any): any[] {
@@ -44,7 +37,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
 
   before(async () => {
     frames = await gifFramesAsJpeg(GIF, 20);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-fb-'));
+    tmp = tempDir('porchlight-fb-');
   });
   afterEach(async () => {
     await helper.unload();
@@ -69,7 +62,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
       await new Promise((r) => setTimeout(r, 40));
       fb.receive({ payload: frames[i] });
     }
-    await waitFor(() => out.length >= 7, 5_000, '7 frames');
+    await waitUntil(() => out.length >= 7, { timeout: 5_000, message: '7 frames' });
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(out.length, 7, 'pre-roll 3 + burst 4');
     assert.deepEqual(out.map((m) => m.frame.preRoll), [true, true, true, false, false, false, false]);
@@ -130,7 +123,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     fb.on('call:error', (call: any) => errors.push(call.args[0]));
     fb.receive({ payload: Buffer.from('<html>not a frame</html>') });
     fb.receive({ payload: 42 }); // not a frame: a trigger, with nothing buffered yet
-    await waitFor(() => errors.length >= 2, 2_000, 'two errors');
+    await waitUntil(() => errors.length >= 2, { timeout: 2_000, message: 'two errors' });
     assert.match(String(errors[0]), /not a JPEG/);
     assert.match(String(errors[1]), /no frame to send/);
     fb.receive({ payload: frames[0] });
@@ -145,7 +138,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     const flow = [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, wires: [[]] }];
     await helper.load(frameBuffer, flow);
     const statuses = statusesOf(helper.getNode('cam'));
-    await waitFor(() => statuses.some((s) => /^streaming \d+(\.\d)? fps/.test(s.text) && s.fill === 'green'), 5_000, 'streaming status');
+    await waitUntil(() => statuses.some((s) => /^streaming \d+(\.\d)? fps/.test(s.text) && s.fill === 'green'), { timeout: 5_000, message: 'streaming status' });
 
     const latest = await helper.request().get('/porchlight/camera/cam/latest.jpg').buffer(true).parse((res: any, cb: any) => {
       const chunks: Buffer[] = [];
@@ -203,7 +196,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
       let readerBytes = 0;
       const reader = http.get(`http://127.0.0.1:${port}/porchlight/camera/cam/stream.mjpeg`, (res) => res.on('data', (c: Buffer) => (readerBytes += c.length)));
       reader.on('error', () => undefined);
-      await waitFor(() => readerBytes > 0, 10_000, 'the reading viewer gets a frame');
+      await waitUntil(() => readerBytes > 0, { timeout: 10_000, message: 'the reading viewer gets a frame' });
       // Eight viewers: a ninth is turned away while they are connected.
       assert.equal((await fetch(`http://127.0.0.1:${port}/porchlight/camera/cam/stream.mjpeg`)).status, 503);
 
@@ -226,7 +219,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
       // The reading viewer was never dropped.
       const before = readerBytes;
       push();
-      await waitFor(() => readerBytes > before, 10_000, 'the reading viewer still gets frames');
+      await waitUntil(() => readerBytes > before, { timeout: 10_000, message: 'the reading viewer still gets frames' });
       reader.destroy();
     } finally {
       for (const socket of sockets) socket.destroy();
@@ -241,8 +234,8 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     const flow = [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'mjpeg', url: `${url}/video.mjpg`, staleAfter: 1, wires: [[]] }];
     await helper.load(frameBuffer, flow);
     const statuses = statusesOf(helper.getNode('cam'));
-    await waitFor(() => statuses.some((s) => s.fill === 'yellow' && /^stale: no frame for \d+ s/.test(s.text)), 8_000, 'stale status');
-    await waitFor(() => server!.connections >= 2, 8_000, 'a reconnect');
+    await waitUntil(() => statuses.some((s) => s.fill === 'yellow' && /^stale: no frame for \d+ s/.test(s.text)), { timeout: 8_000, message: 'stale status' });
+    await waitUntil(() => server!.connections >= 2, { timeout: 8_000, message: 'a reconnect' });
   });
 
   it('ffmpeg source: frames from a video file; close stops ffmpeg within 15 s', async () => {
@@ -255,10 +248,10 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     await helper.load(frameBuffer, flow);
     const out = collect(helper.getNode('out'));
     const statuses = statusesOf(helper.getNode('cam'));
-    await waitFor(() => statuses.some((s) => /^streaming/.test(s.text)), 15_000, 'streaming');
+    await waitUntil(() => statuses.some((s) => /^streaming/.test(s.text)), { timeout: 15_000, message: 'streaming' });
     await new Promise((r) => setTimeout(r, 500));
     helper.getNode('cam').receive({ topic: 'trigger' });
-    await waitFor(() => out.length >= 4, 5_000, 'pre-roll and burst');
+    await waitUntil(() => out.length >= 4, { timeout: 5_000, message: 'pre-roll and burst' });
     assert.ok(out.every((m) => m.frame.width === 320));
     const ffmpegPids = () => execFileSync('pgrep', ['-f', `ffmpeg .*${video}`], { encoding: 'utf8' }).trim();
     assert.ok(ffmpegPids(), 'ffmpeg is running');
@@ -276,7 +269,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
     const errored = new Promise<Error>((resolve) => cam.on('call:error', (call: any) => resolve(call.args[0])));
     cam.receive({ topic: 'trigger' });
     assert.match(String(await errored), /no frame to send .*set the camera URL/);
-    await waitFor(() => statuses.some((s) => s.fill === 'red' && s.text === 'set the camera URL'), 3_000, 'red status');
+    await waitUntil(() => statuses.some((s) => s.fill === 'red' && s.text === 'set the camera URL'), { timeout: 3_000, message: 'red status' });
   });
 
   it('ffmpeg missing: a clear red status, Node-RED keeps running', async () => {
@@ -286,7 +279,7 @@ describe('frame-buffer node (Node-RED runtime)', function () {
       const flow = [{ id: 'cam', type: 'porchlight-frame-buffer', source: 'ffmpeg', input: '/dev/video0', wires: [[]] }];
       await helper.load(frameBuffer, flow);
       const statuses = statusesOf(helper.getNode('cam'));
-      await waitFor(() => statuses.some((s) => s.fill === 'red'), 5_000, 'red status');
+      await waitUntil(() => statuses.some((s) => s.fill === 'red'), { timeout: 5_000, message: 'red status' });
       assert.equal(statuses.find((s) => s.fill === 'red').text, 'ffmpeg not installed: apt install ffmpeg');
     } finally {
       process.env.PATH = saved;

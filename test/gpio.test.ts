@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sinon from 'sinon';
 import { Backoff } from '../lib/process/backoff';
@@ -19,6 +18,8 @@ import { isEventId } from '../lib/events/event-id';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
 import { writeFakeGpiomon } from './support/fake-gpiomon';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /** Puts the environment back as it was (keeping process.env itself, whose values Node coerces to strings). */
 function restoreEnv(saved: NodeJS.ProcessEnv): void {
@@ -155,7 +156,7 @@ describe('gpio: gpiomon watcher against a scripted gpiomon', function () {
   const saved = { ...process.env };
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-gpio-'));
+    dir = tempDir('porchlight-gpio-');
     fake = writeFakeGpiomon(dir);
     // gpiomon accepts a chip path; a file stands in for the device node.
     chip = path.join(dir, 'gpiochip0');
@@ -173,13 +174,7 @@ describe('gpio: gpiomon watcher against a scripted gpiomon', function () {
     const states: { state: WatcherState; detail: string }[] = [];
     w.on('edge', (e) => edges.push(e));
     w.on('state', (state, detail) => states.push({ state, detail }));
-    const until = async (check: () => boolean, ms = 10_000) => {
-      const deadline = Date.now() + ms;
-      while (!check()) {
-        if (Date.now() > deadline) throw new Error(`timed out; states ${JSON.stringify(states)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
+    const until = (check: () => boolean, ms = 10_000) => waitUntil(check, { timeout: ms, message: () => `states ${JSON.stringify(states)}` });
     return { edges, states, until };
   }
 
@@ -250,7 +245,7 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
   const saved = { ...process.env };
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-doorbell-'));
+    dir = tempDir('porchlight-doorbell-');
     writeFakeGpiomon(dir);
     chip = path.join(dir, 'gpiochip0');
     fs.writeFileSync(chip, '');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 /**
  * `/porchlight/health` when nothing can be recognised: an install of the
@@ -41,7 +41,7 @@ describe('health: the models cannot load', function () {
   let proc: EmbeddedNodeRed | undefined;
 
   before(() => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-no-weights-'));
+    root = tempDir('porchlight-no-weights-');
     installWithoutRecognitionWeights(root);
   });
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EventRepository } from '../lib/eventlog/repository';
 import { newEventId } from '../lib/events/event-id';
@@ -8,6 +7,7 @@ import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { openFaceDb } from '../nodes/shared/db';
 import { helper, sendAndAwait } from './support/node-red';
 import { lfwDir, nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 const faceDb = require(nodeFile('face-db'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -33,7 +33,7 @@ describe('face-db label and calibration actions (Node-RED runtime, real SQLite f
 
   before(async () => {
     poolLease = acquireSharedPool({ threads: 1 });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-labels-'));
+    dir = tempDir('porchlight-labels-');
     await helper.load([engine, porchlightDb, faceDb, faceRecognize], [
       // face-api's networks on ONNX: the tolerance range asserted below is on their scale.
       { id: 'eng', type: 'porchlight-engine', detectorKind: 'faceapi', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Matcher, attachMatcher, type Metric } from '../lib/match';
 import { openSqliteStore, type PersonLabel, type SqliteFaceStore } from '../lib/store';
+import { tempDir } from './support/temp';
 
 function randomVector(dim: number, seed: { n: number }): Float32Array {
   // A small deterministic generator so failures reproduce.
@@ -101,7 +101,7 @@ describe('matcher', () => {
     const face = (v: Float32Array) => ({ model: 'faceapi-resnet128', embedding: v });
 
     beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-matcher-'));
+      dir = tempDir('porchlight-matcher-');
       store = openSqliteStore(path.join(dir, 'db.sqlite'));
     });
     afterEach(async () => {

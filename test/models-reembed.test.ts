@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { poolCropEmbedder, reembedForSelection, reembedStore, type ReembedProgress } from '../lib/engine/reembed';
 import { openStore } from '../lib/store';
@@ -11,6 +10,7 @@ import { modelIdForSelection, selectBackend } from '../lib/engine/select';
 import { WorkerPool } from '../lib/workers/pool';
 import { referenceModel, verifyReferenceModels } from './support/onnx-models';
 import { lfwImage } from './support/paths';
+import { tempDir } from './support/temp';
 
 /** Three people with two images each in this LFW copy. */
 const PEOPLE: Record<string, [number, number]> = { Abdullah_Gul: [1, 6], 'Adel_Al-Jubeir': [1, 3], Angelina_Jolie: [1, 2] };
@@ -24,7 +24,7 @@ describe('reembed: switching recognizer re-embeds every stored crop', function (
   before(async () => {
     verifyReferenceModels();
     pool = new WorkerPool({ threads: 1, maxQueue: 8 });
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-reembed-'));
+    dir = tempDir('porchlight-reembed-');
     store = await openStore({ file: path.join(dir, 'faces.db') });
     // Enrolled with the tfjs pipeline (face-api ResNet), crops kept, as face-db does.
     for (const [person, numbers] of Object.entries(PEOPLE)) {

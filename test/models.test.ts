@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { main } from '../cli/porchlight';
 import { isPorchlightError } from '../lib/errors';
@@ -13,6 +12,7 @@ import { modelIdForSelection, selectBackend } from '../lib/engine/select';
 import { WorkerPool } from '../lib/workers/pool';
 import { verifyReferenceModels } from './support/onnx-models';
 import { lfwDir, modelsDir, repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 const sha256Of = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -82,7 +82,7 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
     await mirror.close();
   });
   beforeEach(() => {
-    userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-models-'));
+    userDir = tempDir('porchlight-models-');
   });
   afterEach(() => {
     fs.rmSync(userDir, { recursive: true, force: true });
@@ -137,7 +137,7 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
     const result = await installPack(PACK, { userDir, from: modelsDir });
     assert.ok(result.files.every((f) => fs.existsSync(f.path) && !f.alreadyInstalled));
     assert.match((await rejection(installPack('no-such-pack', { userDir }))).message, /unknown model pack "no-such-pack"; available: yunet-mobilefacenet/);
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-empty-'));
+    const empty = tempDir('porchlight-empty-');
     try {
       assert.match((await rejection(installPack(PACK, { userDir: empty, from: empty }))).message, /yunet_s_640_640\.onnx: not found in/);
     } finally {
@@ -206,7 +206,7 @@ describe('model packs: installer (loopback mirror of ../shared/models)', functio
     out.length = 0;
     assert.equal(await main(['models', 'list', '--user-dir', userDir], io), 0);
     assert.match(out[0], /^yunet-mobilefacenet\tinstalled\t/);
-    assert.equal(await main(['models', 'install', PACK, '--from', `${mirror.url}/corrupt`, '--user-dir', fs.mkdtempSync(path.join(userDir, 'x'))], io), 1);
+    assert.equal(await main(['models', 'install', PACK, '--from', `${mirror.url}/corrupt`, '--user-dir', tempDir('x', userDir)], io), 1);
     assert.match(err.at(-1)!, /^porchlight: yunet_s_640_640\.onnx: SHA-256 mismatch/);
     assert.equal(await main(['models', 'install'], io), 2);
   });

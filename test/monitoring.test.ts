@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { helper } from './support/node-red';
 import { nodeFile, repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 /**
  * docs/monitoring: the alert rules pass `promtool check rules`,
@@ -116,7 +116,7 @@ describe('monitoring: Prometheus alert rules and Grafana dashboard', function ()
     });
 
     it('fails promtool test rules when an alert breaks (the tests are not vacuous)', () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-rules-'));
+      const dir = tempDir('porchlight-rules-');
       try {
         // The latency threshold raised to 5 s: the "slow" door's 1.9 s p95 no longer fires.
         fs.writeFileSync(path.join(dir, 'porchlight-alerts.yml'), fs.readFileSync(rulesFile, 'utf8').replace('(rate(porchlight_trigger_to_verdict_seconds_bucket[15m]))) > 1', '(rate(porchlight_trigger_to_verdict_seconds_bucket[15m]))) > 5'));
@@ -135,7 +135,7 @@ describe('monitoring: Prometheus alert rules and Grafana dashboard', function ()
     let exposition: string;
 
     before(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-monitoring-'));
+      dir = tempDir('porchlight-monitoring-');
       const nodes = ['porchlight-db', 'event-log', 'frame-buffer', 'gpio-doorbell'].map((name) => require(nodeFile(name)));
       await helper.load(nodes, [
         { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') },

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
@@ -9,6 +8,8 @@ import { buildExample, type FlowNode } from '../scripts/build-examples';
 import { newEventId } from '../lib/events/event-id';
 import { helper, nextMessage } from './support/node-red';
 import { lfwImage, nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /** A core node module of the Node-RED the tests run. */
 const core = (file: string) => require(require.resolve(`@node-red/nodes/core/${file}`, { paths: [path.dirname(require.resolve('node-red'))] }));
@@ -26,16 +27,12 @@ async function subscribe(port: number): Promise<{ client: mqtt.MqttClient; messa
   client.on('message', (topic, payload, packet) => messages.push({ topic, retain: packet.retain, payload: JSON.parse(payload.toString()) }));
   await client.subscribeAsync(['porchlight/#', 'homeassistant/#'], { qos: 1 });
   const next = async (topic: string, ms = 15_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = messages.find((m) => m.topic === topic);
-      if (found) {
-        messages.splice(messages.indexOf(found), 1);
-        return found;
-      }
-      if (Date.now() > deadline) throw new Error(`no message on ${topic} within ${ms} ms (got ${messages.map((m) => m.topic).join(', ') || 'none'})`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const found = await waitUntil(() => messages.find((m) => m.topic === topic), {
+      timeout: ms,
+      message: () => `a message on ${topic} (got ${messages.map((m) => m.topic).join(', ') || 'none'})`,
+    });
+    messages.splice(messages.indexOf(found), 1);
+    return found;
   };
   return { client, messages, next };
 }
@@ -54,7 +51,7 @@ describe('MQTT: verdicts and events of each door through a real broker (aedes on
     port = (server.address() as net.AddressInfo).port;
   });
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-mqtt-'));
+    dir = tempDir('porchlight-mqtt-');
   });
   afterEach(async () => {
     await helper.unload();
@@ -90,11 +87,7 @@ describe('MQTT: verdicts and events of each door through a real broker (aedes on
 
   async function connected(): Promise<void> {
     const out = helper.getNode('pl_mqtt_out') as unknown as { brokerConn: { connected: boolean } };
-    const deadline = Date.now() + 10_000;
-    while (!out.brokerConn.connected) {
-      if (Date.now() > deadline) throw new Error('mqtt out did not connect to the broker');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitUntil(() => out.brokerConn.connected, { message: 'mqtt out to connect to the broker' });
   }
 
   it('a door\'s verdict (retained, with Home Assistant discovery once per door) and its stored event with snapshot URL', async () => {

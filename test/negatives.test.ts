@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { labelEventFace } from '../lib/calibrate';
 import { attachMatcher, Matcher, type AttachedMatcher } from '../lib/match';
@@ -12,6 +11,7 @@ import { modelIdForSelection, type EngineSelection } from '../lib/engine/select'
 import { WorkerPool } from '../lib/workers/pool';
 import { defaultSelection, embedLfwImages, lfwFolds } from './support/lfw-embeddings';
 import { lfwDir, lfwImage } from './support/paths';
+import { tempDir } from './support/temp';
 
 const unit = (v: number) => new Float32Array([v, 0]);
 
@@ -53,7 +53,7 @@ describe('negative examples in the matcher ("that is not X")', () => {
   });
 
   it('follows negatives and calibrated tolerances through a SQLite store', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-neg-'));
+    const dir = tempDir('porchlight-neg-');
     const store = openSqliteStore(path.join(dir, 'faces.db'));
     const attached = attachMatcher(store);
     try {
@@ -102,7 +102,7 @@ describe('"not X" on LFW look-alikes (default pipeline, real SQLite store)', fun
   before(async () => {
     pool = new WorkerPool({ threads: 2, maxQueue: 64, taskTimeoutMs: 120_000 });
     selection = await defaultSelection(pool);
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-lookalike-'));
+    dir = tempDir('porchlight-lookalike-');
     store = openSqliteStore(path.join(dir, 'faces.db'));
     attached = attachMatcher(store);
     await attached.ready;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
@@ -8,6 +7,7 @@ import type { EngineConfigNode } from '../nodes/shared/engine';
 import { helper, sendAndAwait } from './support/node-red';
 import { referenceModel, referenceOnnxEngine, verifyReferenceModels } from './support/onnx-models';
 import { lfwDir, lfwPeople, modelsDir, nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 const engine = require(nodeFile('porchlight-engine'));
 const dbNode = require(nodeFile('porchlight-db'));
@@ -29,7 +29,7 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
     await lease.release();
   });
   beforeEach(() => {
-    packsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-engine-packs-'));
+    packsDir = tempDir('porchlight-engine-packs-');
     process.env.PORCHLIGHT_MODELS_DIR = packsDir;
   });
   afterEach(async () => {
@@ -83,7 +83,7 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
   });
 
   it('a fresh Node-RED with no engine node and no model pack enrolls and recognizes with the bundled YuNet + MobileFaceNet; health and face-detect say so', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-fresh-'));
+    const dir = tempDir('porchlight-fresh-');
     try {
       const [person, other] = lfwPeople().filter((p) => fs.readdirSync(path.join(lfwDir, p)).length >= 3).slice(0, 2);
       // This LFW copy does not hold every numbered image: the n-th file of the person's folder.

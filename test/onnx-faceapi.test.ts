@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../lib/image/decode';
@@ -15,6 +14,7 @@ import { iou } from '../lib/image/box';
 import { faceApiModelDir } from '../lib/vision/tfjs/faceapi-runtime';
 import { WorkerPool } from '../lib/workers/pool';
 import { lfwDir, lfwPeople } from './support/paths';
+import { tempDir } from './support/temp';
 
 /** 50 LFW images: the first image of every 40th person, a spread of faces, lighting and pose. */
 function lfwSample(count: number): string[] {
@@ -31,7 +31,7 @@ describe("face-api's detector, landmark and descriptor nets as ONNX graphs built
 
   before(() => {
     pool = new WorkerPool({ threads: 1, maxQueue: 8 });
-    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-built-'));
+    cacheDir = tempDir('porchlight-built-');
   });
   after(async () => {
     await pool.close();

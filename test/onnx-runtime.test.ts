@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { modelsDir, repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 const runtimeModule = path.join(repoRoot, 'dist', 'lib', 'vision', 'onnx', 'runtime.js');
 
@@ -53,7 +54,7 @@ describe('ONNX Runtime: native and WebAssembly', function () {
         if (request === 'onnxruntime-node') { const err = new Error("Cannot find module 'onnxruntime-node'"); err.code = 'MODULE_NOT_FOUND'; throw err; }
         return resolve.call(this, request, ...rest);
       };`;
-    const preload = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'porchlight-ort-')), 'hide-native.js');
+    const preload = path.join(tempDir('porchlight-ort-'), 'hide-native.js');
     fs.writeFileSync(preload, hide);
     try {
       const result = runIn({ NODE_OPTIONS: `--require ${preload}`, PORCHLIGHT_ONNX_RUNTIME: '' }, recognizer, [1, 3, 112, 112]);

@@ -10,11 +10,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FlowNode } from '../scripts/build-examples';
 import { repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
   name: string;
@@ -141,7 +141,7 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
   }
 
   before(async () => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-palette-'));
+    work = tempDir('porchlight-palette-');
     userDir = path.join(work, 'node-red');
     fs.mkdirSync(userDir);
     // What Node-RED writes into a new user dir before its first palette install.

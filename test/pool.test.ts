@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { isPorchlightError, type PorchlightErrorCode } from '../lib/errors';
 import { acquireSharedPool, BULK_MAX_WAIT_MS, WorkerPool, type Lane, type QueuePolicy } from '../lib/workers/pool';
 import type { PingTask } from '../lib/workers/tasks';
-import { eventually, osThreadCount, osThreadIds, settledThreadCount } from './support/threads';
+import { osThreadCount, osThreadIds, settledThreadCount } from './support/threads';
+import { waitUntil } from './support/wait';
 
 interface PingResult {
   threadId: number;
@@ -156,7 +157,7 @@ describe('worker pool (lib/workers/pool)', function () {
       const { threadId: second } = await task;
       assert.notEqual(second, first, 'retried on a fresh thread');
       assert.deepEqual([pool.stats().crashes, pool.stats().retries, pool.stats().completed], [1, 1, 2]);
-      assert.ok(await eventually(() => pool!.workerThreads.length === 1), 'back to one thread');
+      await waitUntil(() => pool!.workerThreads.length === 1, { timeout: 5000, interval: 50, message: 'back to one thread' });
     });
 
     it('a task that kills its worker twice fails with WORKER_CRASHED, and the pool keeps working', async () => {
@@ -225,7 +226,7 @@ describe('worker pool (lib/workers/pool)', function () {
         assert.ok(started.length >= 2, `workers are OS threads while the pool is open (${started.length} new)`);
         await cycle.close();
       }
-      assert.ok(await eventually(() => osThreadCount() <= baseline), `threads back to ${baseline}, now ${osThreadCount()}`);
+      await waitUntil(() => osThreadCount() <= baseline, { timeout: 5000, interval: 50, message: () => `threads back to ${baseline}, now ${osThreadCount()}` });
     });
   });
 });

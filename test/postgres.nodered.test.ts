@@ -8,6 +8,8 @@ import { helper } from './support/node-red';
 import { lfwDir, nodeFile } from './support/paths';
 import { createTestDatabase, emptyDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { TcpProxy } from './support/tcp-proxy';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /** Two LFW images of one person: one to enroll, one to recognise. */
 const PERSON = 'Colin_Powell';
@@ -168,17 +170,9 @@ describe('porchlight-db config node on PostgreSQL (Node-RED runtime)', function 
     });
   }
 
-  async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-    const started = Date.now();
-    while (!check()) {
-      if (Date.now() - started > ms) assert.fail(`not within ${ms} ms: ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   before(async () => {
     db = await createTestDatabase('confignode');
-    dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'porchlight-pgnode-'));
+    dir = tempDir('porchlight-pgnode-');
   });
 
   beforeEach(async () => {
@@ -224,9 +218,9 @@ describe('porchlight-db config node on PostgreSQL (Node-RED runtime)', function 
       await helper.load([engine, porchlightDb, faceDb], flow(proxy.port), credentials());
       const seen = statuses();
       await assert.rejects(run({ action: 'list' }), /database unreachable: postgres:\/\/porchlight_test@127\.0\.0\.1/);
-      await until(() => seen.some((s) => s.fill === 'red' && /database unreachable/.test(s.text ?? '')), 5000, 'red status');
+      await waitUntil(() => seen.some((s) => s.fill === 'red' && /database unreachable/.test(s.text ?? '')), { timeout: 5000, message: 'red status' });
       proxy.restore();
-      await until(() => seen.some((s) => /database reachable again/.test(s.text ?? '')), 20_000, 'reachable status');
+      await waitUntil(() => seen.some((s) => /database reachable again/.test(s.text ?? '')), { timeout: 20_000, message: 'reachable status' });
       assert.deepEqual((await run({ action: 'list' })).payload, []);
     } finally {
       await helper.unload();
@@ -246,8 +240,8 @@ describe('porchlight-db config node on PostgreSQL (Node-RED runtime)', function 
     } finally {
       await admin.end();
     }
-    await until(() => seen.some((s) => /database unreachable/.test(s.text ?? '')), 5000, 'unreachable status');
-    await until(() => seen.some((s) => /database reachable again/.test(s.text ?? '')), 10_000, 'reachable status');
+    await waitUntil(() => seen.some((s) => /database unreachable/.test(s.text ?? '')), { timeout: 5000, message: 'unreachable status' });
+    await waitUntil(() => seen.some((s) => /database reachable again/.test(s.text ?? '')), { timeout: 10_000, message: 'reachable status' });
     assert.deepEqual((await run({ action: 'list' })).payload, []);
   });
 });

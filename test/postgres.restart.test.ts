@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { isPorchlightError } from '../lib/errors';
@@ -15,6 +14,8 @@ import { runPgMigrations } from '../lib/store/postgres/migrations';
 import { PgServer, requirePgServerBinaries } from './support/pg-server';
 import { lfwImage } from './support/paths';
 import { randomFace } from './support/store-contract';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /**
  * A "database stopped during events", for real: a private PostgreSQL
@@ -22,15 +23,6 @@ import { randomFace } from './support/store-contract';
  * and started again on the same port and data, while a door writes events
  * and two face stores follow one gallery.
  */
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms: number): Promise<number> {
-  const started = performance.now();
-  while (!(await condition())) {
-    if (performance.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return performance.now() - started;
-}
 
 describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl stop -m fast)', function () {
   this.timeout(60_000);
@@ -53,7 +45,7 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
     const admin: pg.Pool = openPgPool(server.config);
     await runPgMigrations(admin);
     const shared = new PgEventLog(admin);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-restart-'));
+    const dir = tempDir('porchlight-restart-');
     const local = openSqliteStore(path.join(dir, 'porchlight.db'));
     const log = new EventLog({ db: local.db, snapshotDir: path.join(dir, 'snapshots'), door: 'front' });
     const pool = openPgPool({ ...server.config, connectTimeoutMs: 1_000 });
@@ -86,7 +78,7 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
       const stopping = server.stop().finally(() => (stopped = true));
       while (!stopped) during.push(await press());
       await stopping;
-      await until(() => replicator.stats().state === 'offline', 'the replicator notices the server is gone', 10_000);
+      await waitUntil(() => replicator.stats().state === 'offline', { timeout: 10_000, message: 'the replicator notices the server is gone' });
       const pressedWhileStopping = during.length;
       const straddling = replicator.stats().backlog;
       // ...and after it is gone: each is buffered on disk, counted in the backlog.
@@ -98,7 +90,9 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
       assert.equal(log.repository.query({ limit: 1 }).total, 5 + during.length, 'the door\'s own log is complete meanwhile');
 
       await server.start();
-      const flushMs = await until(() => replicator.stats().backlog === 0 && replicator.stats().state === 'online', 'the backlog drains after the restart', 20_000);
+      const flushFrom = performance.now();
+      await waitUntil(() => replicator.stats().backlog === 0 && replicator.stats().state === 'online', { timeout: 20_000, message: 'the backlog drains after the restart' });
+      const flushMs = performance.now() - flushFrom;
       console.log(`      ${during.length} presses during the stop and the outage (${pressedWhileStopping} while pg_ctl stop ran, ${straddling} of them buffered), backlog ${down.backlog}, flushed ${Math.round(flushMs)} ms after pg_ctl start returned`);
 
       const { rows } = await admin.query<{ id: string; n: number }>('SELECT id, count(*)::int AS n FROM events GROUP BY id ORDER BY id');
@@ -132,10 +126,10 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
       await Promise.all([hereMatcher.ready, thereMatcher.ready]);
       const ann = randomFace();
       await here.enroll('Ann', [ann]);
-      await until(() => thereMatcher.matcher.size() === 1, 'the enrollment reaches the other store', 1000);
+      await waitUntil(() => thereMatcher.matcher.size() === 1, { timeout: 1000, message: 'the enrollment reaches the other store' });
 
       await server.stop();
-      await until(() => !here.health.reachable && !there.health.reachable, 'both stores notice the server is gone', 5000);
+      await waitUntil(() => !here.health.reachable && !there.health.reachable, { timeout: 5000, message: 'both stores notice the server is gone' });
       await assert.rejects(here.enroll('Ben', [randomFace()]), (err) => {
         assert.ok(isPorchlightError(err, 'DB_UNREACHABLE'), String(err));
         assert.match((err as Error).message, new RegExp(`database unreachable: postgres://postgres@127.0.0.1:${server.port}/porchlight`));
@@ -145,16 +139,22 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
       assert.equal(thereMatcher.matcher.nearest(ann.embedding, ann.model)[0].name, 'Ann', 'matching goes on from memory');
 
       await server.start();
-      const backMs = await until(() => here.health.reachable && there.health.reachable, 'both stores reconnect without help', 20_000);
+      const backFrom = performance.now();
+      await waitUntil(() => here.health.reachable && there.health.reachable, { timeout: 20_000, message: 'both stores reconnect without help' });
+      const backMs = performance.now() - backFrom;
       console.log(`      both stores reconnected ${Math.round(backMs)} ms after pg_ctl start returned`);
       assert.equal(health.here.at(-1)?.reachable, true);
       assert.equal(health.there.at(-1)?.reachable, true);
 
       const cid = randomFace();
       await here.enroll('Cid', [cid]);
-      const reachedMs = await until(() => thereMatcher.matcher.nearest(cid.embedding, cid.model)[0]?.name === 'Cid', 'an enrollment after the restart reaches the other matcher', 1000);
+      const reachedFrom = performance.now();
+      await waitUntil(() => thereMatcher.matcher.nearest(cid.embedding, cid.model)[0]?.name === 'Cid', { timeout: 1000, message: 'an enrollment after the restart reaches the other matcher' });
+      const reachedMs = performance.now() - reachedFrom;
       await there.forget('Ann');
-      const forgotMs = await until(() => hereMatcher.matcher.size() === 1, 'a forget after the restart reaches the first matcher', 1000);
+      const forgotFrom = performance.now();
+      await waitUntil(() => hereMatcher.matcher.size() === 1, { timeout: 1000, message: 'a forget after the restart reaches the first matcher' });
+      const forgotMs = performance.now() - forgotFrom;
       console.log(`      after the restart: enrollment seen by the other store in ${Math.round(reachedMs)} ms, forget in ${Math.round(forgotMs)} ms`);
       assert.equal(await here.getPerson('Ben'), undefined, 'the refused write left nothing behind');
     } finally {

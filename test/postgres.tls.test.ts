@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { openPostgresStore } from '../lib/store';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { tempDir } from './support/temp';
 
 /** PostgreSQL's SSLRequest: length 8, code 80877103. */
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -74,7 +74,7 @@ describe('PostgreSQL over TLS: the config node\'s off / require / verify', funct
 
   before(async () => {
     db = await createTestDatabase('tls');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-tls-'));
+    dir = tempDir('porchlight-tls-');
     // A self-signed certificate for 127.0.0.1, made for this run (the test's own CA).
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=porchlight-test', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
     caPem = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');

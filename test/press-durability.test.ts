@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
+import { tempDir } from './support/temp';
 
 /**
  * An acknowledged press is never lost: gpio-doorbell's press route answers
@@ -75,7 +75,7 @@ describe('press durability (a real Node-RED child process)', function () {
   let proc: EmbeddedNodeRed | undefined;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-press-'));
+    dir = tempDir('porchlight-press-');
   });
 
   afterEach(async () => {

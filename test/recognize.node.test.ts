@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { openStore, type NewFace } from '../lib/store';
@@ -8,6 +7,8 @@ import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const engineNode = require(nodeFile('porchlight-engine'));
 const dbNode = require(nodeFile('porchlight-db'));
@@ -68,7 +69,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
   }
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-recognize-'));
+    dir = tempDir('porchlight-recognize-');
     dbFile = path.join(dir, 'faces.db');
     // One pool for the whole suite: the models load once, and the node's lease joins it.
     lease = acquireSharedPool({ threads: 1, maxQueue: 16, taskTimeoutMs: 120_000 });
@@ -175,8 +176,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
     const frames = [poor, poor, good, poor, poor];
     const node = helper.getNode('fr');
     frames.forEach((payload, seq) => node.receive({ payload, event, frame: { seq } }));
-    const deadline = Date.now() + 120_000;
-    while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(() => received.length > 0, { timeout: 120_000, interval: 100, message: 'a verdict' });
     // Any second verdict would follow within moments; the window itself is 20 s, so a timeout verdict cannot hide here.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(received.length, 1, 'one verdict for the event');
@@ -227,14 +227,6 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
       return received;
     }
 
-    async function until(what: string, test: () => boolean, ms = 120_000): Promise<void> {
-      const deadline = Date.now() + ms;
-      while (!test()) {
-        if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-
     const eventOf = (id: string) => ({ id, trigger: 'test', startedAt: Date.now(), source: {} });
     const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
 
@@ -244,7 +236,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
       const event = eventOf('burst-last-frame');
       const node = helper.getNode('fr');
       [poor, noFace, poor].forEach((payload, index) => node.receive({ payload, event, burst: { index, count: 3 } }));
-      await until('a verdict', () => verdicts.length > 0);
+      await waitUntil(() => verdicts.length > 0, { timeout: 120_000, message: 'a verdict' });
       await settle();
       assert.equal(verdicts.length, 1, 'one verdict');
       const [{ port, msg }] = verdicts;
@@ -263,7 +255,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
       const node = helper.getNode('fr');
       // Frame 0 is the clear face; frames 1-2 follow at once, frame 3 only after the verdict.
       [probe, poor, poor].forEach((payload, index) => node.receive({ payload, event, burst: { index, count: 4 } }));
-      await until('a verdict', () => verdicts.length > 0);
+      await waitUntil(() => verdicts.length > 0, { timeout: 120_000, message: 'a verdict' });
       node.receive({ payload: fs.readFileSync(imagesOf(blacklisted)[2]), event, burst: { index: 3, count: 4 } });
       await settle();
       assert.equal(verdicts.length, 1, 'one verdict, however many frames follow');
@@ -283,7 +275,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
       const event = eventOf('burst-blacklisted');
       const node = helper.getNode('fr');
       [imagesOf(blacklisted)[2], imagesOf(known[4])[2]].forEach((file, index) => node.receive({ payload: fs.readFileSync(file), event, burst: { index, count: 2 } }));
-      await until('a verdict', () => verdicts.length > 0);
+      await waitUntil(() => verdicts.length > 0, { timeout: 120_000, message: 'a verdict' });
       await settle();
       assert.equal(verdicts.length, 1);
       assert.equal(verdicts[0].port, 'blacklisted');
@@ -299,7 +291,7 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
       const node = helper.getNode('fr');
       // Frames face-detect found no face in (msg.faces = []): not embedded, so the machine's load cannot stretch them past the window.
       [noFace, noFace].forEach((payload, index) => node.receive({ payload, faces: [], event, burst: { index, count: 3 } }));
-      await until('a verdict', () => verdicts.length > 0);
+      await waitUntil(() => verdicts.length > 0, { timeout: 120_000, message: 'a verdict' });
       const [{ port, msg }] = verdicts;
       assert.equal(port, 'noface');
       assert.equal(msg.verdict.reason, 'timeout');

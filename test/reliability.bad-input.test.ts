@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isEventId } from '../lib/events/event-id';
@@ -8,7 +7,8 @@ import { animatedGif, corruptJpeg, htmlPage, jpegDeclaring, palettePng, zipArchi
 import { cmykJpeg, onePixelPng, png16, pngClaimingSize, pngWithAlpha, textFile, truncatedJpeg } from './support/images';
 import { helper } from './support/node-red';
 import { lfwDir, nodeFile } from './support/paths';
-import { eventually } from './support/threads';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const NODE_MODULES = ['porchlight-engine', 'porchlight-db', 'gpio-doorbell', 'frame-buffer', 'face-detect', 'face-recognize', 'face-db', 'event-log'].map((name) =>
   require(nodeFile(name)),
@@ -76,7 +76,7 @@ describe('reliability: a corpus of bad input through one Node-RED runtime', func
     const ours = (a: Arrival) => a.msg._case === tag || (a.msg._case === undefined && ports.includes(a.at));
     const mine = (a: Arrival) => ours(a) && (ports.includes(a.at) || (a.at === 'caught' && a.msg.error?.source?.id === node));
     const found = () => arrivals.slice(from).find(mine);
-    assert.ok(await eventually(() => found() !== undefined, 90_000), `message ${tag} to ${node} came out nowhere`);
+    await waitUntil(() => found() !== undefined, { timeout: 90_000, interval: 50, message: () => `message ${tag} to ${node} came out nowhere` });
     return found()!;
   }
 
@@ -87,7 +87,7 @@ describe('reliability: a corpus of bad input through one Node-RED runtime', func
   let baselineEventId: string;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-badinput-'));
+    dir = tempDir('porchlight-badinput-');
     dbFile = path.join(dir, 'porchlight.db');
     await helper.load([...NODE_MODULES, catchNode], flow());
     for (const id of OUTPUT_HELPERS) helper.getNode(id).on('input', (msg: Record<string, any>) => arrivals.push({ at: id, msg }));

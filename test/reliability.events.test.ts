@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { newEventId } from '../lib/events/event-id';
 import { EventLog } from '../lib/eventlog/event-log';
@@ -9,6 +8,7 @@ import { SqliteFaceStore } from '../lib/store';
 import { demoPhoto } from './support/images';
 import { helper } from './support/node-red';
 import { nodeFile, repoRoot } from './support/paths';
+import { tempDir } from './support/temp';
 
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
@@ -62,7 +62,7 @@ describe('reliability: events never left hanging, read-only database', function 
   let dir: string;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-events-'));
+    dir = tempDir('porchlight-events-');
     fs.chmodSync(dir, 0o755);
   });
   afterEach(async () => {
@@ -165,7 +165,7 @@ describe('reliability: events never left hanging, read-only database', function 
     fs.chmodSync(file, 0o444);
     if (folderWritable) giveToReader(folder); // the reader may create the write-ahead log beside the file, not write the file
     else fs.chmodSync(folder, 0o555);
-    const home = fs.mkdtempSync(path.join(dir, 'home-'));
+    const home = tempDir('home-', dir);
     giveToReader(home);
     try {
       return { file, report: runAsReader(file, path.join(home, 'snapshots'), home) };

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsPromises from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { newEventId } from '../lib/events/event-id';
 import { acquireSharedPool } from '../lib/workers/pool';
 import { demoPhoto } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 /** Another process holding the SQLite file's write lock for `ms`; resolves once the lock is taken, with the process's exit. */
 async function lockDatabase(file: string, ms: number): Promise<{ released: Promise<void> }> {
@@ -35,7 +35,7 @@ describe('reliability: faults', function () {
   const originalWriteFile = fsPromises.writeFile;
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-faults-'));
+    dir = tempDir('porchlight-faults-');
     snapshotDir = path.join(dir, 'snapshots');
     await helper.load([dbNode, eventLogNode], [
       { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir },

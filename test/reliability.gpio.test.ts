@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { writeFakeGpiomon } from './support/fake-gpiomon';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /**
  * What gpiomon prints when its chip goes away while it waits for edges
@@ -23,7 +24,7 @@ describe('reliability: the GPIO chip disappearing while gpiomon runs', function 
   const saved = { ...process.env };
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plg-')); // short: the chip path fits in the node status
+    dir = tempDir('plg-'); // short: the chip path fits in the node status
   });
   afterEach(async () => {
     await helper.unload();
@@ -60,8 +61,7 @@ describe('reliability: the GPIO chip disappearing while gpiomon runs', function 
       // Each retry shows its status once; the same text again is the press's idle status coming back.
       const notFound = () =>
         statuses.filter((s, i) => s.fill === 'red' && s.text.startsWith(`${chip} not found (retry in`) && s.text !== statuses[i - 1]?.text);
-      const deadline = Date.now() + 20_000;
-      while (notFound().length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitUntil(() => notFound().length >= 3, { timeout: 20_000, interval: 50, message: () => `three "not found" retries: ${JSON.stringify(statuses)}` });
       const retries = notFound().map((s) => Number(/retry in ([\d.]+) s/.exec(s.text)![1]));
       assert.deepEqual(retries.slice(0, 3), [1, 2, 4], `gpiomon's exit and two device checks, with doubling delays: ${JSON.stringify(statuses)}`);
       assert.equal(warnings.filter((w) => w.includes('not found')).length, 1, 'logged once, not at every retry');

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
 import { DetectorRegistry } from '../lib/vision/registry';
@@ -10,6 +9,8 @@ import { demoPhoto } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { referenceModel, verifyReferenceModels } from './support/onnx-models';
 import { nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const DETECTOR = 'yunet_s_640_640.onnx';
 const RECOGNIZER = 'mobilefacenet_foamliu_alenchen.onnx';
@@ -26,7 +27,7 @@ describe('reliability: a model file missing or corrupt', function () {
   before(() => verifyReferenceModels());
   beforeEach(() => {
     // Temp copies of the reference models, broken here and never in ../shared or the repo.
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-models-'));
+    dir = tempDir('porchlight-models-');
     for (const name of [DETECTOR, RECOGNIZER]) fs.copyFileSync(referenceModel(name), path.join(dir, name));
   });
   afterEach(async () => {
@@ -49,8 +50,7 @@ describe('reliability: a model file missing or corrupt', function () {
     const fd = helper.getNode('fd');
     const statuses: Array<{ fill: string; text: string }> = [];
     fd.on('call:status', (call: { args: [{ fill: string; text: string }] }) => statuses.push(call.args[0]));
-    const deadline = Date.now() + 150_000;
-    while (!statuses.some((s) => s.fill !== 'blue') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(() => statuses.some((s) => s.fill !== 'blue'), { timeout: 150_000, interval: 100, message: 'face-detect past its loading status' });
     const found = nextMessage<Record<string, any>>(helper.getNode('faces'), 60_000);
     fd.receive({ payload: demoPhoto(1) });
     const detection = await found;

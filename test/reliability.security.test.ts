@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { ALL_NODES, allNodesFlow, ROUTES } from './support/admin-routes';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { helper } from './support/node-red';
 import { lfwDir, nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 /** Answers to a signed-in caller that show the route ran (a 4xx here is the route refusing its input, not the caller). */
 const RAN = [200, 201, 202, 204, 400, 404, 503];
@@ -102,7 +102,7 @@ describe('reliability: security', function () {
         if (host !== undefined && !['localhost', '127.0.0.1', '::1'].includes(host)) outgoing.push(host);
         return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
       } as typeof net.Socket.prototype.connect;
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-egress-'));
+      dir = tempDir('porchlight-egress-');
     });
 
     after(async () => {

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, SCHEMA_VERSION, openSqliteStore, runMigrations, type Migration, type SqliteFaceStore } from '../lib/store';
 import { isPorchlightError } from '../lib/errors';
 import { acquireSharedStore } from '../lib/match/shared-store';
 import { describeFaceStoreContract, randomFace } from './support/store-contract';
-
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-store-'));
-}
+import { tempDir } from './support/temp';
 
 describeFaceStoreContract('SQLite', async () => {
-  const dir = tempDir();
+  const dir = tempDir('porchlight-store-');
   const file = path.join(dir, 'nested', 'porchlight.db');
   return {
     store: openSqliteStore(file),
@@ -29,7 +25,7 @@ describe('SQLite face store: what only SQLite does', () => {
   let store: SqliteFaceStore;
 
   beforeEach(() => {
-    dir = tempDir();
+    dir = tempDir('porchlight-store-');
     file = path.join(dir, 'nested', 'porchlight.db');
     store = openSqliteStore(file);
   });

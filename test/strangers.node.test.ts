@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
 import { openStore, type NewFace } from '../lib/store';
@@ -10,6 +9,7 @@ import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
 import { referenceOnnxEngine } from './support/onnx-models';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 const engineNode = require(nodeFile('porchlight-engine'));
 const dbNode = require(nodeFile('porchlight-db'));
@@ -64,7 +64,7 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
   }
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-strangers-'));
+    dir = tempDir('porchlight-strangers-');
     dbFile = path.join(dir, 'faces.db');
     lease = acquireSharedPool({ threads: 1, maxQueue: 16, taskTimeoutMs: 120_000 });
     const store = await openStore({ file: dbFile });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EventLog } from '../lib/eventlog/event-log';
 import { newEventId } from '../lib/events/event-id';
 import { attachStructuredLog, structuredLogEnabled, type StructuredLine } from '../lib/logging/structured';
 import { openSqliteStore } from '../lib/store';
+import { tempDir } from './support/temp';
 
 /** lib/logging/structured.ts: a JSON line per event transition and error, off unless asked for. */
 describe('structured logs', () => {
@@ -17,7 +17,7 @@ describe('structured logs', () => {
   });
 
   it('writes one line per transition of a real event log, with event id, door, stage and timings', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-jsonlog-'));
+    const dir = tempDir('porchlight-jsonlog-');
     const store = openSqliteStore(path.join(dir, 'p.db'));
     const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'front' });
     const lines: StructuredLine[] = [];

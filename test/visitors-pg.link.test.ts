@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
 import { VisitorBook, type UnknownFace } from '../lib/visitors';
+import { tempDir } from './support/temp';
 
 /** A random unit vector, and one a small step away from it (the same stranger, another photo). */
 function strangerFaces(dim = 128): [UnknownFace, UnknownFace] {
@@ -29,7 +29,7 @@ describe('named visitor link without a foreign key (SQLite face DB)', () => {
   let store: SqliteFaceStore;
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-visitor-link-'));
+    dir = tempDir('porchlight-visitor-link-');
     store = openSqliteStore(path.join(dir, 'porchlight.db'));
   });
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { newEventId } from '../lib/events/event-id';
@@ -8,6 +7,8 @@ import { openPostgresStore, type PostgresFaceStore } from '../lib/store';
 import { helper, sendAndAwait } from './support/node-red';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -95,17 +96,9 @@ describe('recurring visitors with the face DB on PostgreSQL (Node-RED runtime)',
 
   const listAll = async (): Promise<Array<{ id: number; state: string }>> => (await helper.request().get('/porchlight/visitors?all=1').expect(200)).body.visitors;
 
-  async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-    const started = Date.now();
-    while (!(await check())) {
-      if (Date.now() - started > ms) assert.fail(`not within ${ms} ms: ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
   before(async () => {
     db = await createTestDatabase('visitorspg');
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-visitors-pg-'));
+    dir = tempDir('porchlight-visitors-pg-');
     otherDoor = await openPostgresStore(db.config);
     await load();
   });
@@ -160,7 +153,7 @@ describe('recurring visitors with the face DB on PostgreSQL (Node-RED runtime)',
 
   it('forgetting the person at another door drops the visitor here at once (a store change)', async () => {
     await otherDoor.forget('Porch Guest');
-    await until(async () => !(await listAll()).some((v) => v.id === visitorId), 5_000, 'the named visitor gone');
+    await waitUntil(async () => !(await listAll()).some((v) => v.id === visitorId), { timeout: 5_000, message: 'the named visitor gone' });
     assert.equal(localCount('SELECT count(*) AS n FROM visitor_faces WHERE visitor_id = ?', visitorId), 0, 'with its faces');
   });
 
@@ -172,7 +165,7 @@ describe('recurring visitors with the face DB on PostgreSQL (Node-RED runtime)',
     await otherDoor.forget('Gate Guest');
     assert.equal(localCount('SELECT count(*) AS n FROM visitor_faces WHERE visitor_id = ?', visitor.id), 2, 'still there while the door is down');
     await load();
-    await until(async () => !(await listAll()).some((v) => v.id === visitor.id), 10_000, 'the visitor of the forgotten person gone');
+    await waitUntil(async () => !(await listAll()).some((v) => v.id === visitor.id), { timeout: 10_000, message: 'the visitor of the forgotten person gone' });
     assert.equal(localCount('SELECT count(*) AS n FROM visitor_faces WHERE visitor_id = ?', visitor.id), 0);
   });
 });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { newEventId } from '../lib/events/event-id';
 import { helper, nextMessage, sendAndAwait } from './support/node-red';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -24,7 +24,7 @@ describe('recurring visitors in Node-RED (face-recognize, event-log, face-db act
   let dir: string;
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-visitors-node-'));
+    dir = tempDir('porchlight-visitors-node-');
     await helper.load([engine, porchlightDb, faceRecognize, eventLog, faceDb], [
       { id: 'eng', type: 'porchlight-engine', threads: 1, maxQueue: 16, taskTimeout: 120, maxMegapixels: 40 },
       { id: 'db', type: 'porchlight-db', file: path.join(dir, 'porchlight.db'), snapshotDir: path.join(dir, 'snapshots') },

@@ -11,6 +11,7 @@ import { CLUSTER_TOLERANCE_SHARE, VisitorBook, unknownFacesOf, variedBestFaces, 
 import { WorkerPool } from '../lib/workers/pool';
 import { referenceModel } from './support/onnx-models';
 import { lfwDir, lfwPeople } from './support/paths';
+import { tempDir } from './support/temp';
 
 interface LfwFace {
   person: string;
@@ -112,7 +113,7 @@ describe('recurring visitors', function () {
   });
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-visitors-'));
+    dir = tempDir('porchlight-visitors-');
     store = openSqliteStore(path.join(dir, 'porchlight.db'));
     events = new EventRepository(store.db);
   });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { isPorchlightError } from '../../lib/errors';
 import { attachMatcher } from '../../lib/match';
 import { openSqliteStore, type FaceStore, type NewFace, type StoreChange } from '../../lib/store';
 import { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
+import { tempDir } from './temp';
 
 export function randomFace(dim = 128, extra: Partial<NewFace> = {}): NewFace {
   const embedding = new Float32Array(dim);
@@ -41,7 +41,7 @@ export function describeFaceStoreContract(name: string, newFixture: () => Promis
     let dir: string;
 
     beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-contract-'));
+      dir = tempDir('porchlight-contract-');
       fixture = await newFixture();
       store = fixture.store;
     });

@@ -7,13 +7,6 @@ export function osThreadCount(): number {
   return Number(match[1]);
 }
 
-/** Polls until `check` holds or `ms` pass (the OS reaps an exited thread a moment after it ends). */
-export async function eventually(check: () => boolean, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  return check();
-}
-
 /** The thread count once it has stopped changing (threads of a just-closed pool are still being reaped). */
 export async function settledThreadCount(ms = 5000): Promise<number> {
   const deadline = Date.now() + ms;
