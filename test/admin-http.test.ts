@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { httpStatusOf, type PorchlightErrorCode } from '../lib/errors';
 import { routeTable } from '../nodes/admin-http';
 import { ALL_NODES, allNodesFlow, EVENT, ROUTES } from './support/admin-routes';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { helper } from './support/node-red';
 import { nodeFile } from './support/paths';
+import { tempDir } from './support/temp';
 
 /** A request each route refuses before it changes or downloads anything, and the code it must answer. */
 const BAD: Record<string, { url: string; body?: object; code: PorchlightErrorCode }> = {
@@ -81,7 +80,7 @@ describe('admin HTTP layer: one registration, one wrapper, one error shape', fun
     let app: { _router?: { stack: Layer[] } };
 
     before(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-admin-http-'));
+      dir = tempDir('porchlight-admin-http-');
       await helper.load(modules, lightFlow(dir));
       app = (helper as unknown as { _httpAdmin: typeof app })._httpAdmin;
     });

@@ -284,7 +284,7 @@ describe('calibration guard rails (too little history, strangers per visit, in w
     let store: SqliteFaceStore;
 
     beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-guard-'));
+      dir = tempDir('porchlight-guard-');
       store = openSqliteStore(path.join(dir, 'faces.db'));
     });
 

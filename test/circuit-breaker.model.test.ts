@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sinon from 'sinon';
 import { isPorchlightError } from '../lib/errors';
@@ -14,6 +13,7 @@ import { detectFaces, embedFaces, type EmbedRequest } from '../lib/engine/client
 import { WorkerPool } from '../lib/workers/pool';
 import { demoPhoto, truncatedJpeg } from './support/images';
 import { referenceModel, verifyReferenceModels } from './support/onnx-models';
+import { tempDir } from './support/temp';
 
 const DETECTOR = 'yunet_s_640_640.onnx';
 const RECOGNIZER = 'mobilefacenet_foamliu_alenchen.onnx';
@@ -27,7 +27,7 @@ describe('circuit breaker around the model backend (real onnxruntime on a worker
   before(() => verifyReferenceModels());
   beforeEach(() => {
     // Temp copies, broken here and never in ../shared or the repo.
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-model-breaker-'));
+    dir = tempDir('porchlight-model-breaker-');
   });
   afterEach(async () => {
     sinon.restore();

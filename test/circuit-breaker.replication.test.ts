@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -17,15 +16,8 @@ import { openPgPool } from '../lib/store/postgres/connection';
 import { runPgMigrations } from '../lib/store/postgres/migrations';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { TcpProxy } from './support/tcp-proxy';
-
-/** Real event-loop turns (the fake clock leaves setImmediate and I/O alone) until `check` holds, within `ms` of real time. */
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`not reached within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+import { waitUntil } from './support/wait';
+import { tempDir } from './support/temp';
 
 /** Real turns for I/O in flight (a connection attempt) to show up if there is one. */
 async function settle(ms = 300): Promise<void> {
@@ -50,7 +42,7 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
     await runPgMigrations(admin);
   });
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-breaker-'));
+    dir = tempDir('porchlight-breaker-');
     store = openSqliteStore(path.join(dir, 'porchlight.db'));
     proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
     pool = openPgPool({ ...database.config, port: proxy.port, connectTimeoutMs: 1_000 });
@@ -96,19 +88,19 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
 
     r.start();
     await press();
-    await until(() => r.stats().state === 'online' && r.stats().backlog === 0, 'the first event replicated');
+    await waitUntil(() => r.stats().state === 'online' && r.stats().backlog === 0, { timeout: 20_000, interval: 0, message: 'the first event replicated' });
     assert.equal(r.breaker!.state, 'closed');
     assert.equal(r.stats().paused, null);
 
     proxy.cut();
     await press();
     await press();
-    await until(() => failures() === 1, 'the first failed write');
+    await waitUntil(() => failures() === 1, { timeout: 20_000, interval: 0, message: 'the first failed write' });
     assert.equal(r.stats().state, 'offline');
     await clock.tickAsync(100);
-    await until(() => failures() === 2, 'the second');
+    await waitUntil(() => failures() === 2, { timeout: 20_000, interval: 0, message: 'the second' });
     await clock.tickAsync(100);
-    await until(() => r.breaker!.state === 'open', 'the breaker to open at the third');
+    await waitUntil(() => r.breaker!.state === 'open', { timeout: 20_000, interval: 0, message: 'the breaker to open at the third' });
     const opened = r.stats();
     assert.equal(opened.state, 'offline');
     assert.equal(opened.paused, 'shared log test paused after 3 failures; next try in 30 s');
@@ -133,7 +125,7 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
 
     // The trial, still down: one attempt, opened again for a full cool-off.
     await clock.tickAsync(1_000);
-    await until(() => r.stats().circuit!.opened === 2, 'the failed trial to reopen it');
+    await waitUntil(() => r.stats().circuit!.opened === 2, { timeout: 20_000, interval: 0, message: 'the failed trial to reopen it' });
     await settle();
     assert.ok(proxy.attempts > attempts, 'no trial');
     assert.equal(r.breaker!.state, 'open');
@@ -146,7 +138,7 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
     // The database is back: the next trial closes it and the backlog drains.
     proxy.restore();
     await clock.tickAsync(1_000);
-    await until(() => r.stats().state === 'online' && r.stats().backlog === 0, 'the backlog to drain after the trial');
+    await waitUntil(() => r.stats().state === 'online' && r.stats().backlog === 0, { timeout: 20_000, interval: 0, message: 'the backlog to drain after the trial' });
     assert.equal(r.breaker!.state, 'closed');
     assert.equal(r.stats().paused, null);
     assert.match(await metricsText(), /^porchlight_circuit_state\{breaker="shared log test"\} 0$/m);
@@ -172,7 +164,7 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
     await log.record({ event, verdict: { status: 'unknown', people: [], framesSeen: 1, latencyMs: 100 } });
     replicator.start();
     const r = replicator;
-    await until(() => r.breaker!.state === 'open', 'the first failure to open it');
+    await waitUntil(() => r.breaker!.state === 'open', { timeout: 20_000, interval: 0, message: 'the first failure to open it' });
     const attempts = proxy.attempts;
     await assert.rejects(r.flush(), (err: Error & { code?: string }) => err.code === 'CIRCUIT_OPEN' && /^shared log flush test paused after 1 failure; next try in 30 s \(last: .+\)$/.test(err.message));
     await settle();
