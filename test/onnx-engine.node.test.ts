@@ -15,6 +15,15 @@ const faceDbNode = require(nodeFile('face-db'));
 const detectNode = require(nodeFile('face-detect'));
 const recognizeNode = require(nodeFile('face-recognize'));
 
+/** The engine's selection, asked as a registered user (deregistered when the test's flow is unloaded). */
+const selectionUsers: Array<() => void> = [];
+function selectionOf(node: EngineConfigNode) {
+  const user = {};
+  node.register(user);
+  selectionUsers.push(() => node.deregister(user, () => undefined));
+  return node.engine.selection();
+}
+
 describe('porchlight-engine node: backend selection and model packs (Node-RED runtime)', function () {
   this.timeout(120_000);
   let lease: PoolLease;
@@ -33,6 +42,7 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
     process.env.PORCHLIGHT_MODELS_DIR = packsDir;
   });
   afterEach(async () => {
+    for (const leave of selectionUsers.splice(0)) leave();
     await helper.unload();
     if (savedEnv === undefined) delete process.env.PORCHLIGHT_MODELS_DIR;
     else process.env.PORCHLIGHT_MODELS_DIR = savedEnv;
@@ -44,12 +54,12 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
     await helper.load(engine, flow);
     const node = helper.getNode('eng') as unknown as EngineConfigNode;
     assert.equal((await healthReport()).components['backend:eng'].reason, 'not chosen yet: no vision node has asked');
-    const selection = await node.selection(lease.pool);
+    const selection = await selectionOf(node);
     assert.equal(selection.backend, 'onnx');
     assert.equal(selection.detector, 'yunet');
     assert.equal(selection.recognizer, 'onnx');
     assert.match(selection.reason, /^ONNX self-test passed in \d+ ms \(yunet_s_640_640\.onnx \+ mobilefacenet_foamliu_alenchen\.onnx\)$/);
-    assert.equal(await node.selection(lease.pool), selection, 'chosen once');
+    assert.equal(await selectionOf(node), selection, 'chosen once');
     assert.equal(selection.label, 'YuNet + MobileFaceNet (onnxruntime)');
     const health = (await healthReport()).components['backend:eng'];
     assert.deepEqual(health, { ok: true, backend: 'onnx', pipeline: 'YuNet + MobileFaceNet (onnxruntime)', reason: selection.reason, requested: 'onnx' });
@@ -59,7 +69,7 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
     await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine', backend: 'onnx', detectorModel: referenceModel('yunet_s_640_640.onnx'), recognizerModel: referenceModel('ultraface_version-RFB-320.onnx') }]);
     const node = helper.getNode('eng') as unknown as EngineConfigNode;
     process.env.PORCHLIGHT_MODELS_DIR = path.join(modelsDir, 'README.md'); // no graph can be built there either
-    await assert.rejects(node.selection(lease.pool), /a recognizer expects \?x3x112x112, got 1x3x240x320/);
+    await assert.rejects(selectionOf(node), /a recognizer expects \?x3x112x112, got 1x3x240x320/);
     const health = (await healthReport()).components['backend:eng'];
     assert.equal(health.ok, false);
     assert.match(String(health.reason), /ONNX self-test failed/);
@@ -67,14 +77,14 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
 
   it('backend tfjs never runs the ONNX self-test', async () => {
     await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine', backend: 'tfjs' }]);
-    const selection = await (helper.getNode('eng') as unknown as EngineConfigNode).selection(lease.pool);
+    const selection = await selectionOf(helper.getNode('eng') as unknown as EngineConfigNode);
     assert.deepEqual([selection.backend, selection.detector, selection.recognizer, selection.reason], ['tfjs', 'ssd-mobilenetv1', 'faceapi-resnet128', 'tfjs as configured']);
     assert.equal(selection.label, 'face-api SSD MobileNet + ResNet-128 (tfjs)');
   });
 
   it("face-api's networks stay selectable on ONNX (detector kind faceapi), on face-api's scale", async () => {
     await helper.load(engine, [{ id: 'eng', type: 'porchlight-engine', backend: 'onnx', detectorKind: 'faceapi' }]);
-    const selection = await (helper.getNode('eng') as unknown as EngineConfigNode).selection(lease.pool);
+    const selection = await selectionOf(helper.getNode('eng') as unknown as EngineConfigNode);
     assert.deepEqual([selection.backend, selection.detector, selection.recognizer], ['onnx', 'ssd-mobilenetv1-onnx', 'faceapi-resnet128-onnx']);
     assert.equal(selection.label, 'face-api SSD MobileNet + ResNet-128 (onnxruntime)');
     assert.equal(selection.fallback, undefined, 'asked for, not a fallback');

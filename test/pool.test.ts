@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { isPorchlightError, type PorchlightErrorCode } from '../lib/errors';
-import { acquireSharedPool, BULK_MAX_WAIT_MS, WorkerPool, type Lane, type QueuePolicy } from '../lib/workers/pool';
+import { acquireSharedPool, sharedPoolUsers, BULK_MAX_WAIT_MS, WorkerPool, type Lane, type QueuePolicy } from '../lib/workers/pool';
 import type { PingTask } from '../lib/workers/tasks';
 import { osThreadCount, osThreadIds, settledThreadCount } from './support/threads';
 import { waitUntil } from './support/wait';
@@ -202,6 +202,12 @@ describe('worker pool (lib/workers/pool)', function () {
       const first = acquireSharedPool({ threads: 1 });
       const second = acquireSharedPool({ threads: 2 });
       assert.equal(first.pool, second.pool, 'the second user shares the first one\'s pool');
+      assert.equal(first.conflict, undefined);
+      assert.equal(second.conflict, 'the worker pool worker-pool is already open with other settings; using it as it is: threads 2 (in use: 1)', 'the later user is told, not silently given the first one\'s');
+      const noPreference = acquireSharedPool({});
+      assert.equal(noPreference.conflict, undefined, 'a user leaving a setting to the default takes what is in use');
+      assert.equal(sharedPoolUsers(), 3);
+      await noPreference.release();
       await first.release();
       await first.release(); // releasing twice counts once
       assert.ok((await ping(second.pool)).threadId > 0, 'still open while a lease remains');
@@ -210,6 +216,7 @@ describe('worker pool (lib/workers/pool)', function () {
       const third = acquireSharedPool({ threads: 1 });
       assert.notEqual(third.pool, first.pool, 'a new pool after the last release');
       await third.release();
+      assert.equal(sharedPoolUsers(), 0);
     });
 
     it('leaves no OS threads behind after 20 pools are opened, used and closed', async () => {

@@ -1,3 +1,4 @@
+import { SharedResource } from '../process/shared-resource';
 import { openStore, storeKey, type FaceStore, type StoreConfig } from '../store';
 import { attachMatcher, type AttachedMatcher, type Matcher, type MatcherOptions } from './matcher';
 
@@ -6,15 +7,53 @@ export interface StoreLease {
   matcher: Matcher;
   /** Resolves when the matcher has loaded every stored embedding. */
   matcherReady: Promise<void>;
+  /** Set when this user asked for other connection settings than the open store's: what differs, in words (never a password). */
+  conflict?: string;
   release(): Promise<void>;
 }
 
-interface OpenStore {
-  opening: Promise<{ store: FaceStore; attached: AttachedMatcher }>;
-  leases: number;
+interface SharedStoreSettings {
+  config: StoreConfig;
+  matcherOptions?: MatcherOptions;
 }
 
-const openStores = new Map<string, OpenStore>();
+interface OpenStore {
+  store: FaceStore;
+  attached: AttachedMatcher;
+}
+
+/** What two users of one database may disagree on: the key (file, or server + database + user) is the same. */
+function storeDifferences(inUse: SharedStoreSettings, asked: SharedStoreSettings): string[] {
+  const differences: string[] = [];
+  const a = inUse.config.backend === 'postgres' ? inUse.config.postgres : undefined;
+  const b = asked.config.backend === 'postgres' ? asked.config.postgres : undefined;
+  if (a && b) {
+    if ((a.password ?? '') !== (b.password ?? '')) differences.push('another password');
+    if ((a.sslCa ?? '') !== (b.sslCa ?? '')) differences.push('another TLS CA');
+  }
+  const kernel = (s: SharedStoreSettings) => s.matcherOptions?.kernel;
+  if (kernel(asked) && kernel(inUse) && kernel(asked) !== kernel(inUse)) differences.push(`matcher kernel ${kernel(asked)} (in use: ${kernel(inUse)})`);
+  return differences;
+}
+
+const stores = new SharedResource<SharedStoreSettings, OpenStore>({
+  what: 'database',
+  open: async ({ config, matcherOptions }) => {
+    const store = await openStore(config);
+    return { store, attached: attachMatcher(store, matcherOptions) };
+  },
+  close: async ({ store, attached }) => {
+    attached.detach();
+    await attached.ready.catch(() => undefined);
+    await store.close();
+  },
+  differences: storeDifferences,
+});
+
+/** How many users hold the database of `config` (0 when it is closed). */
+export function sharedStoreUsers(config: StoreConfig): number {
+  return stores.users(storeKey(config));
+}
 
 /**
  * One store and one matcher per database in the process (a SQLite file, or a
@@ -24,39 +63,15 @@ const openStores = new Map<string, OpenStore>();
  * last release.
  */
 export async function acquireSharedStore(config: StoreConfig, matcherOptions?: MatcherOptions): Promise<StoreLease> {
-  const key = storeKey(config);
-  let entry = openStores.get(key);
-  if (!entry) {
-    const opening = openStore(config).then((store) => ({ store, attached: attachMatcher(store, matcherOptions) }));
-    entry = { opening, leases: 0 };
-    openStores.set(key, entry);
-    opening.catch(() => openStores.delete(key));
-  }
-  const current = entry;
-  current.leases++;
-  let opened;
-  try {
-    opened = await current.opening;
-  } catch (err) {
-    current.leases--;
-    throw err;
-  }
-  const { store, attached } = opened;
-  let released = false;
+  const lease = await stores.acquireOpen(storeKey(config), { config, matcherOptions });
+  const { store, attached } = lease.resource;
   return {
     store,
     matcher: attached.matcher,
     get matcherReady() {
       return attached.ready;
     },
-    async release() {
-      if (released) return;
-      released = true;
-      if (--current.leases > 0) return;
-      if (openStores.get(key) === current) openStores.delete(key);
-      attached.detach();
-      await attached.ready.catch(() => undefined);
-      await store.close();
-    },
+    conflict: lease.conflict,
+    release: lease.release,
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { Piscina } from 'piscina';
 import { PorchlightError, fromWireError, type WireError } from '../errors';
+import { SharedResource, differingFields } from '../process/shared-resource';
 import { newNativeGuard, stopBetweenNativeCalls, type NativeGuard } from '../vision/onnx/native-guard';
 
 // sharp must be loaded by the main thread before any worker loads it, or
@@ -332,38 +333,46 @@ export class WorkerPool extends EventEmitter {
   }
 }
 
-let shared: { pool: WorkerPool; leases: number } | undefined;
+/** The one worker pool of the process: its threads are sized for the machine, so every engine shares it. */
+const SHARED_POOL = 'worker-pool';
+
+/** The settings a pool runs with, as a user asked for them (undefined: the default, whatever is in use). */
+function poolDifferences(inUse: PoolOptions, asked: PoolOptions): string[] {
+  const running = sharedPools.peek(SHARED_POOL);
+  const actual: PoolOptions = running ? { threads: running.threads, maxQueue: running.maxQueue, taskTimeoutMs: running.taskTimeoutMs, workerFile: inUse.workerFile } : inUse;
+  return differingFields(actual, asked);
+}
+
+const sharedPools = new SharedResource<PoolOptions, WorkerPool>({
+  what: 'worker pool',
+  open: (options) => new WorkerPool(options),
+  close: (pool) => pool.close(),
+  differences: poolDifferences,
+});
 
 /** The process-wide pool if one is running, without creating one (metrics and health read it). */
 export function peekSharedPool(): WorkerPool | undefined {
-  return shared?.pool;
+  return sharedPools.peek(SHARED_POOL);
+}
+
+/** How many leases on the process-wide pool are held (tests check that every user gave its lease back). */
+export function sharedPoolUsers(): number {
+  return sharedPools.users(SHARED_POOL);
 }
 
 export interface PoolLease {
   readonly pool: WorkerPool;
+  /** Set when this user asked for other pool settings than the running pool's: what differs, in words. */
+  readonly conflict?: string;
   release(): Promise<void>;
 }
 
 /**
  * The process-wide pool: the first user creates it with its options, every
- * other user shares it, and the last release closes it, so redeploys never
- * leave threads behind.
+ * other user shares it (told in `conflict` when its options differ), and the
+ * last release closes it, so redeploys never leave threads behind.
  */
 export function acquireSharedPool(options: PoolOptions = {}): PoolLease {
-  if (!shared) shared = { pool: new WorkerPool(options), leases: 0 };
-  const entry = shared;
-  entry.leases++;
-  let released = false;
-  return {
-    pool: entry.pool,
-    async release() {
-      if (released) return;
-      released = true;
-      entry.leases--;
-      if (entry.leases === 0) {
-        if (shared === entry) shared = undefined;
-        await entry.pool.close();
-      }
-    },
-  };
+  const lease = sharedPools.acquire(SHARED_POOL, options);
+  return { pool: lease.resource, conflict: lease.conflict, release: lease.release };
 }

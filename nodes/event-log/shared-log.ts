@@ -2,6 +2,7 @@ import type { Node } from 'node-red';
 import { type EventLog, EventOutbox, type EventReader, EventReplicator, localReader, PgEventLog, type RecordOutcome, type ReplicationStats } from '../../lib/eventlog';
 import { registerHealthCheck, watchReplication } from '../../lib/metrics';
 import { PostgresFaceStore, type FaceStore } from '../../lib/store';
+import { SharedResource, differingFields } from '../../lib/process/shared-resource';
 import { readyStatus, warnStatus } from '../shared/status';
 
 /** What the event-log node reads from and, with PostgreSQL, how its events reach every door. */
@@ -40,21 +41,21 @@ function sharedReader(shared: PgEventLog, log: EventLog): EventReader {
 interface Replication {
   replicator: EventReplicator;
   shared: PgEventLog;
-  users: number;
   cleanups: Array<() => void>;
 }
 
-const replications = new Map<string, Replication>();
+interface ReplicationSettings {
+  log: EventLog;
+  store: PostgresFaceStore;
+  maxBacklog?: number;
+}
 
-/** Joins (or starts) the replication of this log's database file into the store's PostgreSQL database. */
-function joinReplication(log: EventLog, store: PostgresFaceStore, maxBacklog: number | undefined): Replication {
-  const file = log.repository.db.name;
-  let replication = replications.get(file);
-  if (!replication) {
+const replications = new SharedResource<ReplicationSettings, Replication>({
+  what: 'event replication of',
+  open: ({ log, store, maxBacklog }, file) => {
     const shared = new PgEventLog(store.pool);
     const replicator = new EventReplicator(new EventOutbox(log.repository, log.snapshots, { maxBacklog }), shared);
-    const started: Replication = { replicator, shared, users: 0, cleanups: [] };
-    started.cleanups.push(
+    const cleanups = [
       store.onChange((change) => {
         if (change.type !== 'person-removed') return;
         shared.forgetPerson(String(change.personId)).catch((err: Error) => replicator.emit('forget-failed', change.personId, err));
@@ -64,20 +65,20 @@ function joinReplication(log: EventLog, store: PostgresFaceStore, maxBacklog: nu
         const stats = replicator.stats();
         return { ok: stats.state !== 'offline', ...stats };
       }),
-    );
+    ];
     replicator.start();
-    replications.set(file, started);
-    replication = started;
-  }
-  replication.users++;
-  return replication;
-}
+    return { replicator, shared, cleanups };
+  },
+  close: async ({ replicator, cleanups }) => {
+    for (const cleanup of cleanups) cleanup();
+    await replicator.stop();
+  },
+  differences: (inUse, asked) => differingFields({ maxBacklog: inUse.maxBacklog }, { maxBacklog: asked.maxBacklog }),
+});
 
-async function leaveReplication(file: string, replication: Replication): Promise<void> {
-  if (--replication.users > 0) return;
-  if (replications.get(file) === replication) replications.delete(file);
-  for (const cleanup of replication.cleanups) cleanup();
-  await replication.replicator.stop();
+/** How many event logs replicate from the database file `file` (0: its replication is stopped). */
+export function replicationUsers(file: string): number {
+  return replications.users(file);
 }
 
 /**
@@ -91,9 +92,12 @@ export function startSharedLog(node: Node, log: EventLog, store: FaceStore, opti
     new EventOutbox(log.repository, log.snapshots).disable();
     return { reader: localReader(log), stop: async () => undefined };
   }
-  const file = log.repository.db.name;
-  const replication = joinReplication(log, store, options.maxBacklog);
-  const { replicator, shared } = replication;
+  const lease = replications.acquire(log.repository.db.name, { log, store, maxBacklog: options.maxBacklog });
+  const { replicator, shared } = lease.resource;
+  if (lease.conflict) {
+    node.warn(lease.conflict);
+    node.status(warnStatus(lease.conflict));
+  }
   let wasOffline = false;
   const onState = (stats: ReplicationStats) => {
     if (stats.state === 'offline') {
@@ -125,7 +129,7 @@ export function startSharedLog(node: Node, log: EventLog, store: FaceStore, opti
       replicator.off('state', onState);
       replicator.off('rejected', onRejected);
       replicator.off('forget-failed', onForgetFailed);
-      await leaveReplication(file, replication);
+      await lease.release();
     },
   };
 }

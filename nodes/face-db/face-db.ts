@@ -3,7 +3,7 @@ import { PorchlightError } from '../../lib/errors';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { embedRequestFor } from '../../lib/engine';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
-import { engineSelection, engineSettings, leasePool } from '../shared/engine';
+import { useEngine } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus } from '../shared/status';
 import { assertDashboardAllowed } from '../shared/dashboard-access';
 import { ACTIONS, type ActionContext, type FaceDbMessage } from './actions';
@@ -36,11 +36,11 @@ export = function register(RED: NodeAPI): void {
     const opening = leaseFaceDb(RED, this, def.db, { drain: () => queue });
     const minQuality = numberSetting(def.minQuality, NODE_DEFAULTS['face-db'].minQuality);
     let engine: ReturnType<ActionContext['engine']> | undefined;
+    // Registered with the engine on the first action that embeds (one lease however often its selection fails).
+    const vision = useEngine(RED, this, def.engine);
     const chooseEngine = async () => {
-      const settings = engineSettings(RED, def.engine);
-      const { pool } = leasePool(this, settings);
-      const selection = await engineSelection(RED, def.engine, pool);
-      return { pool, selection, embed: embedRequestFor(selection, settings.maxPixels) };
+      const selection = await vision.selection();
+      return { pool: vision.pool(), selection, embed: embedRequestFor(selection, vision.settings.maxPixels) };
     };
     let closing = false;
 

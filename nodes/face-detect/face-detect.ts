@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ensureEvent } from '../../lib/events';
 import { detectFaces, type DetectRequest, type QueuePolicy } from '../../lib/engine';
-import { ENGINE_CHOICE, engineSelection, engineSettings, leasePool } from '../shared/engine';
+import { ENGINE_CHOICE, useEngine } from '../shared/engine';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { watchModels } from '../shared/model-health';
@@ -28,8 +28,9 @@ const DEFAULTS = NODE_DEFAULTS['face-detect'];
 export = function register(RED: NodeAPI): void {
   function FaceDetectNode(this: Node, def: FaceDetectDef) {
     RED.nodes.createNode(this, def);
-    const settings = engineSettings(RED, def.engine);
-    const { pool } = leasePool(this, settings);
+    const engine = useEngine(RED, this, def.engine);
+    const { settings } = engine;
+    const pool = engine.pool();
     const models = watchModels(this, 'detection');
     const options = {
       minConfidence: numberSetting(def.minConfidence, DEFAULTS.minConfidence),
@@ -41,7 +42,7 @@ export = function register(RED: NodeAPI): void {
     // that passed its self-test; a named detector pins face-api's tfjs one.
     const followsEngine = !def.detector || def.detector === ENGINE_CHOICE;
     const detectorChoice: Promise<{ detector: string; detectorConfig: Record<string, unknown>; label?: string; reason?: string; fallback?: string }> = followsEngine
-      ? engineSelection(RED, def.engine, pool, this)
+      ? engine.selection()
       : Promise.resolve({ detector: def.detector, detectorConfig: {} });
     detectorChoice.catch(() => undefined);
     const requestFor = async (): Promise<DetectRequest> => {

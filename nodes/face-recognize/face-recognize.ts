@@ -9,7 +9,7 @@ import { embedFaces, type EngineSelection, modelIdForSelection, type QueuePolicy
 import type { DetectedFace, EmbeddedFace } from '../../lib/vision';
 import { CLUSTER_TOLERANCE_SHARE, unknownFacesOf, VisitorBook, visitorsOf } from '../../lib/visitors';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
-import { engineSelection, engineSettings, leasePool } from '../shared/engine';
+import { useEngine } from '../shared/engine';
 import { watchModels } from '../shared/model-health';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { registerAdminHttp } from '../admin-http';
@@ -66,8 +66,9 @@ interface Frame {
 export = function register(RED: NodeAPI): void {
   function FaceRecognizeNode(this: Node, def: FaceRecognizeDef) {
     RED.nodes.createNode(this, def);
-    const settings = engineSettings(RED, def.engine);
-    const { pool } = leasePool(this, settings);
+    const engine = useEngine(RED, this, def.engine);
+    const { settings } = engine;
+    const pool = engine.pool();
     const models = watchModels(this, 'recognition');
     // The distance comes from "strangers let through: 1 in N visits", for the model in use and the size of the
     // gallery (lib/recognize/strangers.ts); a raw distance in the dialog overrides it; a model without a shipped
@@ -106,7 +107,7 @@ export = function register(RED: NodeAPI): void {
     let idle: (() => void) | undefined;
 
     const consensus = new BurstConsensus<Frame>(burst, (verdict) => sendVerdict(verdict));
-    const selection = engineSelection(RED, def.engine, pool);
+    const selection = engine.selection();
     selection.catch(() => undefined);
     const faceDb: Promise<FaceDb> = leaseFaceDb(RED, this, def.db, {
       // Frames being embedded finish before the DB file may close.

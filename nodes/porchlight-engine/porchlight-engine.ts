@@ -1,9 +1,8 @@
 import path from 'node:path';
 import type { NodeAPI, NodeDef } from 'node-red';
-import { type ComponentHealth, registerHealthCheck } from '../../lib/metrics';
-import { type EngineSelection, selectBackend, type WorkerPool } from '../../lib/engine';
+import { registerHealthCheck } from '../../lib/metrics';
 import { registerAdminHttp } from '../admin-http';
-import { parseEngineDef, selectionHealth, type EngineConfigNode } from '../shared/engine';
+import { Engine, parseEngineDef, type EngineConfigNode } from '../shared/engine';
 
 /** Config node: the vision engine shared by face-detect and face-recognize (backend, models, worker threads, queue, limits). */
 export = function register(RED: NodeAPI): void {
@@ -22,26 +21,12 @@ export = function register(RED: NodeAPI): void {
     };
     this.settings = settings;
 
-    let chosen: Promise<EngineSelection> | undefined;
-    let state: ComponentHealth = { ok: true, reason: 'not chosen yet: no vision node has asked' };
-    this.selection = (pool: WorkerPool) => {
-      chosen ??= selectBackend(pool, settings.backend ?? 'auto', settings.models).then(
-        (selection) => {
-          state = selectionHealth(selection);
-          if (selection.fallback) this.warn(`vision engine ${selection.label}: ${selection.reason}`);
-          else this.log(`vision engine ${selection.label}: ${selection.reason}`);
-          return selection;
-        },
-        (err: Error) => {
-          state = { ok: false, reason: err.message };
-          this.error(`vision backend ${settings.backend} unavailable: ${err.message}`);
-          chosen = undefined;
-          throw err;
-        },
-      );
-      return chosen;
-    };
-    const unregister = registerHealthCheck(`backend:${this.id}`, () => ({ ...state, requested: settings.backend }));
+    // The node owns its engine: the pool lease while users are registered, and the backend chosen on it.
+    const engine = new Engine(settings, this);
+    this.engine = engine;
+    this.register = (user) => engine.register(user);
+    this.deregister = (user, done) => engine.deregister(user, done);
+    const unregister = registerHealthCheck(`backend:${this.id}`, () => ({ ...engine.health, requested: settings.backend }));
     this.on('close', () => unregister());
   }
   RED.nodes.registerType('porchlight-engine', PorchlightEngineNode as never);
