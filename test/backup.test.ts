@@ -11,6 +11,7 @@ import { healthReport } from '../lib/metrics/health';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
 import { main } from '../cli/porchlight';
 import { parseBackupDef, startBackupSchedule } from '../nodes/porchlight-db/backup-schedule';
+import { PorchlightDb } from '../nodes/shared/db';
 import { randomFace } from './support/store-contract';
 import { tempDir } from './support/temp';
 import { waitUntil } from './support/wait';
@@ -124,7 +125,7 @@ describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
     const settings = { backend: 'sqlite' as const, file: dbFile(), snapshotDir: path.join(dir, 'snapshots') };
     const backup = parseBackupDef({ settings: { userDir: dir } } as never, { id: 'x', type: 'porchlight-db', name: '', z: '', backupEnabled: true, backupTime: '03:00', backupKeep: '2', backupFolder: folder } as never)!;
     assert.deepEqual(backup, { time: { hour: 3, minute: 0 }, keep: 2, folder });
-    const stop = startBackupSchedule(node as never, settings, backup);
+    const stop = startBackupSchedule(node as never, new PorchlightDb(settings), backup);
     try {
       const health = async () => (await healthReport()).components[`backup:${dbFile()}`] as Record<string, any>;
       assert.equal((await health()).nextRunAt, new Date(2031, 4, 10, 3, 0, 0).toISOString());

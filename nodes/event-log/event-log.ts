@@ -4,7 +4,7 @@ import { PorchlightError } from '../../lib/errors';
 import { databaseHealth, DEFAULT_RETENTION, EventLog, exportEvents, type ExportFormat, parseEventFilter, type RecordOutcome, type RetentionPolicy, type SweepReport } from '../../lib/eventlog';
 import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStorage } from '../../lib/metrics';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
-import { dbSettings, explainReadOnly, openFaceDb } from '../shared/db';
+import { dbConfig, explainReadOnly } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
 import { registerAdminHttp, registerEventReader } from '../admin-http';
 import { startSharedLog } from './shared-log';
@@ -94,9 +94,10 @@ export = function register(RED: NodeAPI): void {
 
     this.status(busyStatus('opening database'));
     const opening = (async () => {
-      const settings = dbSettings(RED, def.db);
+      const config = dbConfig(RED, def.db);
+      const { settings } = config;
       dbFile = settings.file;
-      const faceDb = await openFaceDb(settings);
+      const faceDb = await config.register(this);
       const db = faceDb.local;
       const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
       const shared = startSharedLog(this, log, faceDb.store, { maxBacklog: numberSetting(def.maxBacklog, DEFAULTS.maxBacklog) });
@@ -130,7 +131,7 @@ export = function register(RED: NodeAPI): void {
       );
       cleanups.push(log.startRetention(sweepMs));
       this.status(readyStatus(`ready · ${log.repository.count()} events`));
-      return { log, shared, release: faceDb.release };
+      return { log, shared, release: () => new Promise<void>((resolve) => config.deregister(this, resolve)) };
     })();
     opening.catch((err: Error) => {
       this.status(errorStatus(err));
@@ -199,6 +200,7 @@ export = function register(RED: NodeAPI): void {
       // Finish what is being written before the last user of the file closes it.
       opening
         .then(async ({ log, shared, release }) => {
+          for (const cleanup of cleanups.splice(0)) cleanup(); // what an opening that ended after the close started registered
           await shared.stop();
           try {
             const { failed, unrecorded } = await log.stop({ failOpen: UNFINISHED_AT_CLOSE });

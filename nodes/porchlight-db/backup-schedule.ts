@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { backupDatabase, DailySchedule, parseDailyTime, type BackupResult } from '../../lib/backup';
 import { registerHealthCheck, watchBackups } from '../../lib/metrics';
-import { openFaceDb, userDir, type DbSettings } from '../shared/db';
+import { userDir, type DbUser, type PorchlightDb } from '../shared/db';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 
 /** The backup part of the porchlight-db dialog. */
@@ -24,13 +24,14 @@ export function parseBackupDef(RED: NodeAPI, def: NodeDef & Record<string, unkno
   };
 }
 
-/** One verified backup of the database's local SQLite file (faces and events; with PostgreSQL, this door's event log) into the folder, rotated. */
-export async function backupNow(settings: DbSettings, backup: Pick<BackupSettings, 'folder' | 'keep'>): Promise<BackupResult> {
-  const db = await openFaceDb(settings);
+/** One verified backup of the database's local SQLite file (faces and events; with PostgreSQL, this door's event log) into the folder, rotated: the config node's database, registered with it for the run (its open connection when a node holds it). */
+async function backupOwned(database: PorchlightDb, backup: Pick<BackupSettings, 'folder' | 'keep'>): Promise<BackupResult> {
+  const run: DbUser = {};
   try {
+    const db = await database.register(run);
     return await backupDatabase(db.local, backup.folder, { keep: backup.keep });
   } finally {
-    await db.release();
+    await new Promise<void>((resolve) => database.deregister(run, resolve));
   }
 }
 
@@ -39,8 +40,9 @@ export async function backupNow(settings: DbSettings, backup: Pick<BackupSetting
  * /porchlight/health (`backup:<file>`, down after a failed run) and in the
  * metrics. Returns the function that stops it (waiting for a run in progress).
  */
-export function startBackupSchedule(node: Node, settings: DbSettings, backup: BackupSettings): () => Promise<void> {
-  const schedule = new DailySchedule(backup.time, () => backupNow(settings, backup), {
+export function startBackupSchedule(node: Node, database: PorchlightDb, backup: BackupSettings): () => Promise<void> {
+  const { settings } = database;
+  const schedule = new DailySchedule(backup.time, () => backupOwned(database, backup), {
     onSuccess: (r) => node.log(`backup ${r.file}: ${(r.bytes / 2 ** 20).toFixed(1)} MB verified (${Object.entries(r.counts).map(([t, n]) => `${t} ${n}`).join(', ')}) in ${r.ms} ms${r.removed.length ? `; ${r.removed.length} older removed` : ''}`),
     onError: (err) => node.error(`scheduled backup of ${settings.file} into ${backup.folder} failed: ${err.message}`),
   }).start();

@@ -1,6 +1,6 @@
 import type { NodeAPI, NodeDef } from 'node-red';
 import { registerAdminHttp } from '../admin-http';
-import { parseDbDef, type DbConfigNode } from '../shared/db';
+import { parseDbDef, PorchlightDb, type DbConfigNode } from '../shared/db';
 import { parseBackupDef, startBackupSchedule } from './backup-schedule';
 
 /**
@@ -14,11 +14,16 @@ export = function register(RED: NodeAPI): void {
   function PorchlightDbNode(this: DbConfigNode, def: NodeDef & Record<string, unknown>) {
     RED.nodes.createNode(this, def);
     this.settings = parseDbDef(RED, def, (this as unknown as { credentials?: { password?: string } }).credentials);
+    // The node owns its database: open while users (nodes, admin requests, a backup run) are registered.
+    const database = new PorchlightDb(this.settings);
+    this.database = database;
+    this.register = (user) => database.register(user);
+    this.deregister = (user, done) => database.deregister(user, done);
     // Scheduled, verified backups (daily at the dialog's time, the newest `keep` kept).
     let stopBackups: (() => Promise<void>) | undefined;
     try {
       const backup = parseBackupDef(RED, def);
-      if (backup) stopBackups = startBackupSchedule(this, this.settings, backup);
+      if (backup) stopBackups = startBackupSchedule(this, database, backup);
     } catch (err) {
       this.error(`backups not scheduled: ${(err as Error).message}`);
     }

@@ -6,7 +6,7 @@ import { PorchlightError } from '../../lib/errors';
 import { acquireSharedStore, type Matcher, type StoreLease } from '../../lib/match';
 import { type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
-import { errorStatus, readyStatus } from './status';
+import { errorStatus, readyStatus, warnStatus } from './status';
 
 /** What the `porchlight-db` config node holds. */
 export interface DbSettings {
@@ -26,6 +26,17 @@ export interface DbSettings {
 
 export interface DbConfigNode extends Node {
   settings: DbSettings;
+  /** What the node owns: the open database while users are registered. */
+  database: PorchlightDb;
+  /** mqtt-broker style: a user registers (opening the database for the first), and deregisters when it closes. */
+  register(user: DbUser): Promise<FaceDb>;
+  deregister(user: DbUser, done: () => void): void;
+}
+
+/** A node (or an admin request) using a database: told in words when it is shared with other connection settings. */
+export interface DbUser {
+  warn?(message: string): void;
+  status?(status: NodeStatus): void;
 }
 
 /** What a node gets from its `porchlight-db` config node. */
@@ -82,9 +93,7 @@ function storeConfigOf(settings: DbSettings): StoreConfig {
 
 /** The config node a node points at, or a clear error when it points at none. */
 export function dbSettings(RED: NodeAPI, dbId: string | undefined): DbSettings {
-  const config = dbId ? (RED.nodes.getNode(dbId) as DbConfigNode | null) : null;
-  if (!config?.settings) throw new PorchlightError('BAD_INPUT', 'no face database configured: pick a porchlight-db config node');
-  return config.settings;
+  return dbConfig(RED, dbId).settings;
 }
 
 /**
@@ -100,7 +109,7 @@ export function explainReadOnly(err: unknown, file: string): unknown {
 }
 
 /** Opens (or joins) the shared store of a DB for as long as the caller needs it (with the local SQLite file when the faces are elsewhere). */
-export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<StoreLease, 'release'>> {
+export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<StoreLease, 'release' | 'conflict'>> {
   const openLocal = () =>
     acquireSharedStore({ file: settings.file }).catch((err: unknown) => {
       throw explainReadOnly(err, settings.file);
@@ -123,6 +132,7 @@ export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<St
     },
     snapshotDir: settings.snapshotDir,
     settings,
+    conflict: [local?.conflict, lease.conflict].filter(Boolean).join('; ') || undefined,
     release: async () => {
       await lease.release();
       await local?.release();
@@ -147,12 +157,86 @@ export function dbHealthStatus(health: StoreHealth): NodeStatus {
 }
 
 /**
- * The face DB of the config node `dbId`, held while `node` runs and released
- * when it closes (the file closes with its last user). Reject when there is
- * no config node or the file cannot be opened; the caller shows that status.
+ * What a `porchlight-db` config node owns: its database (the faces' store
+ * and matcher, and the local SQLite file of its event log) while it has
+ * users. The first user to register opens it (joining the process's one
+ * connection per database), the last to deregister closes it; users told
+ * when the database is shared with other connection settings.
+ */
+export class PorchlightDb {
+  private readonly users = new Set<DbUser>();
+  private opening: Promise<FaceDb & { release(): Promise<void>; conflict?: string }> | undefined;
+
+  constructor(readonly settings: DbSettings) {}
+
+  /** Registers a user (again: no effect) and resolves with the open database; rejects (unregistering it) when it cannot be opened. */
+  register(user: DbUser): Promise<FaceDb> {
+    if (!this.opening) {
+      const opening = openFaceDb(this.settings);
+      this.opening = opening;
+      opening.catch(() => {
+        if (this.opening === opening) this.opening = undefined; // the next user tries again
+      });
+    }
+    const opening = this.opening;
+    const known = this.users.has(user);
+    this.users.add(user);
+    return opening.then(
+      (db) => {
+        if (!known && db.conflict) {
+          user.warn?.(db.conflict);
+          user.status?.(warnStatus('database shared with other settings (see the debug log)'));
+        }
+        return db;
+      },
+      (err: unknown) => {
+        this.users.delete(user);
+        throw err;
+      },
+    );
+  }
+
+  /** Deregisters a user; after the last one the database is released (`done` when closed, if this closed it). */
+  deregister(user: DbUser, done: () => void = () => undefined): void {
+    this.users.delete(user);
+    const opening = this.opening;
+    if (this.users.size > 0 || !opening) {
+      done();
+      return;
+    }
+    this.opening = undefined;
+    opening.then((db) => db.release()).then(() => done(), () => done());
+  }
+
+  /** The database while a user holds it open (or is opening it), else undefined: nothing is opened. */
+  get open(): Promise<FaceDb> | undefined {
+    return this.opening;
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+}
+
+/** The config node a node points at, or a clear error when it points at none. */
+export function dbConfig(RED: NodeAPI, dbId: string | undefined): DbConfigNode {
+  const config = dbId ? (RED.nodes.getNode(dbId) as DbConfigNode | null) : null;
+  if (!config?.database) throw new PorchlightError('BAD_INPUT', 'no face database configured: pick a porchlight-db config node');
+  return config;
+}
+
+/**
+ * The face DB of the config node `dbId`, `node` registered with it while it
+ * runs and deregistered when it closes (the database closes with its last
+ * user). Rejects when there is no config node or the file cannot be opened;
+ * the caller shows that status.
  */
 export function leaseFaceDb(RED: NodeAPI, node: Node, dbId: string | undefined, options: { drain?: () => Promise<unknown> } = {}): Promise<FaceDb> {
-  const opening = (async () => openFaceDb(dbSettings(RED, dbId)))();
+  let database: PorchlightDb | undefined;
+  const opening = (async () => {
+    database = dbConfig(RED, dbId).database;
+    return database.register(node);
+  })();
   opening.catch(() => undefined); // the caller handles the failure; the close handler must not see it as unhandled
   let unwatch = () => undefined as unknown;
   opening.then((db) => (unwatch = onDbHealth(db.store, (health) => node.status(dbHealthStatus(health)))), () => undefined);
@@ -161,9 +245,21 @@ export function leaseFaceDb(RED: NodeAPI, node: Node, dbId: string | undefined, 
     // Let the node's work in flight finish (bounded, Node-RED allows 15 s) before the file may close.
     const drained = Promise.race([options.drain?.().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref())]);
     // A DB that never opened has nothing to release (its failure was shown in the node's status).
-    drained.then(() => opening).then((db) => db.release()).then(() => done(), () => done());
+    drained.then(() => opening).then(() => database!.deregister(node, done), () => done());
   });
   return opening;
+}
+
+/**
+ * For an admin request: the database of a config node, with the request
+ * registered as a user until `release`. When a node holds it, this is its open
+ * store and matcher; otherwise it is opened for the request and closed at `release`.
+ */
+export async function dbForRequest(config: DbConfigNode): Promise<FaceDb & { release(): Promise<void> }> {
+  const user: DbUser = {};
+  const db = await config.database.register(user);
+  let released: Promise<void> | undefined;
+  return { ...db, matcherReady: db.matcherReady, release: () => (released ??= new Promise<void>((resolve) => config.database.deregister(user, resolve))) };
 }
 
 const DRAIN_TIMEOUT_MS = 10_000;
