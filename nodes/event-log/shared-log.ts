@@ -2,7 +2,7 @@ import type { Node } from 'node-red';
 import { type EventLog, EventOutbox, type EventReader, EventReplicator, localReader, PgEventLog, type RecordOutcome, type ReplicationStats } from '../../lib/eventlog';
 import { registerHealthCheck, watchReplication } from '../../lib/metrics';
 import { PostgresFaceStore, type FaceStore } from '../../lib/store';
-import { SharedResource, differingFields } from '../../lib/process/shared-resource';
+import { SharedResource, differingFields } from '../../lib/process';
 import { readyStatus, warnStatus } from '../shared/status';
 
 /** What the event-log node reads from and, with PostgreSQL, how its events reach every door. */

@@ -1,0 +1,2 @@
+/** Process-level helpers code outside lib needs: the use-counted shared resource (pools, stores, replications). */
+export { SharedResource, differingFields, type SharedLease, type SharedResourceSpec } from './shared-resource';
