@@ -50,8 +50,8 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
     assert.equal(sharedPoolUsers(), 0, 'no pool before the flow');
     await helper.load([engineNode, detectNode], [
       { id: 'eng', type: 'porchlight-engine', backend: 'tfjs' },
-      { id: 'fd1', type: 'face-detect', engine: 'eng', wires: [[], []] },
-      { id: 'fd2', type: 'face-detect', engine: 'eng', wires: [[], []] },
+      { id: 'fd1', type: 'porchlight-face-detect', engine: 'eng', wires: [[], []] },
+      { id: 'fd2', type: 'porchlight-face-detect', engine: 'eng', wires: [[], []] },
     ]);
     const engine = helper.getNode('eng') as unknown as EngineConfigNode;
     assert.equal(engine.engine.userCount, 2);
@@ -67,7 +67,7 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
     const recognizerModel = packFilePath(DEFAULT_PACK, 'recognizer');
     const flow = [
       { id: 'eng', type: 'porchlight-engine', backend: 'auto', detectorModel, recognizerModel },
-      { id: 'fd', type: 'face-detect', engine: 'eng', wires: [[], []] },
+      { id: 'fd', type: 'porchlight-face-detect', engine: 'eng', wires: [[], []] },
     ];
     await helper.load([engineNode, detectNode], flow);
     const before = await (helper.getNode('eng') as unknown as EngineConfigNode).engine.selection();
@@ -87,7 +87,7 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
   });
 
   it('the implicit default engine (no config node) selects again after a redeploy, and goes with its last user', async () => {
-    const flow = [{ id: 'fd', type: 'face-detect', wires: [[], []] }];
+    const flow = [{ id: 'fd', type: 'porchlight-face-detect', wires: [[], []] }];
     const chosen = () => (helper.log() as unknown as Spy).getCalls().filter((c) => /porchlight: vision engine /.test(JSON.stringify(c.args[0]))).length;
     await helper.load([detectNode], flow);
     await until('the default engine chose', async () => (await healthReport()).components['backend:default']?.backend !== undefined);
@@ -107,8 +107,8 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
       await helper.load([engineNode, detectNode], [
         { id: 'same', type: 'porchlight-engine', backend: 'tfjs', threads: 1 },
         { id: 'other', type: 'porchlight-engine', backend: 'tfjs', threads: 2, maxQueue: 7 },
-        { id: 'fd1', type: 'face-detect', engine: 'same', wires: [[], []] },
-        { id: 'fd2', type: 'face-detect', engine: 'other', wires: [[], []] },
+        { id: 'fd1', type: 'porchlight-face-detect', engine: 'same', wires: [[], []] },
+        { id: 'fd2', type: 'porchlight-face-detect', engine: 'other', wires: [[], []] },
       ]);
       assert.deepEqual(calls(helper.getNode('fd1'), 'warn'), []);
       const [warning] = calls(helper.getNode('fd2'), 'warn');
@@ -131,7 +131,7 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
       // A recognizer file that is a detector: the ONNX self-test fails, and explicit onnx falls back to nothing.
       { id: 'eng', type: 'porchlight-engine', backend: 'onnx', detectorModel: referenceModel('yunet_s_640_640.onnx'), recognizerModel: referenceModel('ultraface_version-RFB-320.onnx') },
       { id: 'db', type: 'porchlight-db', file: path.join(dir, 'faces.db') },
-      { id: 'fdb', type: 'face-db', db: 'db', engine: 'eng', wires: [[]] },
+      { id: 'fdb', type: 'porchlight-face-db', db: 'db', engine: 'eng', wires: [[]] },
     ]);
     process.env.PORCHLIGHT_MODELS_DIR = path.join(modelsDir, 'README.md'); // no face-api graph can be built there either
     const node = helper.getNode('fdb');
