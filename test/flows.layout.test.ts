@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './support/paths';
 import { buildExample, composeFlow, DEMO_FRAGMENTS, EXAMPLES, type FlowNode } from '../scripts/build-examples';
 
 /**
@@ -10,7 +13,8 @@ import { buildExample, composeFlow, DEMO_FRAGMENTS, EXAMPLES, type FlowNode } fr
 type Box = { left: number; right: number; top: number; bottom: number };
 
 function labelOf(node: FlowNode): string {
-  const text = (node.name as string) || (node.label as string) || (node.type === 'comment' ? '' : node.type);
+  // An unnamed Porchlight node shows its card's name (the type without the package prefix).
+  const text = (node.name as string) || (node.label as string) || (node.type === 'comment' ? '' : node.type.replace(/^porchlight-/, ''));
   return text;
 }
 
@@ -27,6 +31,16 @@ const overlap = (a: Box, b: Box) => a.left < b.right && b.left < a.right && a.to
 describe('the shipped flows: no comment overlaps a node or another comment in the editor', () => {
   const flows: Record<string, FlowNode[]> = { demo: composeFlow(DEMO_FRAGMENTS) };
   for (const name of Object.keys(EXAMPLES)) flows[name] = buildExample(name);
+  // Every other file users can import from examples/ (one small flow per node), as shipped.
+  const examplesDir = path.join(repoRoot, 'examples');
+  for (const file of fs.readdirSync(examplesDir).filter((f) => f.endsWith('.json'))) {
+    const name = path.basename(file, '.json');
+    if (!(name in flows)) flows[name] = JSON.parse(fs.readFileSync(path.join(examplesDir, file), 'utf8')) as FlowNode[];
+  }
+
+  it('covers the demo and every file in examples/', () => {
+    assert.deepEqual(Object.keys(flows).filter((name) => name !== 'demo').sort(), fs.readdirSync(examplesDir).filter((f) => f.endsWith('.json')).map((f) => path.basename(f, '.json')).sort());
+  });
 
   for (const [name, nodes] of Object.entries(flows)) {
     it(`${name}: every comment stands clear`, () => {
