@@ -116,43 +116,34 @@ describe('the Node-RED editor in a browser: palette and dialogs at their default
     }
   });
 
+  /** Opens a dialog (by `open`, run in the page), inspects it and closes it with its Cancel button. */
+  async function check(type: string, open: (t: string) => void, buttons: string): Promise<void> {
+    await page.evaluate(open, type);
+    await page.waitForSelector(`#${buttons}-ok`, { state: 'visible' });
+    // The dialog validates as it opens; give its prepare a moment to finish.
+    await page.waitForTimeout(500);
+    const report = await page.evaluate(inspectDialog);
+    // Cancel as the button does (a notification's shade may lie over the tray in a busy editor).
+    await page.evaluate((id) => (window as unknown as { $: (s: string) => { trigger(e: string): void } }).$(`#${id}-cancel`).trigger('click'), buttons);
+    await page.waitForSelector(`#${buttons}-ok`, { state: 'detached' });
+    assert.ok(report.selects > 0 || type === 'porchlight-event-log', `${type}: found its selects`);
+    assert.deepEqual(report.invalid, [], `${type}: fields marked invalid at their defaults`);
+    assert.deepEqual(report.rawKeys, [], `${type}: labels that show a locale key, not its text`);
+    assert.deepEqual(report.narrowSelects, [], `${type}: selects narrower than their options`);
+  }
+
   for (const type of FLOW_TYPES) {
-    it(`${type}: the dialog at its defaults has no invalid field, no raw key, selects wide enough`, async () => {
-      await page.evaluate((t) => {
+    it(`${type}: a new one (as dropped from the palette) has no invalid field, no raw key, selects wide enough`, () =>
+      check(type, (t) => {
         const RED = (window as unknown as { RED: any }).RED;
         const { node } = RED.view.createNode(t);
         RED.nodes.add(node);
         RED.editor.edit(node);
-      }, type);
-      await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
-      // The dialog validates as it opens; give its prepare a moment to finish.
-      await page.waitForTimeout(500);
-      const report = await page.evaluate(inspectDialog);
-      // Cancel as the button does (a notification's shade may lie over the tray in a busy editor).
-      await page.evaluate(() => (window as unknown as { $: (s: string) => { trigger(e: string): void } }).$('#node-dialog-cancel').trigger('click'));
-      await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
-      assert.ok(report.selects > 0 || type === 'porchlight-face-db' || type === 'porchlight-event-log', `${type}: found its selects`);
-      assert.deepEqual(report.invalid, [], `${type}: fields marked invalid at their defaults`);
-      assert.deepEqual(report.rawKeys, [], `${type}: labels that show a locale key, not its text`);
-      assert.deepEqual(report.narrowSelects, [], `${type}: selects narrower than their options`);
-    });
+      }, 'node-dialog'));
   }
 
   for (const type of CONFIG_TYPES) {
-    it(`${type} (config): a new one at its defaults has no invalid field, no raw key, selects wide enough`, async () => {
-      await page.evaluate((t) => {
-        const RED = (window as unknown as { RED: any }).RED;
-        RED.editor.editConfig('', t, '_ADD_', 'node-config-input');
-      }, type);
-      await page.waitForSelector('#node-config-dialog-ok', { state: 'visible' });
-      await page.waitForTimeout(500);
-      const report = await page.evaluate(inspectDialog);
-      await page.evaluate(() => (window as unknown as { $: (s: string) => { trigger(e: string): void } }).$('#node-config-dialog-cancel').trigger('click'));
-      await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
-      assert.ok(report.selects > 0, `${type}: found its selects`);
-      assert.deepEqual(report.invalid, [], `${type}: fields marked invalid at their defaults`);
-      assert.deepEqual(report.rawKeys, [], `${type}: labels that show a locale key, not its text`);
-      assert.deepEqual(report.narrowSelects, [], `${type}: selects narrower than their options`);
-    });
+    it(`${type} (config): a new one has no invalid field, no raw key, selects wide enough`, () =>
+      check(type, (t) => (window as unknown as { RED: any }).RED.editor.editConfig('', t, '_ADD_', 'node-config-input'), 'node-config-dialog'));
   }
 });
