@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
 import { DEFAULT_PACK, packFilePath } from '../lib/models/packs';
 import { acquireSharedPool, sharedPoolUsers, type PoolLease } from '../lib/workers/pool';
 import type { EngineConfigNode } from '../nodes/shared/engine';
 import { helper } from './support/node-red';
+import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 import { referenceModel, verifyReferenceModels } from './support/onnx-models';
 import { lfwDir, lfwPeople, modelsDir, nodeFile } from './support/paths';
 
@@ -21,13 +22,7 @@ const calls = (node: unknown, method: 'warn' | 'status' | 'error') =>
   ((node as Record<string, Spy>)[method]).getCalls().filter((c) => c.thisValue === node).map((c) => c.args[0]);
 const closeListeners = (node: unknown) => (node as { _closeCallbacks: unknown[] })._closeCallbacks.length;
 
-async function until(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (what: string, predicate: () => boolean | Promise<boolean>) => waitUntil(predicate, { timeout: 90_000, interval: 100, message: what });
 
 describe('config nodes own their resources: porchlight-engine (Node-RED runtime)', function () {
   this.timeout(240_000);
@@ -36,14 +31,13 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
 
   before(() => verifyReferenceModels());
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-ownership-'));
+    dir = tempDir('porchlight-ownership-');
     process.env.PORCHLIGHT_MODELS_DIR = path.join(dir, 'models');
   });
   afterEach(async () => {
     await helper.unload();
     if (savedEnv === undefined) delete process.env.PORCHLIGHT_MODELS_DIR;
     else process.env.PORCHLIGHT_MODELS_DIR = savedEnv;
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('the engine holds one pool lease while it has users, and gives it back when they are gone', async () => {
