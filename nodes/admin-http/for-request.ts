@@ -8,9 +8,9 @@
 import type { Request } from 'express';
 import type { Node, NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { acquireSharedPool, embedRequestFor, type EmbedRequest, type EngineSelection, type PoolLease, type WorkerPool } from '../../lib/engine';
-import { dbKey, openFaceDb, type DbConfigNode, type FaceDb } from '../shared/db';
-import { engineSelection, engineSettings } from '../shared/engine';
+import { embedRequestFor, type EmbedRequest, type EngineSelection, type WorkerPool } from '../../lib/engine';
+import { dbForRequest, dbKey, type DbConfigNode, type FaceDb } from '../shared/db';
+import { engineForRequest } from '../shared/engine';
 
 /** The running config nodes of a type, by id, in flow order. */
 function deployed<T extends Node>(RED: NodeAPI, type: string): Map<string, T> {
@@ -42,7 +42,7 @@ export function dbConfigFor(RED: NodeAPI, req: Request): DbConfigNode {
 
 /** Runs `work` on the request's database: the store the deployed nodes hold, opened for this request only when none does. */
 export async function withStore<T>(RED: NodeAPI, req: Request, work: (db: FaceDb) => Promise<T>): Promise<T> {
-  const db = await openFaceDb(dbConfigFor(RED, req).settings);
+  const db = await dbForRequest(dbConfigFor(RED, req));
   try {
     return await work(db);
   } finally {
@@ -72,16 +72,15 @@ export interface RequestEngine {
  */
 export async function withEngine<T>(RED: NodeAPI, req: Request, work: (engine: () => Promise<RequestEngine>) => Promise<T>): Promise<T> {
   const engineId = engineIdFor(RED, req);
-  const settings = engineSettings(RED, engineId);
-  let lease: PoolLease | undefined;
+  let held: ReturnType<typeof engineForRequest> | undefined;
   const engine = async (): Promise<RequestEngine> => {
-    lease ??= acquireSharedPool(settings);
-    const selection = await engineSelection(RED, engineId, lease.pool);
-    return { pool: lease.pool, selection, embed: embedRequestFor(selection, settings.maxPixels) };
+    held ??= engineForRequest(RED, engineId);
+    const selection = await held.selection();
+    return { pool: held.pool, selection, embed: embedRequestFor(selection, held.settings.maxPixels) };
   };
   try {
     return await work(engine);
   } finally {
-    await lease?.release();
+    await held?.release();
   }
 }
