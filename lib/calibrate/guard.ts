@@ -84,7 +84,7 @@ export function calibrationReadiness(samples: ReadonlyMap<number, PersonSamples>
     words:
       `Not enough to suggest a tolerance yet: it needs ${needs} ` +
       `(${MIN_PEOPLE} people with at least ${MIN_SAMPLES_PER_PERSON} each). ${has}. ` +
-      'Enrol more photos on the People page, or answer "Yes, <name>" on an event.',
+      'Enrol more photos on the People page, or press "Yes, …" on an event of theirs.',
   };
 }
 
