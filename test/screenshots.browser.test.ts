@@ -16,7 +16,7 @@ import { DESKTOP, PHONE, openDashboard, waitFor, type DashboardSession } from '.
  */
 const OUT = process.env.PORCHLIGHT_README_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs', 'screenshots') : path.join(repoRoot, 'test-artifacts', 'readme');
 
-/** Two people with four LFW photos each, under household names: enough history to calibrate from. */
+/** Two people with eight LFW photos each, under household names: enough history to calibrate from. */
 const FAMILY: Array<[string, string]> = [
   ['Ben', 'Michael_Jackson'],
   ['Clara', 'Jennifer_Aniston'],
@@ -139,14 +139,16 @@ describe('the README\'s screenshots of the dashboard, at 1280 and 390 px (Debian
       await page.getByTestId('calibration-needs').waitFor({ timeout: 60_000 });
     });
     for (const [name, person] of FAMILY) {
-      const files = fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 4);
+      const files = fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 8);
       const images = files.map((file) => fs.readFileSync(path.join(lfwDir, person, file)).toString('base64'));
       const response = await fetch(`${session.demo.baseUrl}porchlight/faces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name, images }) });
       assert.ok(response.ok, `enrolling ${name}: ${response.status} ${await response.text()}`);
     }
     await atBoth('dashboard-calibration', 'the Calibration page asking before applying', async () => {
       await session.open('calibration');
-      await page.getByTestId('calibration-global').waitFor({ timeout: 60_000 });
+      await waitFor('the suggestion', async () => ((await page.getByTestId('calibration-global').count()) === 1 ? true : undefined), 60_000).catch(async (err: Error) => {
+        throw new Error(`${err.message}: ${await page.locator('.pl-calibration').innerText()}`);
+      });
       await page.getByRole('button', { name: 'Apply...' }).click();
       await page.getByTestId('calibration-confirm').waitFor();
     });
