@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import { DEMO_FACE_COUNTS, demoPhoto } from './support/images';
+import { DEMO_FACE_COUNTS } from './support/images';
 import { faceApiDemoDir, lfwImage } from './support/paths';
-import { DESKTOP, PHONE, openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
+import { DESKTOP, PHONE, openDashboard, ringForAGroup, waitFor, type DashboardSession } from './support/dashboard-browser';
 
 /** A new name with markup in it: it must show as these very characters, and never run. */
 const NEW_NAME = 'Zoë <b>bold</b> <script>window.__porchlightInjected = true</script>';
@@ -279,15 +277,8 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
   });
 
   it('enrols one of a group at the door by tapping their face in the picture of the visit, at a phone\'s width', async () => {
-    // The camera is the hardware side: a group stands before it in the stranger's place.
-    const scene = path.join(session.demo.userDir, 'porchlight-demo', 'scenes', 'stranger.jpg');
-    const original = fs.readFileSync(scene);
-    fs.writeFileSync(scene, await sharp(demoPhoto(2)).resize(1280, 720, { fit: 'contain', background: '#6d7b74' }).jpeg({ quality: 90 }).toBuffer());
+    await ringForAGroup(session);
     try {
-      await session.open('door');
-      await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
-      await chooseVisitor('a stranger');
-      await ring();
       await session.resize(PHONE);
       await session.open('events');
       const event = page.locator('.pl-event').first();
@@ -309,7 +300,6 @@ describe('the dashboard in a real browser (Debian chromium + playwright-core)', 
       const { faces: stored } = (await (await fetch(`${session.demo.baseUrl}porchlight/faces/by-name/Picked%20At%20The%20Door`)).json()) as { faces: unknown[] };
       assert.equal(stored.length, 1, `one face of the ${count}`);
     } finally {
-      fs.writeFileSync(scene, original);
       await session.resize(DESKTOP);
     }
   });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import { demoPhoto } from './support/images';
 import { lfwDir, repoRoot } from './support/paths';
-import { DESKTOP, PHONE, openDashboard, waitFor, type DashboardSession } from './support/dashboard-browser';
+import { DESKTOP, PHONE, openDashboard, ringForAGroup, waitFor, type DashboardSession } from './support/dashboard-browser';
 
 /**
  * The README's screenshots, as a household would see the dashboard: the demo's
@@ -81,18 +79,8 @@ describe('the README\'s screenshots of the dashboard, at 1280 and 390 px (Debian
     await waitFor('Sam enrolled', async () => ((await stranger.locator('.pl-feedback').textContent()) ?? '').match(/^(Enrolled|Not done|Could not).*/)?.[0], 60_000);
     assert.equal(((await stranger.locator('.pl-feedback').textContent()) ?? '').trim(), 'Enrolled Sam');
 
-    // A group before the camera, in the stranger's place (the camera is the hardware side).
-    const scene = path.join(session.demo.userDir, 'porchlight-demo', 'scenes', 'stranger.jpg');
-    const original = fs.readFileSync(scene);
-    fs.writeFileSync(scene, await sharp(demoPhoto(2)).resize(1280, 720, { fit: 'contain', background: '#6d7b74' }).jpeg({ quality: 90 }).toBuffer());
-    try {
-      await session.open('door');
-      await page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
-      await session.chooseVisitor('a stranger');
-      await session.ring();
-    } finally {
-      fs.writeFileSync(scene, original);
-    }
+    // A group before the camera, in the stranger's place.
+    await ringForAGroup(session);
     await session.chooseVisitor('nobody');
     await atBoth('dashboard-events', 'the Events page', async () => {
       await session.open('events');

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { repoRoot } from './paths';
 import { startDemo, waitFor, type DemoOptions, type DemoServer } from '../../scripts/demo-server';
 
@@ -128,4 +129,23 @@ export async function openDashboard(options: DemoOptions = {}): Promise<Dashboar
     },
   };
   return session;
+}
+
+/**
+ * Rings with a group before the demo camera in the stranger's place (the camera is the hardware
+ * side): face-api's group photo `sample2.jpg` on a 1280x720 frame. The stranger's picture is put back after.
+ */
+export async function ringForAGroup(session: DashboardSession): Promise<void> {
+  const scene = path.join(session.demo.userDir, 'porchlight-demo', 'scenes', 'stranger.jpg');
+  const original = fs.readFileSync(scene);
+  const group = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample2.jpg');
+  fs.writeFileSync(scene, await sharp(group).resize(1280, 720, { fit: 'contain', background: '#6d7b74' }).jpeg({ quality: 90 }).toBuffer());
+  try {
+    await session.open('door');
+    await session.page.getByRole('button', { name: 'Ring the doorbell' }).waitFor();
+    await session.chooseVisitor('a stranger');
+    await session.ring();
+  } finally {
+    fs.writeFileSync(scene, original);
+  }
 }
