@@ -44,22 +44,17 @@ export function licenceVerdict(expression: string | undefined): 'permissive' | '
     const id = (token ?? '').replace(/\+$/, '');
     return PERMISSIVE.has(id) ? rank.permissive : WEAK_COPYLEFT.has(id) || WEAK_COPYLEFT.has(`${id}-or-later`) ? rank['weak-copyleft'] : rank.refused;
   };
-  const andExpr = (): number => {
-    let value = atom();
-    while (tokens[i] === 'AND') {
+  // A AND B is as good as the worse of the two, A OR B as the better.
+  const chain = (op: string, operand: () => number, combine: (a: number, b: number) => number) => (): number => {
+    let value = operand();
+    while (tokens[i] === op) {
       i++;
-      value = Math.min(value, atom());
+      value = combine(value, operand());
     }
     return value;
   };
-  const orExpr = (): number => {
-    let value = andExpr();
-    while (tokens[i] === 'OR') {
-      i++;
-      value = Math.max(value, andExpr());
-    }
-    return value;
-  };
+  const andExpr = chain('AND', atom, Math.min);
+  const orExpr = chain('OR', andExpr, Math.max);
   return names[orExpr()];
 }
 

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { openStore, type NewFace } from '../lib/store';
 import { embedFaces } from '../lib/engine/client';
-import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
+import type { PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
-import { tempDir } from './support/temp';
+import { enrolledDb, lfwFaces } from './support/enrolled-db';
 import { waitUntil } from './support/wait';
 
 const engineNode = require(nodeFile('porchlight-engine'));
@@ -69,27 +68,10 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
   }
 
   before(async () => {
-    dir = tempDir('porchlight-recognize-');
-    dbFile = path.join(dir, 'faces.db');
-    // One pool for the whole suite: the models load once, and the node's lease joins it.
-    lease = acquireSharedPool({ threads: 1, maxQueue: 16, taskTimeoutMs: 120_000 });
-    const store = await openStore({ file: dbFile });
-    try {
-      const enroll = async (person: string, list: 'known' | 'blacklist') => {
-        const faces: NewFace[] = [];
-        for (const file of imagesOf(person).slice(0, 2)) {
-          const result = await embedFaces(lease.pool, fs.readFileSync(file), { policy: 'wait' });
-          const face = result.faces[0];
-          assert.ok(face?.embedding, `a face in ${file}`);
-          faces.push({ model: face.model!, embedding: face.embedding!, quality: face.quality.score, source: file });
-        }
-        await store.enroll(person, faces, { list });
-      };
-      for (const person of known) await enroll(person, 'known');
-      await enroll(blacklisted, 'blacklist');
-    } finally {
-      await store.close();
-    }
+    ({ dir, dbFile, lease } = await enrolledDb('porchlight-recognize-', async (store, pool) => {
+      for (const person of known) await store.enroll(person, await lfwFaces(pool, person), { list: 'known' });
+      await store.enroll(blacklisted, await lfwFaces(pool, blacklisted), { list: 'blacklist' });
+    }));
   });
 
   after(async () => {

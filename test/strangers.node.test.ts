@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { healthReport } from '../lib/metrics/health';
-import { openStore, type NewFace } from '../lib/store';
 import { acquireSharedStore } from '../lib/match/shared-store';
-import { embedFaces } from '../lib/engine/client';
-import { acquireSharedPool, type PoolLease } from '../lib/workers/pool';
+import type { PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
 import { referenceOnnxEngine } from './support/onnx-models';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
-import { tempDir } from './support/temp';
+import { enrolledDb, lfwFaces } from './support/enrolled-db';
 
 const engineNode = require(nodeFile('porchlight-engine'));
 const dbNode = require(nodeFile('porchlight-db'));
@@ -31,16 +29,7 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
   ];
 
   /** Two photos of a person, embedded by the engine's pipeline. */
-  async function facesOf(person: string): Promise<NewFace[]> {
-    const faces: NewFace[] = [];
-    for (const file of fs.readdirSync(path.join(lfwDir, person)).sort().slice(0, 2)) {
-      const result = await embedFaces(lease.pool, fs.readFileSync(path.join(lfwDir, person, file)), { ...REQUEST, policy: 'wait' });
-      const face = result.faces[0];
-      assert.ok(face?.embedding, `a face in ${file}`);
-      faces.push({ model: face.model!, embedding: face.embedding!, quality: face.quality.score, source: file });
-    }
-    return faces;
-  }
+  const facesOf = (person: string) => lfwFaces(lease, person, REQUEST);
 
   /** Waits for the node's status text to match. */
   async function statusMatching(pattern: RegExp): Promise<string> {
@@ -64,16 +53,10 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
   }
 
   before(async () => {
-    dir = tempDir('porchlight-strangers-');
-    dbFile = path.join(dir, 'faces.db');
-    lease = acquireSharedPool({ threads: 1, maxQueue: 16, taskTimeoutMs: 120_000 });
-    const store = await openStore({ file: dbFile });
-    try {
-      // Three people with two photos each: the gallery the distance is for.
-      for (const person of people.slice(0, 3)) await store.enroll(person, await facesOf(person), { list: 'known' });
-    } finally {
-      await store.close();
-    }
+    // Three people with two photos each: the gallery the distance is for.
+    ({ dir, dbFile, lease } = await enrolledDb('porchlight-strangers-', async (store, pool) => {
+      for (const person of people.slice(0, 3)) await store.enroll(person, await lfwFaces(pool, person, REQUEST), { list: 'known' });
+    }));
   });
 
   after(async () => {
