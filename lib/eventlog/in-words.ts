@@ -14,10 +14,16 @@ const SENTENCES: Array<[RegExp, string]> = [
   [/worker|model|weights|onnx|detector|backend|pool/i, 'Face recognition is not working right now.'],
 ];
 
-export function problemInWords(errorMessage: string | null | undefined): string | null {
+/** The sentence for a known kind of failure; null for one the household has no words for (or no message). */
+export function householdWords(errorMessage: string | null | undefined): string | null {
   if (!errorMessage) return null;
   for (const [pattern, sentence] of SENTENCES) if (pattern.test(errorMessage)) return sentence;
-  return 'Something went wrong while looking at the visitor.';
+  return null;
+}
+
+export function problemInWords(errorMessage: string | null | undefined): string | null {
+  if (!errorMessage) return null;
+  return householdWords(errorMessage) ?? 'Something went wrong while looking at the visitor.';
 }
 
 /** An event (summary or detail) with its error in words beside the technical message. */

@@ -5,7 +5,7 @@ import { databaseHealth, DEFAULT_RETENTION, EventLog, exportEvents, type ExportF
 import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStorage } from '../../lib/metrics';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { dbConfig, explainReadOnly } from '../shared/db';
-import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { busyStatus, errorStatus, readyStatus, warnStatus, fail } from '../shared/status';
 import { registerAdminHttp, registerEventReader } from '../admin-http';
 import { startSharedLog } from './shared-log';
 import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging';
@@ -187,11 +187,7 @@ export = function register(RED: NodeAPI): void {
           }
         })
         .then(() => done())
-        .catch((caught: Error) => {
-          const err = explainReadOnly(caught, dbFile) as Error;
-          if (!closing) this.status(errorStatus(err));
-          done(err);
-        });
+        .catch((caught: Error) => fail(this, done, explainReadOnly(caught, dbFile), { quiet: closing }));
     });
 
     this.on('close', (_removed: boolean, done: () => void) => {

@@ -4,7 +4,7 @@ import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { embedRequestFor } from '../../lib/engine';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { useEngine } from '../shared/engine';
-import { busyStatus, errorStatus, readyStatus } from '../shared/status';
+import { busyStatus, errorStatus, readyStatus, fail } from '../shared/status';
 import { assertDashboardAllowed } from '../shared/dashboard-access';
 import { ACTIONS, type ActionContext, type FaceDbMessage } from './actions';
 import { registerAdminHttp } from '../admin-http';
@@ -84,8 +84,7 @@ export = function register(RED: NodeAPI): void {
           await showSize(db);
           done();
         } catch (err) {
-          if (!closing) this.status(errorStatus(err));
-          done(err as Error);
+          fail(this, done, err, { quiet: closing });
         }
       });
     });

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ensureEvent } from '../../lib/events';
 import { detectFaces, type DetectRequest, type QueuePolicy } from '../../lib/engine';
 import { ENGINE_CHOICE, useEngine } from '../shared/engine';
-import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { busyStatus, errorStatus, readyStatus, warnStatus, fail } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { watchModels } from '../shared/model-health';
 import { registerAdminHttp } from '../admin-http';
@@ -113,8 +113,7 @@ export = function register(RED: NodeAPI): void {
         })
         .catch((err: Error) => {
           models.failed(err);
-          if (!closing) this.status(errorStatus(err));
-          done(err);
+          fail(this, done, err, { quiet: closing });
         });
     });
 

@@ -11,7 +11,7 @@ import { CLUSTER_TOLERANCE_SHARE, unknownFacesOf, VisitorBook, visitorsOf } from
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { useEngine } from '../shared/engine';
 import { watchModels } from '../shared/model-health';
-import { busyStatus, errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { busyStatus, errorStatus, readyStatus, warnStatus, fail } from '../shared/status';
 import { registerAdminHttp } from '../admin-http';
 
 interface FaceRecognizeDef extends NodeDef {
@@ -291,8 +291,7 @@ export = function register(RED: NodeAPI): void {
             done();
             return;
           }
-          if (!closing) this.status(errorStatus(err));
-          done(err);
+          fail(this, done, err, { quiet: closing });
         })
         .finally(() => {
           inFlight--;

@@ -3,7 +3,7 @@ import { PorchlightError } from '../../lib/errors';
 import { type DoorbellEvent, ensureEvent } from '../../lib/events';
 import { Burst, type BurstOptions, type BurstPlace, type BurstSummary, DEFAULT_RPICAM_SIZE, ffmpegSource, FrameRing, type FrameSource, MjpegHttpSource, rpicamSource, SnapshotSource, type SourceState, startsWithSoi, type StoredFrame } from '../../lib/camera';
 import { registerHealthCheck } from '../../lib/metrics';
-import { errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { errorStatus, fail, readyStatus, warnStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { registerAdminHttp, registerCamera } from '../admin-http';
 
@@ -157,7 +157,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       if (bursts.size >= MAX_CONCURRENT_BURSTS) {
-        done(new PorchlightError('QUEUE_FULL', `frame-buffer: ${bursts.size} bursts already running; trigger for event ${event.id} dropped`));
+        fail(this, done, new PorchlightError('QUEUE_FULL', `frame-buffer: ${bursts.size} bursts already running; trigger for event ${event.id} dropped`));
         return;
       }
       const collected: { jpeg: Buffer; frame: FrameInfo }[] = [];
@@ -172,7 +172,7 @@ export = function register(RED: NodeAPI): void {
         bursts.delete(event.id);
         if (summary.preRoll + summary.burst === 0) {
           const why = sourceState === 'streaming' || !sourceDetail ? 'no frames buffered' : sourceDetail;
-          done(new PorchlightError('BAD_INPUT', `frame-buffer: no frame to send for event ${event.id} (${why})`));
+          fail(this, done, new PorchlightError('BAD_INPUT', `frame-buffer: no frame to send for event ${event.id} (${why})`));
           return;
         }
         if (oneMessage) {
@@ -195,7 +195,7 @@ export = function register(RED: NodeAPI): void {
           ring.push(payload);
           done();
         } else {
-          done(new PorchlightError('NOT_AN_IMAGE', `frame-buffer: msg.payload is ${payload.length} bytes but not a JPEG; frames must be JPEG Buffers`));
+          fail(this, done, new PorchlightError('NOT_AN_IMAGE', `frame-buffer: msg.payload is ${payload.length} bytes but not a JPEG; frames must be JPEG Buffers`));
         }
         return;
       }
