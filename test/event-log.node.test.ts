@@ -294,7 +294,8 @@ describe('event-log node (Node-RED runtime)', function () {
       const el = helper.getNode('el');
       const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now() - 400, source: {} };
       el.receive({ event });
-      el.receive({ event, faces: [], detection: { latencyMs: 120 }, frame: { seq: 0 } });
+      // face-detect's report: 120 ms from input to result, of which 45 ms ran on the worker and 75 ms waited for it.
+      el.receive({ event, faces: [], detection: { latencyMs: 120, timings: { decodeMs: 5, detectMs: 38, totalMs: 45 }, waitMs: 75 }, frame: { seq: 0 } });
       const recorded = nextMessage(helper.getNode('recorded'));
       el.receive({ event, verdict: { status: 'blacklisted', people: [{ name: 'Mallory', list: 'blacklist' }], decidedAt: event.startedAt + 420, latencyMs: 380 } });
       await recorded;
@@ -307,7 +308,13 @@ describe('event-log node (Node-RED runtime)', function () {
       assert.equal(delta('porchlight_trigger_to_verdict_seconds_count'), 1);
       assert.equal(delta('porchlight_trigger_to_verdict_seconds_bucket{le="0.5"}'), 1);
       assert.equal(delta('porchlight_trigger_to_verdict_seconds_bucket{le="0.3"}'), 0);
+      // Detection is the worker's run only (45 ms), not the 120 ms that include the queue; the wait has its own histogram.
       assert.equal(delta('porchlight_detection_seconds_count'), 1);
+      assert.equal(delta('porchlight_detection_seconds_bucket{le="0.05"}'), 1);
+      assert.equal(delta('porchlight_detection_seconds_bucket{le="0.025"}'), 0);
+      assert.equal(delta('porchlight_detection_wait_seconds_count'), 1);
+      assert.equal(delta('porchlight_detection_wait_seconds_bucket{le="0.1"}'), 1);
+      assert.equal(delta('porchlight_detection_wait_seconds_bucket{le="0.05"}'), 0);
       const dbKey = [...after.keys()].find((k) => k.startsWith('porchlight_db_size_bytes{file='));
       assert.ok(dbKey && after.get(dbKey)! > 4096, 'the database size is reported');
       assert.ok(after.has('porchlight_queue_depth'));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { metricsText } from '../lib/metrics';
 import { embedFaces } from '../lib/engine/client';
 import type { PoolLease } from '../lib/workers/pool';
 import { helper } from './support/node-red';
@@ -143,6 +144,18 @@ describe('face-recognize node (Node-RED runtime, real LFW faces, real SQLite)', 
     assert.equal(given.msg.faces.length, 1);
     assert.deepEqual(given.msg.faces[0].box, faces[0].box, 'the given box is kept, not re-detected');
     assert.equal(given.msg.faces[0].match?.name ?? given.msg.faces[0].status, known[1]);
+  });
+
+  it('observes porchlight_embedding_seconds once per frame whose faces were embedded, not for a face-less one', async () => {
+    await helper.load([engineNode, dbNode, recognizeNode], flow());
+    const embeddings = async () => Number(/^porchlight_embedding_seconds_count (\S+)$/m.exec(await metricsText())?.[1] ?? 0);
+    const before = await embeddings();
+    const face = await verdictFor({ payload: fs.readFileSync(imagesOf(known[2])[2]) });
+    assert.equal(face.msg.faces.length > 0 && face.msg.faces.some((f: { embedding?: number[] }) => f.embedding), true, 'a face was embedded');
+    assert.equal(await embeddings(), before + 1);
+    const blank = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#7a8a9a' } }).jpeg().toBuffer();
+    await verdictFor({ payload: blank });
+    assert.equal(await embeddings(), before + 1, 'no face, no embedding time');
   });
 
   it('decides a five-frame burst with one good and four poor frames once, from the good frame', async () => {

@@ -38,14 +38,21 @@ const triggerToVerdict = new Histogram({
 
 const detection = new Histogram({
   name: 'porchlight_detection_seconds',
-  help: 'Face detection time per frame, decoding included.',
+  help: "Face detection time per frame on its worker thread, decoding included (the queue wait is porchlight_detection_wait_seconds).",
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
+  registers,
+});
+
+const detectionWait = new Histogram({
+  name: 'porchlight_detection_wait_seconds',
+  help: "Time a frame's face detection spent outside its worker's run: waiting in the pool's queue, and handed to the thread and back.",
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4],
   registers,
 });
 
 const embedding = new Histogram({
   name: 'porchlight_embedding_seconds',
-  help: 'Face embedding time per frame.',
+  help: 'Face embedding time per frame on its worker thread (landmarks, alignment and descriptors of its faces).',
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
   registers,
 });
@@ -165,10 +172,18 @@ export function recordOutcome(verdict: string, latencyMs?: number): void {
 
 const isDuration = (ms: unknown): ms is number => typeof ms === 'number' && Number.isFinite(ms) && ms >= 0;
 
-/** A frame that went through face detection (`msg.detection.latencyMs` from face-detect). */
-export function recordFrame(detectionMs?: number): void {
+/** What face-detect reports of a frame's detection (`msg.detection`): the worker's own run time, and the wait around it. */
+export interface FrameDetection {
+  timings?: { totalMs?: number };
+  waitMs?: number;
+}
+
+/** A frame that went through face detection: its run time on the worker and its wait for one, apart. */
+export function recordFrame(detected?: FrameDetection): void {
   framesProcessed.inc();
-  if (isDuration(detectionMs)) detection.observe(detectionMs / 1000);
+  const runMs = detected?.timings?.totalMs;
+  if (isDuration(runMs)) detection.observe(runMs / 1000);
+  if (isDuration(detected?.waitMs)) detectionWait.observe(detected.waitMs / 1000);
 }
 
 /** Each door's replication into the shared event log, by local database file; providers come and go with the nodes. */
@@ -203,7 +218,7 @@ export function watchBackups(file: string, read: () => { lastSuccessAt?: number;
   return provide(backupProviders, file, read);
 }
 
-/** The embedding time of one frame, for the node that embeds faces to report. */
+/** The embedding time of one frame on its worker (`timings.embedMs` of an embed task), reported by face-recognize. */
 export function recordEmbedding(ms: number): void {
   if (isDuration(ms)) embedding.observe(ms / 1000);
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
 import { databaseHealth, DEFAULT_RETENTION, EventLog, exportEvents, type ExportFormat, parseEventFilter, type RecordOutcome, type RetentionPolicy, type SweepReport } from '../../lib/eventlog';
-import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStorage } from '../../lib/metrics';
+import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStorage, type FrameDetection } from '../../lib/metrics';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { dbConfig, explainReadOnly } from '../shared/db';
 import { busyStatus, errorStatus, readyStatus, warnStatus, fail } from '../shared/status';
@@ -65,7 +65,7 @@ function count(outcome: RecordOutcome, msg: Message): void {
     const verdict = msg.verdict as { status: string; decidedAt?: number };
     recordOutcome(verdict.status, (verdict.decidedAt ?? Date.now()) - outcome.event.startedAt);
   }
-  if (outcome.kind === 'frame' && Array.isArray(msg.faces)) recordFrame((msg.detection as { latencyMs?: number } | undefined)?.latencyMs);
+  if (outcome.kind === 'frame' && Array.isArray(msg.faces)) recordFrame(msg.detection as FrameDetection | undefined);
 }
 
 function sweepText(report: SweepReport): string {

@@ -104,6 +104,8 @@ export = function register(RED: NodeAPI): void {
             height: result.height,
             timings: result.timings,
             latencyMs: lastLatency,
+            // The rest of the latency, outside the worker's own run: the queue, and the hand-over to the thread and back.
+            waitMs: Math.max(0, lastLatency - result.timings.totalMs),
           };
           send(result.faces.length > 0 ? [out, null] : [null, out]);
           const { queued } = pool.stats();

@@ -3,7 +3,7 @@ import { isPorchlightError } from '../../lib/errors';
 import { type DoorbellEvent, ensureEvent } from '../../lib/events';
 import { FACE_CROP_SIZE } from '../../lib/image';
 import { BurstConsensus, type BurstOptions, burstPlaceOf, type BurstVerdict, decideFace, type DecisionOptions, DEFAULT_BURST, DEFAULT_DECISION, describeStrangerTolerance, type FaceDecision, type FaceVote, parseStrangersOneIn, strangerTolerance, type StrangerTolerance, toleranceFor, type VerdictStatus } from '../../lib/recognize';
-import { registerHealthCheck } from '../../lib/metrics';
+import { recordEmbedding, registerHealthCheck } from '../../lib/metrics';
 import { NODE_DEFAULTS, numberSetting, readNumber } from '../../lib/settings';
 import { embedFaces, type EngineSelection, modelIdForSelection, type QueuePolicy } from '../../lib/engine';
 import type { DetectedFace, EmbeddedFace } from '../../lib/vision';
@@ -227,6 +227,7 @@ export = function register(RED: NodeAPI): void {
       }).then(
         (analyzed) => {
           models.loaded();
+          if (analyzed.faces.some((face) => face.embedding)) recordEmbedding(analyzed.timings.embedMs);
           return analyzed;
         },
         (err: unknown) => {
