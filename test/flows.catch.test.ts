@@ -29,7 +29,7 @@ describe("the doorbell example's Catch node (Node-RED runtime)", function () {
 
   it('catches the pipeline nodes only, not the event log it feeds', function () {
     const nodes = buildExample('doorbell');
-    const byType = (type: string) => nodes.filter((n) => n.type === type || n.type === `porchlight-${type}`);
+    const byType = (type: string) => nodes.filter((n) => n.type === `porchlight-${type}`);
     const [logNode] = byType('event-log');
     for (const catchNode of nodes.filter((n) => n.type === 'catch' && (n.wires ?? []).flat().includes(logNode.id))) {
       const scope = catchNode.scope as string[] | null;
@@ -45,15 +45,15 @@ describe("the doorbell example's Catch node (Node-RED runtime)", function () {
     // The shipped nodes of the example on its tab; the database is a file that cannot be opened (its folder is a file).
     const notAFolder = path.join(dir, 'not-a-folder');
     fs.writeFileSync(notAFolder, 'x');
-    const wanted = (n: FlowNode) => n.type === 'tab' || n.type === 'catch' || /(^|-)(event-log|frame-buffer|db)$/.test(n.type);
+    const wanted = (n: FlowNode) => ['tab', 'catch', 'porchlight-db', 'porchlight-event-log', 'porchlight-frame-buffer'].includes(n.type);
     const flow = structuredClone(buildExample('doorbell').filter(wanted)).map((n) => {
-      if (/(^|-)db$/.test(n.type) && n.type !== 'face-db') return { ...n, file: path.join(notAFolder, 'faces.db'), snapshotDir: path.join(notAFolder, 'snapshots'), backupEnabled: false };
-      if (/frame-buffer$/.test(n.type)) return { ...n, source: 'msg', wires: [[]] };
-      if (/event-log$/.test(n.type)) return { ...n, wires: [[], []] };
+      if (n.type === 'porchlight-db') return { ...n, file: path.join(notAFolder, 'faces.db'), snapshotDir: path.join(notAFolder, 'snapshots'), backupEnabled: false };
+      if (n.type === 'porchlight-frame-buffer') return { ...n, source: 'msg', wires: [[]] };
+      if (n.type === 'porchlight-event-log') return { ...n, wires: [[], []] };
       return n;
     });
-    const logId = flow.find((n) => /event-log$/.test(n.type))!.id;
-    const cameraId = flow.find((n) => /frame-buffer$/.test(n.type))!.id;
+    const logId = flow.find((n) => n.type === 'porchlight-event-log')!.id;
+    const cameraId = flow.find((n) => n.type === 'porchlight-frame-buffer')!.id;
     await helper.load([dbNode, eventLogNode, frameBufferNode], flow);
     const log = helper.getNode(logId);
     // The errors of messages (done(err) reports one with its message; the failed opening is reported once, without).
