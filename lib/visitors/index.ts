@@ -6,6 +6,7 @@ import { VisitorBook } from './book';
 export { VisitorBook, CLUSTER_TOLERANCE_SHARE, DEFAULT_MIN_EVENTS, MAX_NAMED_FACES, visitorLabel, type VisitorBookOptions } from './book';
 export { variedBestFaces } from './sampling';
 export { unknownFacesOf } from './message';
+export { clusterDistance, fileVisitors, type VerdictMessage, type VisitorBookOpener } from './filing';
 export { findFace, faceSourceOf, type FaceSource, type FindDeps } from './find';
 export { findFaceWith, listVisitors, visitorIdOf, type FindEngine } from './requests';
 export type * from './types';

@@ -1,13 +1,13 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
-import { type DoorbellEvent, ensureEvent } from '../../lib/events';
+import { ensureEvent } from '../../lib/events';
 import { FACE_CROP_SIZE } from '../../lib/image';
 import { BurstConsensus, type BurstOptions, burstPlaceOf, type BurstVerdict, decideFace, type DecisionOptions, DEFAULT_BURST, DEFAULT_DECISION, describeStrangerTolerance, type FaceDecision, type FaceVote, parseStrangersOneIn, strangerTolerance, type StrangerTolerance, toleranceFor, type VerdictStatus } from '../../lib/recognize';
 import { recordEmbedding, registerHealthCheck } from '../../lib/metrics';
 import { NODE_DEFAULTS, numberSetting, readNumber } from '../../lib/settings';
 import { embedFaces, type EngineSelection, modelIdForSelection, type QueuePolicy } from '../../lib/engine';
 import type { DetectedFace, EmbeddedFace } from '../../lib/vision';
-import { CLUSTER_TOLERANCE_SHARE, unknownFacesOf, VisitorBook, visitorsOf } from '../../lib/visitors';
+import { fileVisitors, visitorsOf, type VerdictMessage } from '../../lib/visitors';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { useEngine } from '../shared/engine';
 import { watchModels } from '../shared/model-health';
@@ -193,20 +193,12 @@ export = function register(RED: NodeAPI): void {
       this.status(verdict.status === 'blacklisted' ? warnStatus(text) : readyStatus(text));
     };
 
-    /** Files the verdict's unknown faces (also those of a mixed event) with the visitor clusters; an unknown verdict names its recurring visitor. */
-    const noteVisitor = async (out: Msg): Promise<void> => {
-      const faces = unknownFacesOf(out.faces, burst.minQuality);
-      if (faces.length === 0) return;
-      const [db, chosen] = await Promise.all([faceDb, selection]);
-      const book = visitorsOf(db.store, db.local);
-      if (closing) return;
-      const event = out.event as DoorbellEvent;
-      const maxDistance = CLUSTER_TOLERANCE_SHARE * decisionFor(chosen).tolerance;
-      const recorded = await book.record(event.id, faces, { maxDistance, seenAt: event.startedAt });
-      const visitor = recorded.map((r) => VisitorBook.verdictVisitor(r.visitor)).find((v) => v !== undefined);
-      const verdict = out.verdict as { status: VerdictStatus; visitor?: unknown };
-      if (visitor && verdict.status === 'unknown') verdict.visitor = visitor;
-    };
+    /** Files the verdict's unknown faces with the door's recurring visitors (lib/visitors fileVisitors). */
+    const noteVisitor = (out: Msg) =>
+      fileVisitors(out as unknown as VerdictMessage, burst.minQuality, async () => {
+        const [db, chosen] = await Promise.all([faceDb, selection]);
+        return closing ? undefined : { book: visitorsOf(db.store, db.local), tolerance: decisionFor(chosen).tolerance };
+      });
 
     const recognize = async (msg: Msg): Promise<{ faces: EmbeddedFace[]; decisions: FaceDecision[]; votes: FaceVote[] }> => {
       const given = givenFaces(msg.faces);
