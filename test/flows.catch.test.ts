@@ -5,7 +5,7 @@ import path from 'node:path';
 import { buildExample, type FlowNode } from '../scripts/build-examples';
 import { helper } from './support/node-red';
 import { nodeFile } from './support/paths';
-import { eventually } from './support/threads';
+import { waitUntil } from './support/wait';
 
 const dbNode = require(nodeFile('porchlight-db'));
 const eventLogNode = require(nodeFile('event-log'));
@@ -63,7 +63,7 @@ describe("the doorbell example's Catch node (Node-RED runtime)", function () {
     log.on('input', () => inputs++);
 
     log.receive({ event: { id: '01M8NTESTEVENT0000000000001', trigger: 'doorbell', startedAt: Date.now(), source: {} } });
-    assert.ok(await eventually(() => errors.length >= 1, 20_000), 'the event log reports its failure');
+    await waitUntil(() => errors.length >= 1, { timeout: 20_000, message: 'the event log to report its failure' });
     // Any loop would have fed it again by now (each round is a few ticks): give it time, then count.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.equal(errors.length, 1, `one error for one message, got ${errors.length}`);
@@ -71,7 +71,7 @@ describe("the doorbell example's Catch node (Node-RED runtime)", function () {
 
     // A frame-buffer failure (a Buffer that is no JPEG) is caught and brought to the event log, once.
     helper.getNode(cameraId).receive({ payload: Buffer.from('not a jpeg') });
-    assert.ok(await eventually(() => inputs >= 2, 20_000), 'the Catch node brings the pipeline error to the event log');
+    await waitUntil(() => inputs >= 2, { timeout: 20_000, message: 'the Catch node to bring the pipeline error to the event log' });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     assert.equal(inputs, 2);
     assert.equal(errors.length, 2);
