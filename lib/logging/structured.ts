@@ -45,7 +45,8 @@ export function transitionLine(outcome: RecordOutcome, msg: Record<string, unkno
   const detectionMs = num(detection?.latencyMs);
   if (detectionMs !== undefined) timings.detectionMs = detectionMs;
   const errorText = typeof error === 'string' ? error : typeof error?.message === 'string' ? error.message : undefined;
-  const errorStage = typeof error === 'object' && typeof error?.source?.type === 'string' ? error.source.type : undefined;
+  // Stages are the card's names (face-detect, frame-buffer): a node's registered type carries the package prefix.
+  const errorStage = typeof error === 'object' && typeof error?.source?.type === 'string' ? error.source.type.replace(/^porchlight-/, '') : undefined;
   return {
     ts: new Date(now).toISOString(),
     level: outcome.kind === 'failure' ? 'error' : 'info',
