@@ -76,8 +76,9 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
     assert.equal(after.label, 'YuNet + MobileFaceNet (onnxruntime)');
     assert.equal(after.fallback, undefined);
     assert.equal(after.detectorConfig.modelPath, detectorModel);
-    const html = fs.readFileSync(path.join(path.dirname(nodeFile('porchlight-engine')), 'porchlight-engine.html'), 'utf8');
-    assert.match(html, /installed; redeploy to use it/, 'what the dialog says is what happens');
+    // The dialog's words come from its locale file.
+    const words = fs.readFileSync(path.join(path.dirname(nodeFile('porchlight-engine')), 'locales', 'en-US', 'porchlight-engine.json'), 'utf8');
+    assert.match(words, /installed; redeploy to use it/, 'what the dialog says is what happens');
   });
 
   it('the implicit default engine (no config node) selects again after a redeploy, and goes with its last user', async () => {
