@@ -3,7 +3,7 @@ export { awaitCommit } from './commits';
 export { EventLog, type RecordOutcome } from './event-log';
 export { exportChunks, exportEvents, type ExportFormat } from './export';
 export { parseEventFilter } from './filter';
-export { householdWords, withProblemInWords } from './in-words';
+export { householdWords, shortHouseholdWords, withProblemInWords } from './in-words';
 export { type EventReader, localReader } from './reader';
 export { DEFAULT_MAX_BACKLOG, EventOutbox, EventReplicator, PgEventLog, type ReplicationStats } from './replicate';
 export { EventRepository, type FaceRecord } from './repository';

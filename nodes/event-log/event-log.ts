@@ -5,7 +5,7 @@ import { databaseHealth, DEFAULT_RETENTION, EventLog, exportEvents, type ExportF
 import { recordFrame, recordOutcome, recordPress, registerHealthCheck, watchStorage, type FrameDetection } from '../../lib/metrics';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { dbConfig, explainReadOnly } from '../shared/db';
-import { busyStatus, errorStatus, readyStatus, warnStatus, fail } from '../shared/status';
+import { busyStatus, errorStatus, fail, readyStatus, showStatus, warnStatus } from '../shared/status';
 import { registerAdminHttp, registerEventReader } from '../admin-http';
 import { startSharedLog } from './shared-log';
 import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging';
@@ -116,7 +116,7 @@ export = function register(RED: NodeAPI): void {
       });
       log.on('sweep-failed', (err: Error) => this.warn(`retention sweep failed: ${err.message}`));
       log.on('refused-recorded', (event: { id: string }) => {
-        if (!closing) this.status(warnStatus(`failed ${event.id.slice(-6)} · recorded after the database refused it`));
+        if (!closing) showStatus(this, warnStatus(`failed ${event.id.slice(-6)} · database refused`), `event ${event.id} was recorded as failed after the database refused it`);
       });
       log.on('refused-dropped', (event: { id: string }, err?: Error) => {
         this.error(`event ${event.id} could not be kept for the database${err ? `: ${err.message}` : ': too many events waiting'}`);
@@ -130,7 +130,8 @@ export = function register(RED: NodeAPI): void {
         }),
       );
       cleanups.push(log.startRetention(sweepMs));
-      this.status(readyStatus(`ready · ${log.repository.count()} events`));
+      const events = log.repository.count();
+      this.status(readyStatus(`ready · ${events} ${events === 1 ? 'event' : 'events'}`));
       return { log, shared, release: () => new Promise<void>((resolve) => config.deregister(this, resolve)) };
     })();
     opening.catch((err: Error) => {
@@ -181,9 +182,12 @@ export = function register(RED: NodeAPI): void {
               ...(stored.hasSnapshot ? { snapshotUrl: `porchlight/events/${stored.id}/snapshot.jpg` } : {}),
             };
             send([null, msg]);
-            const snapshotNote = outcome.snapshot && !outcome.snapshot.written ? ` · no snapshot: ${outcome.snapshot.reason}` : '';
-            const shown = `${stored.status}${stored.verdict ? ` ${stored.verdict}` : ''} · ${stored.id.slice(-6)}`;
-            this.status(stored.status === 'failed' ? warnStatus(shown) : readyStatus(shown + snapshotNote));
+            // "verdict known · 1a2b3c"; why a snapshot was not kept goes to the sidebar, once per reason.
+            const noSnapshot = outcome.snapshot && !outcome.snapshot.written ? outcome.snapshot.reason : '';
+            const shown = `${stored.status}${stored.verdict ? ` ${stored.verdict.replace('_', ' ')}` : ''} · ${stored.id.slice(-6)}`;
+            if (stored.status === 'failed') showStatus(this, warnStatus(shown));
+            else if (noSnapshot) showStatus(this, warnStatus(`${shown} · no snapshot`), `event ${stored.id}: no snapshot kept: ${noSnapshot}`);
+            else showStatus(this, readyStatus(shown));
           }
         })
         .then(() => done())

@@ -3,7 +3,7 @@ import { type EventLog, EventOutbox, type EventReader, EventReplicator, localRea
 import { registerHealthCheck, watchReplication } from '../../lib/metrics';
 import { PostgresFaceStore, type FaceStore } from '../../lib/store';
 import { SharedResource, differingFields } from '../../lib/process';
-import { readyStatus, warnStatus } from '../shared/status';
+import { MAX_STATUS, readyStatus, showStatus, warnStatus } from '../shared/status';
 
 /** What the event-log node reads from and, with PostgreSQL, how its events reach every door. */
 export interface SharedLog {
@@ -14,10 +14,13 @@ export interface SharedLog {
   stop(): Promise<void>;
 }
 
+/** Under the node: "shared log paused · 12 waiting" (the reason was logged when it went offline). */
 function offlineText(stats: ReplicationStats): string {
-  const overflow = stats.overflowed ? `, ${stats.overflowed} over the bound not kept for it` : '';
-  return `${stats.paused ?? 'shared log unreachable'} · ${stats.backlog} events buffered${overflow}`;
+  const head = stats.paused ? 'shared log paused' : 'shared log unreachable';
+  const withBacklog = `${head} · ${stats.backlog} waiting`;
+  return withBacklog.length <= MAX_STATUS ? withBacklog : head;
 }
+
 
 /**
  * The shared log reader: PostgreSQL holds every door's events. Deleting one
@@ -95,8 +98,7 @@ export function startSharedLog(node: Node, log: EventLog, store: FaceStore, opti
   const lease = replications.acquire(log.repository.db.name, { log, store, maxBacklog: options.maxBacklog });
   const { replicator, shared } = lease.resource;
   if (lease.conflict) {
-    node.warn(lease.conflict);
-    node.status(warnStatus(lease.conflict));
+    showStatus(node, warnStatus('shared log: other settings'), lease.conflict);
   }
   let wasOffline = false;
   const onState = (stats: ReplicationStats) => {

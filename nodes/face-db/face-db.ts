@@ -4,7 +4,7 @@ import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { embedRequestFor } from '../../lib/engine';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { useEngine } from '../shared/engine';
-import { busyStatus, errorStatus, readyStatus, fail } from '../shared/status';
+import { busyStatus, errorStatus, fail, readyStatus, showStatus } from '../shared/status';
 import { assertDashboardAllowed } from '../shared/dashboard-access';
 import { ACTIONS, type ActionContext, type FaceDbMessage } from './actions';
 import { registerAdminHttp } from '../admin-http';
@@ -52,7 +52,7 @@ export = function register(RED: NodeAPI): void {
 
     // A shared database out of reach at start is an error status, then followed by leaseFaceDb's health status.
     opening.then(showSize).catch((err) => {
-      if (!closing) this.status(errorStatus(err));
+      if (!closing) showStatus(this, errorStatus(err), `face database not available: ${(err as Error).message}`);
     });
 
     this.on('input', (msg: NodeMessageInFlow, send, done) => {

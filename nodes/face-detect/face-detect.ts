@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ensureEvent } from '../../lib/events';
 import { detectFaces, type DetectRequest, type QueuePolicy } from '../../lib/engine';
 import { ENGINE_CHOICE, useEngine } from '../shared/engine';
-import { busyStatus, errorStatus, readyStatus, warnStatus, fail } from '../shared/status';
+import { busyStatus, errorStatus, fail, readyStatus, showStatus, warnStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { watchModels } from '../shared/model-health';
 import { registerAdminHttp } from '../admin-http';
@@ -62,7 +62,7 @@ export = function register(RED: NodeAPI): void {
 
     const showQueue = () => {
       const { running, queued } = pool.stats();
-      this.status(busyStatus(`queue ${queued} · running ${running} · last ${Math.round(lastLatency)} ms`));
+      this.status(busyStatus(`queue ${queued} · running ${running} · ${Math.round(lastLatency)} ms`));
     };
 
     // Warm-up: load the models in a worker now rather than on the first doorbell press.
@@ -75,11 +75,13 @@ export = function register(RED: NodeAPI): void {
         // The engine's own fallback (a model file missing or broken) stays visible, not only a green "ready".
         const { fallback, label } = await detectorChoice;
         const warning = result.fallbackWarning ?? (fallback && `${label ?? result.detector}, because ${fallback}`);
-        this.status(warning ? warnStatus(warning) : readyStatus(`ready (${label ?? result.detector})`));
+        // "fallback: face-api SSD" under the node, the reason in the debug sidebar (and /porchlight/health).
+        if (warning) showStatus(this, warnStatus(`fallback: ${label ?? result.detector}`), `face-detect fallback: ${warning}`);
+        else showStatus(this, readyStatus(`ready (${label ?? result.detector})`));
       })
       .catch((err) => {
         models.failed(err);
-        if (!closing) this.status(errorStatus(err));
+        if (!closing) showStatus(this, errorStatus(err), `face-detect could not load its models: ${(err as Error).message}`);
       });
 
     this.on('input', (msg: NodeMessageInFlow, send, done) => {
@@ -109,8 +111,9 @@ export = function register(RED: NodeAPI): void {
           };
           send(result.faces.length > 0 ? [out, null] : [null, out]);
           const { queued } = pool.stats();
-          const text = `${result.faces.length} face(s) · ${Math.round(lastLatency)} ms${queued ? ` · queue ${queued}` : ''}`;
-          this.status(result.fallbackWarning ? warnStatus(result.fallbackWarning) : readyStatus(text));
+          const text = `${result.faces.length} ${result.faces.length === 1 ? 'face' : 'faces'} · ${Math.round(lastLatency)} ms${queued ? ` · queue ${queued}` : ''}`;
+          if (result.fallbackWarning) showStatus(this, warnStatus(`fallback: ${result.detector}`), `face-detect fallback: ${result.fallbackWarning}`);
+          else showStatus(this, readyStatus(text));
           done();
         })
         .catch((err: Error) => {

@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { isPorchlightError } from '../../lib/errors';
 import { ensureEvent } from '../../lib/events';
 import { FACE_CROP_SIZE } from '../../lib/image';
-import { BurstConsensus, type BurstOptions, burstPlaceOf, type BurstVerdict, decideFace, type DecisionOptions, DEFAULT_BURST, DEFAULT_DECISION, describeStrangerTolerance, type FaceDecision, type FaceVote, parseStrangersOneIn, strangerTolerance, type StrangerTolerance, toleranceFor, type VerdictStatus } from '../../lib/recognize';
+import { BurstConsensus, type BurstOptions, burstPlaceOf, type BurstVerdict, decideFace, type DecisionOptions, DEFAULT_BURST, DEFAULT_DECISION, describeStrangerTolerance, formatOneIn, type FaceDecision, type FaceVote, parseStrangersOneIn, strangerTolerance, type StrangerTolerance, toleranceFor, type VerdictStatus } from '../../lib/recognize';
 import { recordEmbedding, registerHealthCheck } from '../../lib/metrics';
 import { NODE_DEFAULTS, numberSetting, readNumber } from '../../lib/settings';
 import { embedFaces, type EngineSelection, modelIdForSelection, type QueuePolicy } from '../../lib/engine';
@@ -11,7 +11,7 @@ import { fileVisitors, visitorsOf, type VerdictMessage } from '../../lib/visitor
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { useEngine } from '../shared/engine';
 import { watchModels } from '../shared/model-health';
-import { busyStatus, errorStatus, readyStatus, warnStatus, fail } from '../shared/status';
+import { busyStatus, errorStatus, fail, MAX_STATUS, readyStatus, shortStatus, showStatus, warnStatus } from '../shared/status';
 import { registerAdminHttp } from '../admin-http';
 
 interface FaceRecognizeDef extends NodeDef {
@@ -79,14 +79,19 @@ export = function register(RED: NodeAPI): void {
       tolerance: number;
       strangers?: StrangerTolerance;
       text: string;
+      /** The same, short enough for the status: "1 in 1,000 · 20 people". */
+      short: string;
     }
     const toleranceInForce = (chosen: EngineSelection): InForce => {
-      if (Number.isFinite(rawTolerance)) return { tolerance: rawTolerance, text: `distance ${rawTolerance} (set by hand)` };
+      if (Number.isFinite(rawTolerance)) return { tolerance: rawTolerance, text: `distance ${rawTolerance} (set by hand)`, short: `distance ${rawTolerance} by hand` };
       const model = modelIdForSelection(chosen);
       const strangers = matcher ? strangerTolerance(model, strangersOneIn, { photosPerPerson: matcher.photosPerPerson(model) }) : undefined;
-      if (strangers) return { tolerance: strangers.distance, strangers, text: describeStrangerTolerance(strangers) };
+      if (strangers) {
+        const people = `${strangers.people} ${strangers.people === 1 ? 'person' : 'people'}`;
+        return { tolerance: strangers.distance, strangers, text: describeStrangerTolerance(strangers), short: `1 in ${formatOneIn(strangers.oneIn)} · ${people}` };
+      }
       const fallback = chosen.tolerance ?? DEFAULT_DECISION.tolerance;
-      return { tolerance: fallback, text: `distance ${fallback} (the recognizer's; no stranger statistics for ${model})` };
+      return { tolerance: fallback, text: `distance ${fallback} (the recognizer's; no stranger statistics for ${model})`, short: `distance ${fallback}` };
     };
     const decisionFor = (chosen: EngineSelection): DecisionOptions => ({
       tolerance: toleranceInForce(chosen).tolerance,
@@ -118,15 +123,23 @@ export = function register(RED: NodeAPI): void {
     let matcher: FaceDb['matcher'] | undefined;
     let chosenSelection: EngineSelection | undefined;
     selection.then((chosen) => (chosenSelection = chosen), () => undefined);
-    const calibrationNote = () => (matcher?.hasCalibration() ? ' · calibrated tolerance' : '');
-    /** "ready · distance 0.87 for 1 in 1,000 · 20 people", once the engine and the gallery are known. */
-    const readyText = () => `ready${chosenSelection && matcher ? ` · ${toleranceInForce(chosenSelection).text}` : ''}${calibrationNote()}`;
+    /**
+     * "ready · 1 in 1,000 · 20 people" under the node, once the engine and the gallery are known; the
+     * sidebar's log gets the whole "distance 0.87 for 1 in 1,000 · 20 people" once per change (and
+     * /porchlight/health keeps the details).
+     */
+    const showReady = () => {
+      if (!chosenSelection || !matcher) return showStatus(this, readyStatus('ready'));
+      const inForce = toleranceInForce(chosenSelection);
+      const calibrated = matcher.hasCalibration();
+      showStatus(this, readyStatus(calibrated ? 'ready · calibrated tolerance' : `ready · ${inForce.short}`), `ready: ${inForce.text}${calibrated ? ' · calibrated tolerance in force' : ''}`);
+    };
     faceDb.then((db) => {
       matcher = db.matcher;
       // Enrolments and removals change the gallery, and with it the distance in force: the status follows.
       const unsubscribe = db.store.onChange(() => {
         db.matcherReady.then(() => {
-          if (!closing && ready) this.status(readyStatus(readyText()));
+          if (!closing && ready) showReady();
         }, () => undefined);
       });
       this.on('close', unsubscribe);
@@ -159,11 +172,11 @@ export = function register(RED: NodeAPI): void {
       .then(() => {
         models.loaded();
         ready = true;
-        if (!closing) this.status(readyStatus(readyText()));
+        if (!closing) showReady();
       })
       .catch((err) => {
         models.failed(err);
-        if (!closing) this.status(errorStatus(err));
+        if (!closing) showStatus(this, errorStatus(err), `face-recognize could not load its models: ${(err as Error).message}`);
       });
 
     const sendVerdict = (verdict: BurstVerdict<Frame>): void => {
@@ -188,8 +201,13 @@ export = function register(RED: NodeAPI): void {
         .finally(() => {
           if (!closing) this.send(ports as never);
         });
-      const who = verdict.people.map((p) => p.name).join(', ');
-      const text = `${verdict.status.replace('_', ' ')}${who ? `: ${who}` : ''} · ${Math.round(verdict.decidedAt - firstFrameAt)} ms${calibrationNote()}`;
+      // "known: Sam · 640 ms"; more people as "+2", a long name cut (the verdict message has them all).
+      const [first, ...others] = verdict.people.map((p) => p.name);
+      const ms = ` · ${Math.round(verdict.decidedAt - firstFrameAt)} ms`;
+      const head = verdict.status.replace('_', ' ');
+      const more = others.length ? ` +${others.length}` : '';
+      const who = first ? `: ${shortStatus(first, Math.max(4, MAX_STATUS - head.length - more.length - ms.length - 2))}${more}` : '';
+      const text = `${head}${who}${ms}`;
       this.status(verdict.status === 'blacklisted' ? warnStatus(text) : readyStatus(text));
     };
 

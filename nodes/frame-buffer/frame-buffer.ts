@@ -106,6 +106,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       sourceState = 'error';
       sourceDetail = (err as Error).message;
+      this.warn(`camera source not usable: ${sourceDetail}`);
     }
     const showStatus = () => {
       const now = Date.now();
@@ -113,15 +114,15 @@ export = function register(RED: NodeAPI): void {
       framesThisTick = 0;
       lastTickAt = now;
       const latest = ring.latest();
-      const held = `${ring.size} frames · ${(ring.bytes / 1024 / 1024).toFixed(1)} MB`;
-      const skipped = source?.problems ? ` · ${source.problems} skipped` : '';
-      if (sourceState === 'error') this.status(errorStatus(sourceDetail));
-      else if (sourceState === 'connecting' && !latest) this.status({ fill: 'grey', shape: 'ring', text: `connecting: ${source?.label ?? ''}`.slice(0, 80) });
+      // Short texts under the node; the source's problems are logged once each (below), its state is in /porchlight/health.
+      const held = source?.problems ? `${source.problems} skipped` : `${ring.size} frames`;
+      if (sourceState === 'error') this.status({ ...errorStatus(sourceDetail), text: 'camera: no picture' });
+      else if (sourceState === 'connecting' && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'connecting to camera' });
       else if (!fromMessages && (!latest || now - latest.capturedAt > staleAfterMs)) {
         const silent = latest ? `no frame for ${Math.round((now - latest.capturedAt) / 1000)} s` : 'no frame yet';
-        this.status(warnStatus(`stale: ${silent}${sourceState === 'reconnecting' ? ` (reconnecting: ${sourceDetail})` : ''}`.slice(0, 80)));
+        this.status(warnStatus(`stale: ${silent}${sourceState === 'reconnecting' ? ' · retrying' : ''}`));
       } else if (fromMessages && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
-      else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}${skipped}`));
+      else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}`));
     };
     const statusTimer = setInterval(showStatus, 1000);
     showStatus();

@@ -85,10 +85,12 @@ export = function register(RED: NodeAPI): void {
       watcher.on('edge', (edge) => detector.edge(edge.rising));
       let lastWarning = '';
       watcher.on('state', (state, detail) => {
-        if (state === 'watching') idleStatus = readyStatus(`watching ${detail}`);
-        else if (state === 'restarting') idleStatus = warnStatus(detail);
-        else if (state === 'error') idleStatus = errorStatus(detail);
+        // Short under the node ("watching gpiochip0/17"); the problem itself is logged below, once.
+        if (state === 'watching') idleStatus = readyStatus(`watching ${chip}/${line}`);
+        else if (state === 'restarting') idleStatus = warnStatus('doorbell button: retrying');
+        else if (state === 'error') idleStatus = { ...errorStatus(detail), text: 'doorbell button not working' };
         else return;
+        if (state === 'watching') this.log(`gpio-doorbell watching ${detail}`);
         // Log a problem once, not at every retry.
         const warning = state === 'watching' ? '' : detail.replace(/ \(retry in [\d.]+ s\)$/, '');
         if (warning && warning !== lastWarning) this.warn(`gpio-doorbell ${chip}/${line}: ${warning}`);

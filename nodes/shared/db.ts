@@ -6,7 +6,7 @@ import { PorchlightError } from '../../lib/errors';
 import { acquireSharedStore, type Matcher, type StoreLease } from '../../lib/match';
 import { type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
-import { errorStatus, readyStatus, warnStatus } from './status';
+import { errorStatus, readyStatus, showStatus, warnStatus } from './status';
 
 /** What the `porchlight-db` config node holds. */
 export interface DbSettings {
@@ -153,7 +153,7 @@ export function onDbHealth(store: FaceStore, listener: (health: StoreHealth) => 
 
 /** The node status for a database outage: matching goes on from memory, writes wait for the database. */
 export function dbHealthStatus(health: StoreHealth): NodeStatus {
-  return health.reachable ? readyStatus('database reachable again') : errorStatus(`database unreachable (matching from memory): ${health.error}`);
+  return health.reachable ? readyStatus('database reachable again') : { ...errorStatus(health.error), text: 'database unreachable' };
 }
 
 /**
@@ -239,7 +239,7 @@ export function leaseFaceDb(RED: NodeAPI, node: Node, dbId: string | undefined, 
   })();
   opening.catch(() => undefined); // the caller handles the failure; the close handler must not see it as unhandled
   let unwatch = () => undefined as unknown;
-  opening.then((db) => (unwatch = onDbHealth(db.store, (health) => node.status(dbHealthStatus(health)))), () => undefined);
+  opening.then((db) => (unwatch = onDbHealth(db.store, (health) => showStatus(node, dbHealthStatus(health), health.reachable ? undefined : `database unreachable (matching from memory): ${health.error}`))), () => undefined);
   node.on('close', (_removed: boolean, done: () => void) => {
     unwatch();
     // Let the node's work in flight finish (bounded, Node-RED allows 15 s) before the file may close.
