@@ -72,7 +72,7 @@ export class Engine {
       this.users.add(user);
       if (this.lease.conflict) {
         user.warn?.(this.lease.conflict);
-        user.status?.(warnStatus('worker pool shared with other settings (see the debug log)'));
+        user.status?.(warnStatus('engine: other settings in use'));
       }
     }
     return this.lease.pool;

@@ -13,7 +13,7 @@ export function shortStatus(text: string, max = MAX_STATUS): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat.length <= max) return flat;
   const room = flat.slice(0, max - 1);
-  const cut = room.lastIndexOf(' ');
+  const cut = flat[max - 1] === ' ' ? room.length : room.lastIndexOf(' ');
   const head = cut >= max / 2 ? room.slice(0, cut) : room;
   return `${head.replace(/[\s·:,;(-]+$/, '')}…`;
 }
