@@ -109,7 +109,7 @@ describe('config nodes own their resources: porchlight-engine (Node-RED runtime)
       const [warning] = calls(helper.getNode('fd2'), 'warn');
       assert.match(String(warning), /^the worker pool worker-pool is already open with other settings; using it as it is: threads 2 \(in use: 1\), maxQueue 7 \(in use: 32\)$/);
       assert.ok(
-        calls(helper.getNode('fd2'), 'status').some((s) => JSON.stringify(s) === JSON.stringify({ fill: 'yellow', shape: 'ring', text: 'worker pool shared with other settings (see the debug log)' })),
+        calls(helper.getNode('fd2'), 'status').some((s) => JSON.stringify(s) === JSON.stringify({ fill: 'yellow', shape: 'ring', text: 'engine: other settings in use' })),
         'the status says so too',
       );
     } finally {

@@ -137,7 +137,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       proxy.cut();
       const during = [];
       for (let i = 0; i < 5; i++) during.push(await ring('porch', i % 2 === 0));
-      for (const until = Date.now() + 20_000; !statuses.some((st) => /shared log unreachable · 5 events buffered/.test(st.text ?? ''));) {
+      for (const until = Date.now() + 20_000; !statuses.some((st) => /^shared log unreachable · 5 waiting$/.test(st.text ?? ''));) {
         if (Date.now() > until) throw new Error(`no 'unreachable' status; saw ${statuses.map((st) => st.text).join(' | ')}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

@@ -317,7 +317,9 @@ describe('gpio-doorbell node (Node-RED runtime)', function () {
     bell.on('call:status', (call: any) => statuses.push(call.args[0]));
     const msg = await nextMessage<Record<string, any>>(helper.getNode('press'), 10_000);
     assert.deepEqual(msg.event.source, { node: 'bell', door: null, chip, line: 27 });
-    assert.ok(statuses.some((s) => /^watching .*\/27 \(libgpiod v2\)$/.test(s.text)), JSON.stringify(statuses));
+    assert.ok(statuses.some((s) => s.fill === 'green' && s.text.startsWith('watching ') && s.text.length <= 32), JSON.stringify(statuses));
+    const logged = bell.log.args.map((args: unknown[]) => String(args[0]));
+    assert.ok(logged.some((line: string) => /^gpio-doorbell watching .*\/27 \(libgpiod v2\)$/.test(line)), JSON.stringify(logged));
     const { pid, args } = JSON.parse(fs.readFileSync(log, 'utf8').trim().split('\n')[0]);
     assert.deepEqual(args, ['--chip', chip, '--edges=both', '--bias=pull-up', '--active-low', '27']);
     const started = Date.now();

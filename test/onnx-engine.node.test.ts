@@ -115,7 +115,9 @@ describe('porchlight-engine node: backend selection and model packs (Node-RED ru
       const detected = await sendAndAwait('fd', 'faces', { payload: image(other, 3) });
       assert.equal(detected.detection.detector, 'yunet');
       const readyText = (helper.getNode('fd').status as any).getCalls().map((c: { args: [{ text?: string }] }) => c.args[0]?.text).filter((t: string) => /^ready/.test(t));
-      assert.ok(readyText.includes('ready (YuNet + MobileFaceNet (onnxruntime))'), JSON.stringify(readyText));
+      assert.ok(readyText.includes('ready (YuNet + MobileFaceNet)'), JSON.stringify(readyText));
+      const logged = (helper.getNode('fd').log as any).getCalls().map((c: { args: [unknown] }) => String(c.args[0]));
+      assert.ok(logged.includes('face-detect ready: YuNet + MobileFaceNet (onnxruntime)'), JSON.stringify(logged));
       const health = (await healthReport()).components['backend:default'];
       assert.equal(health.ok, true);
       assert.equal(health.pipeline, 'YuNet + MobileFaceNet (onnxruntime)');

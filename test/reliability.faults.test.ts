@@ -88,8 +88,12 @@ describe('reliability: faults', function () {
 
     const statuses: string[] = [];
     helper.getNode('el').on('call:status', (call: { args: [{ text?: string }] }) => statuses.push(call.args[0]?.text ?? ''));
+    const warnings: string[] = [];
+    helper.getNode('el').on('call:warn', (call: { args: [unknown] }) => warnings.push(String(call.args[0])));
     const full = await doorbellEvent();
-    assert.ok(statuses.some((text) => text.includes('no snapshot: snapshot failed: ENOSPC')), `the status says why: ${statuses.join(' | ')}`);
+    // Short under the node; why, in the debug sidebar.
+    assert.ok(statuses.some((text) => text.endsWith(' · no snapshot') && text.length <= 32), `the status says so: ${statuses.join(' | ')}`);
+    assert.ok(warnings.some((text) => text.includes('no snapshot kept: snapshot failed: ENOSPC')), `the sidebar says why: ${warnings.join(' | ')}`);
     assert.ok(refused > 0, 'the snapshot write met the full disk');
     assert.deepEqual([full.status, full.verdict, full.hasSnapshot], ['completed', 'unknown', false]);
     const stored = await helper.request().get(`/porchlight/events/${full.id}`).expect(200);

@@ -42,13 +42,30 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
     throw new Error(`no status matching ${pattern}; last: ${(node as unknown as { lastStatus?: string }).lastStatus}`);
   }
 
+  /** Waits for the node's log (the debug sidebar's detail of its short status) to say something matching. */
+  async function detailMatching(pattern: RegExp): Promise<string> {
+    const node = helper.getNode('fr') as unknown as { logged?: string[] };
+    for (let i = 0; i < 600; i++) {
+      const line = node.logged?.findLast((l) => pattern.test(l));
+      if (line) return line;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`no log line matching ${pattern}; logged: ${JSON.stringify(node.logged)}`);
+  }
+
   async function load(extra: Record<string, unknown> = {}): Promise<void> {
     await helper.load([engineNode, dbNode, recognizeNode], flow(extra));
-    const node = helper.getNode('fr') as unknown as { status: (s: { text?: string }) => void; lastStatus?: string };
+    const node = helper.getNode('fr') as unknown as { status: (s: { text?: string }) => void; log: (l: unknown) => void; lastStatus?: string; logged: string[] };
     const original = node.status.bind(node);
     node.status = (s) => {
       node.lastStatus = s.text;
       original(s);
+    };
+    node.logged = [];
+    const log = node.log.bind(node);
+    node.log = (line) => {
+      node.logged.push(String(line));
+      log(line);
     };
   }
 
@@ -69,8 +86,10 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
 
   it('shows the distance for the setting and the gallery in its status and in /porchlight/health, and follows an enrolment', async () => {
     await load({ strangers: '1000' });
-    const text = await statusMatching(/^ready · distance/);
-    const [, distance] = /^ready · distance (\d\.\d\d) for 1 in 1,000 · 3 people$/.exec(text) ?? [];
+    // Short under the node, the distance in the sidebar's log.
+    assert.equal(await statusMatching(/^ready · /), 'ready · 1 in 1,000 · 3 people');
+    const text = await detailMatching(/^ready: distance/);
+    const [, distance] = /^ready: distance (\d\.\d\d) for 1 in 1,000 · 3 people$/.exec(text) ?? [];
     assert.ok(distance, text);
     const health = (await healthReport()).components['recognize:fr'];
     assert.equal(health.ok, true);
@@ -86,22 +105,25 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
     } finally {
       await shared.release();
     }
-    const four = await statusMatching(/ · 4 people$/);
+    assert.equal(await statusMatching(/ · 4 people$/), 'ready · 1 in 1,000 · 4 people');
+    const four = await detailMatching(/ · 4 people$/);
     const stricter = Number(/distance (\d\.\d\d)/.exec(four)![1]);
     assert.ok(stricter < Number(distance), `${stricter} vs ${distance}`);
   });
 
   it('a rarer setting is stricter; a raw distance in the dialog overrides the setting', async () => {
     await load({ strangers: '1000' });
-    const common = Number(/distance (\d\.\d\d)/.exec(await statusMatching(/^ready · distance/))![1]);
+    const common = Number(/distance (\d\.\d\d)/.exec(await detailMatching(/^ready: distance/))![1]);
     await helper.unload();
     await load({ strangers: '100000' });
-    const rare = await statusMatching(/^ready · distance/);
+    assert.match(await statusMatching(/^ready · /), /^ready · 1 in 100,000 · \d people$/);
+    const rare = await detailMatching(/^ready: distance/);
     assert.match(rare, /for 1 in 100,000 · \d people$/);
     assert.ok(Number(/distance (\d\.\d\d)/.exec(rare)![1]) < common);
     await helper.unload();
     await load({ strangers: '1000', tolerance: 0.9 });
-    assert.equal(await statusMatching(/^ready · distance/), 'ready · distance 0.9 (set by hand)');
+    assert.equal(await statusMatching(/^ready · distance/), 'ready · distance 0.9 by hand');
+    assert.equal(await detailMatching(/^ready: distance/), 'ready: distance 0.9 (set by hand)');
     assert.equal((await healthReport()).components['recognize:fr'].distance, 0.9);
   });
 });

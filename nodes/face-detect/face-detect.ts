@@ -57,6 +57,11 @@ export = function register(RED: NodeAPI): void {
         lane: 'doorbell',
       };
     };
+    /** "face-api SSD MobileNet + ResNet-128 (onnxruntime)" as "face-api SSD MobileNet" when `room` is short (the whole label goes to the sidebar). */
+    const shortLabel = (label: string, room: number) => {
+      const plain = label.replace(/\s*\([^)]*\)$/, '');
+      return plain.length <= room ? plain : plain.split(' + ')[0];
+    };
     let lastLatency = 0;
     let closing = false;
 
@@ -76,8 +81,8 @@ export = function register(RED: NodeAPI): void {
         const { fallback, label } = await detectorChoice;
         const warning = result.fallbackWarning ?? (fallback && `${label ?? result.detector}, because ${fallback}`);
         // "fallback: face-api SSD" under the node, the reason in the debug sidebar (and /porchlight/health).
-        if (warning) showStatus(this, warnStatus(`fallback: ${label ?? result.detector}`), `face-detect fallback: ${warning}`);
-        else showStatus(this, readyStatus(`ready (${label ?? result.detector})`));
+        if (warning) showStatus(this, warnStatus(`fallback: ${shortLabel(label ?? result.detector, 22)}`), `face-detect fallback: ${warning}`);
+        else showStatus(this, readyStatus(`ready (${shortLabel(label ?? result.detector, 24)})`), label ? `face-detect ready: ${label}` : undefined);
       })
       .catch((err) => {
         models.failed(err);
@@ -112,7 +117,7 @@ export = function register(RED: NodeAPI): void {
           send(result.faces.length > 0 ? [out, null] : [null, out]);
           const { queued } = pool.stats();
           const text = `${result.faces.length} ${result.faces.length === 1 ? 'face' : 'faces'} · ${Math.round(lastLatency)} ms${queued ? ` · queue ${queued}` : ''}`;
-          if (result.fallbackWarning) showStatus(this, warnStatus(`fallback: ${result.detector}`), `face-detect fallback: ${result.fallbackWarning}`);
+          if (result.fallbackWarning) showStatus(this, warnStatus(`fallback: ${shortLabel(result.detector, 22)}`), `face-detect fallback: ${result.fallbackWarning}`);
           else showStatus(this, readyStatus(text));
           done();
         })

@@ -3,7 +3,7 @@ import { PorchlightError } from '../../lib/errors';
 import { type DoorbellEvent, ensureEvent } from '../../lib/events';
 import { Burst, type BurstOptions, type BurstPlace, type BurstSummary, DEFAULT_RPICAM_SIZE, ffmpegSource, FrameRing, type FrameSource, MjpegHttpSource, rpicamSource, SnapshotSource, type SourceState, startsWithSoi, type StoredFrame } from '../../lib/camera';
 import { registerHealthCheck } from '../../lib/metrics';
-import { errorStatus, fail, readyStatus, warnStatus } from '../shared/status';
+import { conciseOr, errorStatus, fail, readyStatus, warnStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { registerAdminHttp, registerCamera } from '../admin-http';
 
@@ -116,7 +116,7 @@ export = function register(RED: NodeAPI): void {
       const latest = ring.latest();
       // Short texts under the node; the source's problems are logged once each (below), its state is in /porchlight/health.
       const held = source?.problems ? `${source.problems} skipped` : `${ring.size} frames`;
-      if (sourceState === 'error') this.status({ ...errorStatus(sourceDetail), text: 'camera: no picture' });
+      if (sourceState === 'error') this.status({ ...errorStatus(sourceDetail), text: conciseOr(sourceDetail, 'camera: no picture') });
       else if (sourceState === 'connecting' && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'connecting to camera' });
       else if (!fromMessages && (!latest || now - latest.capturedAt > staleAfterMs)) {
         const silent = latest ? `no frame for ${Math.round((now - latest.capturedAt) / 1000)} s` : 'no frame yet';

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { type DoorbellEvent, newEventId } from '../../lib/events';
 import { type Bias, DEFAULT_PRESS_OPTIONS, GpiomonWatcher, type Press, PressDetector } from '../../lib/gpio';
-import { errorStatus, readyStatus, warnStatus } from '../shared/status';
+import { conciseOr, errorStatus, MAX_STATUS, readyStatus, warnStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { registerAdminHttp, registerDoorbell } from '../admin-http';
 
@@ -87,9 +87,13 @@ export = function register(RED: NodeAPI): void {
       watcher.on('state', (state, detail) => {
         // Short under the node ("watching gpiochip0/17"); the problem itself is logged below, once.
         if (state === 'watching') idleStatus = readyStatus(`watching ${chip}/${line}`);
-        else if (state === 'restarting') idleStatus = warnStatus('doorbell button: retrying');
-        else if (state === 'error') idleStatus = { ...errorStatus(detail), text: 'doorbell button not working' };
-        else return;
+        else if (state === 'restarting' || state === 'error') {
+          // "gpiochip0 not found · retry 2 s"; a long device path gives way to "button not working".
+          const retry = / \(retry in ([\d.]+) s\)$/.exec(detail);
+          const suffix = retry ? ` · retry ${retry[1]} s` : '';
+          const text = `${conciseOr(detail.replace(/ \(retry in [\d.]+ s\)$/, ''), 'button not working', MAX_STATUS - suffix.length)}${suffix}`;
+          idleStatus = state === 'error' ? { ...errorStatus(detail), text } : warnStatus(text);
+        } else return;
         if (state === 'watching') this.log(`gpio-doorbell watching ${detail}`);
         // Log a problem once, not at every retry.
         const warning = state === 'watching' ? '' : detail.replace(/ \(retry in [\d.]+ s\)$/, '');

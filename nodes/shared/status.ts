@@ -18,6 +18,17 @@ export function shortStatus(text: string, max = MAX_STATUS): string {
   return `${head.replace(/[\s·:,;(-]+$/, '')}…`;
 }
 
+/**
+ * A problem's own words when they are short (its head before " (retry in 2 s)"
+ * or a ": details" part, as in "ffmpeg not installed"), otherwise `instead`.
+ */
+export function conciseOr(detail: string, instead: string, max = MAX_STATUS): string {
+  const head = detail.replace(/\s*\([^)]*\)$/, '').trim();
+  if (head && head.length <= max) return head;
+  const clause = head.split(': ')[0].trim();
+  return clause && clause.length <= max ? clause : instead;
+}
+
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** A red status for an error: its kind in the household's words, or its own message cut short. */
