@@ -46,7 +46,7 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
   async function detailMatching(pattern: RegExp): Promise<string> {
     const node = helper.getNode('fr') as unknown as { logged?: string[] };
     for (let i = 0; i < 600; i++) {
-      const line = node.logged?.findLast((l) => pattern.test(l));
+      const line = [...(node.logged ?? [])].reverse().find((l) => pattern.test(l));
       if (line) return line;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -182,11 +182,12 @@ export = function register(RED: NodeAPI): void {
               ...(stored.hasSnapshot ? { snapshotUrl: `porchlight/events/${stored.id}/snapshot.jpg` } : {}),
             };
             send([null, msg]);
-            // "verdict known · 1a2b3c"; why a snapshot was not kept goes to the sidebar, once per reason.
+            // "known · 1a2b3c", "failed · 1a2b3c"; why a snapshot was not kept goes to the sidebar, once per reason.
             const noSnapshot = outcome.snapshot && !outcome.snapshot.written ? outcome.snapshot.reason : '';
-            const shown = `${stored.status}${stored.verdict ? ` ${stored.verdict.replace('_', ' ')}` : ''} · ${stored.id.slice(-6)}`;
+            const what = stored.status === 'completed' && stored.verdict ? stored.verdict.replace('_', ' ') : stored.status;
+            const shown = `${what} · ${stored.id.slice(-6)}`;
             if (stored.status === 'failed') showStatus(this, warnStatus(shown));
-            else if (noSnapshot) showStatus(this, warnStatus(`${shown} · no snapshot`), `event ${stored.id}: no snapshot kept: ${noSnapshot}`);
+            else if (noSnapshot) showStatus(this, warnStatus(`${what} · no snapshot`), `event ${stored.id}: no snapshot kept: ${noSnapshot}`);
             else showStatus(this, readyStatus(shown));
           }
         })
