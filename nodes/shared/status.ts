@@ -1,5 +1,5 @@
 import type { Node, NodeStatus } from 'node-red';
-import { householdWords, shortHouseholdWords } from '../../lib/eventlog';
+import { shortHouseholdWords } from '../../lib/eventlog';
 
 /** Status texts fit under the node in the editor: at most this many characters. */
 export const MAX_STATUS = 32;
