@@ -115,14 +115,14 @@ export = function register(RED: NodeAPI): void {
       lastTickAt = now;
       const latest = ring.latest();
       // Short texts under the node; the source's problems are logged once each (below), its state is in /porchlight/health.
-      const held = source?.problems ? `${source.problems} skipped` : `${ring.size} frames`;
-      if (sourceState === 'error') this.status({ ...errorStatus(sourceDetail), text: conciseOr(sourceDetail, 'camera: no picture') });
+      const held = source?.problems ? `${source.problems} skipped` : `${ring.size} ${ring.size === 1 ? 'frame' : 'frames'}`;
+      if (fromMessages && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
+      else if (sourceState === 'error') this.status({ ...errorStatus(sourceDetail), text: conciseOr(sourceDetail, 'camera: no picture') });
       else if (sourceState === 'connecting' && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'connecting to camera' });
       else if (!fromMessages && (!latest || now - latest.capturedAt > staleAfterMs)) {
         const silent = latest ? `no frame for ${Math.round((now - latest.capturedAt) / 1000)} s` : 'no frame yet';
         this.status(warnStatus(`stale: ${silent}${sourceState === 'reconnecting' ? ' · retrying' : ''}`));
-      } else if (fromMessages && !latest) this.status({ fill: 'grey', shape: 'ring', text: 'waiting for frames (messages)' });
-      else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}`));
+      } else this.status(readyStatus(`streaming ${fps.toFixed(1)} fps · ${held}`));
     };
     const statusTimer = setInterval(showStatus, 1000);
     showStatus();
