@@ -88,10 +88,14 @@ export = function register(RED: NodeAPI): void {
         // Short under the node ("watching gpiochip0/17"); the problem itself is logged below, once.
         if (state === 'watching') idleStatus = readyStatus(`watching ${chip}/${line}`);
         else if (state === 'restarting' || state === 'error') {
-          // "gpiochip0 not found · retry 2 s"; a long device path gives way to "button not working".
+          // "gpiochip0 not found · retry 2 s", or "gpiomon not installed" when the problem takes the room; a long
+          // device path gives way to "button not working · retry 2 s".
           const retry = / \(retry in ([\d.]+) s\)$/.exec(detail);
+          const problem = detail.replace(/ \(retry in [\d.]+ s\)$/, '');
           const suffix = retry ? ` · retry ${retry[1]} s` : '';
-          const text = `${conciseOr(detail.replace(/ \(retry in [\d.]+ s\)$/, ''), 'button not working', MAX_STATUS - suffix.length)}${suffix}`;
+          const withRetry = conciseOr(problem, '', MAX_STATUS - suffix.length);
+          const alone = conciseOr(problem, '');
+          const text = withRetry ? `${withRetry}${suffix}` : alone || `button not working${suffix}`;
           idleStatus = state === 'error' ? { ...errorStatus(detail), text } : warnStatus(text);
         } else return;
         if (state === 'watching') this.log(`gpio-doorbell watching ${detail}`);
