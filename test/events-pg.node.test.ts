@@ -137,11 +137,11 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       proxy.cut();
       const during = [];
       for (let i = 0; i < 5; i++) during.push(await ring('porch', i % 2 === 0));
-      for (const until = Date.now() + 20_000; !statuses.some((st) => /^shared log unreachable · 5 waiting$/.test(st.text ?? ''));) {
-        if (Date.now() > until) throw new Error(`no 'unreachable' status; saw ${statuses.map((st) => st.text).join(' | ')}`);
+      for (const until = Date.now() + 20_000; !statuses.some((st) => /^shared log (offline|paused) · 5 waiting$/.test(st.text ?? ''));) {
+        if (Date.now() > until) throw new Error(`no 'shared log offline' status; saw ${statuses.map((st) => st.text).join(' | ')}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      assert.equal(statuses.find((st) => /unreachable/.test(st.text ?? ''))!.fill, 'yellow');
+      assert.equal(statuses.find((st) => /^shared log (offline|paused)/.test(st.text ?? ''))!.fill, 'yellow');
       assert.equal(await sharedCount(), 1);
 
       proxy.restore();

@@ -16,7 +16,7 @@ export interface SharedLog {
 
 /** Under the node: "shared log paused · 12 waiting" (the reason was logged when it went offline). */
 function offlineText(stats: ReplicationStats): string {
-  const head = stats.paused ? 'shared log paused' : 'shared log unreachable';
+  const head = stats.paused ? 'shared log paused' : 'shared log offline';
   const withBacklog = `${head} · ${stats.backlog} waiting`;
   return withBacklog.length <= MAX_STATUS ? withBacklog : head;
 }
