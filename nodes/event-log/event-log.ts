@@ -187,7 +187,8 @@ export = function register(RED: NodeAPI): void {
             const what = stored.status === 'completed' && stored.verdict ? stored.verdict.replace('_', ' ') : stored.status;
             const shown = `${what} · ${stored.id.slice(-6)}`;
             if (stored.status === 'failed') showStatus(this, warnStatus(shown));
-            else if (noSnapshot) showStatus(this, warnStatus(`${what} · no snapshot`), `event ${stored.id}: no snapshot kept: ${noSnapshot}`);
+            // The event's own id left out of the detail: a full disk is told once, not at every event.
+            else if (noSnapshot) showStatus(this, warnStatus(`${what} · no snapshot`), `no snapshot kept: ${noSnapshot.split(stored.id).join('<event>')}`);
             else showStatus(this, readyStatus(shown));
           }
         })
