@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { problemInWords } from '../lib/eventlog/in-words';
+import { problemInWords, shortHouseholdWords } from '../lib/eventlog/in-words';
 import { PorchlightError } from '../lib/errors';
 
 describe('a failed event in household words (lib/eventlog/in-words)', () => {
@@ -12,6 +12,12 @@ describe('a failed event in household words (lib/eventlog/in-words)', () => {
 
   it("says the face database could not be reached when it was down", () => {
     assert.equal(said(new PorchlightError('DB_UNREACHABLE', 'connect ECONNREFUSED 127.0.0.1:5432')), "Couldn't reach the face database.");
+  });
+
+  it('says the database cannot be written to when Node-RED has no write access, not that it is unreachable', () => {
+    const readOnly = new PorchlightError('READ_ONLY', 'read-only database: /data/porchlight.db (attempt to write a readonly database): give Node-RED write access to the file');
+    assert.equal(said(readOnly), "The database can't be written to: Node-RED has no write access to it.");
+    assert.equal(shortHouseholdWords(String(readOnly)), 'database read-only');
   });
 
   it('says Porchlight restarted when the flow was redeployed in the middle of an event', () => {

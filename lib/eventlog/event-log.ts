@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
 import { Backoff } from '../process/backoff';
 import { noteCommitted, noteRefused } from './commits';
-import { ensureEvent, type DoorbellEvent } from '../events/event';
+import { ensureEvent, stageName, type DoorbellEvent } from '../events/event';
 import { DEFAULT_MAX_PIXELS } from '../image/decode';
 import { iou } from '../image/box';
 import type { Box } from '../image/types';
@@ -158,7 +158,8 @@ function errorText(error: unknown): string {
   const e = error as { message?: unknown; source?: { type?: unknown; name?: unknown; id?: unknown } } | null;
   const message = typeof e?.message === 'string' ? e.message : JSON.stringify(error);
   const source = e?.source;
-  const from = source ? ` (from ${String(source.name || source.type || source.id)})` : '';
+  const stage = typeof source?.type === 'string' ? stageName(source.type) : source?.type;
+  const from = source ? ` (from ${String(source.name || stage || source.id)})` : '';
   return `${message}${from}`;
 }
 

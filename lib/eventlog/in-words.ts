@@ -9,6 +9,7 @@ const SENTENCES: Array<[RegExp, string, string]> = [
   [/NOT_AN_IMAGE|UNSUPPORTED_FORMAT|CORRUPT_IMAGE|not an image|corrupt|truncat|premature|unsupported image/i, "The camera's picture could not be read.", 'picture unreadable'],
   [/queue|tasks already waiting|already running|dropped|QUEUE_FULL/i, 'Porchlight was too busy to look at this ring.', 'too busy for this ring'],
   [/no frame|frame-buffer|camera|stream/i, 'The camera sent no picture.', 'camera: no picture'],
+  [/READ_ONLY|read-only database|readonly database/i, "The database can't be written to: Node-RED has no write access to it.", 'database read-only'],
   [/DB_UNREACHABLE|unreachable|face-db|face DB|database|postgres|sqlite|ECONNREFUSED/i, "Couldn't reach the face database.", 'face database unreachable'],
   [/CIRCUIT_OPEN|circuit/i, 'Face recognition is paused for a moment after failing several times in a row.', 'paused after failures'],
   [/timed out|timeout/i, 'Recognising the face took too long.', 'took too long'],

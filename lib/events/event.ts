@@ -18,6 +18,14 @@ function isEvent(value: unknown): value is DoorbellEvent {
  * Returns the message's event, or a new one when the message has none (or a
  * malformed one), so that every message can be followed into the event log.
  */
+/**
+ * The card's name of a node type ("porchlight-frame-buffer" -> "frame-buffer"): what logs and
+ * stored errors call a stage. Node-RED's registered types carry the package prefix.
+ */
+export function stageName(nodeType: string): string {
+  return nodeType.replace(/^porchlight-/, '');
+}
+
 export function ensureEvent(existing: unknown, trigger: string, source: Record<string, unknown>): DoorbellEvent {
   if (isEvent(existing)) {
     // A hand-made event keeps its id (frames join it) but gets what it lacks: the log's columns need both.

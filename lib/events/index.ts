@@ -1,3 +1,3 @@
 /** The public API of lib/events: what code outside lib/ may import from this area. */
-export { type DoorbellEvent, ensureEvent } from './event';
+export { type DoorbellEvent, ensureEvent, stageName } from './event';
 export { isEventId, newEventId } from './event-id';

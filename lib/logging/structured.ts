@@ -1,4 +1,5 @@
 import type { EventLog, RecordOutcome } from '../eventlog/event-log';
+import { stageName } from '../events/event';
 
 /**
  * Structured logs for log shippers: one JSON line per event
@@ -45,8 +46,7 @@ export function transitionLine(outcome: RecordOutcome, msg: Record<string, unkno
   const detectionMs = num(detection?.latencyMs);
   if (detectionMs !== undefined) timings.detectionMs = detectionMs;
   const errorText = typeof error === 'string' ? error : typeof error?.message === 'string' ? error.message : undefined;
-  // Stages are the card's names (face-detect, frame-buffer): a node's registered type carries the package prefix.
-  const errorStage = typeof error === 'object' && typeof error?.source?.type === 'string' ? error.source.type.replace(/^porchlight-/, '') : undefined;
+  const errorStage = typeof error === 'object' && typeof error?.source?.type === 'string' ? stageName(error.source.type) : undefined;
   return {
     ts: new Date(now).toISOString(),
     level: outcome.kind === 'failure' ? 'error' : 'info',
