@@ -161,6 +161,27 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     }
   });
 
+  it('events past the outbox bound while the database is away: the sidebar is told how many will not reach the shared log', async () => {
+    const proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
+    try {
+      const flow = door('bound', proxy.port);
+      Object.assign(flow[1], { maxBacklog: 2 });
+      await helper.load([porchlightDb, eventLog], flow, credentials(['bound']));
+      const warnings: string[] = [];
+      helper.getNode('log_bound').on('call:warn', (call: { args: [unknown] }) => warnings.push(String(call.args[0])));
+      proxy.cut();
+      for (let i = 0; i < 5; i++) await ring('bound', false);
+      await waitUntil(() => warnings.some((w) => /^3 events over the outbox bound will not reach the shared event log; they stay in this door's log$/.test(w)), {
+        timeout: 30_000,
+        message: `a warning for the 3 events over the bound; saw ${warnings.join(' | ')}`,
+      });
+    } finally {
+      proxy.restore();
+      await helper.unload();
+      await proxy.close();
+    }
+  });
+
   it('two event-log nodes on one database config (the doorbell and the dashboard flows) share one replication: nothing written twice', async () => {
     await admin.query('TRUNCATE events, event_people, event_faces, event_images');
     await helper.load([porchlightDb, eventLog], [

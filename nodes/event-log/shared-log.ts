@@ -101,7 +101,13 @@ export function startSharedLog(node: Node, log: EventLog, store: FaceStore, opti
     showStatus(node, warnStatus('shared log: other settings'), lease.conflict);
   }
   let wasOffline = false;
+  let toldOverflowed = 0;
   const onState = (stats: ReplicationStats) => {
+    // The status has no room for it: events past the outbox bound are told in the sidebar, each time more are.
+    if (stats.overflowed && stats.overflowed > toldOverflowed) {
+      toldOverflowed = stats.overflowed;
+      node.warn(`${stats.overflowed} events over the outbox bound will not reach the shared event log; they stay in this door's log`);
+    }
     if (stats.state === 'offline') {
       if (!wasOffline) node.warn(`shared event log unreachable, buffering events on this door's disk: ${stats.lastError}`);
       wasOffline = true;
