@@ -18,7 +18,7 @@ const SHOWN = ['bell', 'fb', 'cam', 'fd', 'fr', 'fdb', 'el'];
 const OUTPUTS = ['bellOut', 'fbOut', 'fdFaces', 'fdNone', 'verdict', 'elOut', 'elRecorded', 'fdbOut'];
 
 /**
- * Issue 17: a status fits under its node in the editor (32 characters), in
+ * A status fits under its node in the editor (32 characters), in
  * every common state: ready, working, a bad input, a fallback. Every node in
  * one real Node-RED, the texts collected as the nodes set them.
  */
