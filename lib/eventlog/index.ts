@@ -5,7 +5,7 @@ export { exportChunks, exportEvents, type ExportFormat } from './export';
 export { parseEventFilter } from './filter';
 export { householdWords, shortHouseholdWords, withProblemInWords } from './in-words';
 export { type EventReader, localReader } from './reader';
-export { DEFAULT_MAX_BACKLOG, EventOutbox, EventReplicator, PgEventLog, type ReplicationStats } from './replicate';
+export { DEFAULT_MAX_BACKLOG, EventOutbox, EventReplicator, joinSharedLog, PgEventLog, replicationUsers, type ReplicationStats, type SharedLog } from './replicate';
 export { EventRepository, type FaceRecord } from './repository';
 export { DEFAULT_RETENTION, RETENTION_BATCH, type RetentionPolicy, type SweepReport } from './retention';
 export { isFileSafeEventId, renderEventImages, type SnapshotKind } from './snapshot';

@@ -7,7 +7,7 @@ import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { dbConfig, explainReadOnly } from '../shared/db';
 import { busyStatus, errorStatus, fail, readyStatus, showStatus, warnStatus } from '../shared/status';
 import { registerAdminHttp, registerEventReader } from '../admin-http';
-import { startSharedLog } from './shared-log';
+import { watchSharedLog } from './shared-log';
 import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging';
 
 interface EventLogDef extends NodeDef {
@@ -100,8 +100,10 @@ export = function register(RED: NodeAPI): void {
       const faceDb = await config.register(this);
       const db = faceDb.local;
       const log = new EventLog({ db, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
-      const shared = startSharedLog(this, log, faceDb.store, { maxBacklog: numberSetting(def.maxBacklog, DEFAULTS.maxBacklog) });
+      // The config node owns the replication into the shared log; this log registers with it.
+      const shared = await config.database.registerLog(this, log, { maxBacklog: numberSetting(def.maxBacklog, DEFAULTS.maxBacklog) });
       cleanups.push(
+        watchSharedLog(this, shared),
         registerEventReader(this.id, shared.reader),
         watchStorage(settings.file, () => ({
           databaseBytes: fileBytes(settings.file) + fileBytes(`${settings.file}-wal`),
@@ -132,7 +134,7 @@ export = function register(RED: NodeAPI): void {
       cleanups.push(log.startRetention(sweepMs));
       const events = log.repository.count();
       this.status(readyStatus(`ready · ${events} ${events === 1 ? 'event' : 'events'}`));
-      return { log, shared, release: () => new Promise<void>((resolve) => config.deregister(this, resolve)) };
+      return { log, shared, config };
     })();
     opening.catch((err: Error) => {
       this.status(errorStatus(err));
@@ -201,9 +203,9 @@ export = function register(RED: NodeAPI): void {
       for (const cleanup of cleanups.splice(0)) cleanup();
       // Finish what is being written before the last user of the file closes it.
       opening
-        .then(async ({ log, shared, release }) => {
+        .then(async ({ log, config }) => {
           for (const cleanup of cleanups.splice(0)) cleanup(); // what an opening that ended after the close started registered
-          await shared.stop();
+          await config.database.deregisterLog(this);
           try {
             const { failed, unrecorded } = await log.stop({ failOpen: UNFINISHED_AT_CLOSE });
             if (failed) this.log(`${failed} unfinished event(s) recorded failed: ${UNFINISHED_AT_CLOSE}`);
@@ -211,7 +213,7 @@ export = function register(RED: NodeAPI): void {
           } catch (err) {
             this.warn(`could not record the unfinished events as failed: ${(err as Error).message}`);
           }
-          await release();
+          await new Promise<void>((resolve) => config.deregister(this, resolve));
         })
         .catch(() => undefined)
         .then(() => done());

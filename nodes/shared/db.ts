@@ -3,6 +3,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
+import { type EventLog, joinSharedLog, type SharedLog } from '../../lib/eventlog';
 import { acquireSharedStore, type Matcher, type StoreLease } from '../../lib/match';
 import { type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
@@ -159,13 +160,16 @@ export function dbHealthStatus(health: StoreHealth): NodeStatus {
 /**
  * What a `porchlight-db` config node owns: its database (the faces' store
  * and matcher, and the local SQLite file of its event log) while it has
- * users. The first user to register opens it (joining the process's one
+ * users, and with PostgreSQL the replication of its event log into the
+ * shared log while event-log nodes are registered. The first user to register opens it (joining the process's one
  * connection per database), the last to deregister closes it; users told
  * when the database is shared with other connection settings.
  */
 export class PorchlightDb {
   private readonly users = new Set<DbUser>();
   private opening: Promise<FaceDb & { release(): Promise<void>; conflict?: string }> | undefined;
+  /** The event logs of registered users, each joined to the database's shared event log. */
+  private readonly logs = new Map<DbUser, SharedLog>();
 
   constructor(readonly settings: DbSettings) {}
 
@@ -196,8 +200,40 @@ export class PorchlightDb {
     );
   }
 
-  /** Deregisters a user; after the last one the database is released (`done` when closed, if this closed it). */
+  /**
+   * Registers a user's event log with the database's shared event log (with
+   * PostgreSQL: the one replication of the local file into it, started for
+   * its first log), held until `deregisterLog` or the user's `deregister`. A
+   * replication running with other settings is said to the user.
+   */
+  async registerLog(user: DbUser, log: EventLog, options: { maxBacklog?: number } = {}): Promise<SharedLog> {
+    const db = await this.register(user);
+    await this.deregisterLog(user);
+    const shared = joinSharedLog(log, db.store, options);
+    this.logs.set(user, shared);
+    if (shared.conflict) {
+      user.warn?.(shared.conflict);
+      user.status?.(warnStatus('shared log: other settings'));
+    }
+    return shared;
+  }
+
+  /** Gives back a user's event log: after the last one the replication stops, waiting for a batch in flight (the outbox keeps the rest). */
+  async deregisterLog(user: DbUser): Promise<void> {
+    const shared = this.logs.get(user);
+    this.logs.delete(user);
+    await shared?.release();
+  }
+
+  /** Deregisters a user (its event log first); after the last one the database is released (`done` when closed, if this closed it). */
   deregister(user: DbUser, done: () => void = () => undefined): void {
+    if (this.logs.has(user)) {
+      this.deregisterLog(user).then(
+        () => this.deregister(user, done),
+        () => this.deregister(user, done),
+      );
+      return;
+    }
     this.users.delete(user);
     const opening = this.opening;
     if (this.users.size > 0 || !opening) {
