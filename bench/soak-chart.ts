@@ -12,7 +12,7 @@ export interface SoakTable {
 }
 
 /** The columns the chart and the slopes cover (units in the name), in panel order. */
-export const TREND_COLUMNS = ['rss_mb', 'heap_used_mb', 'external_mb', 'handles', 'threads', 'db_mb', 'wal_mb', 'snapshots_mb'] as const;
+export const TREND_COLUMNS = ['rss_mb', 'rss_anon_mb', 'heap_used_mb', 'worker_heap_mb', 'external_mb', 'worker_external_mb', 'handles', 'threads', 'db_mb', 'wal_mb', 'snapshots_mb'] as const;
 
 export function toCsv(columns: string[], rows: Array<Record<string, number | string>>): string {
   const cell = (v: number | string | undefined) => (typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : (v ?? ''));

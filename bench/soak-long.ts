@@ -7,7 +7,9 @@
  * threads) at a doorbell's real rate: the camera sends a 640x480 LFW face
  * at `--fps` (10) all the time, and the button is pressed every
  * `--press-minutes` (3). Every `--sample-minutes` (10) one CSV row: RSS,
- * heap (after a full GC), external memory, active handles, OS threads, the
+ * heap (after a full GC), external memory, the worker threads' heaps and
+ * external memory, RSS by kind of mapping (bench/soak-memory.ts: anonymous,
+ * the brk heap, files), active handles, OS threads, the
  * SQLite file and its WAL, and the disk the snapshot folder uses, with the
  * press and event counts. After each row the chart (SVG) and the slopes
  * (least squares, per hour, after `--warmup-minutes`) are rewritten, so a
@@ -25,6 +27,8 @@ import vm from 'node:vm';
 import { helper } from '../test/support/node-red';
 import { osThreadCount } from '../test/support/threads';
 import { PIPELINE_NODES, PRESS_HOLD_MS, cameraFrames, eventsByStatus, forgetHelperCalls, handleCount, pipelineFlow } from './soak';
+import { rssBreakdown, workerMemory } from './soak-memory';
+import { peekSharedPool } from '../lib/engine';
 import { TREND_COLUMNS, parseCsv, renderSvg, slopes, slopesMarkdown, toCsv, type Slope } from './soak-chart';
 
 const MB = 2 ** 20;
@@ -44,6 +48,8 @@ export const CSV_COLUMNS = [
   'elapsed_h',
   ...TREND_COLUMNS,
   'heap_total_mb',
+  'rss_brk_mb',
+  'rss_file_mb',
   'presses',
   'events',
   'completed',
@@ -181,6 +187,8 @@ export async function longSoak(options: LongSoakOptions, log: (line: string) => 
       gc();
       await sleep(200);
       const memory = process.memoryUsage();
+      const resident = rssBreakdown();
+      const workers = await workerMemory(peekSharedPool());
       const byStatus = eventsByStatus(dbFile);
       const size = (file: string) => (fs.existsSync(file) ? diskUsedMb(file) : 0);
       const row: Record<string, number | string> = {
@@ -195,6 +203,11 @@ export async function longSoak(options: LongSoakOptions, log: (line: string) => 
         wal_mb: size(`${dbFile}-wal`),
         snapshots_mb: size(snapshotsDir),
         heap_total_mb: memory.heapTotal / MB,
+        worker_heap_mb: workers?.workerHeapMb ?? '',
+        worker_external_mb: workers?.workerExternalMb ?? '',
+        rss_anon_mb: resident?.anonMb ?? '',
+        rss_brk_mb: resident?.brkMb ?? '',
+        rss_file_mb: resident?.fileMb ?? '',
         presses,
         events: Object.values(byStatus).reduce((a, b) => a + b, 0),
         completed: byStatus.completed ?? 0,
@@ -246,7 +259,7 @@ export async function longSoak(options: LongSoakOptions, log: (line: string) => 
   const problems: string[] = [];
   if (unfinishedAtEnd > 0) problems.push(`${unfinishedAtEnd} events never reached a final status`);
   if (last && Number(last.events) < Number(last.presses)) problems.push(`${last.presses} presses but ${last.events} events in the log`);
-  for (const s of fit) if (s.grows && ['rss_mb', 'heap_used_mb', 'external_mb', 'handles', 'threads', 'wal_mb'].includes(s.column)) problems.push(`${s.column} grows ${s.perHour.toFixed(3)}/h (± ${s.stdError.toFixed(3)})`);
+  for (const s of fit) if (s.grows && ['rss_mb', 'heap_used_mb', 'external_mb', 'worker_heap_mb', 'worker_external_mb', 'rss_anon_mb', 'handles', 'threads', 'wal_mb'].includes(s.column)) problems.push(`${s.column} grows ${s.perHour.toFixed(3)}/h (± ${s.stdError.toFixed(3)})`);
   return { rows: rows.length, slopes: fit, problems, out: options.out };
 }
 
@@ -254,7 +267,7 @@ export async function longSoak(options: LongSoakOptions, log: (line: string) => 
  * Growth smaller than these is not counted whatever its significance: RSS and
  * heap move by whole allocator pages and GC rounding, handles and threads by 1.
  */
-export const MIN_GROWTH: Record<string, number> = { rss_mb: 10, heap_used_mb: 2, external_mb: 2, handles: 1, threads: 1, wal_mb: 1 };
+export const MIN_GROWTH: Record<string, number> = { rss_mb: 10, rss_anon_mb: 10, heap_used_mb: 2, worker_heap_mb: 2, external_mb: 2, worker_external_mb: 2, handles: 1, threads: 1, wal_mb: 1 };
 
 /** Chart, slopes.json and slopes.md from the CSV as it is now. */
 export function writeFigures(options: Pick<LongSoakOptions, 'out' | 'warmupMinutes' | 'hours' | 'pressMinutes' | 'fps'>, csvFile = path.join(options.out, 'soak.csv')): Slope[] {

@@ -42,6 +42,19 @@ describe('worker pool (lib/workers/pool)', function () {
     assert.equal(pool.stats().completed, 8);
   });
 
+  it("tells each thread's own memory once: every thread, its V8 heap and external memory", async () => {
+    pool = new WorkerPool({ threads: 2, maxQueue: 16 });
+    const threads = await pool.threadMemory();
+    assert.equal(threads.length, 2);
+    assert.equal(new Set(threads.map((t) => t.threadId)).size, 2, 'one reply per thread, not two from one');
+    for (const { memory } of threads) {
+      assert.ok(memory.heapUsed > 0 && memory.heapUsed <= memory.heapTotal, `heap ${memory.heapUsed} of ${memory.heapTotal}`);
+      // A thread's heap, not the process's: the main thread's is bigger (mocha, Node's own modules).
+      assert.ok(memory.heapTotal < process.memoryUsage().heapTotal * 4);
+      assert.ok(memory.external >= 0 && memory.arrayBuffers >= 0);
+    }
+  });
+
   it('a caller that sends its next task as soon as one resolves finds the worker free', async () => {
     pool = new WorkerPool({ threads: 1, maxQueue: 0 });
     for (let i = 0; i < 5; i++) await ping(pool, {}, { policy: 'reject' });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { leastSquares, parseCsv, renderSvg, slopes, toCsv } from '../bench/soak-chart';
 import { withSection } from '../bench/soak-docs';
 import { parseLongSoakArgs } from '../bench/soak-long';
+import { parseSmaps, rssBreakdown } from '../bench/soak-memory';
 
 /** The long soak's arithmetic (bench/soak-chart.ts): slopes, CSV round trip, chart, docs section placement. */
 describe('long soak figures', () => {
@@ -43,6 +44,30 @@ describe('long soak figures', () => {
     assert.match(once, /text\n\n<!-- soak-long:start -->\nA\n<!-- soak-long:end -->\n\n## Not done/);
     const twice = withSection(once, '<!-- soak-long:start -->\nB\n<!-- soak-long:end -->');
     assert.equal(twice, once.replace('\nA\n', '\nB\n'));
+  });
+
+  it('splits resident memory by kind of mapping: the brk heap, anonymous memory, files', () => {
+    const smaps = [
+      '55d0c0a00000-55d0c0c00000 rw-p 00000000 00:00 0                          [heap]',
+      'Size:               2048 kB',
+      'Rss:                1024 kB',
+      '7f1e2c000000-7f1e30000000 rw-p 00000000 00:00 0 ',
+      'Rss:               65536 kB',
+      'Pss:               65536 kB',
+      '7f1e40000000-7f1e40200000 r-xp 00000000 08:01 1234                       /usr/lib/x86_64-linux-gnu/libc.so.6',
+      'Rss:                2048 kB',
+      '7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0                          [stack]',
+      'Rss:                 132 kB',
+    ].join('\n');
+    assert.deepEqual(parseSmaps(smaps), { brkMb: 1, anonMb: (65536 + 132) / 1024, fileMb: 2 });
+    const own = rssBreakdown();
+    if (own) {
+      // This process's own map: the parts add up to its RSS (within what moved between the two reads).
+      const total = own.brkMb + own.anonMb + own.fileMb;
+      const rss = process.memoryUsage().rss / 2 ** 20;
+      assert.ok(Math.abs(total - rss) < rss * 0.1, `${total.toFixed(1)} MB in smaps vs rss ${rss.toFixed(1)} MB`);
+    }
+    assert.equal(rssBreakdown('/nonexistent/smaps'), undefined);
   });
 
   it('parses the soak options, refusing nonsense', () => {

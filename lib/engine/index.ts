@@ -1,5 +1,6 @@
 /** The public API of lib/engine: what code outside lib/ may import from this area. */
-export { acquireSharedPool, type PoolLease, type PoolOptions, type QueuePolicy, WorkerPool } from '../workers/pool';
+export { acquireSharedPool, peekSharedPool, type PoolLease, type PoolOptions, type QueuePolicy, WorkerPool } from '../workers/pool';
+export type { PingReply, ThreadMemory } from '../workers/tasks';
 export { detectFaces, type DetectRequest, embedFaces, type EmbedRequest, isFaceApiDetector } from './client';
 export { embedRequestFor, type EnrollImage, enrollImages, facesInPhoto, NothingEnrolledError, type PhotoFace, type PhotoFaces, type Refusal } from './enrollment';
 export { type CropEmbedder, poolCropEmbedder, reembedForSelection } from './reembed';

@@ -5,6 +5,7 @@ import { Piscina } from 'piscina';
 import { PorchlightError, fromWireError, type WireError } from '../errors';
 import { SharedResource, differingFields } from '../process/shared-resource';
 import { newNativeGuard, stopBetweenNativeCalls, type NativeGuard } from '../vision/onnx/native-guard';
+import type { PingReply } from './tasks';
 
 // sharp must be loaded by the main thread before any worker loads it, or
 // libvips can be unloaded under a running worker at exit.
@@ -291,6 +292,17 @@ export class WorkerPool extends EventEmitter {
 
   stats(): PoolStats {
     return { threads: this.threads, running: this.running, queued: this.queuedIn('doorbell') + this.queuedIn('bulk'), queuedBulk: this.queuedIn('bulk'), ...this.counters };
+  }
+
+  /**
+   * Each thread's own memory (the soak samples it): one ping per thread, each
+   * held long enough that no thread takes two while the others are idle,
+   * after a full collection where the process has --expose-gc. In the bulk
+   * lane, so a press never waits for it.
+   */
+  async threadMemory(holdMs = 200): Promise<PingReply[]> {
+    const replies = await Promise.all(Array.from({ length: this.threads }, () => this.run<PingReply>({ type: 'ping', delayMs: holdMs, collectGarbage: true }, { lane: 'bulk' })));
+    return [...new Map(replies.map((reply) => [reply.threadId, reply])).values()];
   }
 
   /** The live worker threads (tests use them to kill one mid-task). */

@@ -47,17 +47,32 @@ export interface EmbedTask extends Omit<DetectTask, 'type'> {
   recognizerConfig?: Record<string, unknown>;
 }
 
-/** A task that only tells which thread ran it (pool tests, warm-up). */
+/** A task that only tells which thread ran it and the memory that thread holds (pool tests, warm-up, soak). */
 export interface PingTask {
   type: 'ping';
   delayMs?: number;
   /** Make the worker's thread exit while busy (tests of crash recovery). */
   crash?: boolean;
+  /** Run a full garbage collection before measuring, where --expose-gc makes `gc` available. */
+  collectGarbage?: boolean;
 }
 
 /** Sent to each idle thread as the pool closes: release the thread's onnxruntime sessions before it is terminated. */
 export interface ReleaseTask {
   type: 'release';
+}
+
+/** One worker thread's memory, in bytes: its V8 heap and what its JavaScript holds outside it (WebAssembly memory included). */
+export interface ThreadMemory {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface PingReply {
+  threadId: number;
+  memory: ThreadMemory;
 }
 
 export type WorkerTask = DetectTask | EmbedTask | PingTask | ReleaseTask;

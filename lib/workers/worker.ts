@@ -5,8 +5,14 @@ import { runDetect } from './handlers/detect';
 import { runEmbed } from './handlers/embed';
 import { setCurrentGuard } from '../vision/onnx/native-guard';
 import type { WorkerEnvelope, WorkerReply } from './pool';
-import type { WorkerTask } from './tasks';
+import type { ThreadMemory, WorkerTask } from './tasks';
 import { PorchlightError } from '../errors';
+
+/** This thread's own V8 heap and the memory its JavaScript holds outside it (process.memoryUsage's rss is the whole process's). */
+function threadMemory(): ThreadMemory {
+  const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, heapTotal, external, arrayBuffers };
+}
 
 async function dispatch(task: WorkerTask): Promise<unknown> {
   switch (task.type) {
@@ -17,7 +23,9 @@ async function dispatch(task: WorkerTask): Promise<unknown> {
     case 'ping':
       if (task.delayMs) await new Promise((resolve) => setTimeout(resolve, task.delayMs));
       if (task.crash) process.exit(1);
-      return { threadId };
+      // Only where the process runs with --expose-gc (the soak): garbage not yet collected is not a leak.
+      if (task.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
+      return { threadId, memory: threadMemory() };
     case 'release':
       await closeModelFiles();
       return { threadId };
