@@ -24,6 +24,7 @@ import sharp from 'sharp';
 import { metricsText } from '../lib/metrics';
 import { newEventId } from '../lib/events';
 import { acquireSharedPool, embedFaces, selectBackend } from '../lib/engine';
+import { relaunchWithArenaLimit } from '../lib/process';
 import { helper, nextMessage } from '../test/support/node-red';
 import { referenceModel } from '../test/support/onnx-models';
 import { lfwImage, lfwPeople, nodeFile } from '../test/support/paths';
@@ -414,7 +415,8 @@ async function main(): Promise<void> {
   process.exitCode = problems.length ? 1 : 0;
 }
 
-if (require.main === module) {
+// The soak runs the doorbell as `npm start` does: with two malloc arenas unless MALLOC_ARENA_MAX is set (lib/process/malloc-arenas.ts).
+if (require.main === module && !relaunchWithArenaLimit()) {
   main().then(
     () => process.exit(),
     (err) => {
