@@ -6,8 +6,8 @@ import os from 'node:os';
  * per core), and an arena keeps the high-water mark of what its thread ever
  * held. The doorbell's threads (worker threads decoding and inferring,
  * libvips' and onnxruntime's own) each grow one: resident memory climbs with
- * the first presses to a plateau about 80 MB higher than with two arenas, at
- * no measurable cost in speed (docs/RELIABILITY.md, "The long view").
+ * the first presses to a plateau about 80 MB higher than with two arenas
+ * (docs/RELIABILITY.md, "The long view").
  *
  * glibc reads MALLOC_ARENA_MAX once, as the process starts, so a launcher
  * that wants it runs itself again with it set.
