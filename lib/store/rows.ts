@@ -2,9 +2,11 @@ import { PorchlightError } from '../errors';
 import { normalizeName, normalizeNotes, parseList } from './names';
 import type {
   CalibratedTolerance,
+  EmbeddingRow,
   FaceKind,
   FaceLabel,
   FaceRecord,
+  FaceWithData,
   NewFace,
   NewFaceLabel,
   Person,
@@ -33,6 +35,10 @@ export const PERSON_COLUMNS = `p.id, p.name, p.list, p.notes, p.created_at, p.up
 export const FACE_COLUMNS = 'id, person_id, kind, model, dim, quality, source, metadata, created_at';
 export const EMBEDDING_COLUMNS = `id, person_id, model, embedding,
   CASE WHEN id IN (SELECT id FROM faces WHERE kind = 'negative') THEN 'negative' ELSE 'positive' END AS kind`;
+/** The columns a new face is inserted with, in the order of `newFaceRow`'s values. */
+export const FACE_INSERT_COLUMNS = 'person_id, kind, model, embedding, dim, quality, crop, source, metadata, created_at';
+/** The columns a new label is inserted with, in the order of `newLabelValues`. */
+export const LABEL_INSERT_COLUMNS = 'event_id, event_face_id, person_id, verdict, corrected_person_id, face_id, model, embedding, dim, distance, actor, created_at';
 
 export interface PersonRow {
   id: number;
@@ -136,6 +142,48 @@ export function toFace(row: FaceRow): FaceRecord {
   };
 }
 
+/** A face row read with its embedding and crop. */
+export function toFaceWithData(row: FaceRow): FaceWithData {
+  return { ...toFace(row), embedding: blobToEmbedding(row.embedding!), crop: row.crop ?? null };
+}
+
+export function toEmbeddingRow(row: EmbeddingDbRow): EmbeddingRow {
+  return { faceId: row.id, personId: row.person_id, model: row.model, embedding: blobToEmbedding(row.embedding), kind: row.kind };
+}
+
+/**
+ * A new face as the values of FACE_INSERT_COLUMNS, and the matcher's row it becomes once it has its id
+ * (the embedding is copied once: neither the stored blob nor the row shares the caller's array).
+ */
+export function newFaceRow(personId: number, face: NewFace, now: number): { values: unknown[]; row: (faceId: number) => EmbeddingRow } {
+  const embedding = Float32Array.from(face.embedding);
+  const kind = face.kind ?? 'positive';
+  return {
+    values: [
+      personId,
+      kind,
+      face.model,
+      embeddingToBlob(embedding),
+      embedding.length,
+      face.quality ?? null,
+      face.crop ? Buffer.from(face.crop) : null,
+      face.source ?? null,
+      JSON.stringify(face.metadata ?? {}),
+      face.createdAt ?? now,
+    ],
+    row: (faceId) => ({ faceId, personId, model: face.model, embedding, kind }),
+  };
+}
+
+/** A new label as the values of LABEL_INSERT_COLUMNS. */
+export function newLabelValues(label: NewFaceLabel): unknown[] {
+  const embedding = Float32Array.from(label.embedding);
+  return [
+    label.eventId, label.eventFaceId ?? null, label.personId, label.verdict, label.correctedPersonId ?? null, label.faceId ?? null,
+    label.model, embeddingToBlob(embedding), embedding.length, label.distance ?? null, label.actor ?? '', label.createdAt ?? Date.now(),
+  ];
+}
+
 export function toLabel(row: LabelRow): FaceLabel {
   return {
     id: row.id,
@@ -179,6 +227,18 @@ export function checkFace(face: Pick<NewFace, 'kind' | 'model' | 'embedding'>): 
   for (let i = 0; i < embedding.length; i++) {
     if (!Number.isFinite(embedding[i])) throw new PorchlightError('BAD_INPUT', 'an embedding must hold finite numbers only');
   }
+}
+
+/** An enrollment's name, list and notes, checked and cleaned, and its faces checked, before any write. */
+export function checkEnrollment(
+  name: string,
+  faces: readonly NewFace[],
+  options: { list?: PersonList; notes?: string },
+): { name: string; list: PersonList | undefined; notes: string } {
+  const checked = { name: normalizeName(name), list: options.list === undefined ? undefined : parseList(options.list), notes: normalizeNotes(options.notes) ?? '' };
+  if (faces.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to enroll: no faces');
+  faces.forEach(checkFace);
+  return checked;
 }
 
 export function checkLabel(label: NewFaceLabel): void {

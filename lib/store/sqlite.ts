@@ -4,55 +4,9 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
 import { runMigrations } from './migrations';
-import { normalizeName, normalizeNotes, parseList } from './names';
-import {
-  EMBEDDING_COLUMNS,
-  FACE_COLUMNS,
-  PERSON_COLUMNS,
-  blobToEmbedding,
-  checkFace,
-  checkLabel,
-  checkModelDim,
-  checkPersonUpdate,
-  checkToleranceUpdates,
-  embeddingToBlob,
-  labelOf,
-  nameTakenError,
-  notFoundPerson,
-  StoreListeners,
-  toFace,
-  toLabel,
-  toPerson,
-  toTolerance,
-  toToleranceChange,
-  wrongListError,
-  type EmbeddingDbRow,
-  type FaceRow,
-  type LabelRow,
-  type PersonRow,
-  type ToleranceChangeRow,
-  type ToleranceRow,
-} from './rows';
-import type {
-  CalibratedTolerance,
-  EmbeddingRow,
-  FaceLabel,
-  EnrollResult,
-  FaceRecord,
-  FaceStore,
-  FaceWithData,
-  ModelSummary,
-  NewFace,
-  NewFaceLabel,
-  Person,
-  PersonList,
-  PersonRef,
-  PersonUpdate,
-  StoreChange,
-  StoreListener,
-  ToleranceChange,
-  ToleranceUpdate,
-} from './types';
+import { normalizeName } from './names';
+import * as common from './rows';
+import type { CalibratedTolerance, EmbeddingRow, EnrollResult, FaceLabel, FaceRecord, FaceStore, FaceWithData, ModelSummary, NewFace, NewFaceLabel, Person, PersonList, PersonRef, PersonUpdate, StoreChange, StoreListener, ToleranceChange, ToleranceUpdate } from './types';
 
 export { blobToEmbedding, embeddingToBlob } from './rows';
 
@@ -72,7 +26,7 @@ export class SqliteFaceStore implements FaceStore {
   readonly location: string;
   /** The open connection, for other tables in the same file (the event log). */
   readonly db: Database.Database;
-  private readonly listeners = new StoreListeners();
+  private readonly listeners = new common.StoreListeners();
   private readonly statements;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
@@ -88,38 +42,33 @@ export class SqliteFaceStore implements FaceStore {
     }
     const db = this.db;
     this.statements = {
-      people: db.prepare<[], PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p ORDER BY p.name`),
-      personById: db.prepare<[number], PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p WHERE p.id = ?`),
-      personByName: db.prepare<[string], PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p WHERE p.name = ?`),
+      people: db.prepare<[], common.PersonRow>(`SELECT ${common.PERSON_COLUMNS} FROM people p ORDER BY p.name`),
+      personById: db.prepare<[number], common.PersonRow>(`SELECT ${common.PERSON_COLUMNS} FROM people p WHERE p.id = ?`),
+      personByName: db.prepare<[string], common.PersonRow>(`SELECT ${common.PERSON_COLUMNS} FROM people p WHERE p.name = ?`),
       insertPerson: db.prepare('INSERT INTO people (name, list, notes, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
       updatePerson: db.prepare('UPDATE people SET name = ?, list = ?, notes = ?, updated_at = ? WHERE id = ?'),
       deletePerson: db.prepare('DELETE FROM people WHERE id = ?'),
-      insertFace: db.prepare(
-        'INSERT INTO faces (person_id, kind, model, embedding, dim, quality, crop, source, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      faces: db.prepare<[], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces ORDER BY id`),
-      facesOf: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = ? ORDER BY id`),
+      insertFace: db.prepare(`INSERT INTO faces (${common.FACE_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      faces: db.prepare<[], common.FaceRow>(`SELECT ${common.FACE_COLUMNS} FROM faces ORDER BY id`),
+      facesOf: db.prepare<[number], common.FaceRow>(`SELECT ${common.FACE_COLUMNS} FROM faces WHERE person_id = ? ORDER BY id`),
       faceIdsOf: db.prepare<[number], { id: number }>('SELECT id FROM faces WHERE person_id = ?'),
       // Negatives of others cut from this person's face ("not X, it is Y"): they go with Y (migration 004's trigger).
       correctedNegativesOf: db.prepare<[number], { id: number }>('SELECT face_id AS id FROM face_labels WHERE corrected_person_id = ? AND face_id IS NOT NULL'),
-      face: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS}, embedding, crop FROM faces WHERE id = ?`),
+      face: db.prepare<[number], common.FaceRow>(`SELECT ${common.FACE_COLUMNS}, embedding, crop FROM faces WHERE id = ?`),
       modelDim: db.prepare<[string], { dim: number }>('SELECT dim FROM faces WHERE model = ? LIMIT 1'),
-      faceRecord: db.prepare<[number], FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE id = ?`),
+      faceRecord: db.prepare<[number], common.FaceRow>(`SELECT ${common.FACE_COLUMNS} FROM faces WHERE id = ?`),
       deleteFace: db.prepare('DELETE FROM faces WHERE id = ?'),
       models: db.prepare<[], { model: string; dim: number; faces: number }>('SELECT model, dim, count(*) AS faces FROM faces GROUP BY model, dim ORDER BY model'),
-      embeddingPage: db.prepare<[number, number], EmbeddingDbRow>(`SELECT ${EMBEDDING_COLUMNS} FROM faces WHERE id > ? ORDER BY id LIMIT ?`),
-      modelEmbeddingPage: db.prepare<[string, number, number], EmbeddingDbRow>(
-        `SELECT ${EMBEDDING_COLUMNS} FROM faces WHERE model = ? AND id > ? ORDER BY id LIMIT ?`,
+      embeddingPage: db.prepare<[number, number], common.EmbeddingDbRow>(`SELECT ${common.EMBEDDING_COLUMNS} FROM faces WHERE id > ? ORDER BY id LIMIT ?`),
+      modelEmbeddingPage: db.prepare<[string, number, number], common.EmbeddingDbRow>(
+        `SELECT ${common.EMBEDDING_COLUMNS} FROM faces WHERE model = ? AND id > ? ORDER BY id LIMIT ?`,
       ),
-      insertLabel: db.prepare(
-        `INSERT INTO face_labels (event_id, event_face_id, person_id, verdict, corrected_person_id, face_id, model, embedding, dim, distance, actor, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      label: db.prepare<[number], LabelRow>('SELECT * FROM face_labels WHERE id = ?'),
-      labels: db.prepare<[], LabelRow>('SELECT * FROM face_labels ORDER BY id'),
-      modelLabels: db.prepare<[string], LabelRow>('SELECT * FROM face_labels WHERE model = ? ORDER BY id'),
-      tolerances: db.prepare<[], ToleranceRow>('SELECT * FROM tolerances ORDER BY model, person_id'),
-      tolerance: db.prepare<[string, number], ToleranceRow>('SELECT * FROM tolerances WHERE model = ? AND ifnull(person_id, 0) = ?'),
+      insertLabel: db.prepare(`INSERT INTO face_labels (${common.LABEL_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      label: db.prepare<[number], common.LabelRow>('SELECT * FROM face_labels WHERE id = ?'),
+      labels: db.prepare<[], common.LabelRow>('SELECT * FROM face_labels ORDER BY id'),
+      modelLabels: db.prepare<[string], common.LabelRow>('SELECT * FROM face_labels WHERE model = ? ORDER BY id'),
+      tolerances: db.prepare<[], common.ToleranceRow>('SELECT * FROM tolerances ORDER BY model, person_id'),
+      tolerance: db.prepare<[string, number], common.ToleranceRow>('SELECT * FROM tolerances WHERE model = ? AND ifnull(person_id, 0) = ?'),
       upsertTolerance: db.prepare(
         `INSERT INTO tolerances (model, person_id, tolerance, target_far, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (model, ifnull(person_id, 0)) DO UPDATE SET tolerance = excluded.tolerance, target_far = excluded.target_far, updated_at = excluded.updated_at`,
@@ -129,7 +78,7 @@ export class SqliteFaceStore implements FaceStore {
         `INSERT INTO tolerance_changes (changed_at, actor, model, person_id, person_name, old_tolerance, new_tolerance, target_far)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      toleranceHistory: db.prepare<[number], ToleranceChangeRow>('SELECT * FROM tolerance_changes ORDER BY id DESC LIMIT ?'),
+      toleranceHistory: db.prepare<[number], common.ToleranceChangeRow>('SELECT * FROM tolerance_changes ORDER BY id DESC LIMIT ?'),
     };
   }
 
@@ -162,38 +111,34 @@ export class SqliteFaceStore implements FaceStore {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  private findPerson(ref: PersonRef): PersonRow | undefined {
+  private findPerson(ref: PersonRef): common.PersonRow | undefined {
     if (typeof ref === 'number') return this.statements.personById.get(ref);
     return this.statements.personByName.get(normalizeName(ref));
   }
 
-  private requirePerson(ref: PersonRef): PersonRow {
+  private requirePerson(ref: PersonRef): common.PersonRow {
     const row = this.findPerson(ref);
-    if (!row) throw notFoundPerson(ref);
+    if (!row) throw common.notFoundPerson(ref);
     return row;
   }
 
   async listPeople(): Promise<Person[]> {
-    return this.statements.people.all().map(toPerson);
+    return this.statements.people.all().map(common.toPerson);
   }
 
   async getPerson(ref: PersonRef): Promise<Person | undefined> {
     const row = this.findPerson(ref);
-    return row && toPerson(row);
+    return row && common.toPerson(row);
   }
 
   async enroll(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): Promise<EnrollResult> {
-    const cleanName = normalizeName(name);
-    const list = options.list === undefined ? undefined : parseList(options.list);
-    const notes = normalizeNotes(options.notes) ?? '';
-    if (faces.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to enroll: no faces');
-    faces.forEach(checkFace);
+    const { name: cleanName, list, notes } = common.checkEnrollment(name, faces, options);
     const now = Date.now();
     const { person, created, faceIds, rows } = this.db.transaction(() => {
       let existing = this.statements.personByName.get(cleanName);
       const isNew = !existing;
       if (existing && list && existing.list !== list) {
-        throw wrongListError(existing.name, existing.list, list);
+        throw common.wrongListError(existing.name, existing.list, list);
       }
       if (!existing) {
         const { lastInsertRowid } = this.statements.insertPerson.run(cleanName, list ?? 'known', notes, now, now);
@@ -202,40 +147,28 @@ export class SqliteFaceStore implements FaceStore {
       const personId = existing!.id;
       const inserted: EmbeddingRow[] = faces.map((face) => {
         // One size per model (checked against the rows inserted so far, this call's included): the matcher keeps one matrix per model.
-        checkModelDim(face.model, this.statements.modelDim.get(face.model)?.dim, face.embedding.length);
-        const embedding = face.embedding instanceof Float32Array ? face.embedding : Float32Array.from(face.embedding);
-        const { lastInsertRowid } = this.statements.insertFace.run(
-          personId,
-          face.kind ?? 'positive',
-          face.model,
-          embeddingToBlob(embedding),
-          embedding.length,
-          face.quality ?? null,
-          face.crop ? Buffer.from(face.crop) : null,
-          face.source ?? null,
-          JSON.stringify(face.metadata ?? {}),
-          face.createdAt ?? now,
-        );
-        return { faceId: Number(lastInsertRowid), personId, model: face.model, embedding: Float32Array.from(embedding), kind: face.kind ?? 'positive' };
+        common.checkModelDim(face.model, this.statements.modelDim.get(face.model)?.dim, face.embedding.length);
+        const { values, row } = common.newFaceRow(personId, face, now);
+        return row(Number(this.statements.insertFace.run(...values).lastInsertRowid));
       });
       return { person: this.statements.personById.get(personId)!, created: isNew, faceIds: inserted.map((r) => r.faceId), rows: inserted };
     })();
-    this.emit({ type: 'faces-added', person: labelOf(person), faces: rows });
-    return { person: toPerson(person), created, faceIds };
+    this.emit({ type: 'faces-added', person: common.labelOf(person), faces: rows });
+    return { person: common.toPerson(person), created, faceIds };
   }
 
   async updatePerson(ref: PersonRef, update: PersonUpdate): Promise<Person> {
-    const { name, list, notes } = checkPersonUpdate(update);
+    const { name, list, notes } = common.checkPersonUpdate(update);
     const person = this.db.transaction(() => {
       const row = this.requirePerson(ref);
       if (name !== undefined && name.toLowerCase() !== row.name.toLowerCase() && this.statements.personByName.get(name)) {
-        throw nameTakenError(name);
+        throw common.nameTakenError(name);
       }
       this.statements.updatePerson.run(name ?? row.name, list ?? row.list, notes ?? row.notes, Date.now(), row.id);
       return this.statements.personById.get(row.id)!;
     })();
-    this.emit({ type: 'person-updated', person: labelOf(person) });
-    return toPerson(person);
+    this.emit({ type: 'person-updated', person: common.labelOf(person) });
+    return common.toPerson(person);
   }
 
   async forget(ref: PersonRef): Promise<{ person: Person; facesRemoved: number }> {
@@ -247,18 +180,17 @@ export class SqliteFaceStore implements FaceStore {
     })();
     this.purgeDeleted();
     this.emit({ type: 'person-removed', personId: person.id, faceIds });
-    return { person: toPerson(person), facesRemoved: faceIds.length };
+    return { person: common.toPerson(person), facesRemoved: faceIds.length };
   }
 
   async listFaces(ref?: PersonRef): Promise<FaceRecord[]> {
     const rows = ref === undefined ? this.statements.faces.all() : this.statements.facesOf.all(this.requirePerson(ref).id);
-    return rows.map(toFace);
+    return rows.map(common.toFace);
   }
 
   async getFace(faceId: number): Promise<FaceWithData | undefined> {
     const row = this.statements.face.get(faceId);
-    if (!row) return undefined;
-    return { ...toFace(row), embedding: blobToEmbedding(row.embedding!), crop: row.crop ?? null };
+    return row && common.toFaceWithData(row);
   }
 
   async removeFace(faceId: number, personId?: number): Promise<FaceRecord> {
@@ -268,7 +200,7 @@ export class SqliteFaceStore implements FaceStore {
     this.statements.deleteFace.run(faceId);
     this.purgeDeleted();
     this.emit({ type: 'faces-removed', faceIds: [faceId] });
-    return toFace(row);
+    return common.toFace(row);
   }
 
   async models(): Promise<ModelSummary[]> {
@@ -281,37 +213,32 @@ export class SqliteFaceStore implements FaceStore {
       const rows = model === undefined ? this.statements.embeddingPage.all(after, pageSize) : this.statements.modelEmbeddingPage.all(model, after, pageSize);
       if (rows.length === 0) return;
       after = rows[rows.length - 1].id;
-      yield rows.map((r) => ({ faceId: r.id, personId: r.person_id, model: r.model, embedding: blobToEmbedding(r.embedding), kind: r.kind }));
+      yield rows.map(common.toEmbeddingRow);
       if (rows.length < pageSize) return;
       await yieldToEventLoop();
     }
   }
 
   async addLabel(label: NewFaceLabel): Promise<FaceLabel> {
-    checkLabel(label);
-    const embedding = label.embedding instanceof Float32Array ? label.embedding : Float32Array.from(label.embedding);
+    common.checkLabel(label);
     const id = this.db.transaction(() => {
       this.requirePerson(label.personId);
       if (label.correctedPersonId != null) this.requirePerson(label.correctedPersonId);
-      const { lastInsertRowid } = this.statements.insertLabel.run(
-        label.eventId, label.eventFaceId ?? null, label.personId, label.verdict, label.correctedPersonId ?? null, label.faceId ?? null,
-        label.model, embeddingToBlob(embedding), embedding.length, label.distance ?? null, label.actor ?? '', label.createdAt ?? Date.now(),
-      );
-      return Number(lastInsertRowid);
+      return Number(this.statements.insertLabel.run(...common.newLabelValues(label)).lastInsertRowid);
     })();
-    return toLabel(this.statements.label.get(id)!);
+    return common.toLabel(this.statements.label.get(id)!);
   }
 
   async labels(model?: string): Promise<FaceLabel[]> {
-    return (model === undefined ? this.statements.labels.all() : this.statements.modelLabels.all(model)).map(toLabel);
+    return (model === undefined ? this.statements.labels.all() : this.statements.modelLabels.all(model)).map(common.toLabel);
   }
 
   async tolerances(model?: string): Promise<CalibratedTolerance[]> {
-    return this.statements.tolerances.all().map(toTolerance).filter((t) => model === undefined || t.model === model);
+    return this.statements.tolerances.all().map(common.toTolerance).filter((t) => model === undefined || t.model === model);
   }
 
   async setTolerances(updates: readonly ToleranceUpdate[], meta: { actor: string; targetFar?: number | null }): Promise<ToleranceChange[]> {
-    checkToleranceUpdates(updates);
+    common.checkToleranceUpdates(updates);
     const targetFar = meta.targetFar ?? null;
     const now = Date.now();
     const ids = this.db.transaction(() => {
@@ -333,7 +260,7 @@ export class SqliteFaceStore implements FaceStore {
   }
 
   async toleranceHistory(limit = 100): Promise<ToleranceChange[]> {
-    return this.statements.toleranceHistory.all(limit).map(toToleranceChange);
+    return this.statements.toleranceHistory.all(limit).map(common.toToleranceChange);
   }
 
   /** better-sqlite3's online backup copies pages in steps between which the DB stays usable. */

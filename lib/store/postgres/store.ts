@@ -2,55 +2,9 @@ import crypto from 'node:crypto';
 import type pg from 'pg';
 import { PorchlightError, isPorchlightError } from '../../errors';
 import { Backoff } from '../../process/backoff';
-import { normalizeName, normalizeNotes, parseList } from '../names';
-import {
-  EMBEDDING_COLUMNS,
-  FACE_COLUMNS,
-  PERSON_COLUMNS,
-  StoreListeners,
-  blobToEmbedding,
-  checkFace,
-  checkLabel,
-  checkModelDim,
-  checkPersonUpdate,
-  checkToleranceUpdates,
-  embeddingToBlob,
-  labelOf,
-  nameTakenError,
-  notFoundPerson,
-  toFace,
-  toLabel,
-  toPerson,
-  toTolerance,
-  toToleranceChange,
-  wrongListError,
-  type EmbeddingDbRow,
-  type FaceRow,
-  type LabelRow,
-  type PersonRow,
-  type ToleranceChangeRow,
-  type ToleranceRow,
-} from '../rows';
-import type {
-  CalibratedTolerance,
-  EmbeddingRow,
-  EnrollResult,
-  FaceLabel,
-  FaceRecord,
-  FaceStore,
-  FaceWithData,
-  ModelSummary,
-  NewFace,
-  NewFaceLabel,
-  Person,
-  PersonList,
-  PersonRef,
-  PersonUpdate,
-  StoreChange,
-  StoreListener,
-  ToleranceChange,
-  ToleranceUpdate,
-} from '../types';
+import { normalizeName } from '../names';
+import * as common from '../rows';
+import type { CalibratedTolerance, EmbeddingRow, EnrollResult, FaceLabel, FaceRecord, FaceStore, FaceWithData, ModelSummary, NewFace, NewFaceLabel, Person, PersonList, PersonRef, PersonUpdate, StoreChange, StoreListener, ToleranceChange, ToleranceUpdate } from '../types';
 import { FACES_CHANNEL, PgChangeFeed, noticePayload, type FaceNotice, type FeedState } from './changes';
 import { copyToSqlite } from './backup';
 import { describePg, explainPgError, openPgPool, type PostgresConfig } from './connection';
@@ -75,7 +29,7 @@ export class PostgresFaceStore implements FaceStore {
   readonly location: string;
   /** Tells this store's own notices from other instances'. */
   readonly instanceId = crypto.randomUUID();
-  private readonly listeners = new StoreListeners();
+  private readonly listeners = new common.StoreListeners();
   private readonly healthListeners = new Set<(health: StoreHealth) => void>();
   private currentHealth: StoreHealth = { reachable: true };
   private readonly feed: PgChangeFeed;
@@ -224,35 +178,31 @@ export class PostgresFaceStore implements FaceStore {
     }
   }
 
-  private async findPerson(ref: PersonRef, client?: pg.ClientBase, lock = false): Promise<PersonRow | undefined> {
+  private async findPerson(ref: PersonRef, client?: pg.ClientBase, lock = false): Promise<common.PersonRow | undefined> {
     const where = typeof ref === 'number' ? 'p.id = $1' : 'lower(p.name) = lower($1)';
-    const rows = await this.query<PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p WHERE ${where}${lock ? ' FOR UPDATE' : ''}`, [typeof ref === 'number' ? ref : normalizeName(ref)], client);
+    const rows = await this.query<common.PersonRow>(`SELECT ${common.PERSON_COLUMNS} FROM people p WHERE ${where}${lock ? ' FOR UPDATE' : ''}`, [typeof ref === 'number' ? ref : normalizeName(ref)], client);
     return rows[0];
   }
 
-  private async requirePerson(ref: PersonRef, client?: pg.ClientBase, lock = false): Promise<PersonRow> {
+  private async requirePerson(ref: PersonRef, client?: pg.ClientBase, lock = false): Promise<common.PersonRow> {
     const row = await this.findPerson(ref, client, lock);
-    if (!row) throw notFoundPerson(ref);
+    if (!row) throw common.notFoundPerson(ref);
     return row;
   }
 
   // ---- FaceStore --------------------------------------------------------------
 
   async listPeople(): Promise<Person[]> {
-    return (await this.query<PersonRow>(`SELECT ${PERSON_COLUMNS} FROM people p ORDER BY lower(p.name), p.id`)).map(toPerson);
+    return (await this.query<common.PersonRow>(`SELECT ${common.PERSON_COLUMNS} FROM people p ORDER BY lower(p.name), p.id`)).map(common.toPerson);
   }
 
   async getPerson(ref: PersonRef): Promise<Person | undefined> {
     const row = await this.findPerson(ref);
-    return row && toPerson(row);
+    return row && common.toPerson(row);
   }
 
   async enroll(name: string, faces: readonly NewFace[], options: { list?: PersonList; notes?: string } = {}): Promise<EnrollResult> {
-    const cleanName = normalizeName(name);
-    const list = options.list === undefined ? undefined : parseList(options.list);
-    const notes = normalizeNotes(options.notes) ?? '';
-    if (faces.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to enroll: no faces');
-    faces.forEach(checkFace);
+    const { name: cleanName, list, notes } = common.checkEnrollment(name, faces, options);
     const now = Date.now();
     const { person, created, rows } = await this.transaction(
       async (client) => {
@@ -263,52 +213,36 @@ export class PostgresFaceStore implements FaceStore {
           client,
         );
         const existing = await this.requirePerson(cleanName, client, true);
-        if (inserted.length === 0 && list && existing.list !== list) throw wrongListError(existing.name, existing.list, list);
+        if (inserted.length === 0 && list && existing.list !== list) throw common.wrongListError(existing.name, existing.list, list);
         const added: EmbeddingRow[] = [];
         for (const face of faces) {
           const stored = await this.query<{ dim: number }>('SELECT dim FROM faces WHERE model = $1 LIMIT 1', [face.model], client);
-          checkModelDim(face.model, stored[0]?.dim, face.embedding.length);
-          const embedding = Float32Array.from(face.embedding);
-          const [{ id }] = await this.query<{ id: number }>(
-            `INSERT INTO faces (person_id, kind, model, embedding, dim, quality, crop, source, metadata, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-            [
-              existing.id,
-              face.kind ?? 'positive',
-              face.model,
-              embeddingToBlob(embedding),
-              embedding.length,
-              face.quality ?? null,
-              face.crop ? Buffer.from(face.crop) : null,
-              face.source ?? null,
-              JSON.stringify(face.metadata ?? {}),
-              face.createdAt ?? now,
-            ],
-            client,
-          );
-          added.push({ faceId: id, personId: existing.id, model: face.model, embedding, kind: face.kind ?? 'positive' });
+          common.checkModelDim(face.model, stored[0]?.dim, face.embedding.length);
+          const { values, row } = common.newFaceRow(existing.id, face, now);
+          const [{ id }] = await this.query<{ id: number }>(`INSERT INTO faces (${common.FACE_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, values, client);
+          added.push(row(id));
         }
         return { person: await this.requirePerson(existing.id, client), created: inserted.length > 0, rows: added };
       },
       (r) => ({ type: 'faces-added', personId: r.person.id, faceIds: r.rows.map((row) => row.faceId) }),
     );
-    this.listeners.emit({ type: 'faces-added', person: labelOf(person), faces: rows });
-    return { person: toPerson(person), created, faceIds: rows.map((r) => r.faceId) };
+    this.listeners.emit({ type: 'faces-added', person: common.labelOf(person), faces: rows });
+    return { person: common.toPerson(person), created, faceIds: rows.map((r) => r.faceId) };
   }
 
   async updatePerson(ref: PersonRef, update: PersonUpdate): Promise<Person> {
-    const { name, list, notes } = checkPersonUpdate(update);
+    const { name, list, notes } = common.checkPersonUpdate(update);
     const person = await this.transaction(
       async (client) => {
         const row = await this.requirePerson(ref, client, true);
-        if (name !== undefined && name.toLowerCase() !== row.name.toLowerCase() && (await this.findPerson(name, client))) throw nameTakenError(name);
+        if (name !== undefined && name.toLowerCase() !== row.name.toLowerCase() && (await this.findPerson(name, client))) throw common.nameTakenError(name);
         await this.query('UPDATE people SET name = $1, list = $2, notes = $3, updated_at = $4 WHERE id = $5', [name ?? row.name, list ?? row.list, notes ?? row.notes, Date.now(), row.id], client);
         return this.requirePerson(row.id, client);
       },
       (row) => ({ type: 'person-updated', personId: row.id }),
     );
-    this.listeners.emit({ type: 'person-updated', person: labelOf(person) });
-    return toPerson(person);
+    this.listeners.emit({ type: 'person-updated', person: common.labelOf(person) });
+    return common.toPerson(person);
   }
 
   async forget(ref: PersonRef): Promise<{ person: Person; facesRemoved: number }> {
@@ -330,28 +264,27 @@ export class PostgresFaceStore implements FaceStore {
       (r) => ({ type: 'person-removed', personId: r.person.id, faceIds: r.faceIds }),
     );
     this.listeners.emit({ type: 'person-removed', personId: person.id, faceIds });
-    return { person: toPerson(person), facesRemoved: faceIds.length };
+    return { person: common.toPerson(person), facesRemoved: faceIds.length };
   }
 
   async listFaces(ref?: PersonRef): Promise<FaceRecord[]> {
     const rows =
       ref === undefined
-        ? await this.query<FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces ORDER BY id`)
-        : await this.query<FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = $1 ORDER BY id`, [(await this.requirePerson(ref)).id]);
-    return rows.map(toFace);
+        ? await this.query<common.FaceRow>(`SELECT ${common.FACE_COLUMNS} FROM faces ORDER BY id`)
+        : await this.query<common.FaceRow>(`SELECT ${common.FACE_COLUMNS} FROM faces WHERE person_id = $1 ORDER BY id`, [(await this.requirePerson(ref)).id]);
+    return rows.map(common.toFace);
   }
 
   async getFace(faceId: number): Promise<FaceWithData | undefined> {
-    const [row] = await this.query<FaceRow>(`SELECT ${FACE_COLUMNS}, embedding, crop FROM faces WHERE id = $1`, [faceId]);
-    if (!row) return undefined;
-    return { ...toFace(row), embedding: blobToEmbedding(row.embedding!), crop: row.crop ?? null };
+    const [row] = await this.query<common.FaceRow>(`SELECT ${common.FACE_COLUMNS}, embedding, crop FROM faces WHERE id = $1`, [faceId]);
+    return row && common.toFaceWithData(row);
   }
 
   async removeFace(faceId: number, personId?: number): Promise<FaceRecord> {
     const row = await this.transaction(
       async (client) => {
-        const [deleted] = await this.query<FaceRow>(
-          `DELETE FROM faces WHERE id = $1 AND ($2::bigint IS NULL OR person_id = $2) RETURNING ${FACE_COLUMNS}`,
+        const [deleted] = await this.query<common.FaceRow>(
+          `DELETE FROM faces WHERE id = $1 AND ($2::bigint IS NULL OR person_id = $2) RETURNING ${common.FACE_COLUMNS}`,
           [faceId, personId ?? null],
           client,
         );
@@ -363,7 +296,7 @@ export class PostgresFaceStore implements FaceStore {
       () => ({ type: 'faces-removed', faceIds: [faceId] }),
     );
     this.listeners.emit({ type: 'faces-removed', faceIds: [faceId] });
-    return toFace(row);
+    return common.toFace(row);
   }
 
   async models(): Promise<ModelSummary[]> {
@@ -381,62 +314,56 @@ export class PostgresFaceStore implements FaceStore {
     for (;;) {
       const rows =
         model === undefined
-          ? await this.query<EmbeddingDbRow>(`SELECT ${EMBEDDING_COLUMNS} FROM faces WHERE id > $1 ORDER BY id LIMIT $2`, [after, pageSize])
-          : await this.query<EmbeddingDbRow>(`SELECT ${EMBEDDING_COLUMNS} FROM faces WHERE model = $1 AND id > $2 ORDER BY id LIMIT $3`, [model, after, pageSize]);
+          ? await this.query<common.EmbeddingDbRow>(`SELECT ${common.EMBEDDING_COLUMNS} FROM faces WHERE id > $1 ORDER BY id LIMIT $2`, [after, pageSize])
+          : await this.query<common.EmbeddingDbRow>(`SELECT ${common.EMBEDDING_COLUMNS} FROM faces WHERE model = $1 AND id > $2 ORDER BY id LIMIT $3`, [model, after, pageSize]);
       if (rows.length === 0) return;
       after = rows[rows.length - 1].id;
-      yield rows.map(toEmbeddingRow);
+      yield rows.map(common.toEmbeddingRow);
       if (rows.length < pageSize) return;
     }
   }
 
   async addLabel(label: NewFaceLabel): Promise<FaceLabel> {
-    checkLabel(label);
-    const embedding = Float32Array.from(label.embedding);
+    common.checkLabel(label);
     const row = await this.transaction(async (client) => {
       await this.requirePerson(label.personId, client);
       if (label.correctedPersonId != null) await this.requirePerson(label.correctedPersonId, client);
-      const [inserted] = await this.query<LabelRow>(
-        `INSERT INTO face_labels (event_id, event_face_id, person_id, verdict, corrected_person_id, face_id, model, embedding, dim, distance, actor, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-        [
-          label.eventId, label.eventFaceId ?? null, label.personId, label.verdict, label.correctedPersonId ?? null, label.faceId ?? null,
-          label.model, embeddingToBlob(embedding), embedding.length, label.distance ?? null, label.actor ?? '', label.createdAt ?? Date.now(),
-        ],
+      const [inserted] = await this.query<common.LabelRow>(
+        `INSERT INTO face_labels (${common.LABEL_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+        common.newLabelValues(label),
         client,
       );
       return inserted;
     });
-    return toLabel(row);
+    return common.toLabel(row);
   }
 
   async labels(model?: string): Promise<FaceLabel[]> {
-    const rows =
-      model === undefined
-        ? await this.query<LabelRow>('SELECT * FROM face_labels ORDER BY id')
-        : await this.query<LabelRow>('SELECT * FROM face_labels WHERE model = $1 ORDER BY id', [model]);
-    return rows.map(toLabel);
+    return (await this.rowsOfModel<common.LabelRow>('face_labels', 'id', model)).map(common.toLabel);
   }
 
   async tolerances(model?: string): Promise<CalibratedTolerance[]> {
-    const rows =
-      model === undefined
-        ? await this.query<ToleranceRow>('SELECT * FROM tolerances ORDER BY model, person_id NULLS FIRST')
-        : await this.query<ToleranceRow>('SELECT * FROM tolerances WHERE model = $1 ORDER BY person_id NULLS FIRST', [model]);
-    return rows.map(toTolerance);
+    return (await this.rowsOfModel<common.ToleranceRow>('tolerances', 'model, person_id NULLS FIRST', model)).map(common.toTolerance);
+  }
+
+  /** Every row of a table, or those of one model. */
+  private rowsOfModel<R extends pg.QueryResultRow>(table: 'face_labels' | 'tolerances', order: string, model: string | undefined): Promise<R[]> {
+    return model === undefined
+      ? this.query<R>(`SELECT * FROM ${table} ORDER BY ${order}`)
+      : this.query<R>(`SELECT * FROM ${table} WHERE model = $1 ORDER BY ${order}`, [model]);
   }
 
   async setTolerances(updates: readonly ToleranceUpdate[], meta: { actor: string; targetFar?: number | null }): Promise<ToleranceChange[]> {
-    checkToleranceUpdates(updates);
+    common.checkToleranceUpdates(updates);
     const targetFar = meta.targetFar ?? null;
     const now = Date.now();
     const changes = await this.transaction(
       async (client) => {
-        const changed: ToleranceChangeRow[] = [];
+        const changed: common.ToleranceChangeRow[] = [];
         for (const u of updates) {
           const person = u.personId === null ? null : await this.requirePerson(u.personId, client);
           const scope = [u.model, u.personId ?? 0];
-          const [old] = await this.query<ToleranceRow>('SELECT * FROM tolerances WHERE model = $1 AND coalesce(person_id, 0) = $2 FOR UPDATE', scope, client);
+          const [old] = await this.query<common.ToleranceRow>('SELECT * FROM tolerances WHERE model = $1 AND coalesce(person_id, 0) = $2 FOR UPDATE', scope, client);
           if (u.tolerance === null) await this.query('DELETE FROM tolerances WHERE model = $1 AND coalesce(person_id, 0) = $2', scope, client);
           else {
             await this.query(
@@ -448,7 +375,7 @@ export class PostgresFaceStore implements FaceStore {
           }
           const oldTolerance = old?.tolerance ?? null;
           if (oldTolerance === u.tolerance) continue;
-          const [change] = await this.query<ToleranceChangeRow>(
+          const [change] = await this.query<common.ToleranceChangeRow>(
             `INSERT INTO tolerance_changes (changed_at, actor, model, person_id, person_name, old_tolerance, new_tolerance, target_far)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
             [now, meta.actor ?? '', u.model, u.personId, person?.name ?? null, oldTolerance, u.tolerance, targetFar],
@@ -461,11 +388,11 @@ export class PostgresFaceStore implements FaceStore {
       () => ({ type: 'tolerances-changed' }),
     );
     this.listeners.emit({ type: 'tolerances-changed', tolerances: await this.tolerances() });
-    return changes.map(toToleranceChange);
+    return changes.map(common.toToleranceChange);
   }
 
   async toleranceHistory(limit = 100): Promise<ToleranceChange[]> {
-    return (await this.query<ToleranceChangeRow>('SELECT * FROM tolerance_changes ORDER BY id DESC LIMIT $1', [limit])).map(toToleranceChange);
+    return (await this.query<common.ToleranceChangeRow>('SELECT * FROM tolerance_changes ORDER BY id DESC LIMIT $1', [limit])).map(common.toToleranceChange);
   }
 
   /** A SQLite file holding a consistent copy of the shared DB (one snapshot), usable as a SQLite store. */
@@ -513,12 +440,12 @@ export class PostgresFaceStore implements FaceStore {
     switch (notice.type) {
       case 'faces-added': {
         const person = await this.findPerson(notice.personId);
-        const rows = await this.query<EmbeddingDbRow>(`SELECT ${EMBEDDING_COLUMNS} FROM faces WHERE id = ANY($1) ORDER BY id`, [notice.faceIds]);
-        return person && rows.length > 0 ? { type: 'faces-added', person: labelOf(person), faces: rows.map(toEmbeddingRow) } : undefined;
+        const rows = await this.query<common.EmbeddingDbRow>(`SELECT ${common.EMBEDDING_COLUMNS} FROM faces WHERE id = ANY($1) ORDER BY id`, [notice.faceIds]);
+        return person && rows.length > 0 ? { type: 'faces-added', person: common.labelOf(person), faces: rows.map(common.toEmbeddingRow) } : undefined;
       }
       case 'person-updated': {
         const person = await this.findPerson(notice.personId);
-        return person && { type: 'person-updated', person: labelOf(person) };
+        return person && { type: 'person-updated', person: common.labelOf(person) };
       }
       case 'faces-removed':
         return { type: 'faces-removed', faceIds: notice.faceIds };
@@ -543,10 +470,6 @@ export class PostgresFaceStore implements FaceStore {
     await this.noticeChain.catch(() => undefined);
     await this.pool.end().catch(() => undefined);
   }
-}
-
-function toEmbeddingRow(r: EmbeddingDbRow): EmbeddingRow {
-  return { faceId: r.id, personId: r.person_id, model: r.model, embedding: blobToEmbedding(r.embedding), kind: r.kind };
 }
 
 function stateToHealth(state: FeedState): StoreHealth {
