@@ -44,33 +44,16 @@ ${ENGINE_USAGE}
 
 type Out = { out: (line: string) => void; err: (line: string) => void };
 
+/** The options that take a value, and the flags (all checked by parseArgs' strict mode). */
+const VALUE_OPTIONS = [
+  'tolerance', 'margin', 'db', 'images', 'pairs', 'limit', 'sizes', 'trials', 'strangers', 'max-strangers', 'out', 'cache', 'threads',
+  'detector', 'second-detector', 'list', 'from', 'user-dir', 'to', 'keep', 'backend', 'recognizer',
+] as const;
+const FLAGS = ['show-distance', 'json', 'no-flip', 'no-cache'] as const;
+
 const OPTIONS = {
-  tolerance: { type: 'string' },
-  margin: { type: 'string' },
-  'show-distance': { type: 'boolean' },
-  db: { type: 'string' },
-  images: { type: 'string' },
-  pairs: { type: 'string' },
-  json: { type: 'boolean' },
-  limit: { type: 'string' },
-  sizes: { type: 'string' },
-  trials: { type: 'string' },
-  strangers: { type: 'string' },
-  'max-strangers': { type: 'string' },
-  out: { type: 'string' },
-  'no-flip': { type: 'boolean' },
-  cache: { type: 'string' },
-  'no-cache': { type: 'boolean' },
-  threads: { type: 'string' },
-  detector: { type: 'string' },
-  'second-detector': { type: 'string' },
-  list: { type: 'string' },
-  from: { type: 'string' },
-  'user-dir': { type: 'string' },
-  to: { type: 'string' },
-  keep: { type: 'string' },
-  backend: { type: 'string' },
-  recognizer: { type: 'string' },
+  ...(Object.fromEntries(VALUE_OPTIONS.map((name) => [name, { type: 'string' }])) as { [K in (typeof VALUE_OPTIONS)[number]]: { type: 'string' } }),
+  ...(Object.fromEntries(FLAGS.map((name) => [name, { type: 'boolean' }])) as { [K in (typeof FLAGS)[number]]: { type: 'boolean' } }),
   help: { type: 'boolean', short: 'h' },
 } as const;
 
