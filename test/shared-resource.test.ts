@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { isPorchlightError } from '../lib/errors';
-import { SharedResource, differingFields } from '../lib/process/shared-resource';
+import { Registrations, SharedResource, differingFields } from '../lib/process/shared-resource';
 
 interface Settings {
   size?: number;
@@ -116,5 +116,59 @@ describe('shared resource with a use count (lib/process/shared-resource)', () =>
     assert.deepEqual(differingFields({ a: 1, b: [1, 2], c: 'x' }, { a: 1, b: [1, 2], c: 'y', d: 4 }), ['c y (in use: x)']);
     assert.deepEqual(differingFields({ a: 1 }, { a: undefined }), []);
     assert.deepEqual(differingFields({ b: { x: 1 } }, { b: { x: 2 } }), ['b {"x":2} (in use: {"x":1})']);
+  });
+});
+
+describe('registrations of an owner\'s users (lib/process/shared-resource Registrations)', () => {
+  function owner() {
+    const log: string[] = [];
+    let serial = 0;
+    const users = new Registrations<string, number>({
+      open: () => {
+        log.push(`open #${++serial}`);
+        return serial;
+      },
+      close: async (resource) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        log.push(`close #${resource}`);
+      },
+    });
+    return { users, log };
+  }
+
+  it('opens for the first user, closes after the last one deregistered (done after the close), and opens anew for the next', async () => {
+    const { users, log } = owner();
+    assert.deepEqual(users.register('a'), { resource: 1, added: true });
+    assert.deepEqual(users.register('b'), { resource: 1, added: true });
+    assert.deepEqual(users.register('a'), { resource: 1, added: false }, 'registering again is no new user');
+    assert.equal(users.size, 2);
+    await new Promise<void>((resolve) => users.deregister('a', resolve));
+    assert.deepEqual(log, ['open #1'], 'closed while a user remains');
+    assert.equal(users.current, 1);
+    await new Promise<void>((resolve) => users.deregister('b', resolve));
+    assert.deepEqual(log, ['open #1', 'close #1'], 'done before the close ended');
+    assert.equal(users.current, undefined);
+    users.deregister('b'); // again: nothing to close
+    assert.deepEqual(users.register('c'), { resource: 2, added: true });
+    assert.deepEqual(log, ['open #1', 'close #1', 'open #2']);
+  });
+
+  it('a close that fails still calls done; a forgotten resource is opened again, a dropped user closes nothing', async () => {
+    const users = new Registrations<string, { n: number }>({
+      open: () => ({ n: 1 }),
+      close: () => {
+        throw new Error('cannot close');
+      },
+    });
+    const first = users.register('a').resource;
+    users.forget({ n: 1 }); // not the one held: kept
+    assert.equal(users.current, first);
+    users.forget(first);
+    assert.notEqual(users.register('b').resource, first);
+    users.drop('a');
+    assert.ok(!users.has('a'));
+    assert.equal(users.size, 1);
+    await new Promise<void>((resolve) => users.deregister('b', resolve));
+    assert.equal(users.current, undefined);
   });
 });

@@ -146,3 +146,66 @@ export class SharedResource<S, R> {
     return entry;
   }
 }
+
+/**
+ * The users of one owner's resource, as a config node holds its pool or its
+ * database (the core mqtt-broker pattern): the resource is opened for the
+ * first user to register and closed after the last one deregisters, so a
+ * redeploy (every user gone, new ones registered) opens it anew.
+ */
+export class Registrations<U, R> {
+  private readonly users = new Set<U>();
+  private held: R | undefined;
+
+  constructor(
+    private readonly spec: {
+      /** Opens the resource for the first user (a promise of it, for one that opens asynchronously). */
+      open(): R;
+      /** Closes it after the last user deregistered. */
+      close(resource: R): unknown;
+    },
+  ) {}
+
+  /** Registers `user` (again: no effect); the resource, opened for the first user, and whether `user` is new. */
+  register(user: U): { resource: R; added: boolean } {
+    this.held ??= this.spec.open();
+    const added = !this.users.has(user);
+    this.users.add(user);
+    return { resource: this.held, added };
+  }
+
+  /** Deregisters `user`; after the last one the resource is closed (`done` when closed, if this closed it; at once otherwise). */
+  deregister(user: U, done: () => void = () => undefined): void {
+    this.users.delete(user);
+    const held = this.held;
+    if (this.users.size > 0 || held === undefined) {
+      done();
+      return;
+    }
+    this.held = undefined;
+    new Promise((resolve) => resolve(this.spec.close(held))).then(done, done);
+  }
+
+  /** Drops `user` without closing anything (its registration failed). */
+  drop(user: U): void {
+    this.users.delete(user);
+  }
+
+  /** Forgets `resource` when it is the one held (it failed to open): the next user to register opens it again. */
+  forget(resource: R): void {
+    if (this.held === resource) this.held = undefined;
+  }
+
+  /** The resource while a user holds it, else undefined (nothing is opened). */
+  get current(): R | undefined {
+    return this.held;
+  }
+
+  has(user: U): boolean {
+    return this.users.has(user);
+  }
+
+  get size(): number {
+    return this.users.size;
+  }
+}

@@ -3,11 +3,12 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
+import { Registrations } from '../../lib/process';
 import { type EventLog, joinSharedLog, type SharedLog } from '../../lib/eventlog';
 import { acquireSharedStore, type Matcher, type StoreLease } from '../../lib/match';
 import { type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
-import { errorStatus, readyStatus, showStatus, warnStatus } from './status';
+import { errorStatus, readyStatus, showStatus, tellConflict } from './status';
 
 /** What the `porchlight-db` config node holds. */
 export interface DbSettings {
@@ -157,6 +158,8 @@ export function dbHealthStatus(health: StoreHealth): NodeStatus {
   return health.reachable ? readyStatus('database reachable again') : { ...errorStatus(health.error), text: 'database unreachable' };
 }
 
+type OpenDb = FaceDb & { release(): Promise<void>; conflict?: string };
+
 /**
  * What a `porchlight-db` config node owns: its database (the faces' store
  * and matcher, and the local SQLite file of its event log) while it has
@@ -166,8 +169,14 @@ export function dbHealthStatus(health: StoreHealth): NodeStatus {
  * when the database is shared with other connection settings.
  */
 export class PorchlightDb {
-  private readonly users = new Set<DbUser>();
-  private opening: Promise<FaceDb & { release(): Promise<void>; conflict?: string }> | undefined;
+  private readonly users = new Registrations<DbUser, Promise<OpenDb>>({
+    open: () => {
+      const opening = openFaceDb(this.settings);
+      opening.catch(() => this.users.forget(opening)); // the next user tries again
+      return opening;
+    },
+    close: (opening) => opening.then((db) => db.release()),
+  });
   /** The event logs of registered users, each joined to the database's shared event log. */
   private readonly logs = new Map<DbUser, SharedLog>();
 
@@ -175,26 +184,14 @@ export class PorchlightDb {
 
   /** Registers a user (again: no effect) and resolves with the open database; rejects (unregistering it) when it cannot be opened. */
   register(user: DbUser): Promise<FaceDb> {
-    if (!this.opening) {
-      const opening = openFaceDb(this.settings);
-      this.opening = opening;
-      opening.catch(() => {
-        if (this.opening === opening) this.opening = undefined; // the next user tries again
-      });
-    }
-    const opening = this.opening;
-    const known = this.users.has(user);
-    this.users.add(user);
+    const { resource: opening, added } = this.users.register(user);
     return opening.then(
       (db) => {
-        if (!known && db.conflict) {
-          user.warn?.(db.conflict);
-          user.status?.(warnStatus('database shared with other settings (see the debug log)'));
-        }
+        if (added) tellConflict(user, db.conflict, 'database shared with other settings (see the debug log)');
         return db;
       },
       (err: unknown) => {
-        this.users.delete(user);
+        this.users.drop(user);
         throw err;
       },
     );
@@ -211,10 +208,7 @@ export class PorchlightDb {
     await this.deregisterLog(user);
     const shared = joinSharedLog(log, db.store, options);
     this.logs.set(user, shared);
-    if (shared.conflict) {
-      user.warn?.(shared.conflict);
-      user.status?.(warnStatus('shared log: other settings'));
-    }
+    tellConflict(user, shared.conflict, 'shared log: other settings');
     return shared;
   }
 
@@ -234,19 +228,12 @@ export class PorchlightDb {
       );
       return;
     }
-    this.users.delete(user);
-    const opening = this.opening;
-    if (this.users.size > 0 || !opening) {
-      done();
-      return;
-    }
-    this.opening = undefined;
-    opening.then((db) => db.release()).then(() => done(), () => done());
+    this.users.deregister(user, done);
   }
 
   /** The database while a user holds it open (or is opening it), else undefined: nothing is opened. */
   get open(): Promise<FaceDb> | undefined {
-    return this.opening;
+    return this.users.current;
   }
 
   get userCount(): number {

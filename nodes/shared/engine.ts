@@ -1,9 +1,10 @@
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
+import { Registrations } from '../../lib/process';
 import { DEFAULT_MAX_PIXELS } from '../../lib/image';
 import { type ComponentHealth, registerHealthCheck } from '../../lib/metrics';
 import { acquireSharedPool, BACKEND_CHOICES, type BackendChoice, type EngineModels, type EngineSelection, type PoolLease, type PoolOptions, selectBackend, type WorkerPool } from '../../lib/engine';
-import { warnStatus } from './status';
+import { tellConflict } from './status';
 
 /** What the `porchlight-engine` config node holds. */
 export interface EngineSettings extends PoolOptions {
@@ -54,8 +55,13 @@ interface EngineLog {
  * up a model pack installed meanwhile.
  */
 export class Engine {
-  private readonly users = new Set<EngineUser>();
-  private lease: PoolLease | undefined;
+  private readonly users = new Registrations<EngineUser, PoolLease>({
+    open: () => acquireSharedPool({ threads: this.settings.threads, maxQueue: this.settings.maxQueue, taskTimeoutMs: this.settings.taskTimeoutMs }),
+    close: (lease) => {
+      this.chosen = undefined;
+      return lease.release();
+    },
+  });
   private chosen: Promise<EngineSelection> | undefined;
   /** What `/porchlight/health` shows under `backend:<id>`. */
   health: ComponentHealth = { ok: true, reason: 'not chosen yet: no vision node has asked' };
@@ -67,33 +73,19 @@ export class Engine {
 
   /** Registers a user (again: no effect) and gives it the pool, opened for the engine's first user. A pool running with other settings is said to the user (warning and status). */
   register(user: EngineUser): WorkerPool {
-    this.lease ??= acquireSharedPool({ threads: this.settings.threads, maxQueue: this.settings.maxQueue, taskTimeoutMs: this.settings.taskTimeoutMs });
-    if (!this.users.has(user)) {
-      this.users.add(user);
-      if (this.lease.conflict) {
-        user.warn?.(this.lease.conflict);
-        user.status?.(warnStatus('engine: other settings in use'));
-      }
-    }
-    return this.lease.pool;
+    const { resource: lease, added } = this.users.register(user);
+    if (added) tellConflict(user, lease.conflict, 'engine: other settings in use');
+    return lease.pool;
   }
 
   /** Deregisters a user; after the last one the pool lease is given back (`done` when the pool is closed, if this closed it). */
   deregister(user: EngineUser, done: () => void = () => undefined): void {
-    this.users.delete(user);
-    const lease = this.lease;
-    if (this.users.size > 0 || !lease) {
-      done();
-      return;
-    }
-    this.lease = undefined;
-    this.chosen = undefined;
-    lease.release().then(done, done);
+    this.users.deregister(user, done);
   }
 
   /** The running pool while a user holds it, else undefined (nothing is opened). */
   get pool(): WorkerPool | undefined {
-    return this.lease?.pool;
+    return this.users.current?.pool;
   }
 
   /** How many users hold the engine. */
@@ -103,7 +95,7 @@ export class Engine {
 
   /** The backend and models in use: chosen (with the ONNX self-test) on the first call after the first user registered, then kept while users remain. */
   selection(): Promise<EngineSelection> {
-    const pool = this.lease?.pool;
+    const pool = this.users.current?.pool;
     if (!pool) return Promise.reject(new PorchlightError('BAD_INPUT', 'the vision engine has no user: register before asking for its selection'));
     if (this.chosen) return this.chosen;
     const chosen: Promise<EngineSelection> = selectBackend(pool, this.settings.backend ?? 'auto', this.settings.models).then(

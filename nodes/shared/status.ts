@@ -70,6 +70,13 @@ export function fail(node: Node, done: (err?: Error) => void, err: unknown, opti
   done(error);
 }
 
+/** Tells a user of a shared resource (a node, or nobody for an admin request) that it runs with other settings: `conflict` in the sidebar, `text` under the node. */
+export function tellConflict(user: { warn?(message: string): void; status?(status: NodeStatus): void }, conflict: string | undefined, text: string): void {
+  if (!conflict) return;
+  user.warn?.(conflict);
+  user.status?.(warnStatus(text));
+}
+
 export function busyStatus(text: string): NodeStatus {
   return { fill: 'blue', shape: 'dot', text: shortStatus(text) };
 }
