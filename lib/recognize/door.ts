@@ -153,7 +153,8 @@ export class DoorRecognizer<G extends Gallery, B = unknown> {
         if (isPorchlightError(err, 'DROPPED')) return [];
         throw err;
       });
-      this.consensus.add(event.id, { msg, receivedAt }, votes, { closeNow: standalone, place });
+      // A node closing drops its bursts: a frame that finishes after that opens none again.
+      if (!this.closing) this.consensus.add(event.id, { msg, receivedAt }, votes, { closeNow: standalone, place });
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) this.idle?.();
