@@ -40,6 +40,13 @@ export interface Gallery {
   matcherReady: Promise<void>;
 }
 
+/** What visitor filing reads of a verdict message (lib/visitors `VerdictMessage`): its event, faces and verdict. */
+export interface FiledVerdict {
+  event: { id: string; startedAt: number };
+  faces?: unknown;
+  verdict: { status: string; visitor?: unknown };
+}
+
 /** A door's visitor book, opened for filing (lib/visitors `VisitorBookOpener`). */
 type BookOpener<B> = () => Promise<{ book: B; tolerance: number } | undefined>;
 
@@ -58,7 +65,7 @@ export interface RecognizeWiring<G extends Gallery, B = unknown> {
    */
   visitors: {
     bookOf(gallery: G): B;
-    file(msg: never, minQuality: number, open: BookOpener<B>): Promise<unknown>;
+    file(msg: FiledVerdict, minQuality: number, open: BookOpener<B>): Promise<unknown>;
   };
   /** A deep copy of a message (Node-RED's `RED.util.cloneMessage`). */
   clone(msg: FrameMessage): FrameMessage;
@@ -280,7 +287,7 @@ export class DoorRecognizer<G extends Gallery, B = unknown> {
   /** Files the verdict's unknown faces with the door's recurring visitors, within a share of the distance in force. */
   private fileVisitors(out: FrameMessage): Promise<unknown> {
     const { visitors } = this.wiring;
-    return visitors.file(out as never, this.settings.burst.minQuality, async () => {
+    return visitors.file(out as unknown as FiledVerdict, this.settings.burst.minQuality, async () => {
       const [gallery, chosen] = await Promise.all([this.wiring.gallery, this.wiring.selection]);
       return this.closing ? undefined : { book: visitors.bookOf(gallery), tolerance: this.decisionFor(chosen, gallery).tolerance };
     });
