@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { backupDatabase, restoreDatabase } from '../lib/backup';
-import { CliError, USAGE_ERROR } from './common';
+import { PorchlightError } from '../lib/errors';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -16,7 +16,7 @@ export const BACKUP_USAGE = `  backup --db <file> [--to <folder>] [--keep N]
 const countsText = (counts: Record<string, number>) => Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ');
 
 function openExisting(file: string): Database.Database {
-  if (!fs.existsSync(file)) throw new CliError(`no such database: ${file}`);
+  if (!fs.existsSync(file)) throw new PorchlightError('BAD_INPUT', `no such database: ${file}`);
   return new Database(file, { fileMustExist: true });
 }
 
@@ -36,7 +36,7 @@ export async function runBackupCommand(dbFile: string, options: { to?: string; k
 
 /** `porchlight restore`: the current file backed up first, then the backup copied in and checked. */
 export async function runRestoreCommand(backupFile: string, dbFile: string, io: Io): Promise<number> {
-  if (!fs.existsSync(backupFile)) throw new CliError(`no such backup: ${backupFile}`, USAGE_ERROR);
+  if (!fs.existsSync(backupFile)) throw new PorchlightError('USAGE', `no such backup: ${backupFile}`);
   if (fs.existsSync(dbFile)) {
     const current = openExisting(dbFile);
     try {

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isPorchlightError } from '../lib/errors';
+import { isPorchlightError, PorchlightError } from '../lib/errors';
 import { decideFace, describeStrangerTolerance, type MatchCandidate, strangerTolerance } from '../lib/recognize';
 import { detectFaces } from '../lib/engine';
 import { euclidean } from '../lib/vision';
 import type { EngineRequest } from './models';
-import { CliError, embedFile, expandImageArgs, imagesIn, isImageFile, mapLimited, openPool, trbl } from './common';
+import { embedFile, expandImageArgs, imagesIn, isImageFile, mapLimited, openPool, trbl } from './common';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -55,7 +55,7 @@ interface KnownFace {
 
 /** A known person is an image named after them, or a folder named after them holding images. */
 export function knownImages(dir: string): Array<{ name: string; file: string }> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`no such folder of known people: ${dir}`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new PorchlightError('BAD_INPUT', `no such folder of known people: ${dir}`);
   const entries: Array<{ name: string; file: string }> = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
@@ -79,7 +79,7 @@ export interface RecognizeOptions extends EngineOptions {
 /** `porchlight recognize`: the face_recognition CLI's output, decided by Porchlight's tolerance + margin rule. */
 export async function runRecognizeCommand(knownDir: string, unknown: string, options: RecognizeOptions, io: Io): Promise<number> {
   const knownFiles = knownImages(knownDir);
-  if (knownFiles.length === 0) throw new CliError(`no images of known people in ${knownDir}`);
+  if (knownFiles.length === 0) throw new PorchlightError('BAD_INPUT', `no images of known people in ${knownDir}`);
   const unknownFiles = expandImageArgs([unknown]);
   const pool = openPool(options.threads);
   let failed = false;
@@ -101,7 +101,7 @@ export async function runRecognizeCommand(knownDir: string, unknown: string, opt
       if (result.faces.length > 1) io.err(`WARNING: More than one face found in ${result.file}. Only considering the best one.`);
       known.push({ name: knownFiles[i].name, embedding: best.embedding, model: best.model });
     });
-    if (known.length === 0) throw new CliError(`no faces found in any image of ${knownDir}`);
+    if (known.length === 0) throw new PorchlightError('BAD_INPUT', `no faces found in any image of ${knownDir}`);
     const photos = new Map<string, number>();
     for (const k of known) photos.set(k.name, (photos.get(k.name) ?? 0) + 1);
     // The same rule as face-recognize: the distance for the setting, this recognizer and this many people.

@@ -4,16 +4,11 @@ import { isPorchlightError, PorchlightError } from '../lib/errors';
 import { embedFaces, type EmbedRequest, WorkerPool } from '../lib/engine';
 import type { EmbeddedFace } from '../lib/vision';
 
-/** Exit codes: 0 success, 1 a file or image problem, 2 wrong usage. */
+/**
+ * Exit codes: 0 success, 1 a file or image problem, 2 wrong usage. A failure is a PorchlightError told in
+ * one line: code USAGE exits with 2, any other with 1.
+ */
 export const USAGE_ERROR = 2;
-
-/** A failure the CLI reports in one line, with the exit code it ends with: code USAGE (exit 2) or BAD_INPUT (exit 1). */
-export class CliError extends PorchlightError {
-  constructor(message: string, readonly exitCode = 1) {
-    super(exitCode === USAGE_ERROR ? 'USAGE' : 'BAD_INPUT', message);
-    this.name = 'CliError';
-  }
-}
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
@@ -34,7 +29,7 @@ export function imagesIn(dir: string): string[] {
 export function expandImageArgs(paths: readonly string[]): string[] {
   const files: string[] = [];
   for (const p of paths) {
-    if (!fs.existsSync(p)) throw new CliError(`no such file or folder: ${p}`);
+    if (!fs.existsSync(p)) throw new PorchlightError('BAD_INPUT', `no such file or folder: ${p}`);
     files.push(...(fs.statSync(p).isDirectory() ? imagesIn(p) : [p]));
   }
   return files;

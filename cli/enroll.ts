@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { openStore, parseList, parsePgUrl, readPersonFolders, type StoreConfig } from '../lib/store';
 import { enrollImages, NothingEnrolledError, type Refusal } from '../lib/engine';
-import { CliError, openPool } from './common';
+import { openPool } from './common';
 import type { EngineRequest } from './models';
+import { PorchlightError } from '../lib/errors';
 
 type Io = { out: (line: string) => void; err: (line: string) => void };
 
@@ -24,10 +25,10 @@ export async function runEnrollCommand(
   options: { threads: number; detector: string; list?: string; engine?: EngineRequest },
   io: Io,
 ): Promise<number> {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`no such folder: ${dir}`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new PorchlightError('BAD_INPUT', `no such folder: ${dir}`);
   const list = options.list === undefined ? 'known' : parseList(options.list);
   const people = await readPersonFolders(dir).catch((err: Error) => {
-    throw new CliError(err.message);
+    throw new PorchlightError('BAD_INPUT', err.message);
   });
 
   const store = await openStore(storeConfigFor(dbFile));

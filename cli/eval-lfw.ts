@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { type EmbedRequest, modelIdForSelection } from '../lib/engine';
 import { euclidean } from '../lib/vision';
-import { centralFace, CliError, embedFile, mapLimited, openPool } from './common';
+import { centralFace, embedFile, mapLimited, openPool } from './common';
 import { embeddingCacheLine, readEmbeddingCache } from './embedding-cache';
 import { accuracyAt, bestThreshold, kFold, limitPairs, readPairsFile, type ScoredPair } from './lfw';
+import { PorchlightError } from '../lib/errors';
 
 export interface EvalOptions {
   images: string;
@@ -51,8 +52,8 @@ export function defaultCacheFile(options: Pick<EvalOptions, 'detector' | 'second
 
 export async function evalLfw(options: EvalOptions): Promise<EvalReport> {
   const started = Date.now();
-  if (!fs.existsSync(options.images) || !fs.statSync(options.images).isDirectory()) throw new CliError(`no such images folder: ${options.images}`);
-  if (!fs.existsSync(options.pairs)) throw new CliError(`no such pairs file: ${options.pairs}`);
+  if (!fs.existsSync(options.images) || !fs.statSync(options.images).isDirectory()) throw new PorchlightError('BAD_INPUT', `no such images folder: ${options.images}`);
+  if (!fs.existsSync(options.pairs)) throw new PorchlightError('BAD_INPUT', `no such pairs file: ${options.pairs}`);
   let list = readPairsFile(options.pairs, options.images);
   if (options.limit) list = limitPairs(list, options.limit);
   const images = [...new Set(list.sets.flat().flatMap((p) => [p.a, p.b]))];

@@ -4,8 +4,9 @@ import { type Match, Matcher } from '../lib/match';
 import { buildImpostorTable, decideFace, DEFAULT_STRANGERS_ONE_IN, effectiveGallery, type ImpostorTable, impostorTableFor, pairRateAtDistance, strangerTolerance, visitRateFor } from '../lib/recognize';
 import { parseNumber } from '../lib/settings';
 import { embedRequestFor, type EngineSelection, modelIdForSelection, selectBackend } from '../lib/engine';
-import { CliError, USAGE_ERROR, openPool } from './common';
+import { openPool } from './common';
 import { embedImagesCached, embeddingCacheFile, imagesByPerson, type CachedEmbedding } from './embedding-cache';
+import { PorchlightError } from '../lib/errors';
 
 /**
  * LFW's people split in two halves by a hash of their name: `tables` for the
@@ -41,7 +42,7 @@ export async function embedLfwByPerson(
   half?: 'tables' | 'evaluation',
   pick: (files: string[], person: string) => string[] = (files) => files,
 ): Promise<{ people: PersonPhotos[]; selection: EngineSelection }> {
-  if (!fs.existsSync(options.images) || !fs.statSync(options.images).isDirectory()) throw new CliError(`no such images folder: ${options.images}`);
+  if (!fs.existsSync(options.images) || !fs.statSync(options.images).isDirectory()) throw new PorchlightError('BAD_INPUT', `no such images folder: ${options.images}`);
   const byPerson = [...imagesByPerson(options.images)]
     .filter(([person]) => half === undefined || lfwHalf(person) === half)
     .map(([person, files]): [string, string[], number] => [person, pick(files, person), files.length]);
@@ -190,7 +191,7 @@ function runGallery(size: number, everyone: PersonPhotos[], model: string, optio
     }
     settings.forEach((oneIn, s) => {
       const tolerance = strangerTolerance(model, oneIn, { photosPerPerson });
-      if (!tolerance || !table) throw new CliError(`no impostor table ships for the model ${model}: eval openset cannot turn "1 in ${oneIn}" into a distance`);
+      if (!tolerance || !table) throw new PorchlightError('BAD_INPUT', `no impostor table ships for the model ${model}: eval openset cannot turn "1 in ${oneIn}" into a distance`);
       tally[s].distance = tolerance.distance;
       tally[s].strangersExpected = visitRateFor(pairRateAtDistance(table, tolerance.distance), effectiveGallery({ photosPerPerson }, table.photosExponent));
       probes.forEach((probe, i) => {
@@ -226,13 +227,13 @@ function runGallery(size: number, everyone: PersonPhotos[], model: string, optio
 /** `porchlight eval openset`: open-set identification on the `evaluation` half of LFW. */
 export async function evalOpenset(options: OpensetOptions): Promise<OpensetReport> {
   const started = Date.now();
-  if (!fs.existsSync(options.images) || !fs.statSync(options.images).isDirectory()) throw new CliError(`no such images folder: ${options.images}`);
+  if (!fs.existsSync(options.images) || !fs.statSync(options.images).isDirectory()) throw new PorchlightError('BAD_INPUT', `no such images folder: ${options.images}`);
   // Plan first (by names and photo counts only), so that only the photos the galleries and strangers use are embedded.
   const listed = [...imagesByPerson(options.images)].filter(([person]) => lfwHalf(person) === 'evaluation').map(([person, files]) => ({ person, total: files.length }));
   const eligible = listed.filter((p) => p.total > options.enrolPhotos).length;
   const largest = Math.max(...options.sizes);
   if (largest > eligible) {
-    throw new CliError(`a gallery of ${largest} people needs that many people with more than ${options.enrolPhotos} photos; this half of the folder has ${eligible}`);
+    throw new PorchlightError('BAD_INPUT', `a gallery of ${largest} people needs that many people with more than ${options.enrolPhotos} photos; this half of the folder has ${eligible}`);
   }
   const needed = new Map<string, number>();
   const need = (person: string, photos: number) => needed.set(person, Math.max(needed.get(person) ?? 0, photos));
@@ -296,7 +297,7 @@ export async function runEvalLfwPeople(
   context: { threads: number; selection?: EngineSelection },
   io: Io,
 ): Promise<number> {
-  if (!values.images) throw new CliError(`eval ${command} needs --images <lfw folder> (lfw_deepfunneled)`, USAGE_ERROR);
+  if (!values.images) throw new PorchlightError('USAGE', `eval ${command} needs --images <lfw folder> (lfw_deepfunneled)`);
   const base: LfwEmbeddingOptions = {
     images: values.images,
     threads: context.threads,

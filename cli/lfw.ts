@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PorchlightError } from '../lib/errors';
 
 /**
  * The LFW verification protocol: pair lists (`pairs.txt`: 10 sets of matched
@@ -28,10 +29,10 @@ export function parsePairs(text: string, imagesDir: string): PairList {
   const header = lines.shift()?.split(/\s+/).map(Number) ?? [];
   const [sets, perSide] = header.length >= 2 ? header : [1, header[0]];
   if (!Number.isInteger(sets) || !Number.isInteger(perSide) || sets < 1 || perSide < 1) {
-    throw new Error('not an LFW pairs file: the first line must be "<sets> <pairs>" or "<pairs>"');
+    throw new PorchlightError('BAD_INPUT', 'not an LFW pairs file: the first line must be "<sets> <pairs>" or "<pairs>"');
   }
   if (lines.length !== sets * perSide * 2) {
-    throw new Error(`LFW pairs file says ${sets} x 2 x ${perSide} pairs but has ${lines.length} lines`);
+    throw new PorchlightError('BAD_INPUT', `LFW pairs file says ${sets} x 2 x ${perSide} pairs but has ${lines.length} lines`);
   }
   const result: LfwPair[][] = [];
   let at = 0;
@@ -41,7 +42,7 @@ export function parsePairs(text: string, imagesDir: string): PairList {
       const f = lines[at].split(/\s+/);
       if (f.length === 3) set.push({ a: lfwImagePath(imagesDir, f[0], +f[1]), b: lfwImagePath(imagesDir, f[0], +f[2]), same: true });
       else if (f.length === 4) set.push({ a: lfwImagePath(imagesDir, f[0], +f[1]), b: lfwImagePath(imagesDir, f[2], +f[3]), same: false });
-      else throw new Error(`line ${at + 2} of the pairs file is not a pair: "${lines[at]}"`);
+      else throw new PorchlightError('BAD_INPUT', `line ${at + 2} of the pairs file is not a pair: "${lines[at]}"`);
     }
     result.push(set);
   }
@@ -119,7 +120,7 @@ function meanAndStd(values: number[]): { mean: number; std: number } {
 
 /** The standard k-fold protocol: each fold is scored at the threshold that is best on all the other folds. */
 export function kFold(folds: readonly ScoredPair[][]): FoldReport {
-  if (folds.length < 2) throw new Error('k-fold evaluation needs at least two folds');
+  if (folds.length < 2) throw new PorchlightError('BAD_INPUT', 'k-fold evaluation needs at least two folds');
   const accuracies: number[] = [];
   const thresholds: number[] = [];
   folds.forEach((fold, i) => {

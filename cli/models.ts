@@ -1,6 +1,7 @@
 import { DEFAULT_PACK, installPack, packStatus } from '../lib/models';
 import { BACKEND_CHOICES, type BackendChoice, type EmbedRequest, type EngineSelection, selectBackend, TFJS_SELECTION, type WorkerPool } from '../lib/engine';
-import { CliError, USAGE_ERROR, openPool } from './common';
+import { openPool } from './common';
+import { PorchlightError } from '../lib/errors';
 
 type Out = { out: (line: string) => void; err: (line: string) => void };
 
@@ -24,7 +25,7 @@ export async function runModelsCommand(args: readonly string[], options: { from?
     }
     return 0;
   }
-  if (action !== 'install' || !pack || args.length !== 2) throw new CliError(`usage:\n${MODELS_USAGE}`, USAGE_ERROR);
+  if (action !== 'install' || !pack || args.length !== 2) throw new PorchlightError('USAGE', `usage:\n${MODELS_USAGE}`);
   let shown = '';
   const result = await installPack(pack, {
     userDir: options.userDir,
@@ -53,18 +54,18 @@ export interface EngineArgs {
  */
 export async function engineFromArgs(pool: WorkerPool, args: EngineArgs, userDir?: string): Promise<EngineSelection> {
   const backend = (args.backend ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(backend)) throw new CliError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${args.backend}"`, USAGE_ERROR);
+  if (!BACKEND_CHOICES.includes(backend)) throw new PorchlightError('USAGE', `--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${args.backend}"`);
   const [kind, file] = splitDetector(args.detector);
   const tfjsDetector = kind === 'yunet' || kind === 'ultraface' ? undefined : kind;
   if (backend === 'onnx' && tfjsDetector === 'ssd-mobilenetv1') {
-    if (args.recognizer) throw new CliError("--detector ssd-mobilenetv1 runs face-api's own recognizer: drop --recognizer", USAGE_ERROR);
+    if (args.recognizer) throw new PorchlightError('USAGE', "--detector ssd-mobilenetv1 runs face-api's own recognizer: drop --recognizer");
     return selectBackend(pool, 'onnx', { detectorKind: 'faceapi', userDir });
   }
   if (backend === 'tfjs' || (backend === 'auto' && tfjsDetector)) {
-    if (args.recognizer) throw new CliError('--recognizer picks an ONNX model: use it with --backend onnx or auto', USAGE_ERROR);
+    if (args.recognizer) throw new PorchlightError('USAGE', '--recognizer picks an ONNX model: use it with --backend onnx or auto');
     return { ...(await selectBackend(pool, 'tfjs')), detector: tfjsDetector ?? TFJS_SELECTION.detector, reason: `tfjs (${tfjsDetector ? '--detector' : '--backend'})` };
   }
-  if (tfjsDetector) throw new CliError(`--detector ${tfjsDetector} is a tfjs detector; with --backend onnx use yunet, ultraface or ssd-mobilenetv1`, USAGE_ERROR);
+  if (tfjsDetector) throw new PorchlightError('USAGE', `--detector ${tfjsDetector} is a tfjs detector; with --backend onnx use yunet, ultraface or ssd-mobilenetv1`);
   return selectBackend(pool, backend, {
     detectorKind: kind === 'ultraface' ? 'ultraface' : 'yunet',
     detectorModel: file,

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { BACKUP_USAGE } from './backup';
-import { CliError, USAGE_ERROR } from './common';
+import { USAGE_ERROR } from './common';
 import { runDetectCommand, runRecognizeCommand } from './commands';
 import { defaultCacheFile, evalLfw, formatReport } from './eval-lfw';
 import { countOption, runEvalLfwPeople } from './eval-openset';
 import { DEFAULT_STRANGERS_ONE_IN } from '../lib/recognize';
-import { isPorchlightError } from '../lib/errors';
+import { isPorchlightError, PorchlightError } from '../lib/errors';
 import { parseNumber } from '../lib/settings';
 import { ENGINE_USAGE, MODELS_USAGE, engineFromCli, engineRequestOf } from './models';
 
@@ -66,7 +66,7 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new CliError((err as Error).message, USAGE_ERROR);
+      throw new PorchlightError('USAGE', (err as Error).message);
     }
     const { values, positionals } = parsed;
     const [command, ...rest] = positionals;
@@ -86,10 +86,10 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
     const tolerance = values.tolerance === undefined ? undefined : positiveNumber(values.tolerance, 'tolerance', fallbackTolerance);
     switch (command) {
       case 'detect':
-        if (rest.length === 0) throw new CliError('detect needs at least one image or folder', USAGE_ERROR);
+        if (rest.length === 0) throw new PorchlightError('USAGE', 'detect needs at least one image or folder');
         return await runDetectCommand(rest, { threads, detector, engine }, io);
       case 'recognize':
-        if (rest.length !== 2) throw new CliError('recognize needs <known_dir> and <unknown_dir-or-image>', USAGE_ERROR);
+        if (rest.length !== 2) throw new PorchlightError('USAGE', 'recognize needs <known_dir> and <unknown_dir-or-image>');
         return await runRecognizeCommand(rest[0], rest[1], {
           threads,
           detector,
@@ -101,14 +101,14 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
           showDistance: values['show-distance'] === true,
         }, io);
       case 'enroll': {
-        if (!values.db || rest.length !== 1) throw new CliError('enroll needs --db <file> and one folder', USAGE_ERROR);
+        if (!values.db || rest.length !== 1) throw new PorchlightError('USAGE', 'enroll needs --db <file> and one folder');
         const { runEnrollCommand } = await import('./enroll');
         return await runEnrollCommand(values.db, rest[0], { threads, detector, list: values.list, engine }, io);
       }
       case 'eval': {
         if (rest[0] === 'openset' || rest[0] === 'impostors') return await runEvalLfwPeople(rest[0], values, { threads, selection }, io);
-        if (rest[0] !== 'lfw') throw new CliError('eval knows lfw, openset and impostors: porchlight eval lfw --images <dir> --pairs <pairs.txt>', USAGE_ERROR);
-        if (!values.images || !values.pairs) throw new CliError('eval lfw needs --images <dir> and --pairs <pairs.txt>', USAGE_ERROR);
+        if (rest[0] !== 'lfw') throw new PorchlightError('USAGE', 'eval knows lfw, openset and impostors: porchlight eval lfw --images <dir> --pairs <pairs.txt>');
+        if (!values.images || !values.pairs) throw new PorchlightError('USAGE', 'eval lfw needs --images <dir> and --pairs <pairs.txt>');
         const flip = values['no-flip'] !== true;
         // face-api's SSD misses faces that its Tiny detector finds; the ONNX detectors get no second one.
         const secondDetector = values['second-detector'] ?? (selection?.detector.startsWith('ssd-mobilenetv1') ? 'tiny-face-detector' : 'none');
@@ -131,17 +131,17 @@ export async function main(argv: string[], io: Out = { out: (l) => process.stdou
         return 0;
       }
       case 'backup': {
-        if (!values.db || rest.length) throw new CliError('backup needs --db <file> (and optionally --to <folder>, --keep N)', USAGE_ERROR);
+        if (!values.db || rest.length) throw new PorchlightError('USAGE', 'backup needs --db <file> (and optionally --to <folder>, --keep N)');
         const keep = values.keep === undefined ? undefined : Math.max(1, Math.floor(positiveNumber(values.keep, 'keep', 7)));
         return await (await import('./backup')).runBackupCommand(values.db, { to: values.to, keep }, io);
       }
       case 'restore':
-        if (!values.db || rest.length !== 1) throw new CliError('restore needs <backup> and --db <file>', USAGE_ERROR);
+        if (!values.db || rest.length !== 1) throw new PorchlightError('USAGE', 'restore needs <backup> and --db <file>');
         return await (await import('./backup')).runRestoreCommand(rest[0], values.db, io);
       case 'models':
         return await (await import('./models')).runModelsCommand(rest, { from: values.from, userDir: values['user-dir'] }, io);
       default:
-        throw new CliError(`unknown command "${command}"\n${USAGE}`, USAGE_ERROR);
+        throw new PorchlightError('USAGE', `unknown command "${command}"\n${USAGE}`);
     }
   } catch (err) {
     io.err(`porchlight: ${(err as Error).message}`);

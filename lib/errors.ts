@@ -37,6 +37,8 @@ export type PorchlightErrorCode =
   | 'DEVICE_UNAVAILABLE'
   /** A backup that failed its verification (integrity check, row counts), or a restore that did. */
   | 'BACKUP_FAILED'
+  /** The event log could not store an event now (disk full, read-only, locked): it keeps it and retries. */
+  | 'NOT_STORED'
   /** A stage behind an open circuit breaker: not tried until its cool-off ends. */
   | 'CIRCUIT_OPEN'
   /** The caller (a dashboard connection) lacks the permission the action needs. */
@@ -70,6 +72,7 @@ const HTTP_STATUS: Readonly<Record<PorchlightErrorCode, number>> = {
   DB_UNREACHABLE: 503,
   DB_TOO_NEW: 503,
   READ_ONLY: 503,
+  NOT_STORED: 503,
   DEVICE_UNAVAILABLE: 503,
   CIRCUIT_OPEN: 503,
   TASK_TIMEOUT: 504,

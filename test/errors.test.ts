@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CliError, USAGE_ERROR } from '../cli/common';
+import { USAGE_ERROR } from '../cli/common';
 import { main } from '../cli/porchlight';
 import { FrameRing } from '../lib/camera/frame-ring';
 import { ERROR_CODES, httpStatusOf, isPorchlightError, PorchlightError, toWireError } from '../lib/errors';
@@ -20,9 +20,9 @@ function sourcesIn(dir: string): string[] {
 }
 
 describe('errors: one taxonomy', () => {
-  it('lib makes no plain Error, RangeError or TypeError: every error it raises is a PorchlightError with a code', () => {
+  it('lib and cli make no plain Error, RangeError or TypeError: every error they raise is a PorchlightError with a code', () => {
     const plain = /\bnew (Error|RangeError|TypeError)\(/;
-    const found = sourcesIn(path.join(repoRoot, 'lib')).flatMap((file) =>
+    const found = ['lib', 'cli'].flatMap((dir) => sourcesIn(path.join(repoRoot, dir))).flatMap((file) =>
       fs
         .readFileSync(file, 'utf8')
         .split('\n')
@@ -54,7 +54,8 @@ describe('errors: one taxonomy', () => {
     const raised = new Set<string>();
     for (const dir of ['lib', 'nodes', 'cli']) {
       for (const file of sourcesIn(path.join(repoRoot, dir))) {
-        for (const m of fs.readFileSync(file, 'utf8').matchAll(/new PorchlightError\('([A-Z_]+)'/g)) raised.add(m[1]);
+        // Thrown, or written straight into an answer's `{error: {code, message}}`.
+        for (const m of fs.readFileSync(file, 'utf8').matchAll(/new PorchlightError\('([A-Z_]+)'|error: \{ code: '([A-Z_]+)'/g)) raised.add(m[1] ?? m[2]);
       }
     }
     assert.ok(raised.size > 10, [...raised].join(', '));
@@ -82,13 +83,12 @@ describe('errors: one taxonomy', () => {
   });
 
   it("the CLI's errors are PorchlightErrors: USAGE exits 2, BAD_INPUT exits 1", async () => {
-    const usage = new CliError('detect needs at least one image or folder', USAGE_ERROR);
-    assert.ok(isPorchlightError(usage, 'USAGE'));
-    assert.ok(isPorchlightError(new CliError('no such folder: /nowhere'), 'BAD_INPUT'));
     const said: string[] = [];
     const io = { out: (l: string) => said.push(l), err: (l: string) => said.push(l) };
     assert.equal(await main(['detect', '--threads', 'many'], io), USAGE_ERROR);
     assert.equal(await main(['no-such-command'], io), USAGE_ERROR);
+    assert.equal(await main(['enroll', '--db', path.join(repoRoot, 'no-such.db'), path.join(repoRoot, 'no-such-folder')], io), 1);
+    assert.match(said.join('\n'), /porchlight: no such folder: .*no-such-folder/);
     assert.match(said.join('\n'), /porchlight: --threads must be a non-negative number, got "many"/);
     assert.match(said.join('\n'), /porchlight: unknown command "no-such-command"/);
   });

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI } from 'node-red';
-import { PorchlightError } from '../../lib/errors';
+import { httpStatusOf, PorchlightError } from '../../lib/errors';
 import { awaitCommit } from '../../lib/eventlog';
 import type { DoorbellEvent } from '../../lib/events';
 import { route, type AdminApp } from './route';
@@ -60,7 +60,7 @@ export function doorbellRoutes(RED: NodeAPI, app: AdminApp): void {
     if (outcome.state === 'committed') return { event, logged: true };
     if (outcome.state === 'refused') {
       const kept = outcome.retrying ? '; the event log keeps it and retries' : '';
-      res.status(503);
+      res.status(httpStatusOf('NOT_STORED'));
       return { error: { code: 'NOT_STORED', message: `the press was not stored: ${outcome.reason}${kept}` }, event, logged: false, retrying: outcome.retrying };
     }
     res.status(202);
