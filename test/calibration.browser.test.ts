@@ -76,6 +76,8 @@ describe('corrections and calibration on the dashboard (Debian chromium + playwr
       assert.ok(await page.getByRole('button', { name: 'Apply...' }).isDisabled(), 'nothing to apply');
       await assertAxes();
       await session.assertUsable(page.locator('.pl-cal-target'), `the target at ${size.width} px`, 160);
+      await assertWhole(page.locator('.pl-cal-target .v-field-label--floating'), `the target's label at ${size.width} px`);
+      await assertWhole(page.locator('.pl-cal-target .v-select__selection-text'), `the target's value at ${size.width} px`);
       await session.assertUsable(page.getByRole('button', { name: "Back to the nodes' tolerance" }), `Back to the nodes' tolerance at ${size.width} px`);
       await session.assertUsable(needs, `the words of what is missing at ${size.width} px`, 200);
       await session.assertNoSideScroll(`the Calibration page at ${size.width} px`);
@@ -86,6 +88,13 @@ describe('corrections and calibration on the dashboard (Debian chromium + playwr
     assert.equal(refused.status, 400, 'the API refuses to apply from too little history too');
     assert.deepEqual((await (await api('calibration/history')).json()).tolerances, []);
   });
+
+  /** A text shown in full: nothing of it cut off by its box (an ellipsis or a clip). */
+  const assertWhole = async (locator: ReturnType<typeof page.locator>, what: string) => {
+    await locator.waitFor({ state: 'visible' });
+    const [shown, needed, text] = await locator.evaluate((el) => [el.clientWidth, el.scrollWidth, (el.textContent ?? '').trim()] as const);
+    assert.ok(text.length > 0 && needed <= shown + 1, `${what}: "${text}" needs ${needed} px, shows ${shown} px`);
+  };
 
   /** Both axes labelled, with ticks. */
   const assertAxes = async () => {
