@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { repoRoot } from './support/paths';
 import { startDemo, type DemoServer } from '../scripts/demo-server';
+import { tempDir } from './support/temp';
 
 /**
  * Node-RED's own editor, as `npm start` serves it, in headless Chromium: the palette, and every
@@ -85,7 +85,7 @@ describe('the Node-RED editor in a browser: palette and dialogs at their default
   before(async () => {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt install chromium (.ci/run installs it)`);
     demo = await startDemo();
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-editor-'));
+    profile = tempDir('porchlight-editor-');
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 } });
     page = await context.newPage();
     await page.goto(demo.baseUrl);
@@ -98,7 +98,6 @@ describe('the Node-RED editor in a browser: palette and dialogs at their default
   after(async () => {
     await context?.close();
     await demo?.stop();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
 
   it('shows each node in the palette under the card\'s name, on one line, not cut off', async () => {

@@ -106,10 +106,13 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     // The front door's own copy went too: its outbox carries the deletion to the shared log (idempotent) within a poll.
     const frontFile = path.join(dir, 'front.db');
     let health = await helper.request().get('/porchlight/health').expect(200);
-    for (const until = Date.now() + 5_000; health.body.components[`event-replication:${frontFile}`].backlog > 0 && Date.now() < until;) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      health = await helper.request().get('/porchlight/health').expect(200);
-    }
+    await waitUntil(
+      async () => {
+        health = await helper.request().get('/porchlight/health').expect(200);
+        return !(health.body.components[`event-replication:${frontFile}`].backlog > 0);
+      },
+      { timeout: 5_000, interval: 100, message: "the front door's outbox emptied" },
+    );
     assert.equal(health.body.components[`event-replication:${frontFile}`].state, 'online');
     assert.equal(await sharedCount(), 5);
     const metrics = await helper.request().get('/porchlight/metrics').expect(200);
@@ -126,21 +129,19 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       const statuses: Array<{ fill?: string; text?: string }> = [];
       node.on('call:status', (call: { args: [{ fill?: string; text?: string }] }) => statuses.push(call.args[0]));
       const before = await ring('porch', true);
-      const sharedHas = async (n: number) => {
-        for (const until = Date.now() + 20_000; (await sharedCount()) !== n;) {
-          if (Date.now() > until) throw new Error(`the shared log did not reach ${n} events (has ${await sharedCount()})`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      };
+      let has = 0;
+      const sharedHas = (n: number) =>
+        waitUntil(async () => (has = await sharedCount()) === n, { timeout: 20_000, interval: 50, message: () => `the shared log to reach ${n} events (has ${has})` });
       await sharedHas(1);
 
       proxy.cut();
       const during = [];
       for (let i = 0; i < 5; i++) during.push(await ring('porch', i % 2 === 0));
-      for (const until = Date.now() + 20_000; !statuses.some((st) => /^shared log (offline|paused) · 5 waiting$/.test(st.text ?? ''));) {
-        if (Date.now() > until) throw new Error(`no 'shared log offline' status; saw ${statuses.map((st) => st.text).join(' | ')}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitUntil(() => statuses.some((st) => /^shared log (offline|paused) · 5 waiting$/.test(st.text ?? '')), {
+        timeout: 20_000,
+        interval: 50,
+        message: () => `a 'shared log offline' status; saw ${statuses.map((st) => st.text).join(' | ')}`,
+      });
       assert.equal(statuses.find((st) => /^shared log (offline|paused)/.test(st.text ?? ''))!.fill, 'yellow');
       assert.equal(await sharedCount(), 1);
 
@@ -151,10 +152,11 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       assert.ok(rows.every((r) => r.n === 1));
       const faces = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM event_faces');
       assert.equal(faces.rows[0].n, 6, 'one face per event, none doubled');
-      for (const until = Date.now() + 5_000; !/reachable again/.test(statuses.at(-1)?.text ?? '');) {
-        if (Date.now() > until) throw new Error(`no 'reachable again' status; last: ${statuses.at(-1)?.text}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitUntil(() => /reachable again/.test(statuses.at(-1)?.text ?? ''), {
+        timeout: 5_000,
+        interval: 50,
+        message: () => `a 'reachable again' status; last: ${statuses.at(-1)?.text}`,
+      });
     } finally {
       await helper.unload();
       await proxy.close();
@@ -191,10 +193,7 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
     ], credentials(['front']));
     const ids = [];
     for (let i = 0; i < 8; i++) ids.push(await ring('front', i % 2 === 0));
-    for (const until = Date.now() + 15_000; (await sharedCount()) < 8;) {
-      if (Date.now() > until) throw new Error('the events did not reach the shared log');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil(async () => (await sharedCount()) >= 8, { timeout: 15_000, interval: 50, message: 'the events to reach the shared log' });
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // a second poll of each node's timer, had there been two replicators
     const faces = await admin.query<{ event_id: string; n: number }>('SELECT event_id, count(*)::int AS n FROM event_faces GROUP BY event_id');
     assert.equal(faces.rows.length, 8);
@@ -221,15 +220,15 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
       ], { db_late: { password } });
       const ids = [await ring('late', true), await ring('late', false)];
       proxy.restore();
-      for (const until = Date.now() + 60_000; ;) {
-        const rows = await check.query<{ id: string }>('SELECT id FROM events ORDER BY id').then((r) => r.rows, () => []);
-        if (rows.length === 2) {
-          assert.deepEqual(rows.map((r) => r.id), ids.sort());
-          break;
-        }
-        if (Date.now() > until) throw new Error(`the shared log holds ${rows.length} of 2 events`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      let rows: Array<{ id: string }> = [];
+      await waitUntil(
+        async () => {
+          rows = await check.query<{ id: string }>('SELECT id FROM events ORDER BY id').then((r) => r.rows, () => []);
+          return rows.length === 2;
+        },
+        { timeout: 60_000, interval: 100, message: () => `the shared log to hold 2 events (holds ${rows.length})` },
+      );
+      assert.deepEqual(rows.map((r) => r.id), ids.sort());
     } finally {
       await helper.unload();
       await check.end();

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { waitUntil } from './support/wait';
 
 /** The verdict a flow without a camera reaches: nobody was seen. */
 const DECIDE = "msg.verdict = { status: 'no_face', people: [], framesSeen: 0, latencyMs: 5 }; return msg;";
@@ -67,10 +68,12 @@ describe('two Node-RED runtimes in separate processes, one PostgreSQL event log 
     }
     const all = [...pressed.front, ...pressed.garage].sort();
     assert.equal(new Set(all).size, 8, 'eight presses, eight events');
-    for (const until = Date.now() + 20_000; (await events(front)).total < all.length;) {
-      if (Date.now() > until) throw new Error(`the shared log holds ${(await events(front)).total} of ${all.length} events`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    let total = 0;
+    await waitUntil(async () => (total = (await events(front)).total) >= all.length, {
+      timeout: 20_000,
+      interval: 100,
+      message: () => `the shared log to hold ${all.length} events (holds ${total})`,
+    });
     for (const runtime of [front, garage]) {
       const page = await events(runtime);
       assert.equal(page.total, all.length);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { buildExample, type FlowNode } from '../scripts/build-examples';
 import { helper } from './support/node-red';
 import { nodeFile } from './support/paths';
 import { waitUntil } from './support/wait';
+import { tempDir } from './support/temp';
 
 const dbNode = require(nodeFile('porchlight-db'));
 const eventLogNode = require(nodeFile('event-log'));
@@ -22,9 +22,8 @@ describe("the doorbell example's Catch node (Node-RED runtime)", function () {
   let dir: string;
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-catch-'));
+    dir = tempDir('porchlight-catch-');
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
   afterEach(() => helper.unload());
 
   it('catches the pipeline nodes only, not the event log it feeds', function () {

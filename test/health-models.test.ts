@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { repoRoot } from './support/paths';
 import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /**
  * `/porchlight/health` when nothing can be recognised: an install of the
@@ -65,14 +66,15 @@ describe('health: the models cannot load', function () {
     );
     let report: { ok: boolean; status: string; reasons: string[]; components: Record<string, { state?: string }> } | undefined;
     let code = 0;
-    const until = Date.now() + 240_000;
-    while (Date.now() < until) {
-      const res = await fetch(`${proc.base}porchlight/health`);
-      code = res.status;
-      report = (await res.json()) as typeof report;
-      if (report!.components['models:fr'] && report!.components['models:fr'].state !== 'loading') break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await waitUntil(
+      async () => {
+        const res = await fetch(`${proc!.base}porchlight/health`);
+        code = res.status;
+        report = (await res.json()) as typeof report;
+        return report!.components['models:fr'] && report!.components['models:fr'].state !== 'loading';
+      },
+      { timeout: 240_000, interval: 500, message: () => `face-recognize's models past loading (${JSON.stringify(report?.components['models:fr'])})` },
+    );
     console.log(`      ${code} ${report!.reasons.join(" / ")}`);
     assert.equal(code, 503, JSON.stringify(report));
     assert.equal(report!.status, 'degraded');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { helper } from './support/node-red';
 import { nodeFile, repoRoot } from './support/paths';
 import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /**
  * docs/monitoring: the alert rules pass `promtool check rules`,
@@ -144,12 +145,13 @@ describe('monitoring: Prometheus alert rules and Grafana dashboard', function ()
         { id: 'el', type: 'porchlight-event-log', db: 'db', wires: [[], []] },
       ]);
       // The database opens asynchronously: wait until its size is reported.
-      const deadline = Date.now() + 30_000;
-      do {
-        exposition = (await helper.request().get('/porchlight/metrics').expect(200)).text;
-        if (/^porchlight_db_size_bytes\{/m.test(exposition)) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      } while (Date.now() < deadline);
+      await waitUntil(
+        async () => {
+          exposition = (await helper.request().get('/porchlight/metrics').expect(200)).text;
+          return /^porchlight_db_size_bytes\{/m.test(exposition);
+        },
+        { timeout: 30_000, interval: 100, message: 'porchlight_db_size_bytes in /porchlight/metrics' },
+      );
     });
 
     after(async () => {

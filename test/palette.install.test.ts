@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import type { FlowNode } from '../scripts/build-examples';
 import { repoRoot } from './support/paths';
 import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
   name: string;
@@ -115,9 +116,8 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
 
   /** The event log's list; its route answers 404 until the deployed flow has started its event-log node. */
   async function events(): Promise<Array<{ id: string; status: string; verdict: string | null; errorMessage?: string | null }>> {
-    const deadline = Date.now() + 60_000;
-    let res: Response;
-    while ((res = await api('GET', 'porchlight/events')).status === 404 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    let res!: Response;
+    await waitUntil(async () => (res = await api('GET', 'porchlight/events')).status !== 404, { timeout: 60_000, interval: 250, message: 'GET porchlight/events past 404' });
     assert.equal(res.status, 200, 'GET porchlight/events');
     const body = (await res.json()) as unknown;
     return (Array.isArray(body) ? body : (body as { events: [] }).events) as Array<{ id: string; status: string; verdict: string | null; errorMessage?: string | null }>;
@@ -126,18 +126,18 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
   /** Presses (the doorbell node answers once the deployed flow has started it) and waits for that press's event to be decided. */
   async function pressAndWait(doorbellId: string): Promise<{ status: string; verdict: string | null; errorMessage?: string | null }> {
     const before = new Set((await events()).map((e) => e.id));
-    const deadline = Date.now() + 300_000;
+    const started = performance.now();
     let status = 0;
-    while ((status = (await api('POST', `porchlight/doorbell/${doorbellId}/press`)).status) === 404 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitUntil(async () => (status = (await api('POST', `porchlight/doorbell/${doorbellId}/press`)).status) !== 404, { timeout: 300_000, interval: 250, message: 'the press route past 404' });
     assert.equal(status, 200, 'the press route answers');
-    for (;;) {
-      const event = (await events()).find((e) => !before.has(e.id));
-      if (event && (event.status === 'completed' || event.status === 'failed')) return event;
-      if (Date.now() > deadline) throw new Error(`the press's event was not decided (${JSON.stringify(event)}); log:\n${log.slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    let event: Awaited<ReturnType<typeof events>>[number] | undefined;
+    return waitUntil(
+      async () => {
+        event = (await events()).find((e) => !before.has(e.id));
+        return event && (event.status === 'completed' || event.status === 'failed') ? event : undefined;
+      },
+      { timeout: Math.max(1, 300_000 - (performance.now() - started)), interval: 500, message: () => `the press's event decided (${JSON.stringify(event)}); log:\n${log.slice(-3000)}` },
+    );
   }
 
   before(async () => {
@@ -183,13 +183,13 @@ describe('palette path: npm pack, the palette manager\'s npm install, Node-RED 4
     });
     nodeRed.stdout!.on('data', (chunk) => (log += chunk));
     nodeRed.stderr!.on('data', (chunk) => (log += chunk));
-    const deadline = Date.now() + 120_000;
-    while (!base) {
-      const running = /Server now running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(log);
-      if (running) base = running[1];
-      else if (nodeRed.exitCode !== null || Date.now() > deadline) throw new Error(`Node-RED did not start:\n${log}`);
-      else await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    base = await waitUntil(
+      () => {
+        if (nodeRed!.exitCode !== null) throw new Error(`Node-RED exited:\n${log}`);
+        return /Server now running at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(log)?.[1];
+      },
+      { timeout: 120_000, interval: 200, message: () => `Node-RED to start:\n${log}` },
+    );
 
     const sets = (await json<Array<{ module: string; name: string; types: string[]; enabled: boolean; loaded?: boolean; err?: string }>>('nodes')).filter((s) => s.module === pkg.name);
     assert.deepEqual(sets.map((s) => s.name).sort(), Object.keys(pkg['node-red'].nodes).sort());

@@ -9,6 +9,7 @@ import { acquireSharedStore } from '../lib/match/shared-store';
 import { createTestDatabase, emptyDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { describeFaceStoreContract, randomFace } from './support/store-contract';
 import { TcpProxy } from './support/tcp-proxy';
+import { waitUntil } from './support/wait';
 
 const contractDbs: TestDatabase[] = [];
 describeFaceStoreContract(
@@ -34,13 +35,10 @@ describeFaceStoreContract(
   },
 );
 
-/** Polls until `check` holds; resolves with the milliseconds it took, rejects after `timeoutMs`. */
+/** Waits until `check` holds (checked every 5 ms); resolves with the milliseconds it took, rejects after `timeoutMs`. */
 async function within(timeoutMs: number, check: () => boolean | Promise<boolean>, what: string): Promise<number> {
   const started = performance.now();
-  while (!(await check())) {
-    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await waitUntil(check, { timeout: timeoutMs, interval: 5, message: what });
   return performance.now() - started;
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startNodeRedWithAuth, type EmbeddedNodeRed } from './support/embedded-node-red';
 import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /**
  * An acknowledged press is never lost: gpio-doorbell's press route answers
@@ -187,12 +188,14 @@ describe('press durability (a real Node-RED child process)', function () {
 
       fs.rmSync(path.join(disk, 'filler'));
       const refusedIds = refused.map((r) => r.body.event!.id);
-      const until = Date.now() + 30_000;
       let stored = storedIds(file);
-      while (refusedIds.some((id) => !stored.has(id)) && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        stored = storedIds(file);
-      }
+      await waitUntil(
+        () => {
+          stored = storedIds(file);
+          return refusedIds.every((id) => stored.has(id));
+        },
+        { timeout: 30_000, interval: 250, message: () => `the kept presses stored (${refusedIds.filter((id) => !stored.has(id)).length} of ${refusedIds.length} missing)` },
+      );
       assert.equal((await health(proc)).status, 200, 'healthy again once the space is back and the kept events are stored');
       await proc.kill('SIGKILL');
       stored = storedIds(file);

@@ -9,6 +9,7 @@ import { demoPhoto } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
 import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 /** Another process holding the SQLite file's write lock for `ms`; resolves once the lock is taken, with the process's exit. */
 async function lockDatabase(file: string, ms: number): Promise<{ released: Promise<void> }> {
@@ -124,12 +125,14 @@ describe('reliability: faults', function () {
     assert.match(String(error), /database is locked/, 'a busy database is reported through done(err)');
     assert.equal((await helper.request().get(`/porchlight/events/${refused.id}`)).status, 404, 'not in the log while the lock lasts');
     await long.released;
-    const releasedAt = Date.now();
     let stored: Record<string, any> = {};
-    while (stored.status !== 'failed' && Date.now() - releasedAt < 10_000) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      stored = (await helper.request().get(`/porchlight/events/${refused.id}`)).body;
-    }
+    await waitUntil(
+      async () => {
+        stored = (await helper.request().get(`/porchlight/events/${refused.id}`)).body;
+        return stored.status === 'failed';
+      },
+      { timeout: 10_000, interval: 100, message: () => `the refused press recorded (status ${stored.status})` },
+    );
     assert.equal(stored.status, 'failed', 'the refused press is recorded once the database takes writes again');
     assert.match(stored.errorMessage, /^the press could not be stored: database is locked/);
     const after = await doorbellEvent();
@@ -162,7 +165,7 @@ describe('reliability: faults', function () {
     const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
     helper.getNode('fd').receive({ event, payload: demoPhoto(1) });
     const status = async () => (await helper.request().get(`/porchlight/events/${event.id}`)).body.status;
-    for (let i = 0; i < 200 && (await status()) !== 'processing'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitUntil(async () => (await status()) === 'processing', { timeout: 20_000, interval: 100, message: 'the first frame of the burst in the log' });
     assert.equal(await status(), 'processing', 'the first frame of the burst reached the log');
 
     await helper.setFlows(flow, 'full'); // a full deploy while the burst waits for its other frames

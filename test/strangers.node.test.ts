@@ -8,6 +8,7 @@ import { helper } from './support/node-red';
 import { referenceOnnxEngine } from './support/onnx-models';
 import { lfwDir, lfwPeople, nodeFile } from './support/paths';
 import { enrolledDb, lfwFaces } from './support/enrolled-db';
+import { waitUntil } from './support/wait';
 
 const engineNode = require(nodeFile('porchlight-engine'));
 const dbNode = require(nodeFile('porchlight-db'));
@@ -33,24 +34,22 @@ describe('face-recognize: the distance in force, from "strangers let through" (N
 
   /** Waits for the node's status text to match. */
   async function statusMatching(pattern: RegExp): Promise<string> {
-    const node = helper.getNode('fr') as unknown as { status: (s: { text?: string }) => void };
-    for (let i = 0; i < 600; i++) {
-      const text = (node as unknown as { lastStatus?: string }).lastStatus;
-      if (text && pattern.test(text)) return text;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`no status matching ${pattern}; last: ${(node as unknown as { lastStatus?: string }).lastStatus}`);
+    const node = helper.getNode('fr') as unknown as { lastStatus?: string };
+    return waitUntil(() => (node.lastStatus && pattern.test(node.lastStatus) ? node.lastStatus : undefined), {
+      timeout: 120_000,
+      interval: 200,
+      message: () => `a status matching ${pattern}; last: ${node.lastStatus}`,
+    });
   }
 
   /** Waits for the node's log (the debug sidebar's detail of its short status) to say something matching. */
   async function detailMatching(pattern: RegExp): Promise<string> {
     const node = helper.getNode('fr') as unknown as { logged?: string[] };
-    for (let i = 0; i < 600; i++) {
-      const line = [...(node.logged ?? [])].reverse().find((l) => pattern.test(l));
-      if (line) return line;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`no log line matching ${pattern}; logged: ${JSON.stringify(node.logged)}`);
+    return waitUntil(() => [...(node.logged ?? [])].reverse().find((l) => pattern.test(l)), {
+      timeout: 120_000,
+      interval: 200,
+      message: () => `a log line matching ${pattern}; logged: ${JSON.stringify(node.logged)}`,
+    });
   }
 
   async function load(extra: Record<string, unknown> = {}): Promise<void> {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { decodeImage } from '../lib/image/decode';
 import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
@@ -11,6 +10,7 @@ import { createEmbedder } from '../lib/vision/recognizers';
 import { DEFAULT_DETECT_OPTIONS } from '../lib/vision/types';
 import { CLUSTER_TOLERANCE_SHARE, clusterDistance, fileVisitors, visitorsOf, type VerdictMessage, type VisitorBook } from '../lib/visitors';
 import { lfwImage } from './support/paths';
+import { tempDir } from './support/temp';
 
 /**
  * lib/visitors fileVisitors: the filing policy face-recognize applies to each
@@ -48,14 +48,13 @@ describe('filing the unknown faces of a verdict with the recurring visitors (lib
   });
 
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-filing-'));
+    dir = tempDir('porchlight-filing-');
     store = openSqliteStore(path.join(dir, 'porchlight.db'));
     book = visitorsOf(store)!;
     await book.ready;
   });
   afterEach(async () => {
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('clusters within a share of the recognition tolerance', function () {

@@ -4,9 +4,17 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { repoRoot } from './paths';
-import { startDemo, waitFor, type DemoOptions, type DemoServer } from '../../scripts/demo-server';
+import { startDemo, type DemoOptions, type DemoServer } from '../../scripts/demo-server';
+import { waitUntil } from './wait';
 
-export { waitFor };
+/** Checks `probe` every `everyMs` until it gives a value (anything but undefined) and resolves with it: waitUntil, for the browser tests' probes. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const found = await waitUntil(async () => {
+    const value = await probe();
+    return value === undefined ? undefined : { value };
+  }, { timeout: timeoutMs, interval: everyMs, message: what });
+  return found.value;
+}
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { nodeFile } from './paths';
+import { waitUntil } from './wait';
 
 export const PASSWORD = 'porch-light-test';
 
@@ -143,12 +144,11 @@ export async function startNodeRedWithAuth(nodes: string[], flows: (userDir: str
     async waitFor(url) {
       const admin = options.adminAuth === false ? '' : await token('admin');
       // Within 30 s: a machine busy with other work starts a flow slowly.
-      for (const until = Date.now() + 30_000; Date.now() < until; ) {
-        const res = await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${admin}` } });
-        if (res.status === 200) return;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error(`${url} did not answer 200: the flow did not start`);
+      await waitUntil(async () => (await fetch(`${base}${url}`, { headers: { Authorization: `Bearer ${admin}` } })).status === 200, {
+        timeout: 30_000,
+        interval: 100,
+        message: `${url} to answer 200 (the flow to start)`,
+      });
     },
     kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
