@@ -19,8 +19,10 @@ commands:
                                            a distance for the recognizer and the number of known people;
                                            --tolerance D: a raw distance instead
                                            file,name[,distance] | file,unknown_person | file,no_persons_found
-  enroll --db <file|postgres://...> <dir>  enrolls a folder-per-person tree into a face DB file
-                                           (or a shared PostgreSQL database: postgres://user:password@host:port/db)
+  enroll --db <file|postgres://...> <dir> [--list known|blacklist]
+                                           enrolls a folder-per-person tree into a Porchlight database file
+                                           (or a shared PostgreSQL database: postgres://user:password@host:port/db),
+                                           new people onto the list given (default known)
   eval lfw --images <dir> --pairs <pairs.txt> [--json] [--limit N] [--no-flip] [--cache <file> | --no-cache]
            [--second-detector tiny-face-detector|none]
                                            LFW verification accuracy (10-fold with pairs.txt)

@@ -173,3 +173,32 @@ describe('docs/API.md and the registered admin routes agree', () => {
     assert.deepEqual(undocumented, []);
   });
 });
+
+describe('docs/CLI.md and the porchlight command agree', () => {
+  const cliDoc = read(path.join('docs', 'CLI.md'));
+  let help = '';
+
+  before(async () => {
+    const { main } = await import('../cli/porchlight');
+    const lines: string[] = [];
+    assert.equal(await main(['--help'], { out: (l) => lines.push(l), err: (l) => lines.push(l) }), 0);
+    help = lines.join('\n');
+  });
+
+  /** `eval lfw`, `models list`, `detect`: a command and its sub-command (a bare lower-case word after it). */
+  const commandsIn = (text: string, line: RegExp) => new Set([...text.matchAll(line)].map((m) => (m[2] ? `${m[1]} ${m[2]}` : m[1])));
+
+  it('every command docs/CLI.md shows is one the command knows, and every command it knows is shown', () => {
+    const documented = commandsIn(cliDoc, /^npx porchlight ([a-z]+)(?: ([a-z]+)(?=\s|$))?/gm);
+    const known = commandsIn(help, /^ {2}([a-z]+)(?: ([a-z]+)(?=\s|$))?/gm);
+    assert.ok(known.size >= 10 && known.has('eval openset') && known.has('restore'), [...known].join(', '));
+    assert.deepEqual([...documented].filter((c) => !known.has(c)), [], 'documented but unknown');
+    assert.deepEqual([...known].filter((c) => !documented.has(c)), [], 'known but not documented');
+  });
+
+  it('every option docs/CLI.md names is in the command\'s --help', () => {
+    const options = new Set([...cliDoc.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0]));
+    assert.ok(options.size >= 15, [...options].join(' '));
+    assert.deepEqual([...options].filter((o) => o !== '--help' && !new RegExp(`(?<![\\w-])${o}(?![\\w-])`).test(help)), []);
+  });
+});

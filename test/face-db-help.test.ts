@@ -38,6 +38,12 @@ describe('face-db: the help and the dialog name every action and message propert
     assert.deepEqual(options.filter((option) => !actions.includes(option)), [], 'options that are no action');
   });
 
+  it("the README's node table names every action in face-db's row", () => {
+    const row = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8').split('\n').find((line) => line.startsWith('| `face-db` |')) ?? '';
+    assert.ok(row, "the README's face-db row");
+    assert.deepEqual(actions.filter((action) => !new RegExp(`\\b${action}\\b`).test(row)), []);
+  });
+
   it('every msg property an action reads is described under Inputs', () => {
     const sources = ['actions.ts', 'visitor-actions.ts'].map((file) => fs.readFileSync(path.join(folder, file), 'utf8')).join('\n');
     const read = new Set([...sources.matchAll(/\bmsg\.(\w+)/g)].map((m) => m[1]));

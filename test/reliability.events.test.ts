@@ -87,7 +87,7 @@ describe('reliability: events never left hanging, read-only database', function 
     el.receive({ event: finished });
     el.receive({ event: finished, verdict: { status: 'no_face', people: [], framesSeen: 1, decidedAt: Date.now(), latencyMs: 50 } });
     const get = async (id: string) => (await helper.request().get(`/porchlight/events/${id}`)).body;
-    await waitUntil(async () => (await get(finished.id)).status === 'completed', { timeout: 5_000, interval: 50, message: 'the finished event completed' });
+    await waitUntil(async () => (await get(finished.id)).status === 'completed', { timeout: 20_000, interval: 50, message: 'the finished event completed' });
     assert.deepEqual([(await get(pressed.id)).status, (await get(framed.id)).status], ['created', 'processing']);
 
     const closedAt = Date.now();
@@ -104,7 +104,7 @@ describe('reliability: events never left hanging, read-only database', function 
     assert.ok(after[0].completedAt >= closedAt, 'failed when the node closed');
     // A verdict arriving after all (only the log was redeployed) still completes the event.
     helper.getNode('el').receive({ event: framed, verdict: { status: 'unknown', people: [], framesSeen: 3, decidedAt: Date.now(), latencyMs: 900 } });
-    await waitUntil(async () => (await get(framed.id)).status === 'completed', { timeout: 5_000, interval: 50, message: 'the late verdict completing the event' });
+    await waitUntil(async () => (await get(framed.id)).status === 'completed', { timeout: 20_000, interval: 50, message: 'the late verdict completing the event' });
     assert.equal((await get(framed.id)).verdict, 'unknown');
   });
 

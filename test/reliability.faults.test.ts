@@ -165,7 +165,7 @@ describe('reliability: faults', function () {
     const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
     helper.getNode('fd').receive({ event, payload: demoPhoto(1) });
     const status = async () => (await helper.request().get(`/porchlight/events/${event.id}`)).body.status;
-    await waitUntil(async () => (await status()) === 'processing', { timeout: 20_000, interval: 100, message: 'the first frame of the burst in the log' });
+    await waitUntil(async () => (await status()) === 'processing', { timeout: 90_000, interval: 100, message: 'the first frame of the burst in the log' });
     assert.equal(await status(), 'processing', 'the first frame of the burst reached the log');
 
     await helper.setFlows(flow, 'full'); // a full deploy while the burst waits for its other frames

@@ -83,7 +83,7 @@ function checkStrangersOneIn(value: unknown): number {
 /** The model with the most stored faces: the one face-recognize matches with in a DB used by one engine. */
 export async function busiestModel(store: FaceStore): Promise<string> {
   const models = await store.models();
-  if (models.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to calibrate: the face DB holds no faces');
+  if (models.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to calibrate: the Porchlight database holds no faces');
   return [...models].sort((a, b) => b.faces - a.faces)[0].model;
 }
 

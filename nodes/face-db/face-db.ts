@@ -20,7 +20,7 @@ interface FaceDbDef extends NodeDef {
 }
 
 /**
- * face-db: manages the people and faces of a face DB by `msg.action`
+ * face-db: manages the people and faces of the Porchlight database by `msg.action`
  * (enroll, list, get, rename, move, removeFace, forget, importFolder, export,
  * import, reembed, backup, label, calibrate, applyCalibration, clearCalibration,
  * calibrationHistory, and the recurring visitors' visitors, visitor,

@@ -4,7 +4,7 @@ import { parseDbDef, PorchlightDb, type DbConfigNode } from '../shared/db';
 import { parseBackupDef, startBackupSchedule } from './backup-schedule';
 
 /**
- * Config node: the face DB (a SQLite file, or a PostgreSQL database shared by
+ * Config node: the Porchlight database (a SQLite file, or a PostgreSQL database shared by
  * many doors) and the event log's local file and snapshot folder, shared by
  * face-db, face-recognize and event-log. The DB is opened once per process
  * by its first user and closed with its last (see nodes/shared/db.ts). The

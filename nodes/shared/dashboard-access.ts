@@ -202,7 +202,7 @@ export function findDashboardSocket(id: unknown): GuardedSocket | undefined {
  * For face-db: a message that came from a dashboard (it carries `_client`, which the
  * plugin stamps on every message a browser sends, over whatever the browser put there)
  * is carried out only if that browser's connection, checked again now, may read
- * (`write` false) or change (`write` true) the face DB. The flow's own messages pass.
+ * (`write` false) or change (`write` true) the Porchlight database. The flow's own messages pass.
  */
 export async function assertDashboardAllowed(RED: NodeAPI, msg: Record<string, unknown>, write: boolean, what: string): Promise<void> {
   const client = msg._client as { socketId?: unknown } | undefined;
