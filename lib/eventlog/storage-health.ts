@@ -63,3 +63,16 @@ export function databaseHealth(file: string, log: EventLog): ComponentHealth {
   }
   return { ok: problems.length === 0, file, events, freeBytes: lowest, ...(problems.length > 0 ? { reason: problems.join('; ') } : {}) };
 }
+
+function fileBytes(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** What the metrics show of the log's storage: the database file with its write-ahead log, and the snapshots against their budget. */
+export function storageUse(file: string, log: EventLog, snapshotBudgetBytes: number): { databaseBytes: number; snapshotBytes: number; snapshotBudgetBytes: number } {
+  return { databaseBytes: fileBytes(file) + fileBytes(`${file}-wal`), snapshotBytes: log.repository.snapshotBytes(), snapshotBudgetBytes };
+}

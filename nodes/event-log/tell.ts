@@ -1,6 +1,7 @@
+/* What the event-log node tells of its log, under itself and in the sidebar. */
 import type { Node } from 'node-red';
-import type { ReplicationStats, SharedLog } from '../../lib/eventlog';
-import { MAX_STATUS, readyStatus, warnStatus } from '../shared/status';
+import { type EventLog, type ReplicationStats, type SharedLog, sweepText, type SweepReport } from '../../lib/eventlog';
+import { MAX_STATUS, readyStatus, showStatus, warnStatus } from '../shared/status';
 
 /** Under the node: "shared log paused · 12 waiting" (the reason was logged when it went offline). */
 function offlineText(stats: ReplicationStats): string {
@@ -47,4 +48,17 @@ export function watchSharedLog(node: Node, { replicator }: SharedLog): () => voi
     replicator.off('rejected', onRejected);
     replicator.off('forget-failed', onForgetFailed);
   };
+}
+
+/** Tells in the node what the log does on its own: sweeps, and writes the database refused. */
+export function tellLogEvents(node: Node, log: EventLog, closing: () => boolean): void {
+  log.on('swept', (report: SweepReport) => {
+    const text = sweepText(report);
+    if (text && !closing()) node.log(text);
+  });
+  log.on('sweep-failed', (err: Error) => node.warn(`retention sweep failed: ${err.message}`));
+  log.on('refused-recorded', (event: { id: string }) => {
+    if (!closing()) showStatus(node, warnStatus(`failed ${event.id.slice(-6)} · database refused`), `event ${event.id} was recorded as failed after the database refused it`);
+  });
+  log.on('refused-dropped', (event: { id: string }, err?: Error) => node.error(`event ${event.id} could not be kept for the database${err ? `: ${err.message}` : ': too many events waiting'}`));
 }
