@@ -41,6 +41,8 @@ export type PorchlightErrorCode =
   | 'NOT_STORED'
   /** A stage behind an open circuit breaker: not tried until its cool-off ends. */
   | 'CIRCUIT_OPEN'
+  /** The caller is not signed in, where signing in would let it through. */
+  | 'UNAUTHENTICATED'
   /** The caller (a dashboard connection) lacks the permission the action needs. */
   | 'FORBIDDEN'
   /** A broken promise inside Porchlight itself (a bug), or an error that is not a PorchlightError. */
@@ -62,6 +64,7 @@ const HTTP_STATUS: Readonly<Record<PorchlightErrorCode, number>> = {
   USAGE: 400,
   UNKNOWN_DETECTOR: 400,
   UNKNOWN_RECOGNIZER: 400,
+  UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,

@@ -121,7 +121,9 @@ describe('who may use the dashboard (the demo with a settings.js)', function () 
       assert.equal(handshake.status, 403, 'the polling handshake itself is refused');
 
       // Nor do the dashboard's other routes answer it with data.
-      assert.equal((await fetch(`${demo.baseUrl}dashboard/_setup`)).status, 401);
+      const setup = await fetch(`${demo.baseUrl}dashboard/_setup`);
+      assert.equal(setup.status, 401);
+      assert.equal(((await setup.json()) as { error: { code: string } }).error.code, 'UNAUTHENTICATED', 'the code says what the status says');
       assert.equal((await fetch(`${demo.baseUrl}dashboard/_debug/datastore/${TIMELINE}`)).status, 401);
       const page = await fetch(`${demo.baseUrl}dashboard/people`, { redirect: 'manual' });
       assert.equal(page.status, 302);

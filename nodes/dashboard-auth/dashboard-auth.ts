@@ -39,6 +39,8 @@ import {
   type DashboardAccess,
 } from '../shared/dashboard-access';
 import { loginPage } from './login-page';
+import { sendError } from '../admin-http';
+import { PorchlightError } from '../../lib/errors';
 
 /** Where the access decided at the handshake waits for the socket made from that request. */
 const HANDSHAKE_ACCESS = Symbol('porchlight.dashboardAccess');
@@ -191,7 +193,7 @@ export = function register(RED: NodeAPI): void {
     requestAccess(RED, req).then(
       (access) => {
         if (access.read) return next();
-        if (rest === '/_setup' || rest.startsWith('/_debug')) return res.status(401).json({ error: { code: 'FORBIDDEN', message: `sign in first: ${loginUrl(RED)}` } });
+        if (rest === '/_setup' || rest.startsWith('/_debug')) return sendError(res, new PorchlightError('UNAUTHENTICATED', `sign in first: ${loginUrl(RED)}`));
         res.redirect(302, loginUrl(RED, req.originalUrl));
       },
       next,
@@ -216,7 +218,7 @@ export = function register(RED: NodeAPI): void {
           signedIn: Boolean(access.user && !access.user.anonymous),
           loginUrl: loginUrl(RED),
         }),
-      () => res.status(500).end(),
+      (err) => sendError(res, err),
     );
   });
 
@@ -233,7 +235,7 @@ export = function register(RED: NodeAPI): void {
   RED.httpAdmin.post('/porchlight/dashboard/session', RED.auth.needsPermission('porchlight.read'), (req: Request, res: Response) => {
     const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (accessMode(RED) !== 'login' || !match) {
-      res.status(400).json({ error: { code: 'BAD_INPUT', message: 'sign in with a Node-RED token (Authorization: Bearer <token>); without adminAuth there is nothing to sign in to' } });
+      sendError(res, new PorchlightError('BAD_INPUT', 'sign in with a Node-RED token (Authorization: Bearer <token>); without adminAuth there is nothing to sign in to'));
       return;
     }
     const asked = Number((req.body as { expiresIn?: unknown } | undefined)?.expiresIn);
