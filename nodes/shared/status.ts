@@ -1,8 +1,8 @@
 import type { Node, NodeStatus } from 'node-red';
 import { shortHouseholdWords } from '../../lib/eventlog';
+import { MAX_STATUS, type StatusWords } from '../../lib/events';
 
-/** Status texts fit under the node in the editor: at most this many characters. */
-export const MAX_STATUS = 32;
+export { conciseOr, MAX_STATUS } from '../../lib/events';
 
 /**
  * The safety net for a status text: cut at a word boundary with "…" when it
@@ -16,17 +16,6 @@ export function shortStatus(text: string, max = MAX_STATUS): string {
   const cut = flat[max - 1] === ' ' ? room.length : room.lastIndexOf(' ');
   const head = cut >= max / 2 ? room.slice(0, cut) : room;
   return `${head.replace(/[\s·:,;(-]+$/, '')}…`;
-}
-
-/**
- * A problem's own words when they are short (its head before " (retry in 2 s)"
- * or a ": details" part, as in "ffmpeg not installed"), otherwise `instead`.
- */
-export function conciseOr(detail: string, instead: string, max = MAX_STATUS): string {
-  const head = detail.replace(/\s*\([^)]*\)$/, '').trim();
-  if (head && head.length <= max) return head;
-  const clause = head.split(': ')[0].trim();
-  return clause && clause.length <= max ? clause : instead;
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -87,4 +76,17 @@ export function readyStatus(text: string): NodeStatus {
 
 export function warnStatus(text: string): NodeStatus {
   return { fill: 'yellow', shape: 'ring', text: shortStatus(text) };
+}
+
+const TONES: Record<StatusWords['tone'], Pick<NodeStatus, 'fill' | 'shape'>> = {
+  idle: { fill: 'grey', shape: 'ring' },
+  busy: { fill: 'blue', shape: 'dot' },
+  ready: { fill: 'green', shape: 'dot' },
+  warn: { fill: 'yellow', shape: 'ring' },
+  error: { fill: 'red', shape: 'ring' },
+};
+
+/** The status a lib decision (`StatusWords`) draws under the node. */
+export function toneStatus(words: StatusWords): NodeStatus {
+  return { ...TONES[words.tone], text: shortStatus(words.text) };
 }
