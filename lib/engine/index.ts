@@ -5,3 +5,4 @@ export { detectFaces, type DetectRequest, embedFaces, type EmbedRequest, isFaceA
 export { embedRequestFor, type EnrollImage, enrollImages, facesInPhoto, NothingEnrolledError, type PhotoFace, type PhotoFaces, type Refusal } from './enrollment';
 export { type CropEmbedder, poolCropEmbedder, reembedForSelection } from './reembed';
 export { BACKEND_CHOICES, type BackendChoice, type EngineModels, type EngineSelection, modelIdForSelection, selectBackend, TFJS_SELECTION } from './select';
+export { type DetectionOut, detectionMessage, detectedWords, type DetectorChoice, type FaceOut, shortDetectorLabel, warmUpImage, warmUpWords } from './detection';
