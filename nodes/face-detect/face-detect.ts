@@ -1,10 +1,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ensureEvent } from '../../lib/events';
-import { detectedWords, detectFaces, detectionMessage, type DetectorChoice, type DetectRequest, type QueuePolicy, warmUpImage, warmUpWords } from '../../lib/engine';
+import { detectedWords, detectFaces, detectionMessage, type DetectorChoice, type DetectRequest, type QueuePolicy, warmUpImage, warmUpWords, type WorkerPool } from '../../lib/engine';
 import { ENGINE_CHOICE, useEngine } from '../shared/engine';
 import { busyStatus, errorStatus, fail, showStatus, toneStatus } from '../shared/status';
 import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
-import { watchModels } from '../shared/model-health';
+import { type ModelWatch, watchModels } from '../shared/model-health';
 import { registerAdminHttp } from '../admin-http';
 
 interface FaceDetectDef extends NodeDef {
@@ -38,6 +38,26 @@ function requestSettings(def: FaceDetectDef, maxPixels: number): Omit<DetectRequ
 }
 
 /**
+ * Warm-up: loads the models in a worker now rather than on the first doorbell
+ * press; the status then says which pipeline is in force, and the engine's own
+ * fallback (a model file missing or broken) stays visible, not only a green "ready".
+ */
+function warmUp(node: Node, pool: WorkerPool, request: Promise<DetectRequest>, choice: Promise<DetectorChoice>, models: ModelWatch, closing: () => boolean): void {
+  request
+    .then((req) => detectFaces(pool, warmUpImage(), { ...req, cropSize: 0, policy: 'wait' }))
+    .then(async (result) => {
+      models.loaded();
+      if (closing()) return;
+      const words = warmUpWords(result, await choice);
+      showStatus(node, toneStatus(words), words.detail);
+    })
+    .catch((err) => {
+      models.failed(err);
+      if (!closing()) showStatus(node, errorStatus(err), `face-detect could not load its models: ${(err as Error).message}`);
+    });
+}
+
+/**
  * face-detect: finds faces in `msg.payload` on the shared worker pool and adds
  * `msg.faces` and `msg.detection` (lib/engine). Output 1: frames with faces;
  * output 2: frames without.
@@ -60,21 +80,8 @@ export = function register(RED: NodeAPI): void {
     let lastLatency = 0;
     let closing = false;
 
-    // Warm-up: load the models in a worker now rather than on the first doorbell press.
     this.status(busyStatus('loading models'));
-    requestFor()
-      .then((request) => detectFaces(pool, warmUpImage(), { ...request, cropSize: 0, policy: 'wait' }))
-      .then(async (result) => {
-        models.loaded();
-        if (closing) return;
-        // The engine's own fallback (a model file missing or broken) stays visible, not only a green "ready".
-        const words = warmUpWords(result, await choice);
-        showStatus(this, toneStatus(words), words.detail);
-      })
-      .catch((err) => {
-        models.failed(err);
-        if (!closing) showStatus(this, errorStatus(err), `face-detect could not load its models: ${(err as Error).message}`);
-      });
+    warmUp(this, pool, requestFor(), choice, models, () => closing);
 
     this.on('input', (msg: NodeMessageInFlow, send, done) => {
       const started = Date.now();
