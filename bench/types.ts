@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pgTestUrl } from '../test/support/postgres';
 
 /** One figure of `npm run bench`: a latency distribution (ms) or a rate / size with its unit. */
 export type Measurement =
@@ -15,6 +16,18 @@ export interface BenchContext {
 export interface BenchSection {
   name: string;
   run(ctx: BenchContext): Promise<Measurement[]>;
+}
+
+/** A section that needs PostgreSQL (PORCHLIGHT_TEST_PG_URL): without it, skipped, and it says so. */
+export function postgresSection(name: string, run: BenchSection['run']): BenchSection {
+  return {
+    name,
+    async run(ctx) {
+      if (pgTestUrl()) return run(ctx);
+      ctx.log(`${name}: skipped, PORCHLIGHT_TEST_PG_URL is not set`);
+      return [];
+    },
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -18,81 +18,74 @@ import { EventLog, EventOutbox, EventReplicator, PgEventLog, renderEventImages }
 import { newEventId } from '../../lib/events';
 import { openPgPool, openSqliteStore, runPgMigrations } from '../../lib/store';
 import { lfwImage } from '../../test/support/paths';
-import { createTestDatabase, pgTestUrl } from '../../test/support/postgres';
-import { latency, type BenchSection, type Measurement } from '../types';
+import { createTestDatabase } from '../../test/support/postgres';
+import { latency, postgresSection, type Measurement } from '../types';
 
 const PEOPLE = [{ personId: '1', name: 'Alice', list: 'known' }, { personId: '2', name: 'Bob', list: 'known' }];
 
-const section: BenchSection = {
-  name: 'events-pg',
-  async run({ quick, log }) {
-    if (!pgTestUrl()) {
-      log('events-pg: skipped, PORCHLIGHT_TEST_PG_URL is not set');
-      return [];
-    }
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-bench-events-pg-'));
-    const database = await createTestDatabase('bench_events');
-    const pool = openPgPool(database.config);
-    const store = openSqliteStore(path.join(dir, 'porchlight.db'));
-    const eventLog = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'front' });
-    const outbox = new EventOutbox(eventLog.repository, eventLog.snapshots);
-    const shared = new PgEventLog(pool);
-    const replicator = new EventReplicator(outbox, shared);
-    const results: Measurement[] = [];
-    try {
-      await runPgMigrations(pool);
-      outbox.enable(Date.now());
-      const crop = randomBytes(4096);
-      const faces = [0, 1].map((i) => ({ box: { x: 20 + i * 120, y: 40, width: 100, height: 120 }, score: 0.95, quality: 0.8, crop, ...PEOPLE[i], distance: 0.4, confidence: 0.8 }));
-      const images = await renderEventImages(fs.readFileSync(lfwImage('Aaron_Eckhart', 1)), []);
-      const imageBytes = images.snapshot.length + images.thumbnail.length;
+const section = postgresSection('events-pg', async ({ quick }) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-bench-events-pg-'));
+  const database = await createTestDatabase('bench_events');
+  const pool = openPgPool(database.config);
+  const store = openSqliteStore(path.join(dir, 'porchlight.db'));
+  const eventLog = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'front' });
+  const outbox = new EventOutbox(eventLog.repository, eventLog.snapshots);
+  const shared = new PgEventLog(pool);
+  const replicator = new EventReplicator(outbox, shared);
+  const results: Measurement[] = [];
+  try {
+    await runPgMigrations(pool);
+    outbox.enable(Date.now());
+    const crop = randomBytes(4096);
+    const faces = [0, 1].map((i) => ({ box: { x: 20 + i * 120, y: 40, width: 100, height: 120 }, score: 0.95, quality: 0.8, crop, ...PEOPLE[i], distance: 0.4, confidence: 0.8 }));
+    const images = await renderEventImages(fs.readFileSync(lfwImage('Aaron_Eckhart', 1)), []);
+    const imageBytes = images.snapshot.length + images.thumbnail.length;
 
-      /** A visit through the local write path: press, snapshot files, verdict with people and faces. */
-      const visit = async () => {
-        const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { door: 'front' } };
-        eventLog.repository.recordPress(event, Date.now());
-        const bytes = await eventLog.snapshots.save(event.id, images);
-        eventLog.repository.recordVerdict(event, { status: 'known', people: PEOPLE, framesSeen: 5, latencyMs: 300 }, PEOPLE, faces, Date.now(), {}, bytes);
-      };
+    /** A visit through the local write path: press, snapshot files, verdict with people and faces. */
+    const visit = async () => {
+      const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: { door: 'front' } };
+      eventLog.repository.recordPress(event, Date.now());
+      const bytes = await eventLog.snapshots.save(event.id, images);
+      eventLog.repository.recordVerdict(event, { status: 'known', people: PEOPLE, framesSeen: 5, latencyMs: 300 }, PEOPLE, faces, Date.now(), {}, bytes);
+    };
 
-      // The write path and the backlog: N visits while the shared log is not being written.
-      const backlog = quick ? 200 : 1000;
-      let started = performance.now();
-      for (let i = 0; i < backlog; i++) await visit();
-      const sqliteRate = backlog / ((performance.now() - started) / 1000);
-      if (outbox.backlog() !== backlog) throw new Error(`outbox holds ${outbox.backlog()}, expected ${backlog}`);
+    // The write path and the backlog: N visits while the shared log is not being written.
+    const backlog = quick ? 200 : 1000;
+    let started = performance.now();
+    for (let i = 0; i < backlog; i++) await visit();
+    const sqliteRate = backlog / ((performance.now() - started) / 1000);
+    if (outbox.backlog() !== backlog) throw new Error(`outbox holds ${outbox.backlog()}, expected ${backlog}`);
 
-      started = performance.now();
+    started = performance.now();
+    await replicator.flush();
+    const flushMs = performance.now() - started;
+    const replicationRate = backlog / (flushMs / 1000);
+    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
+    if (rows[0].n !== backlog) throw new Error(`shared log holds ${rows[0].n}, expected ${backlog}`);
+
+    results.push({ name: 'local SQLite write path (press + snapshot files + verdict with 2 faces)', kind: 'value', value: sqliteRate, unit: 'events/s', note: 'baseline' });
+    results.push({ name: 'replication into PostgreSQL, backlog drained in batches of 100', kind: 'value', value: replicationRate, unit: 'events/s',
+      note: `${(replicationRate / sqliteRate).toFixed(2)}x the local write rate; ${(imageBytes / 1024).toFixed(0)} KB of pictures + 8 KB of crops per event` });
+    results.push({ name: `flush of a ${backlog}-event backlog`, kind: 'value', value: flushMs, unit: 'ms' });
+
+    // Steady state: each verdict nudges the replicator; time until PostgreSQL has the event.
+    const lags: number[] = [];
+    for (let i = 0; i < (quick ? 30 : 200); i++) {
+      await visit();
+      const t = performance.now();
       await replicator.flush();
-      const flushMs = performance.now() - started;
-      const replicationRate = backlog / (flushMs / 1000);
-      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
-      if (rows[0].n !== backlog) throw new Error(`shared log holds ${rows[0].n}, expected ${backlog}`);
-
-      results.push({ name: 'local SQLite write path (press + snapshot files + verdict with 2 faces)', kind: 'value', value: sqliteRate, unit: 'events/s', note: 'baseline' });
-      results.push({ name: 'replication into PostgreSQL, backlog drained in batches of 100', kind: 'value', value: replicationRate, unit: 'events/s',
-        note: `${(replicationRate / sqliteRate).toFixed(2)}x the local write rate; ${(imageBytes / 1024).toFixed(0)} KB of pictures + 8 KB of crops per event` });
-      results.push({ name: `flush of a ${backlog}-event backlog`, kind: 'value', value: flushMs, unit: 'ms' });
-
-      // Steady state: each verdict nudges the replicator; time until PostgreSQL has the event.
-      const lags: number[] = [];
-      for (let i = 0; i < (quick ? 30 : 200); i++) {
-        await visit();
-        const t = performance.now();
-        await replicator.flush();
-        lags.push(performance.now() - t);
-      }
-      results.push(latency('verdict committed locally -> event committed in PostgreSQL (one event per batch)', lags));
-    } finally {
-      await replicator.stop();
-      await eventLog.whenIdle();
-      await store.close();
-      await pool.end();
-      await database.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      lags.push(performance.now() - t);
     }
-    return results;
-  },
-};
+    results.push(latency('verdict committed locally -> event committed in PostgreSQL (one event per batch)', lags));
+  } finally {
+    await replicator.stop();
+    await eventLog.whenIdle();
+    await store.close();
+    await pool.end();
+    await database.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+});
 
 export default section;
