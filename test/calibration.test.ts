@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   MIN_SAMPLES_PER_PERSON,
   NotEnoughHistoryError,
@@ -24,8 +22,8 @@ import {
 import { isPorchlightError } from '../lib/errors';
 import { attachMatcher } from '../lib/match';
 import { decideFace } from '../lib/recognize/decision';
-import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
-import { tempDir } from './support/temp';
+import type { SqliteFaceStore } from '../lib/store';
+import { scratchStore } from './support/scratch-store';
 
 /** A deterministic pseudo-random stream (so a failure can be replayed). */
 function random(seed: number): () => number {
@@ -104,14 +102,12 @@ describe('calibration estimator', () => {
 });
 
 describe('calibration from a face DB (labels, suggestion, apply, history)', () => {
-  let dir: string;
   let store: SqliteFaceStore;
   // Three people in 2-d: faces scattered around their centres.
   const centres: Record<string, [number, number]> = { Alice: [0, 0], Bob: [3, 0], Carol: [0, 3] };
 
   beforeEach(async () => {
-    dir = tempDir('porchlight-calib-');
-    store = openSqliteStore(path.join(dir, 'faces.db'));
+    store = scratchStore('porchlight-calib-').store;
     const next = random(3);
     for (const [name, [x, y]] of Object.entries(centres)) {
       const faces = Array.from({ length: 12 }, () => ({ model: 'm', embedding: [gaussian(next, x, 0.3), gaussian(next, y, 0.3)] }));
@@ -121,7 +117,6 @@ describe('calibration from a face DB (labels, suggestion, apply, history)', () =
 
   afterEach(async () => {
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('collects genuine and impostor distances per person, with labels and negatives', async () => {
@@ -280,17 +275,14 @@ describe('calibration guard rails (too little history, strangers per visit, in w
   });
 
   describe('on a store', () => {
-    let dir: string;
     let store: SqliteFaceStore;
 
     beforeEach(() => {
-      dir = tempDir('porchlight-guard-');
-      store = openSqliteStore(path.join(dir, 'faces.db'));
+      store = scratchStore('porchlight-guard-').store;
     });
 
     afterEach(async () => {
       await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('refuses to suggest or apply from one face each, and suggests once labelled visits make up the rest', async () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
@@ -11,13 +10,13 @@ import { metricsText } from '../lib/metrics';
 import { healthReport } from '../lib/metrics/health';
 import { Backoff } from '../lib/process/backoff';
 import { trackedBreakers } from '../lib/process/circuit-breaker';
-import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import type { SqliteFaceStore } from '../lib/store';
 import { openPgPool } from '../lib/store/postgres/connection';
 import { runPgMigrations } from '../lib/store/postgres/migrations';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
 import { TcpProxy } from './support/tcp-proxy';
 import { waitUntil } from './support/wait';
-import { tempDir } from './support/temp';
+import { scratchStore } from './support/scratch-store';
 
 /** Real turns for I/O in flight (a connection attempt) to show up if there is one. */
 async function settle(ms = 300): Promise<void> {
@@ -42,8 +41,7 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
     await runPgMigrations(admin);
   });
   beforeEach(async () => {
-    dir = tempDir('porchlight-breaker-');
-    store = openSqliteStore(path.join(dir, 'porchlight.db'));
+    ({ dir, store } = scratchStore('porchlight-breaker-'));
     proxy = await new TcpProxy(database.config.host, database.config.port ?? 5432).listen();
     pool = openPgPool({ ...database.config, port: proxy.port, connectTimeoutMs: 1_000 });
   });
@@ -54,7 +52,6 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
     await pool.end();
     await proxy.close();
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
     await admin.query('TRUNCATE events, event_people, event_faces, event_images');
   });
   after(async () => {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { EventLog } from '../lib/eventlog/event-log';
 import { parseEventFilter } from '../lib/eventlog/filter';
 import { newEventId } from '../lib/events/event-id';
-import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import type { SqliteFaceStore } from '../lib/store';
 import { helper, nextMessage } from './support/node-red';
 import { nodeFile } from './support/paths';
-import { tempDir } from './support/temp';
+import { scratchStore } from './support/scratch-store';
 
 const HOUR = 3_600_000;
 
@@ -44,14 +43,12 @@ describe('door tag: every event names the door it came from', function () {
     let log: EventLog;
 
     beforeEach(() => {
-      dir = tempDir('porchlight-door-');
-      store = openSqliteStore(path.join(dir, 'porchlight.db'));
+      ({ dir, store } = scratchStore('porchlight-door-'));
       log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'porch' });
     });
     afterEach(async () => {
       await log.whenIdle();
       await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('records the door through the lifecycle; the default door fills events that name none', async () => {

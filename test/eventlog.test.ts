@@ -9,9 +9,9 @@ import { parseEventFilter } from '../lib/eventlog/filter';
 import { DEFAULT_RETENTION, RETENTION_BATCH, type RetentionPolicy } from '../lib/eventlog/retention';
 import { isFileSafeEventId, overlaySvg } from '../lib/eventlog/snapshot';
 import { newEventId } from '../lib/events/event-id';
-import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import type { SqliteFaceStore } from '../lib/store';
 import { lfwImage } from './support/paths';
-import { tempDir } from './support/temp';
+import { scratchStore } from './support/scratch-store';
 import { waitUntil } from './support/wait';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -43,8 +43,7 @@ describe('event log (lib, on a real SQLite file)', function () {
   let log: EventLog;
 
   beforeEach(() => {
-    dir = tempDir('porchlight-eventlog-');
-    store = openSqliteStore(path.join(dir, 'porchlight.db'));
+    ({ dir, store } = scratchStore('porchlight-eventlog-'));
     log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), retention: policy() });
   });
 
@@ -52,7 +51,6 @@ describe('event log (lib, on a real SQLite file)', function () {
     sinon.restore();
     await log.whenIdle();
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('follows an event from press to frames to verdict, with an annotated snapshot, thumbnail and crops', async () => {

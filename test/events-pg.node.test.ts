@@ -31,7 +31,6 @@ describe('event-log node with the PostgreSQL database config: two doors, one log
   });
   afterEach(async () => {
     await helper.unload();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
   after(async () => {
     await admin?.end();

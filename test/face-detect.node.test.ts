@@ -3,18 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isEventId } from '../lib/events/event-id';
 import { helper, nextMessage } from './support/node-red';
-import {
-  cmykJpeg,
-  demoPhoto,
-  exifRotatedJpeg,
-  grayscaleJpeg,
-  onePixelPng,
-  png16,
-  pngClaimingSize,
-  pngWithAlpha,
-  textFile,
-  truncatedJpeg,
-} from './support/images';
+import * as images from './support/images';
 import { faceApiDemoDir, nodeFile, repoRoot } from './support/paths';
 import { osThreadCount } from './support/threads';
 import { waitUntil } from './support/wait';
@@ -58,7 +47,7 @@ describe('face-detect node (Node-RED runtime)', function () {
 
   it('adds msg.faces with boxes, landmarks and crops, keeping payload and event', async () => {
     await load();
-    const image = demoPhoto(1);
+    const image = images.demoPhoto(1);
     const event = { id: 'evt-1', trigger: 'test', startedAt: Date.now(), source: {} };
     const { port, msg } = await send({ payload: image, event });
     assert.equal(port, 'faces');
@@ -89,20 +78,20 @@ describe('face-detect node (Node-RED runtime)', function () {
     await load();
     const cases: Array<[string, unknown, string | number]> = [
       ['an empty Buffer', Buffer.alloc(0), 'not an image: the buffer is empty'],
-      ['a truncated JPEG', truncatedJpeg(), 'corrupt jpeg image: VipsJpeg: premature end of JPEG image'],
-      ['a text file', textFile(), 'not an image: 1080 bytes in no known image format'],
-      ['a PNG claiming 30000x30000', pngClaimingSize(30000, 30000), 'image is 30000x30000, over the 40 MP limit'],
+      ['a truncated JPEG', images.truncatedJpeg(), 'corrupt jpeg image: VipsJpeg: premature end of JPEG image'],
+      ['a text file', images.textFile(), 'not an image: 1080 bytes in no known image format'],
+      ['a PNG claiming 30000x30000', images.pngClaimingSize(30000, 30000), 'image is 30000x30000, over the 40 MP limit'],
       ['a string', 'hello', 'msg.payload must be an image Buffer (JPEG, PNG, WebP) or raw pixels {data, width, height, channels}, got a string'],
       ['a number', 42, 'got a number'],
       ['no payload', undefined, 'got a undefined'],
       ['an object', { url: 'http://camera/snapshot.jpg' }, 'got an object'],
       ['raw pixels of the wrong length', { data: new Uint8Array(10), width: 4, height: 4, channels: 3 }, 'raw image data has 10 bytes, expected 4x4x3 = 48'],
-      ['a 1x1 image', await onePixelPng(), 0],
-      ['a PNG with alpha', await pngWithAlpha(), 3],
-      ['a grayscale JPEG', await grayscaleJpeg(), 3],
-      ['a CMYK JPEG', await cmykJpeg(), 3],
-      ['a 16-bit PNG', await png16(), 3],
-      ['an EXIF-rotated JPEG', await exifRotatedJpeg(6), 3],
+      ['a 1x1 image', await images.onePixelPng(), 0],
+      ['a PNG with alpha', await images.pngWithAlpha(), 3],
+      ['a grayscale JPEG', await images.grayscaleJpeg(), 3],
+      ['a CMYK JPEG', await images.cmykJpeg(), 3],
+      ['a 16-bit PNG', await images.png16(), 3],
+      ['an EXIF-rotated JPEG', await images.exifRotatedJpeg(6), 3],
     ];
     for (const [label, payload, expected] of cases) {
       const { port, msg } = await send({ payload, label });
@@ -116,13 +105,13 @@ describe('face-detect node (Node-RED runtime)', function () {
         assert.ok(msg.error.message.includes(expected), `${label}: "${msg.error.message}" should say "${expected}"`);
       }
     }
-    const { port, msg } = await send({ payload: demoPhoto(1) });
+    const { port, msg } = await send({ payload: images.demoPhoto(1) });
     assert.deepEqual([port, msg.faces.length], ['faces', 3], 'still detecting after all of that');
   });
 
   it('closes within 15 s, even with frames still queued', async () => {
     await load();
-    for (let i = 0; i < 5; i++) helper.getNode('fd').receive({ payload: demoPhoto(1 + i) });
+    for (let i = 0; i < 5; i++) helper.getNode('fd').receive({ payload: images.demoPhoto(1 + i) });
     const started = Date.now();
     await helper.unload();
     assert.ok(Date.now() - started < 15_000);
@@ -164,19 +153,19 @@ describe('face-detect node (Node-RED runtime)', function () {
       });
     // A first deployment and a first photo start every library's own long-lived threads (libvips, V8 platform).
     await load();
-    await send({ payload: demoPhoto(1) });
+    await send({ payload: images.demoPhoto(1) });
     await helper.unload();
     await new Promise((resolve) => setTimeout(resolve, 300));
     const baseline = osThreadCount();
 
     await load();
-    await send({ payload: demoPhoto(1) });
+    await send({ payload: images.demoPhoto(1) });
     const deployed = osThreadCount();
     for (let i = 1; i <= 20; i++) {
       await helper.setFlows(flow.map((n) => (n.id === 'fd' ? { ...n, name: `redeploy ${i}` } : n)), 'full');
       await ready();
     }
-    const { port } = await send({ payload: demoPhoto(1) });
+    const { port } = await send({ payload: images.demoPhoto(1) });
     assert.equal(port, 'faces', 'the last deployment works');
     await waitUntil(() => osThreadCount() <= deployed, { timeout: 5000, interval: 50, message: () => `threads after 20 redeploys: ${osThreadCount()}, after the first: ${deployed}` });
     await helper.unload();

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { Matcher, attachMatcher, type Metric } from '../lib/match';
-import { openSqliteStore, type PersonLabel, type SqliteFaceStore } from '../lib/store';
-import { tempDir } from './support/temp';
+import { type PersonLabel, type SqliteFaceStore } from '../lib/store';
+import { scratchStore } from './support/scratch-store';
 
 function randomVector(dim: number, seed: { n: number }): Float32Array {
   // A small deterministic generator so failures reproduce.
@@ -95,18 +93,15 @@ describe('matcher', () => {
   });
 
   describe('attached to a SQLite store', () => {
-    let dir: string;
     let store: SqliteFaceStore;
     const seed = { n: 42 };
     const face = (v: Float32Array) => ({ model: 'faceapi-resnet128', embedding: v });
 
     beforeEach(() => {
-      dir = tempDir('porchlight-matcher-');
-      store = openSqliteStore(path.join(dir, 'db.sqlite'));
+      store = scratchStore('porchlight-matcher-').store;
     });
     afterEach(async () => {
       await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it('loads what is stored and follows enroll, rename, move, removeFace and forget at once', async () => {

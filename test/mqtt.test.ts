@@ -55,7 +55,6 @@ describe('MQTT: verdicts and events of each door through a real broker (aedes on
   });
   afterEach(async () => {
     await helper.unload();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
   after(async () => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import type { SqliteFaceStore } from '../lib/store';
 import { VisitorBook, type UnknownFace } from '../lib/visitors';
-import { tempDir } from './support/temp';
+import { scratchStore } from './support/scratch-store';
 
 /** A random unit vector, and one a small step away from it (the same stranger, another photo). */
 function strangerFaces(dim = 128): [UnknownFace, UnknownFace] {
@@ -25,17 +23,14 @@ function strangerFaces(dim = 128): [UnknownFace, UnknownFace] {
  * is listening, so a newcomer given the same person id never inherits it.
  */
 describe('named visitor link without a foreign key (SQLite face DB)', () => {
-  let dir: string;
   let store: SqliteFaceStore;
 
   before(() => {
-    dir = tempDir('porchlight-visitor-link-');
-    store = openSqliteStore(path.join(dir, 'porchlight.db'));
+    store = scratchStore('porchlight-visitor-link-').store;
   });
 
   after(async () => {
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   const visitorFaces = (visitorId: number) => (store.db.prepare('SELECT count(*) AS n FROM visitor_faces WHERE visitor_id = ?').get(visitorId) as { n: number }).n;

@@ -4,14 +4,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventRepository } from '../lib/eventlog/repository';
-import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import type { SqliteFaceStore } from '../lib/store';
 import { embedFaces } from '../lib/engine/client';
 import { selectBackend, type EngineSelection } from '../lib/engine/select';
 import { CLUSTER_TOLERANCE_SHARE, VisitorBook, unknownFacesOf, variedBestFaces, visitorsOf, type UnknownFace } from '../lib/visitors';
 import { WorkerPool } from '../lib/workers/pool';
 import { referenceModel } from './support/onnx-models';
 import { lfwDir, lfwPeople } from './support/paths';
-import { tempDir } from './support/temp';
+import { scratchStore } from './support/scratch-store';
 
 interface LfwFace {
   person: string;
@@ -103,7 +103,6 @@ const unknown = (f: LfwFace): UnknownFace => ({ model: f.model, embedding: Float
 describe('recurring visitors', function () {
   this.timeout(300_000);
   let lfw: { faces: LfwFace[]; selection: EngineSelection };
-  let dir: string;
   let store: SqliteFaceStore;
   let events: EventRepository;
   const HOUR = 3600_000;
@@ -113,14 +112,12 @@ describe('recurring visitors', function () {
   });
 
   beforeEach(() => {
-    dir = tempDir('porchlight-visitors-');
-    store = openSqliteStore(path.join(dir, 'porchlight.db'));
+    store = scratchStore('porchlight-visitors-').store;
     events = new EventRepository(store.db);
   });
 
   afterEach(async () => {
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   /** Each face is one unknown event, pressed `gapMs` after the one before. */

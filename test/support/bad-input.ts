@@ -19,21 +19,22 @@ export function zipArchive(): Buffer {
   const name = Buffer.from('readme.txt');
   const body = Buffer.from('not a picture\n');
   const crc = zlib.crc32(body);
+  // The local and the central header both hold the file's CRC, its sizes (stored: equal) and its name's length.
+  const describeFile = (header: Buffer, at: number) => {
+    header.writeUInt32LE(crc, at);
+    header.writeUInt32LE(body.length, at + 4);
+    header.writeUInt32LE(body.length, at + 8);
+    header.writeUInt16LE(name.length, at + 12);
+  };
   const local = Buffer.alloc(30);
   local.writeUInt32LE(0x04034b50, 0);
   local.writeUInt16LE(10, 4); // version needed
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(body.length, 18);
-  local.writeUInt32LE(body.length, 22);
-  local.writeUInt16LE(name.length, 26);
+  describeFile(local, 14);
   const central = Buffer.alloc(46);
   central.writeUInt32LE(0x02014b50, 0);
   central.writeUInt16LE(20, 4);
   central.writeUInt16LE(10, 6);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(body.length, 20);
-  central.writeUInt32LE(body.length, 24);
-  central.writeUInt16LE(name.length, 28);
+  describeFile(central, 16);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
   end.writeUInt16LE(1, 8);
