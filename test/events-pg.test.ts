@@ -5,12 +5,12 @@ import type pg from 'pg';
 import { EventLog } from '../lib/eventlog/event-log';
 import { EventOutbox, EventReplicator, PgEventLog } from '../lib/eventlog/replicate';
 import { newEventId } from '../lib/events/event-id';
-import { Backoff } from '../lib/process/backoff';
-import { openSqliteStore, type SqliteFaceStore } from '../lib/store';
+import { openSqliteStore } from '../lib/store';
 import { openPgPool } from '../lib/store/postgres/connection';
 import { runPgMigrations } from '../lib/store/postgres/migrations';
 import { lfwImage } from './support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from './support/postgres';
+import { closeDoor, openDoor, type Door } from './support/door';
 import { TcpProxy } from './support/tcp-proxy';
 import { tempDir } from './support/temp';
 import { waitUntil } from './support/wait';
@@ -18,38 +18,6 @@ import { waitUntil } from './support/wait';
 /** Where the face sits in LFW's deep-funneled 250x250 images. */
 const LFW_FACE = { x: 75, y: 70, width: 100, height: 120 };
 const people = ['Aaron_Eckhart', 'Aaron_Sorkin', 'Laura_Bush'];
-
-/** One door: its own SQLite log (the write path and the buffer) and a replicator into the shared log. */
-interface Door {
-  name: string;
-  dir: string;
-  store: SqliteFaceStore;
-  log: EventLog;
-  outbox: EventOutbox;
-  replicator: EventReplicator;
-  pool: pg.Pool;
-}
-
-async function openDoor(name: string, database: TestDatabase, options: { port?: number; maxBacklog?: number; batchSize?: number } = {}): Promise<Door> {
-  const dir = tempDir(`porchlight-door-${name}-`);
-  const store = openSqliteStore(path.join(dir, 'porchlight.db'));
-  const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: name });
-  const outbox = new EventOutbox(log.repository, log.snapshots, { maxBacklog: options.maxBacklog });
-  const pool = openPgPool({ ...database.config, port: options.port ?? database.config.port, connectTimeoutMs: 1_000 });
-  // Short retries and cool-off: an outage in a test lasts a second or two.
-  const replicator = new EventReplicator(outbox, new PgEventLog(pool), { pollMs: 100, batchSize: options.batchSize, backoff: new Backoff(100, 400), breaker: { coolOffMs: 400 } });
-  log.on('recorded', () => replicator.nudge());
-  replicator.start();
-  return { name, dir, store, log, outbox, replicator, pool };
-}
-
-async function closeDoor(door: Door): Promise<void> {
-  await door.replicator.stop();
-  await door.log.whenIdle();
-  await door.pool.end();
-  await door.store.close();
-  fs.rmSync(door.dir, { recursive: true, force: true });
-}
 
 /** A visit with a frame (a real LFW photo: snapshot and crop) and the verdict; returns the event id. */
 async function visit(door: Pick<Door, 'log'>, i: number, startedAt = Date.now()): Promise<string> {
@@ -110,8 +78,8 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
   }
 
   it('two doors write into one log: every event, tagged by door, with faces, crops and pictures; filters by door', async () => {
-    const front = await openDoor('front', database);
-    const garage = await openDoor('garage', database);
+    const front = await openDoor('front', database.config);
+    const garage = await openDoor('garage', database.config);
     doors.push(front, garage);
     const base = Date.now() - 60_000;
     const frontIds = [];
@@ -145,7 +113,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
   });
 
   it('changes and deletions follow: a later error, a removed snapshot, a deleted event; replaying them duplicates nothing', async () => {
-    const front = await openDoor('front', database);
+    const front = await openDoor('front', database.config);
     doors.push(front);
     const ids = [];
     for (let i = 0; i < 4; i++) ids.push(await visit(front, i));
@@ -188,7 +156,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
   });
 
   it('an event the shared log refuses for itself (a value out of its range) is set aside; the others of its batch and later ones go on', async () => {
-    const front = await openDoor('front', database);
+    const front = await openDoor('front', database.config);
     doors.push(front);
     const rejected: string[] = [];
     front.replicator.on('rejected', (id: string, err: Error) => rejected.push(`${id}: ${err.message}`));
@@ -211,8 +179,8 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
 
   it('the database unreachable during events: they are kept on disk, the state says offline, and all arrive once it is back, once each', async () => {
     await throughProxy(database, async (proxy) => {
-      const front = await openDoor('front', database, { port: proxy.port });
-      const garage = await openDoor('garage', database);
+      const front = await openDoor('front', database.config, { port: proxy.port });
+      const garage = await openDoor('garage', database.config);
       doors.push(front, garage);
       for (let i = 0; i < 3; i++) await visit(front, i);
       await front.replicator.flush();
@@ -245,7 +213,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
   it('the link cut in the middle of draining a 300-event backlog: the batch in flight is rolled back and sent again, nothing lost or doubled', async () => {
     await throughProxy(database, async (proxy) => {
       proxy.cut();
-      const front = await openDoor('front', database, { port: proxy.port, batchSize: 20 });
+      const front = await openDoor('front', database.config, { port: proxy.port, batchSize: 20 });
       doors.push(front);
       for (let i = 0; i < 300; i++) await visit(front, i, Date.now() - 300_000 + i);
       assert.equal(front.replicator.stats().backlog, 300);
@@ -269,7 +237,7 @@ describe('shared event log on PostgreSQL: doors replicate their SQLite logs (rea
   it('the backlog is bounded: beyond it the oldest events are kept and the newest counted as overflowed (still in the door\'s own log)', async () => {
     await throughProxy(database, async (proxy) => {
       proxy.cut();
-      const front = await openDoor('front', database, { port: proxy.port, maxBacklog: 10 });
+      const front = await openDoor('front', database.config, { port: proxy.port, maxBacklog: 10 });
       doors.push(front);
       const ids = [];
       for (let i = 0; i < 15; i++) ids.push(await visit(front, i, Date.now() - 60_000 + i * 100));

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import type pg from 'pg';
 import { isPorchlightError } from '../lib/errors';
-import { EventLog } from '../lib/eventlog/event-log';
-import { EventOutbox, EventReplicator, PgEventLog } from '../lib/eventlog/replicate';
+import { PgEventLog } from '../lib/eventlog/replicate';
 import { newEventId } from '../lib/events/event-id';
 import { attachMatcher } from '../lib/match';
-import { Backoff } from '../lib/process/backoff';
-import { openPostgresStore, openSqliteStore, type StoreHealth } from '../lib/store';
+import { openPostgresStore, type StoreHealth } from '../lib/store';
 import { openPgPool } from '../lib/store/postgres/connection';
 import { runPgMigrations } from '../lib/store/postgres/migrations';
+import { closeDoor, openDoor } from './support/door';
 import { PgServer, requirePgServerBinaries } from './support/pg-server';
 import { lfwImage } from './support/paths';
 import { randomFace } from './support/store-contract';
-import { tempDir } from './support/temp';
 import { waitUntil } from './support/wait';
 
 /**
@@ -45,17 +42,8 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
     const admin: pg.Pool = openPgPool(server.config);
     await runPgMigrations(admin);
     const shared = new PgEventLog(admin);
-    const dir = tempDir('porchlight-restart-');
-    const local = openSqliteStore(path.join(dir, 'porchlight.db'));
-    const log = new EventLog({ db: local.db, snapshotDir: path.join(dir, 'snapshots'), door: 'front' });
-    const pool = openPgPool({ ...server.config, connectTimeoutMs: 1_000 });
-    const replicator = new EventReplicator(new EventOutbox(log.repository, log.snapshots), new PgEventLog(pool), {
-      pollMs: 100,
-      backoff: new Backoff(100, 400), // the outage lasts seconds: retry often
-      breaker: { coolOffMs: 400 }, // and pause as briefly
-    });
-    log.on('recorded', () => replicator.nudge());
-    replicator.start();
+    const door = openDoor('front', server.config);
+    const { log, replicator } = door;
     const photo = fs.readFileSync(lfwImage('Laura_Bush', 1));
     let sequence = 0;
     /** One press: a frame with a face (snapshot and crop), then the verdict. */
@@ -105,12 +93,8 @@ describe('PostgreSQL stopped and restarted for real (a private server, pg_ctl st
       assert.ok(last.hasSnapshot);
       assert.equal(replicator.stats().overflowed, 0);
     } finally {
-      await replicator.stop();
-      await log.whenIdle();
-      await pool.end();
+      await closeDoor(door);
       await admin.end();
-      await local.close();
-      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

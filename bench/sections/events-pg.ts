@@ -11,27 +11,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { EventLog, EventOutbox, EventReplicator, PgEventLog, renderEventImages } from '../../lib/eventlog';
+import { renderEventImages } from '../../lib/eventlog';
 import { newEventId } from '../../lib/events';
-import { openPgPool, openSqliteStore, runPgMigrations } from '../../lib/store';
+import { runPgMigrations } from '../../lib/store';
 import { lfwImage } from '../../test/support/paths';
+import { closeDoor, openDoor } from '../../test/support/door';
 import { createTestDatabase } from '../../test/support/postgres';
 import { latency, postgresSection, type Measurement } from '../types';
 
 const PEOPLE = [{ personId: '1', name: 'Alice', list: 'known' }, { personId: '2', name: 'Bob', list: 'known' }];
 
 const section = postgresSection('events-pg', async ({ quick }) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-bench-events-pg-'));
   const database = await createTestDatabase('bench_events');
-  const pool = openPgPool(database.config);
-  const store = openSqliteStore(path.join(dir, 'porchlight.db'));
-  const eventLog = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots'), door: 'front' });
-  const outbox = new EventOutbox(eventLog.repository, eventLog.snapshots);
-  const shared = new PgEventLog(pool);
-  const replicator = new EventReplicator(outbox, shared);
+  // Not started: the replicator sends only when the timed flush() asks.
+  const door = openDoor('front', database.config, { start: false });
+  const { log: eventLog, outbox, replicator, pool } = door;
   const results: Measurement[] = [];
   try {
     await runPgMigrations(pool);
@@ -78,12 +73,8 @@ const section = postgresSection('events-pg', async ({ quick }) => {
     }
     results.push(latency('verdict committed locally -> event committed in PostgreSQL (one event per batch)', lags));
   } finally {
-    await replicator.stop();
-    await eventLog.whenIdle();
-    await store.close();
-    await pool.end();
+    await closeDoor(door);
     await database.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
   return results;
 });
