@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { DoorbellButton, type DoorbellMessage, type DoorbellSettings, watcherWords } from '../lib/gpio/doorbell';
-import type { StatusWords } from '../lib/events/status-words';
+import { MAX_STATUS, type StatusWords } from '../lib/events/status-words';
 import { waitUntil } from './support/wait';
 
 const SIMULATED: DoorbellSettings = {
@@ -93,7 +93,7 @@ describe('gpio: the status of a watched line', () => {
     assert.equal(watcherWords('stopped', '', 'gpiochip0/17'), undefined);
   });
 
-  it('a problem in its own words with the retry when they fit, else "button not working"', () => {
+  it('a problem in its own words with the retry when they fit, else "button failing"', () => {
     assert.deepEqual(watcherWords('restarting', 'gpiochip0 not found (retry in 2 s)', 'gpiochip0/17'), { tone: 'warn', text: 'gpiochip0 not found · retry 2 s', detail: 'gpiochip0 not found' });
     assert.deepEqual(watcherWords('error', 'gpiomon not installed: apt install gpiod (retry in 30 s)', 'gpiochip0/17'), {
       tone: 'error',
@@ -101,7 +101,11 @@ describe('gpio: the status of a watched line', () => {
       detail: 'gpiomon not installed: apt install gpiod',
     });
     const long = watcherWords('restarting', '/dev/gpiochip-with-a-very-long-device-name-here not found (retry in 1.5 s)', 'x/1');
-    assert.equal(long!.text, 'button not working · retry 1.5 s');
+    assert.equal(long!.text, 'button failing · retry 1.5 s');
+    // The longest retry the watcher's backoff reaches still fits a status whole.
+    const slowRetry = watcherWords('restarting', '/dev/gpiochip-with-a-very-long-device-name-here not found (retry in 12.5 s)', 'x/1');
+    assert.equal(slowRetry!.text, 'button failing · retry 12.5 s');
+    assert.ok(slowRetry!.text.length <= MAX_STATUS);
     assert.equal(watcherWords('error', 'gpiomon exited 1', 'x/1')!.text, 'gpiomon exited 1');
   });
 

@@ -59,8 +59,8 @@ describe('reliability: the GPIO chip disappearing while gpiomon runs', function 
       const first = await nextMessage<Record<string, any>>(helper.getNode('press'), 15_000);
       fs.rmSync(chip); // the chip goes away while gpiomon is still waiting on it
       // Each retry shows its status once; the same text again is the press's idle status coming back. The status is
-      // short ("button not working · retry 2 s": the test's chip path is too long for it); the sidebar says "not found".
-      const notFound = () => statuses.filter((s, i) => s.fill === 'red' && /^button not working · retry [\d.]+ s$/.test(s.text) && s.text !== statuses[i - 1]?.text);
+      // short ("button failing · retry 2 s": the test's chip path is too long for it); the sidebar says "not found".
+      const notFound = () => statuses.filter((s, i) => s.fill === 'red' && /^button failing · retry [\d.]+ s$/.test(s.text) && s.text !== statuses[i - 1]?.text);
       await waitUntil(() => notFound().length >= 3, { timeout: 20_000, interval: 50, message: () => `three "not found" retries: ${JSON.stringify(statuses)}` });
       const retries = notFound().map((s) => Number(/retry ([\d.]+) s/.exec(s.text)![1]));
       assert.deepEqual(retries.slice(0, 3), [1, 2, 4], `gpiomon's exit and two device checks, with doubling delays: ${JSON.stringify(statuses)}`);

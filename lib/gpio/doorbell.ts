@@ -39,8 +39,8 @@ export interface DoorbellOutputs {
 /**
  * The status for a gpiomon watcher's state: "watching gpiochip0/17"; for a
  * problem "gpiochip0 not found · retry 2 s", or "gpiomon not installed" when
- * the problem takes the room; a long device path gives way to "button not
- * working · retry 2 s". Undefined for a state that changes nothing shown.
+ * the problem takes the room; a long device path gives way to "button
+ * failing · retry 2 s". Undefined for a state that changes nothing shown.
  */
 export function watcherWords(state: WatcherState, detail: string, where: string): StatusWords | undefined {
   if (state === 'watching') return { tone: 'ready', text: `watching ${where}` };
@@ -50,7 +50,7 @@ export function watcherWords(state: WatcherState, detail: string, where: string)
   const suffix = retry ? ` · retry ${retry[1]} s` : '';
   const withRetry = conciseOr(problem, '', MAX_STATUS - suffix.length);
   const alone = conciseOr(problem, '');
-  const text = withRetry ? `${withRetry}${suffix}` : alone || `button not working${suffix}`;
+  const text = withRetry ? `${withRetry}${suffix}` : alone || `button failing${suffix}`;
   return { tone: state === 'error' ? 'error' : 'warn', text, detail: problem };
 }
 
