@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { newEventId } from '../lib/events/event-id';
 import { registerHealthCheck } from '../lib/metrics/health';
-import { openStore } from '../lib/store';
-import { acquireSharedStore } from '../lib/match/shared-store';
+import { openStore, type SqliteFaceStore } from '../lib/store';
+import { acquireSharedStore, sharedStoreUsers } from '../lib/match/shared-store';
+import type { DbConfigNode } from '../nodes/shared/db';
 import { embedFaces } from '../lib/engine/client';
 import { acquireSharedPool } from '../lib/workers/pool';
 import { truncatedJpeg } from './support/images';
 import { helper, nextMessage } from './support/node-red';
 import { lfwImage, nodeFile, repoRoot } from './support/paths';
 import { tempDir } from './support/temp';
+import { waitUntil } from './support/wait';
 
 const eventLog = require(nodeFile('event-log'));
 const porchlightDb = require(nodeFile('porchlight-db'));
@@ -420,6 +423,30 @@ describe('event-log node (Node-RED runtime)', function () {
     assert.equal(res.body.events[0].trigger, 'inject');
     assert.equal(res.body.events[0].status, 'created');
     assert.match(res.body.events[0].id, /^evt-\d+$/);
+  });
+
+  it('gives the database back when the log fails to open after registering with it', async () => {
+    // A file that once replicated to PostgreSQL (its outbox to clear, now on SQLite alone), written by another process when the log opens.
+    const file = path.join(dir, 'porchlight.db');
+    const store = (await openStore({ file })) as SqliteFaceStore;
+    store.db.prepare('INSERT INTO event_replication (id, enabled_at) VALUES (1, ?)').run(Date.now());
+    await store.close();
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await helper.load([porchlightDb, eventLog], [dbNode(), logNode(), ...helpers]);
+      const el = helper.getNode('el');
+      const errored = new Promise<string>((resolve) => el.on('call:error', (call: { args: [string] }) => resolve(String(call.args[0]))));
+      // The database opened for the log (the other process only writes), then clearing the outbox found it busy.
+      assert.match(await errored, /event log unavailable: .*locked/);
+      const config = helper.getNode('db') as unknown as DbConfigNode;
+      await waitUntil(() => config.database.userCount === 0, { message: () => `the event log deregistered (${config.database.userCount} users)` });
+      await helper.unload();
+      assert.equal(sharedStoreUsers({ file }), 0, 'the database is closed after the flow is unloaded');
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
   });
 
   it('closes within 15 s while an event is being written', async () => {

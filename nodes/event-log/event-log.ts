@@ -46,24 +46,30 @@ async function openLog(RED: NodeAPI, node: Node, config: DbConfigNode, def: Even
   const { file } = config.settings;
   const retention = retentionFromDef(def);
   const faceDb = await config.register(node);
-  const log = new EventLog({ db: faceDb.local, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
-  // The config node owns the replication into the shared log; this log registers with it.
-  const shared = await config.database.registerLog(node, log, { maxBacklog: numberSetting(def.maxBacklog, DEFAULTS.maxBacklog) });
-  cleanups.push(
-    watchSharedLog(node, shared),
-    registerEventReader(node.id, shared.reader),
-    watchStorage(file, () => storageUse(file, log, retention.snapshotBudgetBytes)),
-    registerHealthCheck(`database:${file}`, () => databaseHealth(file, log)),
-  );
-  tellLogEvents(node, log, closing);
-  // One JSON line per event transition and error on stdout, for log shippers (settings.js porchlight.jsonLog or PORCHLIGHT_JSON_LOG=1).
-  if (structuredLogEnabled(RED.settings as { porchlight?: { jsonLog?: unknown } })) cleanups.push(attachStructuredLog(log));
-  const forget = (personId: number) => log.forgetPerson(personId).catch((err: Error) => node.warn(`could not forget person ${personId} in the event log: ${err.message}`));
-  cleanups.push(faceDb.store.onChange((change) => change.type === 'person-removed' && forget(change.personId)));
-  cleanups.push(log.startRetention(numberSetting(def.sweepHours, DEFAULTS.sweepHours) * 3_600_000 || DEFAULTS.sweepHours * 3_600_000));
-  const events = log.repository.count();
-  node.status(readyStatus(`ready · ${events} ${events === 1 ? 'event' : 'events'}`));
-  return { log, shared };
+  // Registered from here on: a failure gives the database back (the close handler deregisters only an opened log), closing it with its last user.
+  try {
+    const log = new EventLog({ db: faceDb.local, snapshotDir: faceDb.snapshotDir, retention, door: def.door });
+    // The config node owns the replication into the shared log; this log registers with it.
+    const shared = await config.database.registerLog(node, log, { maxBacklog: numberSetting(def.maxBacklog, DEFAULTS.maxBacklog) });
+    cleanups.push(
+      watchSharedLog(node, shared),
+      registerEventReader(node.id, shared.reader),
+      watchStorage(file, () => storageUse(file, log, retention.snapshotBudgetBytes)),
+      registerHealthCheck(`database:${file}`, () => databaseHealth(file, log)),
+    );
+    tellLogEvents(node, log, closing);
+    // One JSON line per event transition and error on stdout, for log shippers (settings.js porchlight.jsonLog or PORCHLIGHT_JSON_LOG=1).
+    if (structuredLogEnabled(RED.settings as { porchlight?: { jsonLog?: unknown } })) cleanups.push(attachStructuredLog(log));
+    const forget = (personId: number) => log.forgetPerson(personId).catch((err: Error) => node.warn(`could not forget person ${personId} in the event log: ${err.message}`));
+    cleanups.push(faceDb.store.onChange((change) => change.type === 'person-removed' && forget(change.personId)));
+    cleanups.push(log.startRetention(numberSetting(def.sweepHours, DEFAULTS.sweepHours) * 3_600_000 || DEFAULTS.sweepHours * 3_600_000));
+    const events = log.repository.count();
+    node.status(readyStatus(`ready · ${events} ${events === 1 ? 'event' : 'events'}`));
+    return { log, shared };
+  } catch (err) {
+    await new Promise<void>((resolve) => config.deregister(node, resolve));
+    throw err;
+  }
 }
 
 /**
