@@ -165,6 +165,10 @@ describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
     assert.equal(nextDailyRun(new Date(2031, 0, 31, 2, 59, 59), { hour: 3, minute: 0 }).getTime(), new Date(2031, 0, 31, 3, 0).getTime());
     for (const bad of ['25:00', '3', '03:60', 'noon', '']) assert.throws(() => parseDailyTime(bad), /HH:MM/);
     assert.equal(parseBackupDef({ settings: { userDir: dir } } as never, { backupEnabled: false } as never), undefined);
+    // A flow that never said (saved before the setting existed): backups on, as the dialog's default, into <user dir>/porchlight/backups.
+    for (const unsaid of [{}, { backupEnabled: '' }]) {
+      assert.deepEqual(parseBackupDef({ settings: { userDir: dir } } as never, unsaid as never), { time: { hour: 3, minute: 0 }, keep: 7, folder: path.join(dir, 'porchlight', 'backups') });
+    }
   });
 
   it('a schedule stopped mid-run waits for the backup to end', async () => {

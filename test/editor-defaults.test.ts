@@ -59,6 +59,16 @@ function editorDefaults(html: string): Map<string, number | string | boolean> {
 /** Fields whose editor value is not a setting with a default (the node's output count). */
 const NOT_SETTINGS = new Set(['outputs']);
 
+/** The editors whose checkbox and select defaults are lib's too (the rest: numbers only, so far). */
+const CHOICES_IN_LIB = new Set(['porchlight-db']);
+
+/** The fields an editor file shows as a checkbox or a select. */
+function choiceFields(html: string): string[] {
+  const checkboxes = [...html.matchAll(/<input\b[^>]*type="checkbox"[^>]*>/g)].map((m) => /id="node-(?:config-)?input-(\w+)"/.exec(m[0])?.[1]);
+  const selects = [...html.matchAll(/<select\b[^>]*id="node-(?:config-)?input-(\w+)"/g)].map((m) => m[1]);
+  return [...checkboxes, ...selects].filter((field): field is string => !!field);
+}
+
 describe("the editor dialogs' default values are lib's (lib/settings NODE_DEFAULTS)", () => {
   const nodesDir = path.join(repoRoot, 'nodes');
   const folders = fs.readdirSync(nodesDir).filter((folder) => fs.existsSync(path.join(nodesDir, folder, `${folder}.html`)));
@@ -79,6 +89,18 @@ describe("the editor dialogs' default values are lib's (lib/settings NODE_DEFAUL
       for (const [field, value] of shown) {
         if (typeof value === 'number' && !NOT_SETTINGS.has(field) && !(field in lib)) problems.push(`${field}: the dialog's ${value} is not in lib's defaults`);
       }
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  for (const folder of [...CHOICES_IN_LIB]) {
+    it(`${folder}.html: each checkbox and select default is lib's`, () => {
+      const html = fs.readFileSync(path.join(nodesDir, folder, `${folder}.html`), 'utf8');
+      const shown = editorDefaults(html);
+      const lib: Record<string, unknown> = NODE_DEFAULTS[folder as keyof typeof NODE_DEFAULTS];
+      const fields = choiceFields(html);
+      assert.ok(fields.length >= 3, `checkboxes and selects found: ${fields.join(', ')}`);
+      const problems = fields.filter((field) => shown.has(field) && !(field in lib)).map((field) => `${field}: the dialog's ${JSON.stringify(shown.get(field))} is not in lib's defaults`);
       assert.deepEqual(problems, []);
     });
   }

@@ -75,7 +75,14 @@ export const NODE_DEFAULTS = {
     cooldown: DEFAULT_PRESS_OPTIONS.cooldownMs / 1000,
   },
   'porchlight-db': {
+    backend: 'sqlite',
+    pgHost: 'localhost',
     pgPort: DEFAULT_PG_PORT,
+    pgDatabase: 'porchlight',
+    pgUser: 'porchlight',
+    pgSsl: 'off',
+    // On for a flow that never said (one saved before the setting existed): the folder defaults to <user dir>/porchlight/backups.
+    backupEnabled: true,
     backupTime: '03:00',
     backupKeep: 7,
   },

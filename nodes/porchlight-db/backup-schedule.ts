@@ -15,7 +15,9 @@ export interface BackupSettings {
 
 /** Backup settings of a porchlight-db definition, or undefined when scheduled backups are off. Relative folders are in `<user dir>/porchlight/`. */
 export function parseBackupDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>): BackupSettings | undefined {
-  if (def.backupEnabled !== true && def.backupEnabled !== 'true') return undefined;
+  // Missing (a flow saved before the setting existed, or written by hand): the product's default.
+  const enabled = def.backupEnabled === undefined || def.backupEnabled === null || def.backupEnabled === '' ? NODE_DEFAULTS['porchlight-db'].backupEnabled : def.backupEnabled;
+  if (enabled !== true && enabled !== 'true') return undefined;
   const folder = typeof def.backupFolder === 'string' && def.backupFolder.trim() ? def.backupFolder.trim() : 'backups';
   return {
     time: parseDailyTime(typeof def.backupTime === 'string' && def.backupTime.trim() ? def.backupTime : NODE_DEFAULTS['porchlight-db'].backupTime),

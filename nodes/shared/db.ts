@@ -62,20 +62,21 @@ export function userDir(RED: NodeAPI): string {
 export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>, credentials: { password?: string } = {}): DbSettings {
   const base = path.join(userDir(RED), 'porchlight');
   const given = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
+  const defaults = NODE_DEFAULTS['porchlight-db'];
   const settings: DbSettings = {
-    backend: def.backend === 'postgres' ? 'postgres' : 'sqlite',
+    backend: (given(def.backend) ?? defaults.backend) === 'postgres' ? 'postgres' : 'sqlite',
     file: path.resolve(base, given(def.file) ?? 'porchlight.db'),
     snapshotDir: path.resolve(base, given(def.snapshotDir) ?? 'snapshots'),
   };
   if (settings.backend === 'postgres') {
-    const ssl = given(def.pgSsl) ?? 'off';
+    const ssl = given(def.pgSsl) ?? defaults.pgSsl;
     settings.postgres = {
-      host: given(def.pgHost) ?? 'localhost',
-      port: numberSetting(def.pgPort, NODE_DEFAULTS['porchlight-db'].pgPort),
-      database: given(def.pgDatabase) ?? 'porchlight',
-      user: given(def.pgUser) ?? 'porchlight',
+      host: given(def.pgHost) ?? defaults.pgHost,
+      port: numberSetting(def.pgPort, defaults.pgPort),
+      database: given(def.pgDatabase) ?? defaults.pgDatabase,
+      user: given(def.pgUser) ?? defaults.pgUser,
       password: credentials.password || undefined,
-      ssl: (PG_SSL_MODES as readonly string[]).includes(ssl) ? (ssl as PgSslMode) : 'off',
+      ssl: (PG_SSL_MODES as readonly string[]).includes(ssl) ? (ssl as PgSslMode) : defaults.pgSsl,
       sslCa: given(def.pgCa),
       applicationName: `porchlight ${def.name || def.id}`.slice(0, 63),
     };
