@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { waitFor } from '../scripts/demo-server';
+import { waitUntil } from '../test/support/wait';
 import type { SceneKey } from '../scripts/demo-media';
 
 /** The demo doorbell's cool-down: presses closer than this join one event. */
@@ -30,14 +30,12 @@ export async function ringDemo<T extends { status: string }>(call: DemoCall, vis
   await new Promise((resolve) => setTimeout(resolve, DEMO_COOLDOWN_MS));
   const pressedAt = performance.now();
   const { event } = await call('POST', 'porchlight/doorbell/pl_doorbell/press');
-  const stored = await waitFor(
-    `a verdict for ${event.id}`,
+  const stored = await waitUntil(
     async () => {
       const got: T = await call('GET', `porchlight/events/${event.id}`);
       return got.status === 'completed' || got.status === 'failed' ? got : undefined;
     },
-    timeoutMs,
-    10,
+    { timeout: timeoutMs, interval: 10, message: `a verdict for ${event.id}` },
   );
   return { stored, seen: performance.now() - pressedAt };
 }

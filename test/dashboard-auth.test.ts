@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { startDemo, waitFor, type DemoServer } from '../scripts/demo-server';
+import { startDemo, type DemoServer } from '../scripts/demo-server';
 import { lfwImage } from './support/paths';
+import { waitUntil } from './support/wait';
 import {
   PASSWORD,
   adminAuthSettingsJs,
@@ -43,15 +44,14 @@ function hostileMessages(alice: Person, mallory: Person): Array<[string, string,
 
 /** Resolves once everything the client emitted has left it (the polling transport's buffer is empty). */
 async function flushed(client: BareSocket): Promise<void> {
-  await waitFor('the socket to send its messages', async () => ((client.socket as unknown as { sendBuffer: unknown[] }).sendBuffer.length === 0 ? true : undefined), 10_000, 20);
+  await waitUntil(() => (client.socket as unknown as { sendBuffer: unknown[] }).sendBuffer.length === 0, { timeout: 10_000, message: 'the socket to send its messages' });
   // Nothing to observe for a dropped message: give the server the time a face-db round trip takes here.
   await new Promise((resolve) => setTimeout(resolve, 1_500));
 }
 
 /** The people page's answer carrying `marker` in msg.dashboard (face-db's result, or its error through the Catch node). */
 function answer(client: BareSocket, marker: string, timeoutMs = 60_000): Promise<{ ok: boolean; message: string }> {
-  return waitFor(
-    `the face DB's answer to ${marker}`,
+  return waitUntil(
     async () => {
       for (const { event, args } of client.received) {
         const msg = args[0] as { topic?: string; dashboard?: { marker?: string; ok: boolean; message: string } } | undefined;
@@ -59,8 +59,7 @@ function answer(client: BareSocket, marker: string, timeoutMs = 60_000): Promise
       }
       return undefined;
     },
-    timeoutMs,
-    50,
+    { timeout: timeoutMs, interval: 50, message: `the face DB's answer to ${marker}` },
   );
 }
 
@@ -135,7 +134,7 @@ describe('who may use the dashboard (the demo with a settings.js)', function () 
       const events = await eventCount(demo, admin);
       const viewer = open({ cookie: await sessionCookie(demo.baseUrl, (await login(demo.baseUrl, 'viewer')).token) });
       assert.equal(await viewer.outcome, 'connected');
-      await waitFor('the dashboard configuration', async () => (viewer.received.some((r) => r.event === 'ui-config') ? true : undefined), 20_000);
+      await waitUntil(() => viewer.received.some((r) => r.event === 'ui-config'), { timeout: 20_000, message: 'the dashboard configuration' });
       for (const [event, widget, msg] of hostileMessages(alice, mallory)) viewer.socket.emit(event, widget, msg);
       await flushed(viewer);
       assert.deepEqual(await faceDbState(demo.baseUrl, admin), before);

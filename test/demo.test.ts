@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { startDemo, waitFor, type DemoServer } from '../scripts/demo-server';
+import { startDemo, type DemoServer } from '../scripts/demo-server';
+import { waitUntil } from './support/wait';
 
 /** What the demo's pipeline must conclude for each visitor it can put in front of its camera. */
 const EXPECTED = [
@@ -52,14 +53,12 @@ describe('the demo (npm start): simulated doorbell and camera, enrolled cast', f
     const pressedAt = Date.now();
     lastPressAt = pressedAt;
     const { event } = await api('POST', 'porchlight/doorbell/pl_doorbell/press');
-    const stored = await waitFor(
-      `a verdict for event ${event.id}`,
+    const stored = await waitUntil(
       async () => {
         const got: StoredEvent = await api('GET', `porchlight/events/${event.id}`).catch(() => undefined);
         return got && (got.status === 'completed' || got.status === 'failed') ? got : undefined;
       },
-      30_000,
-      50,
+      { timeout: 30_000, interval: 50, message: `a verdict for event ${event.id}` },
     );
     return { event: stored, pressToVerdictMs: Date.now() - pressedAt };
   }
