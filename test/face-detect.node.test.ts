@@ -63,6 +63,23 @@ describe('face-detect node (Node-RED runtime)', function () {
     assert.equal(msg.detection.width, 1920);
   });
 
+  it("a flow that never set crops, landmarks or the crop size gets the dialog's defaults (both on); an explicit false turns crops off", async () => {
+    const fd = flow.find((n) => n.id === 'fd')!;
+    const { crops: _crops, cropSize: _cropSize, ...unsaid } = fd;
+    await helper.load([engine, faceDetect], flow.map((n) => (n.id === 'fd' ? unsaid : n)));
+    const said = await send({ payload: images.demoPhoto(1) });
+    assert.equal(said.port, 'faces');
+    for (const face of said.msg.faces) {
+      assert.equal(face.landmarks.length, 68);
+      assert.ok(Buffer.isBuffer(face.crop) && face.crop[0] === 0xff && face.crop[1] === 0xd8, 'crop is a JPEG');
+    }
+    await helper.unload();
+    await helper.load([engine, faceDetect], flow.map((n) => (n.id === 'fd' ? { ...unsaid, crops: false } : n)));
+    const off = await send({ payload: images.demoPhoto(1) });
+    assert.equal(off.port, 'faces');
+    assert.ok(off.msg.faces.every((face: Record<string, unknown>) => face.crop === undefined), 'no crops when the box is unticked');
+  });
+
   it('sends a frame without faces to the second output', async () => {
     await load();
     const sharp = require('sharp');

@@ -10,6 +10,7 @@ import type { FrameSource, SourceState } from './source';
 
 /** Where a frame-buffer's frames come from: messages, or one of the camera kinds. */
 export type SourceKind = 'msg' | 'mjpeg' | 'snapshot' | 'ffmpeg' | 'rpicam';
+export const SOURCE_KINDS: readonly SourceKind[] = ['msg', 'mjpeg', 'snapshot', 'ffmpeg', 'rpicam'];
 
 /** A camera's settings, read from the edit dialog (numbers with their defaults applied). */
 export interface CameraSettings {

@@ -7,5 +7,5 @@ export { MultipartJpegParser } from './multipart';
 export { DEFAULT_RPICAM_SIZE, ffmpegSource, rpicamSource } from './process-source';
 export { SnapshotSource } from './snapshot-source';
 export type { FrameSource, SourceState } from './source';
-export { type CameraHealth, type CameraSettings, CameraWatch, createFrameSource, fedByMessages, openCamera, type SourceKind } from './camera';
+export { type CameraHealth, type CameraSettings, CameraWatch, createFrameSource, fedByMessages, openCamera, SOURCE_KINDS, type SourceKind } from './camera';
 export { EventFrames, type EventFramesOptions, type FrameBufferInput, frameIn, type FrameInfo, MAX_CONCURRENT_BURSTS } from './event-frames';

@@ -12,6 +12,9 @@ import { modelIdOf } from '../vision/onnx/recognizer';
 export type BackendChoice = 'auto' | Backend;
 
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tfjs', 'onnx'];
+/** How a detector model file is read (see EngineModels.detectorKind). */
+export type DetectorKind = 'yunet' | 'ultraface' | 'faceapi';
+export const DETECTOR_KINDS: readonly DetectorKind[] = ['yunet', 'ultraface', 'faceapi'];
 
 export interface EngineModels {
   /** A YuNet / UltraFace model file; default: the YuNet bundled in the package (else the installed pack's). */
@@ -21,7 +24,7 @@ export interface EngineModels {
    * `faceapi` picks face-api's own networks (SSD MobileNet + ResNet-128) on
    * ONNX instead, with the same embeddings as on tfjs.
    */
-  detectorKind?: 'yunet' | 'ultraface' | 'faceapi';
+  detectorKind?: DetectorKind;
   /** A 112x112 5-point recognizer model file; default: the MobileFaceNet bundled in the package (else the installed pack's). */
   recognizerModel?: string;
   /** Node-RED's user dir, where packs are installed and built graphs cached. */

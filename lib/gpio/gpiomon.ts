@@ -15,6 +15,7 @@ import { PorchlightError } from '../errors';
 export type GpiomonDialect = 1 | 2;
 
 export type Bias = 'as-is' | 'pull-up' | 'pull-down' | 'disable';
+export const BIASES: readonly Bias[] = ['as-is', 'pull-up', 'pull-down', 'disable'];
 
 export interface LineConfig {
   /** `gpiochip0`, `0`, a path such as `/dev/gpiochip4`, or a chip label. */

@@ -31,6 +31,10 @@ export const NODE_DEFAULTS = {
     maxFaces: DEFAULT_DETECT_OPTIONS.maxFaces,
     cropSize: FACE_CROP_SIZE,
     queuePolicy: 'drop-oldest',
+    // The engine's choice: the fastest pipeline that passed its self-test.
+    detector: 'engine',
+    landmarks: true,
+    crops: true,
   },
   'face-recognize': {
     strangers: String(DEFAULT_STRANGERS_ONE_IN),
@@ -40,9 +44,13 @@ export const NODE_DEFAULTS = {
     certainty: DEFAULT_BURST.certainty,
     minQuality: DEFAULT_BURST.minQuality,
     queuePolicy: 'wait',
+    atOnce: DEFAULT_BURST.atOnce,
+    flip: true,
+    perFrame: false,
   },
   'face-db': {
     minQuality: MIN_ENROLL_QUALITY,
+    action: 'list',
   },
   'event-log': {
     maxBacklog: DEFAULT_MAX_BACKLOG,
@@ -53,6 +61,7 @@ export const NODE_DEFAULTS = {
     keepOtherDays: days.other,
     snapshotBudgetMb: DEFAULT_RETENTION.snapshotBudgetBytes / MB,
     sweepHours: 1,
+    privacy: DEFAULT_RETENTION.privacy,
   },
   'frame-buffer': {
     snapshotInterval: 500,
@@ -66,6 +75,8 @@ export const NODE_DEFAULTS = {
     burstInterval: DEFAULT_BURST_OPTIONS.intervalMs,
     staleAfter: DEFAULT_STALE_AFTER_MS / 1000,
     liveTimeout: 10,
+    source: 'msg',
+    output: 'each',
   },
   'gpio-doorbell': {
     line: 17,
@@ -73,6 +84,9 @@ export const NODE_DEFAULTS = {
     minPress: DEFAULT_PRESS_OPTIONS.minPressMs,
     longPress: DEFAULT_PRESS_OPTIONS.longPressMs,
     cooldown: DEFAULT_PRESS_OPTIONS.cooldownMs / 1000,
+    backend: 'simulated',
+    bias: 'pull-up',
+    activeLow: true,
   },
   'porchlight-db': {
     backend: 'sqlite',
@@ -91,6 +105,8 @@ export const NODE_DEFAULTS = {
     maxQueue: DEFAULT_MAX_QUEUE,
     taskTimeout: DEFAULT_TASK_TIMEOUT_MS / 1000,
     maxMegapixels: DEFAULT_MAX_PIXELS / 1e6,
+    backend: 'auto',
+    detectorKind: 'yunet',
   },
 } as const;
 

@@ -13,6 +13,7 @@ require('sharp');
 
 /** What happens to a new task when the queue is full. */
 export type QueuePolicy = 'drop-oldest' | 'reject' | 'wait';
+export const QUEUE_POLICIES: readonly QueuePolicy[] = ['drop-oldest', 'reject', 'wait'];
 
 /**
  * Which queue a task waits in. `doorbell`: a press's frames (face-detect,

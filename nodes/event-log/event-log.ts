@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { closeLog, databaseHealth, DEFAULT_RETENTION, EventLog, handleLogMessage, type RetentionPolicy, type SharedLog, storageUse } from '../../lib/eventlog';
 import { attachStructuredLog, structuredLogEnabled } from '../../lib/logging';
 import { registerHealthCheck, watchStorage } from '../../lib/metrics';
-import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
+import { flagSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { registerAdminHttp, registerEventReader } from '../admin-http';
 import { dbConfig, type DbConfigNode, explainReadOnly } from '../shared/db';
 import { busyStatus, errorStatus, fail, readyStatus, showStatus, warnStatus } from '../shared/status';
@@ -36,7 +36,7 @@ function retentionFromDef(def: EventLogDef): RetentionPolicy {
       other: numberSetting(def.keepOtherDays, DEFAULTS.keepOtherDays),
     },
     snapshotBudgetBytes: numberSetting(def.snapshotBudgetMb, DEFAULTS.snapshotBudgetMb) * 2 ** 20,
-    privacy: def.privacy === true,
+    privacy: flagSetting(def.privacy, DEFAULTS.privacy),
     unfinishedAfterMs: DEFAULT_RETENTION.unfinishedAfterMs,
   };
 }

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
+import { choiceSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { embedRequestFor } from '../../lib/engine';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { useEngine } from '../shared/engine';
@@ -58,7 +58,7 @@ export = function register(RED: NodeAPI): void {
     this.on('input', (msg: NodeMessageInFlow, send, done) => {
       queue = queue.then(async () => {
         const message = msg as NodeMessageInFlow & FaceDbMessage;
-        const actionName = typeof message.action === 'string' && message.action ? message.action : def.action || 'list';
+        const actionName = typeof message.action === 'string' && message.action ? message.action : choiceSetting(def.action, NODE_DEFAULTS['face-db'].action);
         const action = Object.hasOwn(ACTIONS, actionName) ? ACTIONS[actionName] : undefined;
         try {
           if (!action) throw new PorchlightError('BAD_INPUT', `unknown msg.action ${JSON.stringify(actionName)}; one of ${Object.keys(ACTIONS).join(', ')}`);

@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { ensureEvent } from '../../lib/events';
-import { detectedWords, detectFaces, detectionMessage, type DetectorChoice, type DetectRequest, type QueuePolicy, warmUpImage, warmUpWords, type WorkerPool } from '../../lib/engine';
+import { detectedWords, detectFaces, detectionMessage, type DetectorChoice, type DetectRequest, QUEUE_POLICIES, type QueuePolicy, warmUpImage, warmUpWords, type WorkerPool } from '../../lib/engine';
 import { ENGINE_CHOICE, useEngine } from '../shared/engine';
 import { busyStatus, errorStatus, fail, showStatus, toneStatus } from '../shared/status';
-import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
+import { choiceSetting, flagSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { type ModelWatch, watchModels } from '../shared/model-health';
 import { registerAdminHttp } from '../admin-http';
 
@@ -28,11 +28,11 @@ function requestSettings(def: FaceDetectDef, maxPixels: number): Omit<DetectRequ
       minConfidence: numberSetting(def.minConfidence, DEFAULTS.minConfidence),
       minFaceSize: numberSetting(def.minFaceSize, DEFAULTS.minFaceSize),
       maxFaces: numberSetting(def.maxFaces, DEFAULTS.maxFaces),
-      landmarks: def.landmarks !== false,
+      landmarks: flagSetting(def.landmarks, DEFAULTS.landmarks),
     },
-    cropSize: def.crops ? numberSetting(def.cropSize, DEFAULTS.cropSize) : 0,
+    cropSize: flagSetting(def.crops, DEFAULTS.crops) ? numberSetting(def.cropSize, DEFAULTS.cropSize) : 0,
     maxPixels,
-    policy: def.queuePolicy ?? DEFAULTS.queuePolicy,
+    policy: choiceSetting(def.queuePolicy, DEFAULTS.queuePolicy, QUEUE_POLICIES),
     lane: 'doorbell',
   };
 }
@@ -69,7 +69,8 @@ export = function register(RED: NodeAPI): void {
     const pool = engine.pool();
     // "engine" (the default) follows the engine's choice, the fastest pipeline
     // that passed its self-test; a named detector pins face-api's tfjs one.
-    const choice: Promise<DetectorChoice> = !def.detector || def.detector === ENGINE_CHOICE ? engine.selection() : Promise.resolve({ detector: def.detector, detectorConfig: {} });
+    const detector = choiceSetting(def.detector, DEFAULTS.detector);
+    const choice: Promise<DetectorChoice> = detector === ENGINE_CHOICE ? engine.selection() : Promise.resolve({ detector, detectorConfig: {} });
     choice.catch(() => undefined);
     const settings = requestSettings(def, engine.settings.maxPixels);
     const requestFor = async (): Promise<DetectRequest> => {

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
-import { DEFAULT_BURST, DEFAULT_DECISION, DoorRecognizer, type FrameMessage, type MessageVerdict, parseStrangersOneIn, type RecognizeSettings } from '../../lib/recognize';
-import { NODE_DEFAULTS, numberSetting, readNumber } from '../../lib/settings';
-import type { QueuePolicy } from '../../lib/engine';
+import { DEFAULT_BURST, DoorRecognizer, type FrameMessage, type MessageVerdict, parseStrangersOneIn, type RecognizeSettings } from '../../lib/recognize';
+import { choiceSetting, flagSetting, NODE_DEFAULTS, numberSetting, readNumber } from '../../lib/settings';
+import { QUEUE_POLICIES, type QueuePolicy } from '../../lib/engine';
 import { fileVisitors, visitorsOf } from '../../lib/visitors';
 import { leaseFaceDb, type FaceDb } from '../shared/db';
 import { useEngine } from '../shared/engine';
@@ -28,22 +28,24 @@ interface FaceRecognizeDef extends NodeDef {
   queuePolicy?: QueuePolicy;
 }
 
+const DEFAULTS = NODE_DEFAULTS['face-recognize'];
+
 /** The dialog's settings, blanks and nonsense replaced by the defaults. */
 function settingsOf(def: FaceRecognizeDef, maxPixels: number | undefined): RecognizeSettings {
   return {
     tolerance: { strangersOneIn: parseStrangersOneIn(def.strangers), rawTolerance: readNumber(def.tolerance) ?? NaN },
-    margin: numberSetting(def.margin, DEFAULT_DECISION.margin),
+    margin: numberSetting(def.margin, DEFAULTS.margin),
     burst: {
       ...DEFAULT_BURST,
-      maxFrames: Math.floor(numberSetting(def.burstFrames, DEFAULT_BURST.maxFrames, 1)),
-      windowMs: numberSetting(def.burstMs, DEFAULT_BURST.windowMs),
-      certainty: numberSetting(def.certainty, DEFAULT_BURST.certainty),
-      minQuality: numberSetting(def.minQuality, DEFAULT_BURST.minQuality),
-      atOnce: def.atOnce !== false,
+      maxFrames: Math.floor(numberSetting(def.burstFrames, DEFAULTS.burstFrames, 1)),
+      windowMs: numberSetting(def.burstMs, DEFAULTS.burstMs),
+      certainty: numberSetting(def.certainty, DEFAULTS.certainty),
+      minQuality: numberSetting(def.minQuality, DEFAULTS.minQuality),
+      atOnce: flagSetting(def.atOnce, DEFAULTS.atOnce),
     },
-    perFrame: def.perFrame === true,
-    flip: def.flip !== false,
-    policy: def.queuePolicy ?? NODE_DEFAULTS['face-recognize'].queuePolicy,
+    perFrame: flagSetting(def.perFrame, DEFAULTS.perFrame),
+    flip: flagSetting(def.flip, DEFAULTS.flip),
+    policy: choiceSetting(def.queuePolicy, DEFAULTS.queuePolicy, QUEUE_POLICIES),
     maxPixels,
   };
 }

@@ -1,8 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { type BurstOptions, type CameraSettings, EventFrames, fedByMessages, frameIn, FrameRing, openCamera, type SourceKind } from '../../lib/camera';
+import { type BurstOptions, type CameraSettings, EventFrames, fedByMessages, frameIn, FrameRing, openCamera, SOURCE_KINDS, type SourceKind } from '../../lib/camera';
 import { registerHealthCheck } from '../../lib/metrics';
 import { fail, toneStatus } from '../shared/status';
-import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
+import { choiceSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { registerAdminHttp, registerCamera } from '../admin-http';
 
 interface FrameBufferDef extends NodeDef {
@@ -31,10 +31,15 @@ interface Credentials {
 
 const DEFAULTS = NODE_DEFAULTS['frame-buffer'];
 
+/** Where the frames come from: the dialog's choice, or frames as messages (the default) when unset or unknown. */
+function sourceOf(def: FrameBufferDef): SourceKind {
+  return choiceSetting<SourceKind>(def.source, DEFAULTS.source, SOURCE_KINDS);
+}
+
 /** The camera's settings from the edit dialog (its stale time is the node's, shared with the status). */
 function cameraSettings(def: FrameBufferDef, credentials: Credentials): Omit<CameraSettings, 'staleAfterMs'> {
   return {
-    kind: def.source,
+    kind: sourceOf(def),
     url: def.url,
     input: def.input,
     credentials,
@@ -69,7 +74,7 @@ export = function register(RED: NodeAPI): void {
     const staleAfterMs = numberSetting(def.staleAfter, DEFAULTS.staleAfter, 0.5) * 1000;
     // The live view on the admin API (`/porchlight/camera/<id>/latest.jpg`, `stream.mjpeg`).
     const stopLiveView = registerCamera(this.id, ring, { writeTimeoutMs: numberSetting(def.liveTimeout, DEFAULTS.liveTimeout, 0.5) * 1000 });
-    const fromMessages = fedByMessages(def.source);
+    const fromMessages = fedByMessages(sourceOf(def));
     const { camera, problem } = openCamera(ring, { ...cameraSettings(def, this.credentials ?? {}), fromMessages, staleAfterMs });
     if (problem) this.warn(problem);
     // Status: frame rate over the last second, staleness, source errors; its details in /porchlight/health.
@@ -79,7 +84,7 @@ export = function register(RED: NodeAPI): void {
     const unregisterHealth = registerHealthCheck(`camera:${this.id}`, () => camera.health());
     camera.start({ log: (line) => this.log(line), debug: (line) => this.debug(line), failed: showStatus });
 
-    const events = new EventFrames(ring, { burst: burstSettings(def), oneMessage: def.output === 'single', node: this.id, whyNoFrames: () => camera.whyNoFrames() });
+    const events = new EventFrames(ring, { burst: burstSettings(def), oneMessage: choiceSetting(def.output, DEFAULTS.output, ['each', 'single']) === 'single', node: this.id, whyNoFrames: () => camera.whyNoFrames() });
 
     // A JPEG Buffer is a frame (message camera); anything else triggers (lib/camera frameIn).
     this.on('input', (msg: NodeMessageInFlow, send, done) => {

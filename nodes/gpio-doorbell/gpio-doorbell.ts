@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { type Bias, DEFAULT_PRESS_OPTIONS, DoorbellButton, type DoorbellSettings } from '../../lib/gpio';
+import { type Bias, BIASES, DEFAULT_PRESS_OPTIONS, DoorbellButton, type DoorbellSettings } from '../../lib/gpio';
 import { toneStatus } from '../shared/status';
-import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
+import { choiceSetting, flagSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { registerAdminHttp, registerDoorbell } from '../admin-http';
 
 interface GpioDoorbellDef extends NodeDef {
@@ -25,15 +25,17 @@ function holdFrom(value: unknown): number {
   return Math.min(MAX_SIMULATED_HOLD_MS, numberSetting(value, DEFAULT_SIMULATED_HOLD_MS));
 }
 
+const DEFAULTS = NODE_DEFAULTS['gpio-doorbell'];
+
 function buttonSettings(def: GpioDoorbellDef, node: string): DoorbellSettings {
   return {
     node,
     door: (def.door || def.name || '').trim() || null,
-    simulated: def.backend !== 'gpiod',
+    simulated: choiceSetting(def.backend, DEFAULTS.backend, ['simulated', 'gpiod']) !== 'gpiod',
     chip: String(def.chip || 'gpiochip0'),
-    line: Math.round(numberSetting(def.line, NODE_DEFAULTS['gpio-doorbell'].line)),
-    bias: def.bias ?? 'pull-up',
-    activeLow: def.activeLow !== false,
+    line: Math.round(numberSetting(def.line, DEFAULTS.line)),
+    bias: choiceSetting<Bias>(def.bias, DEFAULTS.bias, BIASES),
+    activeLow: flagSetting(def.activeLow, DEFAULTS.activeLow),
     press: {
       debounceMs: numberSetting(def.debounce, DEFAULT_PRESS_OPTIONS.debounceMs),
       minPressMs: numberSetting(def.minPress, DEFAULT_PRESS_OPTIONS.minPressMs),

@@ -3,7 +3,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { backupDatabase, DailySchedule, parseDailyTime, type BackupResult } from '../../lib/backup';
 import { registerHealthCheck, watchBackups } from '../../lib/metrics';
 import { userDir, type DbUser, type PorchlightDb } from '../shared/db';
-import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
+import { flagSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 
 /** The backup part of the porchlight-db dialog. */
 export interface BackupSettings {
@@ -16,8 +16,7 @@ export interface BackupSettings {
 /** Backup settings of a porchlight-db definition, or undefined when scheduled backups are off. Relative folders are in `<user dir>/porchlight/`. */
 export function parseBackupDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>): BackupSettings | undefined {
   // Missing (a flow saved before the setting existed, or written by hand): the product's default.
-  const enabled = def.backupEnabled === undefined || def.backupEnabled === null || def.backupEnabled === '' ? NODE_DEFAULTS['porchlight-db'].backupEnabled : def.backupEnabled;
-  if (enabled !== true && enabled !== 'true') return undefined;
+  if (!flagSetting(def.backupEnabled, NODE_DEFAULTS['porchlight-db'].backupEnabled)) return undefined;
   const folder = typeof def.backupFolder === 'string' && def.backupFolder.trim() ? def.backupFolder.trim() : 'backups';
   return {
     time: parseDailyTime(typeof def.backupTime === 'string' && def.backupTime.trim() ? def.backupTime : NODE_DEFAULTS['porchlight-db'].backupTime),

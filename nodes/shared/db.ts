@@ -7,7 +7,7 @@ import { Registrations } from '../../lib/process';
 import { type EventLog, joinSharedLog, type SharedLog } from '../../lib/eventlog';
 import { acquireSharedStore, type Matcher, type StoreLease } from '../../lib/match';
 import { type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
-import { NODE_DEFAULTS, numberSetting } from '../../lib/settings';
+import { choiceSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { errorStatus, readyStatus, showStatus, tellConflict } from './status';
 
 /** What the `porchlight-db` config node holds. */
@@ -64,19 +64,18 @@ export function parseDbDef(RED: NodeAPI, def: NodeDef & Record<string, unknown>,
   const given = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
   const defaults = NODE_DEFAULTS['porchlight-db'];
   const settings: DbSettings = {
-    backend: (given(def.backend) ?? defaults.backend) === 'postgres' ? 'postgres' : 'sqlite',
+    backend: choiceSetting<NonNullable<DbSettings['backend']>>(def.backend, defaults.backend, ['sqlite', 'postgres']),
     file: path.resolve(base, given(def.file) ?? 'porchlight.db'),
     snapshotDir: path.resolve(base, given(def.snapshotDir) ?? 'snapshots'),
   };
   if (settings.backend === 'postgres') {
-    const ssl = given(def.pgSsl) ?? defaults.pgSsl;
     settings.postgres = {
       host: given(def.pgHost) ?? defaults.pgHost,
       port: numberSetting(def.pgPort, defaults.pgPort),
       database: given(def.pgDatabase) ?? defaults.pgDatabase,
       user: given(def.pgUser) ?? defaults.pgUser,
       password: credentials.password || undefined,
-      ssl: (PG_SSL_MODES as readonly string[]).includes(ssl) ? (ssl as PgSslMode) : defaults.pgSsl,
+      ssl: choiceSetting<PgSslMode>(def.pgSsl, defaults.pgSsl, PG_SSL_MODES),
       sslCa: given(def.pgCa),
       applicationName: `porchlight ${def.name || def.id}`.slice(0, 63),
     };

@@ -3,7 +3,8 @@ import { PorchlightError } from '../../lib/errors';
 import { Registrations } from '../../lib/process';
 import { DEFAULT_MAX_PIXELS } from '../../lib/image';
 import { type ComponentHealth, registerHealthCheck } from '../../lib/metrics';
-import { acquireSharedPool, BACKEND_CHOICES, type BackendChoice, type EngineModels, type EngineSelection, type PoolLease, type PoolOptions, selectBackend, type WorkerPool } from '../../lib/engine';
+import { acquireSharedPool, BACKEND_CHOICES, type BackendChoice, DETECTOR_KINDS, type DetectorKind, type EngineModels, type EngineSelection, type PoolLease, type PoolOptions, selectBackend, type WorkerPool } from '../../lib/engine';
+import { choiceSetting, NODE_DEFAULTS } from '../../lib/settings';
 import { tellConflict } from './status';
 
 /** What the `porchlight-engine` config node holds. */
@@ -228,13 +229,14 @@ export function parseEngineDef(def: NodeDef & Record<string, unknown>): EngineSe
   const maxQueue = Number(def.maxQueue);
   const timeoutSeconds = Number(def.taskTimeout);
   const maxMegapixels = Number(def.maxMegapixels);
-  const backend = BACKEND_CHOICES.includes(def.backend as BackendChoice) ? (def.backend as BackendChoice) : 'auto';
+  const defaults = NODE_DEFAULTS['porchlight-engine'];
+  const backend = choiceSetting<BackendChoice>(def.backend, defaults.backend, BACKEND_CHOICES);
   const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
   return {
     backend,
     models: {
       detectorModel: text(def.detectorModel),
-      detectorKind: def.detectorKind === 'ultraface' || def.detectorKind === 'faceapi' ? def.detectorKind : 'yunet',
+      detectorKind: choiceSetting<DetectorKind>(def.detectorKind, defaults.detectorKind, DETECTOR_KINDS),
       recognizerModel: text(def.recognizerModel),
     },
     threads: threads > 0 ? threads : undefined,
