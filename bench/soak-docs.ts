@@ -21,7 +21,7 @@ const END = '<!-- soak-long:end -->';
 const num = (v: unknown) => Number(v ?? 0);
 
 export function soakSection(dir: string, name: string): string {
-  const options = JSON.parse(fs.readFileSync(path.join(dir, 'options.json'), 'utf8')) as LongSoakOptions & { node: string; cores: number; startedAt: string };
+  const options = JSON.parse(fs.readFileSync(path.join(dir, 'options.json'), 'utf8')) as LongSoakOptions & { node: string; cores: number; startedAt: string; mallocArenaMax?: string | null };
   const fit: Slope[] = writeFigures({ ...options, out: dir });
   const table = parseCsv(fs.readFileSync(path.join(dir, 'soak.csv'), 'utf8'));
   const first = table.rows[0];
@@ -42,8 +42,9 @@ export function soakSection(dir: string, name: string): string {
     `this section by \`node dist/bench/soak-docs.js DIR\`): the flood's doorbell pipeline in Node-RED (ONNX YuNet +`,
     `MobileFaceNet, 2 worker threads) with the camera sending a 640×480 LFW face at ${options.fps} frames/s all the time and`,
     `a press every ${options.pressMinutes} minutes (a ${options.burstFrames}-frame burst each), started ${options.startedAt} on ${options.cores} cores`,
-    `(Node ${options.node}; load average ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} from the other work on the machine).`,
-    `A row every ${options.sampleMinutes} minutes, after a full GC: RSS, heap used, external memory, active handles, OS threads,`,
+    `(Node ${options.node}, ${options.mallocArenaMax ? `MALLOC_ARENA_MAX=${options.mallocArenaMax}` : "glibc's default malloc arenas"}; load average ${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} from the other work on the machine).`,
+    `A row every ${options.sampleMinutes} minutes, after a full GC: RSS and its anonymous part (\`rss_anon_mb\`: malloc arenas, V8 heaps),`,
+    `the main thread's heap used and external memory, the worker threads' heaps and external memory, active handles, OS threads,`,
     `the SQLite file and its WAL, the disk used by the snapshot folder. Slopes: least squares per hour over the rows after`,
     `the first ${options.warmupMinutes} minutes (warm-up, shaded); "growth beyond noise" means the slope is more than two standard`,
     `errors from zero and the growth over the run more than twice the residual noise (and over 10 MB of RSS, 2 MB of heap,`,

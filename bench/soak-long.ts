@@ -129,7 +129,7 @@ export async function longSoak(options: LongSoakOptions, log: (line: string) => 
   const snapshotsDir = path.join(dataDir, 'snapshots');
   const csvFile = path.join(options.out, 'soak.csv');
   fs.writeFileSync(csvFile, CSV_COLUMNS.join(',') + '\n');
-  fs.writeFileSync(path.join(options.out, 'options.json'), JSON.stringify({ ...options, node: process.version, cores: os.cpus().length, startedAt: new Date().toISOString() }, null, 2));
+  fs.writeFileSync(path.join(options.out, 'options.json'), JSON.stringify({ ...options, node: process.version, cores: os.cpus().length, startedAt: new Date().toISOString(), mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null }, null, 2));
   const gc = fullGc();
   const frames = await cameraFrames(20);
   const rows: Array<Record<string, number | string>> = [];

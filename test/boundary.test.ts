@@ -134,6 +134,16 @@ describe('lib boundary (folder imports)', () => {
     assert.deepEqual(of([['a', 'b'], ['b', 'c'], ['a', 'c']]), []);
   });
 
+  it("docs/ARCHITECTURE.md's table of what each area imports is the import graph as it is", () => {
+    const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'ARCHITECTURE.md'), 'utf8');
+    const table = new Map<string, string>();
+    for (const [, area, imports] of doc.matchAll(/^\| (\w+) \| ([\w, ()]+) \|$/gm)) table.set(area, imports);
+    const graph = folderGraph();
+    const actual = new Map([...graph].filter(([folder]) => folder !== '(main)').map(([folder, to]) => [folder, [...to.keys()].filter((t) => t !== '(main)').sort().join(', ') || '(nothing)']));
+    const stale = [...actual].filter(([folder, imports]) => table.get(folder) !== imports).map(([folder, imports]) => `${folder}: the table says "${table.get(folder) ?? '(missing)'}", the code imports "${imports}"`);
+    assert.deepEqual(stale, [], stale.join('\n'));
+  });
+
   it('lib/ never imports Node-RED', () => {
     const offending = files
       .flatMap(importsOf)
