@@ -12,6 +12,22 @@ const shared = path.resolve(__dirname, '..', 'shared');
 const testDir = path.join(__dirname, 'dist', 'test');
 const config = { spec: ['dist/test/**/*.test.js'], timeout: 60000, exit: true, reporter: 'spec' };
 
+/** Compiled test files under dist/test (any depth, support/ excepted), relative to dist/test. */
+function compiledTests() {
+  const walk = (dir) =>
+    fs.readdirSync(path.join(testDir, dir), { withFileTypes: true }).flatMap((entry) => {
+      const relative = path.posix.join(dir, entry.name);
+      if (entry.isDirectory()) return relative === 'support' ? [] : walk(relative);
+      return entry.name.endsWith('.test.js') ? [relative] : [];
+    });
+  return fs.existsSync(testDir) ? walk('') : [];
+}
+
+/** Compiled test files whose TypeScript source is gone (moved or deleted: tsc leaves the old output in dist/). */
+function stale() {
+  return compiledTests().filter((f) => !fs.existsSync(path.join(__dirname, 'test', f.replace(/\.js$/, '.ts'))));
+}
+
 /** Compiled test files that read ../shared: through test/support/paths.ts's data folders, or a support module that does. */
 function needingShared() {
   const uses = /paths_1\.(sharedDir|lfwDir|videosDir|modelsDir|lfwPeople|lfwImage)\b/;
@@ -31,19 +47,23 @@ function needingShared() {
       }
     }
   }
-  const tests = fs.existsSync(testDir) ? fs.readdirSync(testDir).filter((f) => f.endsWith('.test.js')) : [];
-  return tests.filter((f) => {
+  // A test at any depth requires "../../support/<name>" (or "./support/<name>" at the top).
+  const requires = (text, m) => new RegExp(`require\\("(\\./|(\\.\\./)+)support/${m}"\\)`).test(text);
+  return compiledTests().filter((f) => {
     const text = read(path.join(testDir, f));
-    return uses.test(text) || [...marked].some((m) => text.includes(`require("./support/${m}")`));
+    return uses.test(text) || [...marked].some((m) => requires(text, m));
   });
 }
+
+const gone = stale();
+if (gone.length > 0) config.ignore = gone.map((f) => `dist/test/${f}`);
 
 if (!fs.existsSync(shared)) {
   const skipped = needingShared();
   const what = `${shared} is missing (the LFW and Intel sample-video datasets and the reference ONNX models the tests use; see README, "Tests")`;
   if (process.env.CI === 'true') throw new Error(`${what}: under CI=true every test must run`);
   process.stderr.write(`Skipping ${skipped.length} test files that need it: ${what}: ${skipped.join(', ')}\n`);
-  config.ignore = skipped.map((f) => `dist/test/${f}`);
+  config.ignore = [...(config.ignore ?? []), ...skipped.map((f) => `dist/test/${f}`)];
 }
 
 module.exports = config;

@@ -1,7 +1,7 @@
 /**
  * Load and soak, behind `npm run soak` (`-- --quick` for the short
  * runs, `-- --only flood|stream|redeploys` for one part); a short run of each
- * is in the suite (test/reliability.soak.test.ts) with the same checks.
+ * is in the suite (test/reliability/soak.test.ts) with the same checks.
  *
  * - flood: presses at a fixed rate through the doorbell pipeline in Node-RED
  *   (gpio-doorbell -> frame-buffer -> face-detect -> face-recognize ->

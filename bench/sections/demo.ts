@@ -18,7 +18,7 @@ import { startDemo } from '../../scripts/demo-server';
 import { demoCaller, ringDemo } from '../demo-press';
 import { latency, percentile, type BenchSection, type Measurement } from '../types';
 
-/** What the demo must conclude for each visitor (as test/demo.test.ts). */
+/** What the demo must conclude for each visitor (as test/scripts/demo.test.ts). */
 const EXPECTED: Record<SceneKey, { verdict: string; people: string[] }> = {
   alice: { verdict: 'known', people: ['Alice'] },
   mallory: { verdict: 'blacklisted', people: ['Mallory'] },

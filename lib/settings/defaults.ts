@@ -22,7 +22,7 @@ const days = DEFAULT_RETENTION.maxAgeDays;
  * units (seconds, megabytes, days), by the node's folder under `nodes/`. The
  * one source: node code falls back to these, each is the `lib` constant its
  * setting feeds where there is one, and the editor files (nodes/*\/*.html)
- * write the same values (test/editor-defaults.test.ts compares them).
+ * write the same values (test/nodes/editor-defaults.test.ts compares them).
  */
 export const NODE_DEFAULTS = {
   'face-detect': {

@@ -1,5 +1,5 @@
 /**
- * A launcher as scripts/start.ts is one (test/malloc-arenas.test.ts runs it):
+ * A launcher as scripts/start.ts is one (test/lib/process/malloc-arenas.test.ts runs it):
  * relaunches itself with MALLOC_ARENA_MAX, then in the child prints what it
  * got and either exits with the code it was given or runs until a signal,
  * saying which it was.

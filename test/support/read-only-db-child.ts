@@ -1,5 +1,5 @@
 /**
- * Run by reliability.events.test.ts as a user who may not write the database
+ * Run by test/reliability/events.test.ts as a user who may not write the database
  * (root ignores file modes): loads porchlight-db, event-log, face-db and a
  * simulated doorbell on that file, tries a read and a write, and prints what
  * happened as one JSON line.
