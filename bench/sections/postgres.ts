@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { attachMatcher } from '../../lib/match';
-import { embeddingToBlob, openPostgresStore, openSqliteStore, type FaceStore, type StoreChange } from '../../lib/store';
+import { embeddingToBlob, openPostgresStore, openSqliteStore, type Store, type StoreChange } from '../../lib/store';
 import { createTestDatabase } from '../../test/support/postgres';
 import { latency, postgresSection, type Measurement } from '../types';
 
@@ -37,7 +37,7 @@ async function fillGallery(people: number, write: (persons: number[], faces: { p
 }
 
 /** Opens a store and waits for its matcher to hold the whole gallery: a door's start-up. */
-async function timeLoad(open: () => Promise<FaceStore>, expected: number): Promise<{ ms: number; store: FaceStore; detach: () => void }> {
+async function timeLoad(open: () => Promise<Store>, expected: number): Promise<{ ms: number; store: Store; detach: () => void }> {
   const started = performance.now();
   const store = await open();
   const attached = attachMatcher(store);
@@ -53,7 +53,7 @@ const section = postgresSection('postgres', async ({ quick, log }) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'porchlight-bench-pg-'));
   const database = await createTestDatabase('bench_store');
   const results: Measurement[] = [];
-  const opened: { store: FaceStore; detach: () => void }[] = [];
+  const opened: { store: Store; detach: () => void }[] = [];
   try {
     // The same gallery in both backends, written straight into the tables (enrollment speed is not measured here).
     const now = Date.now();

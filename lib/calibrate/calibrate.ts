@@ -1,5 +1,5 @@
 import { PorchlightError } from '../errors';
-import type { CalibratedTolerance, FaceStore, PersonList, ToleranceChange, ToleranceUpdate } from '../store/types';
+import type { CalibratedTolerance, Store, PersonList, ToleranceChange, ToleranceUpdate } from '../store/types';
 import { estimateTolerance, rateCurve, shareAtOrBelow, shrinkWeight, shrunkTolerance, type CurvePoint, type ToleranceEstimate } from './estimate';
 import { calibrationReadiness, expectationAt, pairFarForVisits, strangerChances, strangersPerVisit, type Expectation, type Readiness } from './guard';
 import { collectHistory, type HistoryOptions } from './history';
@@ -81,7 +81,7 @@ function checkStrangersOneIn(value: unknown): number {
 }
 
 /** The model with the most stored faces: the one face-recognize matches with in a DB used by one engine. */
-export async function busiestModel(store: FaceStore): Promise<string> {
+export async function busiestModel(store: Store): Promise<string> {
   const models = await store.models();
   if (models.length === 0) throw new PorchlightError('BAD_INPUT', 'nothing to calibrate: the Porchlight database holds no faces');
   return [...models].sort((a, b) => b.faces - a.faces)[0].model;
@@ -100,7 +100,7 @@ export function checkTargetFar(value: unknown): number {
  * one for the household (DB-wide) and one per person, each with the
  * true-accept rate expected at it, and the FAR/TAR curve.
  */
-export async function suggestTolerances(store: FaceStore, targetFarInput: unknown, options: SuggestOptions = {}): Promise<CalibrationSuggestion> {
+export async function suggestTolerances(store: Store, targetFarInput: unknown, options: SuggestOptions = {}): Promise<CalibrationSuggestion> {
   const visitTarget = options.strangersOneIn === undefined ? undefined : checkStrangersOneIn(options.strangersOneIn);
   if (visitTarget === undefined) checkTargetFar(targetFarInput); // a bad target answers before the history is read
   const model = options.model ?? (await busiestModel(store));
@@ -163,7 +163,7 @@ export interface ApplyOptions {
 }
 
 /** Applies a suggestion in one step and returns the record of what changed; refuses one made from too little history. */
-export async function applySuggestion(store: FaceStore, suggestion: CalibrationSuggestion, options: ApplyOptions): Promise<ToleranceChange[]> {
+export async function applySuggestion(store: Store, suggestion: CalibrationSuggestion, options: ApplyOptions): Promise<ToleranceChange[]> {
   if (!suggestion.readiness.ready) throw new NotEnoughHistoryError(suggestion.readiness);
   const round = (v: number) => Math.round(v * 10_000) / 10_000;
   const updates: ToleranceUpdate[] = [{ model: suggestion.model, personId: null, tolerance: round(suggestion.global.tolerance) }];
@@ -174,7 +174,7 @@ export async function applySuggestion(store: FaceStore, suggestion: CalibrationS
 }
 
 /** Clears every calibrated tolerance of `model` (back to the nodes' own), recorded like any change. */
-export async function clearCalibration(store: FaceStore, model: string, actor: string): Promise<ToleranceChange[]> {
+export async function clearCalibration(store: Store, model: string, actor: string): Promise<ToleranceChange[]> {
   const inForce: CalibratedTolerance[] = await store.tolerances(model);
   return store.setTolerances(inForce.map((t) => ({ model, personId: t.personId, tolerance: null })), { actor });
 }

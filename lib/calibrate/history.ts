@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { FaceStore } from '../store/types';
+import type { Store } from '../store/types';
 import { euclidean } from '../vision/embedder';
 import type { DistanceSamples } from './estimate';
 
@@ -51,7 +51,7 @@ const DISTANCES_PER_SLICE = 20_000;
  * (genuine). Faces are compared pairwise like LFW's pairs, and in slices so a
  * large DB never holds the event loop for long.
  */
-export async function collectHistory(store: FaceStore, model: string, options: HistoryOptions = {}): Promise<History> {
+export async function collectHistory(store: Store, model: string, options: HistoryOptions = {}): Promise<History> {
   const positives: Sample[] = [];
   const negatives: Sample[] = [];
   for await (const page of store.embeddings(model)) {

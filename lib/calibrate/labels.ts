@@ -2,7 +2,7 @@ import { PorchlightError } from '../errors';
 import type { EventRepository } from '../eventlog/repository';
 import type { CropEmbedder } from '../engine/reembed';
 import { lookupPerson } from '../store/names';
-import type { EnrollResult, FaceLabel, FaceStore, LabelVerdict, NewFace, PersonRef } from '../store/types';
+import type { EnrollResult, FaceLabel, Store, LabelVerdict, NewFace, PersonRef } from '../store/types';
 
 export interface LabelRequest {
   eventId: string;
@@ -40,7 +40,7 @@ export function parseVerdict(value: unknown): LabelVerdict {
  * matcher refuses X for faces closer to it than to X's own; "it is Y" also
  * enrolls it under Y like any enrollment.
  */
-export async function labelEventFace(store: FaceStore, embed: CropEmbedder, request: LabelRequest): Promise<LabelResult> {
+export async function labelEventFace(store: Store, embed: CropEmbedder, request: LabelRequest): Promise<LabelResult> {
   const verdict = parseVerdict(request.verdict);
   if (typeof request.eventId !== 'string' || !request.eventId) throw new PorchlightError('BAD_INPUT', 'a label needs the event id');
   const person = await lookupPerson(store, request.person);
@@ -92,7 +92,7 @@ export interface LoggedFaceLabel {
 }
 
 /** labelEventFace for a face of the event log: its crop, match and distance come from the log. */
-export async function labelLoggedFace(store: FaceStore, events: EventRepository, embed: CropEmbedder, request: LoggedFaceLabel): Promise<LabelResult> {
+export async function labelLoggedFace(store: Store, events: EventRepository, embed: CropEmbedder, request: LoggedFaceLabel): Promise<LabelResult> {
   const { eventId, eventFaceId } = request;
   if (!Number.isInteger(eventFaceId) || eventFaceId <= 0) throw new PorchlightError('BAD_INPUT', 'malformed face id');
   const face = events.get(eventId)?.faces.find((f) => f.id === eventFaceId);

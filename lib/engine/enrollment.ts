@@ -7,7 +7,7 @@ import type { EngineSelection } from './select';
 import { MIN_ENROLL_QUALITY } from '../vision/quality';
 import type { WorkerPool } from '../workers/pool';
 import { normalizeName, normalizeNotes } from '../store/names';
-import type { EnrollResult, FaceStore, NewFace, PersonList } from '../store/types';
+import type { EnrollResult, Store, NewFace, PersonList } from '../store/types';
 
 export interface EnrollImage {
   /** An encoded image (JPEG, PNG, WebP). */
@@ -97,7 +97,7 @@ export function pickFace(faces: readonly EmbeddedFace[], box: Box | undefined, m
  * refused nothing is stored and the reasons come back as a BAD_INPUT error.
  */
 export async function enrollImages(
-  store: FaceStore,
+  store: Store,
   pool: WorkerPool,
   name: string,
   images: readonly EnrollImage[],

@@ -1,4 +1,4 @@
-import type { FaceStore } from '../store/types';
+import type { Store } from '../store/types';
 import { embedFaces, type EmbedRequest } from './client';
 import { modelIdForSelection, type EngineSelection } from './select';
 import type { WorkerPool } from '../workers/pool';
@@ -44,7 +44,7 @@ export function poolCropEmbedder(pool: WorkerPool, request: EmbedRequest): CropE
  * the old model keeps working if the user switches back and a second run
  * (after an interruption) only does what is left.
  */
-export async function reembedStore(store: FaceStore, options: ReembedOptions): Promise<ReembedProgress> {
+export async function reembedStore(store: Store, options: ReembedOptions): Promise<ReembedProgress> {
   const people = new Map((await store.listPeople()).map((p) => [p.id, p]));
   const faces = await store.listFaces();
   const done = new Set(faces.filter((f) => f.model === options.model).map((f) => Number(f.metadata.reembeddedFrom)));
@@ -95,7 +95,7 @@ export async function reembedStore(store: FaceStore, options: ReembedOptions): P
  * DB matches again after a recognizer switch.
  */
 export function reembedForSelection(
-  store: FaceStore,
+  store: Store,
   pool: WorkerPool,
   selection: Pick<EngineSelection, 'detector' | 'detectorConfig' | 'recognizer' | 'recognizerConfig'>,
   options: Pick<ReembedOptions, 'onProgress' | 'signal'> & { maxPixels?: number } = {},

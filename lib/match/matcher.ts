@@ -1,5 +1,5 @@
 import { PorchlightError } from '../errors';
-import type { CalibratedTolerance, EmbeddingRow, FaceStore, PersonLabel, PersonList, StoreChange } from '../store/types';
+import type { CalibratedTolerance, EmbeddingRow, Store, PersonLabel, PersonList, StoreChange } from '../store/types';
 import { availableKernel, type KernelChoice } from './matrix';
 import { ModelIndex, type Metric } from './model-index';
 
@@ -203,7 +203,7 @@ export interface AttachedMatcher {
  * that arrive meanwhile are applied to the live matcher and replayed on the
  * fresh one before it is swapped in (adds and removes are idempotent).
  */
-export function attachMatcher(store: FaceStore, options: MatcherOptions = {}): AttachedMatcher {
+export function attachMatcher(store: Store, options: MatcherOptions = {}): AttachedMatcher {
   const matcher = new Matcher(options);
   let pending: StoreChange[] | null = null;
   let detached = false;

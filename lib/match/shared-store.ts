@@ -1,9 +1,9 @@
 import { SharedResource } from '../process/shared-resource';
-import { openStore, storeKey, type FaceStore, type StoreConfig } from '../store';
+import { openStore, storeKey, type Store, type StoreConfig } from '../store';
 import { attachMatcher, type AttachedMatcher, type Matcher, type MatcherOptions } from './matcher';
 
 export interface StoreLease {
-  store: FaceStore;
+  store: Store;
   matcher: Matcher;
   /** Resolves when the matcher has loaded every stored embedding. */
   matcherReady: Promise<void>;
@@ -18,7 +18,7 @@ interface SharedStoreSettings {
 }
 
 interface OpenStore {
-  store: FaceStore;
+  store: Store;
   attached: AttachedMatcher;
 }
 

@@ -6,7 +6,7 @@ import { FACE_CROP_SIZE } from '../image/box';
 import type { Matcher } from '../match/matcher';
 import { type ComponentHealth, registerHealthCheck } from '../metrics/health';
 import { recordEmbedding } from '../metrics';
-import type { FaceStore } from '../store/types';
+import type { Store } from '../store/types';
 import type { AnalyzeResult } from '../vision/embedding-types';
 import type { QueuePolicy, WorkerPool } from '../workers/pool';
 import { BurstConsensus, type BurstOptions, burstPlaceOf, type BurstVerdict, type FaceVote } from './burst';
@@ -34,7 +34,7 @@ export interface RecognizeSettings {
 
 /** The door's gallery: the people enrolled in its database and the matcher that holds their faces. */
 export interface Gallery {
-  store: Pick<FaceStore, 'onChange'>;
+  store: Pick<Store, 'onChange'>;
   matcher: Matcher;
   /** Resolves when the matcher holds every stored embedding. */
   matcherReady: Promise<void>;

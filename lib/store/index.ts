@@ -1,13 +1,13 @@
 export * from './types';
 export { normalizeName, normalizeNotes, MAX_NOTES_LENGTH, parseList, lookupPerson, parsePersonId, personRefOf, optionalPersonRef, MAX_NAME_LENGTH } from './names';
 export { MIGRATIONS, SCHEMA_VERSION, runMigrations, type Migration } from './migrations';
-export { SqliteFaceStore, openSqliteStore, blobToEmbedding, embeddingToBlob, type SqliteStoreOptions } from './sqlite';
+export { SqliteStore, openSqliteStore, blobToEmbedding, embeddingToBlob, type SqliteStoreOptions } from './sqlite';
 
-export { PostgresFaceStore, openPostgresStore, type StoreHealth } from './postgres/store';
+export { PostgresStore, openPostgresStore, type StoreHealth } from './postgres/store';
 export { describePg, parsePgUrl, PG_SSL_MODES, type PgSslMode, type PostgresConfig } from './postgres/connection';
 
 import path from 'node:path';
-import type { FaceStore } from './types';
+import type { Store } from './types';
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite';
 import { openPostgresStore } from './postgres/store';
 import { describePg, type PostgresConfig } from './postgres/connection';
@@ -22,14 +22,14 @@ export interface SqliteStoreConfig extends SqliteStoreOptions {
 export interface PostgresStoreConfig {
   backend: 'postgres';
   postgres: PostgresConfig;
-  /** Open even when the server is unreachable, and connect when it is back (see PostgresFaceStore.open). */
+  /** Open even when the server is unreachable, and connect when it is back (see PostgresStore.open). */
   startUnreachable?: boolean;
 }
 
 export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
 
 /** Opens the configured backend; the one place that knows which backends exist. */
-export async function openStore(config: StoreConfig): Promise<FaceStore> {
+export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.backend === 'postgres') return openPostgresStore(config.postgres, config);
   return openSqliteStore(config.file, config);
 }

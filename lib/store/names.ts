@@ -1,5 +1,5 @@
 import { PorchlightError } from '../errors';
-import { PERSON_LISTS, type FaceStore, type Person, type PersonList } from './types';
+import { PERSON_LISTS, type Store, type Person, type PersonList } from './types';
 
 export const MAX_NAME_LENGTH = 100;
 /** Longest notes on a person (code points): a line or two of who they are, never a file. */
@@ -38,7 +38,7 @@ export function parseList(list: unknown): PersonList {
  * and never the other: a person named "1" and person id 1 are two people, and
  * a name that matches nobody is not tried as an id.
  */
-export async function lookupPerson(store: Pick<FaceStore, 'getPerson'>, ref: unknown): Promise<Person> {
+export async function lookupPerson(store: Pick<Store, 'getPerson'>, ref: unknown): Promise<Person> {
   let person: Person | undefined;
   if (typeof ref === 'number' && Number.isSafeInteger(ref) && ref > 0) person = await store.getPerson(ref);
   else if (typeof ref === 'string') person = await store.getPerson(normalizeName(ref));

@@ -23,7 +23,7 @@ import type {
  * What both backends share: the columns they select (the same SQL in SQLite
  * and PostgreSQL), the rows those return (PostgreSQL's bigints are read as
  * numbers, its bytea as Buffers, so the rows are alike), their mapping to the
- * FaceStore types, and the checks made before writing.
+ * Store types, and the checks made before writing.
  */
 
 // `kind` (migration 004) is stored after the crop, which in SQLite spills into overflow pages:

@@ -6,7 +6,7 @@ import { PorchlightError } from '../errors';
 import { runMigrations } from './migrations';
 import { normalizeName } from './names';
 import * as common from './rows';
-import type { CalibratedTolerance, EmbeddingRow, EnrollResult, FaceLabel, FaceRecord, FaceStore, FaceWithData, ModelSummary, NewFace, NewFaceLabel, Person, PersonList, PersonRef, PersonUpdate, StoreChange, StoreListener, ToleranceChange, ToleranceUpdate } from './types';
+import type { CalibratedTolerance, EmbeddingRow, EnrollResult, FaceLabel, FaceRecord, Store, FaceWithData, ModelSummary, NewFace, NewFaceLabel, Person, PersonList, PersonRef, PersonUpdate, StoreChange, StoreListener, ToleranceChange, ToleranceUpdate } from './types';
 
 export { blobToEmbedding, embeddingToBlob } from './rows';
 
@@ -21,7 +21,7 @@ export interface SqliteStoreOptions {
  * fast: single-row reads and writes take microseconds). Bulk work goes through
  * paged iterators that yield to the event loop between pages.
  */
-export class SqliteFaceStore implements FaceStore {
+export class SqliteStore implements Store {
   readonly backend = 'sqlite';
   readonly location: string;
   /** The open connection, for other tables in the same file (the event log). */
@@ -281,6 +281,6 @@ export class SqliteFaceStore implements FaceStore {
 }
 
 /** Opens (creating if needed) the SQLite face DB and brings its schema up to date. */
-export function openSqliteStore(file: string, options?: SqliteStoreOptions): SqliteFaceStore {
-  return new SqliteFaceStore(file, options);
+export function openSqliteStore(file: string, options?: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(file, options);
 }

@@ -7,7 +7,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { PorchlightError } from '../errors';
 import { normalizeName, parseList } from './names';
 import { blobToEmbedding, embeddingToBlob } from './sqlite';
-import type { FaceKind, FaceStore, NewFace, PersonList } from './types';
+import type { FaceKind, Store, NewFace, PersonList } from './types';
 
 /**
  * The portable form of a face DB: JSON with embeddings as base64 float32
@@ -61,7 +61,7 @@ export interface TransferReport {
  * loop between people). `keepCrop` decides how a face refers to its crop.
  */
 async function* exportedPeople(
-  store: FaceStore,
+  store: Store,
   keepCrop: (crop: Buffer, faceNumber: number) => Promise<Pick<ExportedFace, 'crop' | 'cropFile'>>,
   report: TransferReport,
 ): AsyncGenerator<ExportedPerson> {
@@ -90,7 +90,7 @@ async function* exportedPeople(
 }
 
 /** Every person and face of the store as one object, crops inline (for a message or a small DB). */
-export async function exportFaces(store: FaceStore): Promise<{ data: FaceExport; report: TransferReport }> {
+export async function exportFaces(store: Store): Promise<{ data: FaceExport; report: TransferReport }> {
   const report: TransferReport = { people: 0, faces: 0 };
   const people: ExportedPerson[] = [];
   for await (const person of exportedPeople(store, async (crop) => ({ crop: crop.toString('base64') }), report)) people.push(person);
@@ -102,7 +102,7 @@ export async function exportFaces(store: FaceStore): Promise<{ data: FaceExport;
  * streamed person by person (never one huge string) and renamed into place
  * when complete.
  */
-export async function exportFacesToFolder(store: FaceStore, dir: string): Promise<TransferReport> {
+export async function exportFacesToFolder(store: Store, dir: string): Promise<TransferReport> {
   await fs.promises.mkdir(path.join(dir, 'crops'), { recursive: true });
   const manifest = path.join(dir, MANIFEST);
   const partial = `${manifest}.partial`;
@@ -176,7 +176,7 @@ const faceKey = (personName: string, model: string, embedding: Buffer) =>
  * existing ones (same name) get the faces they do not have yet, so importing
  * the same export twice changes nothing. One transaction per person.
  */
-export async function importFaces(store: FaceStore, data: unknown): Promise<TransferReport> {
+export async function importFaces(store: Store, data: unknown): Promise<TransferReport> {
   checkExport(data);
   // Validate everything before writing anything, a slice at a time.
   const people: { name: string; list: PersonList; notes: string; faces: NewFace[] }[] = [];

@@ -1,5 +1,5 @@
 /**
- * The face DB contract. Nodes talk to a `FaceStore`, never to SQLite, so that
+ * The face DB contract. Nodes talk to a `Store`, never to SQLite, so that
  * another backend (PostgreSQL for many doors sharing one DB) can be added
  * without touching them. Every method is async for that reason, even though
  * the SQLite implementation answers synchronously.
@@ -173,7 +173,7 @@ export interface FaceLabel extends Required<Omit<NewFaceLabel, 'embedding'>> {
   embedding: Float32Array;
 }
 
-export interface FaceStore {
+export interface Store {
   /** `sqlite`, later `postgres`. */
   readonly backend: string;
   /** A file path or a connection description without secrets, for status and logs. */

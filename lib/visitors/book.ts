@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { PorchlightError } from '../errors';
 import { onEventsDeleted } from '../eventlog/deletions';
-import type { EnrollResult, FaceStore, PersonList } from '../store/types';
+import type { EnrollResult, Store, PersonList } from '../store/types';
 import { VisitorClusters } from './clusters';
 import { VisitorRepository } from './repository';
 import { variedBestFaces } from './sampling';
@@ -166,7 +166,7 @@ export class VisitorBook {
    * existing one on the same list) with a capped, varied subset of its best
    * faces, then marks the cluster named: later faces match the person.
    */
-  async name(id: number, name: string, store: FaceStore, options: { list?: PersonList; maxFaces?: number } = {}): Promise<{ visitor: VisitorSummary; enrolled: EnrollResult }> {
+  async name(id: number, name: string, store: Store, options: { list?: PersonList; maxFaces?: number } = {}): Promise<{ visitor: VisitorSummary; enrolled: EnrollResult }> {
     await this.ready;
     this.mustGet(id);
     const faces = this.repository.facesWithEmbeddings(id);
@@ -252,7 +252,7 @@ export class VisitorBook {
    * opened, or at another door while the shared database was out of reach).
    * One look-up per named person, who are few.
    */
-  async dropForgottenPeople(store: FaceStore): Promise<void> {
+  async dropForgottenPeople(store: Store): Promise<void> {
     await this.ready;
     const named = new Set(this.clusters.clusterIds().map((id) => this.clusters.cluster(id)!.personId));
     for (const personId of named) {

@@ -1,6 +1,6 @@
 import { PorchlightError } from '../errors';
 import { lookupPerson } from '../store/names';
-import type { FaceStore } from '../store/types';
+import type { Store } from '../store/types';
 import { embedFaces, type EmbedRequest } from '../engine/client';
 import type { WorkerPool } from '../workers/pool';
 import type { VisitorBook } from './book';
@@ -11,7 +11,7 @@ export type FaceSource = { eventId: string } | { image: Uint8Array } | { person:
 
 export interface FindDeps {
   book: VisitorBook;
-  store: FaceStore;
+  store: Store;
   /** The pool and pipeline that embed a photo (the engine's, which face-recognize matches with); only asked for a photo. */
   embedder(): Promise<{ pool: WorkerPool; embed: EmbedRequest }>;
 }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { SqliteFaceStore } from '../store/sqlite';
-import type { FaceStore } from '../store/types';
+import { SqliteStore } from '../store/sqlite';
+import type { Store } from '../store/types';
 import { VisitorBook } from './book';
 
 export { VisitorBook, CLUSTER_TOLERANCE_SHARE, DEFAULT_MIN_EVENTS, MAX_NAMED_FACES, visitorLabel, type VisitorBookOptions } from './book';
@@ -24,9 +24,9 @@ const books = new WeakMap<Database.Database, VisitorBook>();
  * at every door, and forgetting that person at any door reaches this book as
  * a store change. Undefined for a PostgreSQL store alone (no local file).
  */
-export function visitorsOf(store: FaceStore, local: Database.Database): VisitorBook;
-export function visitorsOf(store: FaceStore): VisitorBook | undefined;
-export function visitorsOf(store: FaceStore, local: Database.Database | undefined = store instanceof SqliteFaceStore ? store.db : undefined): VisitorBook | undefined {
+export function visitorsOf(store: Store, local: Database.Database): VisitorBook;
+export function visitorsOf(store: Store): VisitorBook | undefined;
+export function visitorsOf(store: Store, local: Database.Database | undefined = store instanceof SqliteStore ? store.db : undefined): VisitorBook | undefined {
   if (!local) return undefined;
   let book = books.get(local);
   if (!book) {

@@ -4,7 +4,7 @@
  */
 import { PorchlightError } from '../errors';
 import { parseNumber } from '../settings/number';
-import type { FaceStore } from '../store/types';
+import type { Store } from '../store/types';
 import type { VisitorBook } from './book';
 import { faceSourceOf, findFace, type FindDeps } from './find';
 
@@ -29,7 +29,7 @@ export type FindEngine = () => Promise<Awaited<ReturnType<FindDeps['embedder']>>
 /** "Find this face" by an event id, a photo or a person, with the engine's tolerance unless `maxDistance` is given. */
 export async function findFaceWith(
   book: VisitorBook,
-  store: FaceStore,
+  store: Store,
   engine: FindEngine,
   input: { eventId?: unknown; image?: unknown; person?: unknown; limit?: unknown; maxDistance?: unknown },
 ) {

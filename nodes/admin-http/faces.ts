@@ -1,15 +1,15 @@
 import type { Request } from 'express';
 import type { NodeAPI } from 'node-red';
 import { PorchlightError } from '../../lib/errors';
-import { lookupPerson, normalizeNotes, parseList, parsePersonId, type FaceStore, type PersonList } from '../../lib/store';
+import { lookupPerson, normalizeNotes, parseList, parsePersonId, type Store, type PersonList } from '../../lib/store';
 import { enrollImages } from '../../lib/engine';
 import { withEngine, withStore } from './for-request';
 import { route, type AdminApp } from './route';
 import { fromJson, fromMultipart } from './upload';
 
 /** `:id` is only ever an id (a person named "1" is not person 1); `/by-name/:name` is the name. */
-const byId = (store: FaceStore, req: Request) => lookupPerson(store, parsePersonId(req.params.id));
-const byName = (store: FaceStore, req: Request) => lookupPerson(store, req.params.name);
+const byId = (store: Store, req: Request) => lookupPerson(store, parsePersonId(req.params.id));
+const byName = (store: Store, req: Request) => lookupPerson(store, req.params.name);
 
 /**
  * The people and their faces: list, one person (by id or by name), a face's

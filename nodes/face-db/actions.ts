@@ -5,7 +5,7 @@ import { applySuggestion, busiestModel, clearCalibration, labelLoggedFace, sugge
 import { PorchlightError } from '../../lib/errors';
 import { EventRepository } from '../../lib/eventlog';
 import type { Box } from '../../lib/image';
-import { exportFaces, exportFacesToFolder, type FaceStore, importFaces, lookupPerson, optionalPersonRef, parseList, parsePersonId, personRefOf, readExportFolder, readPersonFolders } from '../../lib/store';
+import { exportFaces, exportFacesToFolder, type Store, importFaces, lookupPerson, optionalPersonRef, parseList, parsePersonId, personRefOf, readExportFolder, readPersonFolders } from '../../lib/store';
 import { type EmbedRequest, type EngineSelection, type EnrollImage, enrollImages, facesInPhoto, poolCropEmbedder, reembedForSelection, type Refusal, type WorkerPool } from '../../lib/engine';
 import type { FaceDb } from '../shared/db';
 import { VISITOR_ACTIONS } from './visitor-actions';
@@ -26,7 +26,7 @@ export interface ActionContext {
 type Action = (msg: FaceDbMessage, ctx: ActionContext) => Promise<unknown>;
 
 /** msg.personId (an id) or else msg.name (a name): never a name read as an id or the other way round. */
-const personOf = (store: FaceStore, msg: FaceDbMessage) => lookupPerson(store, personRefOf(msg));
+const personOf = (store: Store, msg: FaceDbMessage) => lookupPerson(store, personRefOf(msg));
 
 function stringOf(msg: FaceDbMessage, key: string, what: string): string {
   const value = msg[key];

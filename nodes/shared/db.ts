@@ -6,7 +6,7 @@ import { PorchlightError } from '../../lib/errors';
 import { Registrations } from '../../lib/process';
 import { type EventLog, joinSharedLog, type SharedLog } from '../../lib/eventlog';
 import { acquireSharedStore, type Matcher, type StoreLease } from '../../lib/match';
-import { type FaceStore, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresFaceStore, SqliteFaceStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
+import { type Store, PG_SSL_MODES, type PgSslMode, type PostgresConfig, PostgresStore, SqliteStore, type StoreConfig, type StoreHealth, storeKey } from '../../lib/store';
 import { choiceSetting, NODE_DEFAULTS, numberSetting } from '../../lib/settings';
 import { errorStatus, readyStatus, showStatus, tellConflict } from './status';
 
@@ -43,7 +43,7 @@ export interface DbUser {
 
 /** What a node gets from its `porchlight-db` config node. */
 export interface FaceDb {
-  store: FaceStore;
+  store: Store;
   /** The local SQLite connection (the event log's tables), whichever backend holds the faces. */
   local: Database.Database;
   matcher: Matcher;
@@ -147,8 +147,8 @@ export async function openFaceDb(settings: DbSettings): Promise<FaceDb & Pick<St
  * (PostgreSQL; a SQLite file never does), and at once when it is out of
  * reach now. Returns the unsubscribe function.
  */
-export function onDbHealth(store: FaceStore, listener: (health: StoreHealth) => void): () => void {
-  if (!(store instanceof PostgresFaceStore)) return () => undefined;
+export function onDbHealth(store: Store, listener: (health: StoreHealth) => void): () => void {
+  if (!(store instanceof PostgresStore)) return () => undefined;
   if (!store.health.reachable) listener(store.health);
   return store.onHealth(listener);
 }
@@ -288,7 +288,7 @@ export async function dbForRequest(config: DbConfigNode): Promise<FaceDb & { rel
 const DRAIN_TIMEOUT_MS = 10_000;
 
 /** The SQLite connection under a store, for tables of its own in the same file (the event log). */
-export function sqliteOf(store: FaceStore): Database.Database {
-  if (store instanceof SqliteFaceStore) return store.db;
+export function sqliteOf(store: Store): Database.Database {
+  if (store instanceof SqliteStore) return store.db;
   throw new PorchlightError('BAD_INPUT', `the ${store.backend} backend has no SQLite connection`);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { EventLog } from '../../lib/eventlog/event-log';
 import { parseEventFilter } from '../../lib/eventlog/filter';
 import { newEventId } from '../../lib/events/event-id';
-import type { SqliteFaceStore } from '../../lib/store';
+import type { SqliteStore } from '../../lib/store';
 import { helper, nextMessage } from '../support/node-red';
 import { nodeFile } from '../support/paths';
 import { scratchStore } from '../support/scratch-store';
@@ -39,7 +39,7 @@ describe('door tag: every event names the door it came from', function () {
 
   describe('event log (lib, real SQLite file)', () => {
     let dir: string;
-    let store: SqliteFaceStore;
+    let store: SqliteStore;
     let log: EventLog;
 
     beforeEach(() => {

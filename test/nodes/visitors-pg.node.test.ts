@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { newEventId } from '../../lib/events/event-id';
-import { openPostgresStore, type PostgresFaceStore } from '../../lib/store';
+import { openPostgresStore, type PostgresStore } from '../../lib/store';
 import { helper, sendAndAwait } from '../support/node-red';
 import { lfwDir, lfwPeople, nodeFile } from '../support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../support/postgres';
@@ -33,7 +33,7 @@ describe('recurring visitors with the face DB on PostgreSQL (Node-RED runtime)',
   let db: TestDatabase;
   let dir: string;
   /** Another door's store on the same database. */
-  let otherDoor: PostgresFaceStore;
+  let otherDoor: PostgresStore;
 
   const localFile = () => path.join(dir, 'local.db');
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { newEventId } from '../../lib/events/event-id';
 import { EventLog } from '../../lib/eventlog/event-log';
-import { SqliteFaceStore } from '../../lib/store';
+import { SqliteStore } from '../../lib/store';
 import { demoPhoto } from '../support/images';
 import { helper } from '../support/node-red';
 import { nodeFile, repoRoot } from '../support/paths';
@@ -146,7 +146,7 @@ describe('reliability: events never left hanging, read-only database', function 
 
   /** A database with one recorded event, made by root (or this user) before it becomes read-only. */
   async function databaseWithOneEvent(file: string): Promise<void> {
-    const store = new SqliteFaceStore(file);
+    const store = new SqliteStore(file);
     const log = new EventLog({ db: store.db, snapshotDir: path.join(dir, 'snapshots') });
     const event = { id: newEventId(), trigger: 'doorbell', startedAt: Date.now(), source: {} };
     await log.record({ event, verdict: { status: 'no_face', people: [], framesSeen: 1, decidedAt: Date.now(), latencyMs: 40 } });

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { EventLog } from '../../lib/eventlog/event-log';
 import { EventOutbox, EventReplicator, PgEventLog } from '../../lib/eventlog/replicate';
 import { Backoff } from '../../lib/process/backoff';
-import { openSqliteStore, type PostgresConfig, type SqliteFaceStore } from '../../lib/store';
+import { openSqliteStore, type PostgresConfig, type SqliteStore } from '../../lib/store';
 import { openPgPool } from '../../lib/store/postgres/connection';
 import { tempDir } from './temp';
 
@@ -12,7 +12,7 @@ import { tempDir } from './temp';
 export interface Door {
   name: string;
   dir: string;
-  store: SqliteFaceStore;
+  store: SqliteStore;
   log: EventLog;
   outbox: EventOutbox;
   replicator: EventReplicator;

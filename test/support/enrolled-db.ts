@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { acquireSharedPool, embedFaces, type EmbedRequest, type PoolLease } from '../../lib/engine';
-import { openStore, type FaceStore, type NewFace } from '../../lib/store';
+import { openStore, type Store, type NewFace } from '../../lib/store';
 import { lfwDir } from './paths';
 import { tempDir } from './temp';
 
@@ -23,7 +23,7 @@ export async function lfwFaces(lease: PoolLease, person: string, request: Omit<E
  * (the models load once; a node's lease joins it) and a database file in the
  * folder with `enroll` run on it. The caller releases the lease.
  */
-export async function enrolledDb(prefix: string, enroll: (store: FaceStore, lease: PoolLease) => Promise<void>): Promise<{ dir: string; dbFile: string; lease: PoolLease }> {
+export async function enrolledDb(prefix: string, enroll: (store: Store, lease: PoolLease) => Promise<void>): Promise<{ dir: string; dbFile: string; lease: PoolLease }> {
   const dir = tempDir(prefix);
   const dbFile = path.join(dir, 'faces.db');
   const lease = acquireSharedPool({ threads: 1, maxQueue: 16, taskTimeoutMs: 120_000 });

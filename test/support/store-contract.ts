@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isPorchlightError } from '../../lib/errors';
 import { attachMatcher } from '../../lib/match';
-import { openSqliteStore, type FaceStore, type NewFace, type StoreChange } from '../../lib/store';
+import { openSqliteStore, type Store, type NewFace, type StoreChange } from '../../lib/store';
 import { exportFaces, exportFacesToFolder, importFaces, readExportFolder } from '../../lib/store/transfer';
 import { tempDir } from './temp';
 
@@ -19,25 +19,25 @@ export async function rejectsWith(promise: Promise<unknown>, code: string): Prom
 
 /** One empty database of a backend, for one test. */
 export interface StoreFixture {
-  store: FaceStore;
+  store: Store;
   /** Another store on the same database (after closing `store`, or beside it). */
-  open(): Promise<FaceStore>;
+  open(): Promise<Store>;
   /** A second, empty database of the same backend (import target). */
-  openOther(): Promise<FaceStore>;
+  openOther(): Promise<Store>;
   dispose(): Promise<void>;
 }
 
 /**
- * The FaceStore contract, one suite run against every backend (SQLite and
+ * The Store contract, one suite run against every backend (SQLite and
  * PostgreSQL): what the nodes rely on, whichever database is underneath.
  * `hooks` registers the suite's own before/after hooks first (a server's
  * databases, or skipping without one).
  */
-export function describeFaceStoreContract(name: string, newFixture: () => Promise<StoreFixture>, hooks?: () => void): void {
-  describe(`FaceStore contract: ${name}`, () => {
+export function describeStoreContract(name: string, newFixture: () => Promise<StoreFixture>, hooks?: () => void): void {
+  describe(`Store contract: ${name}`, () => {
     hooks?.();
     let fixture: StoreFixture;
-    let store: FaceStore;
+    let store: Store;
     let dir: string;
 
     beforeEach(async () => {

@@ -1,6 +1,6 @@
 import { registerHealthCheck, watchReplication } from '../../metrics';
 import { differingFields, SharedResource } from '../../process/shared-resource';
-import { PostgresFaceStore, type FaceStore } from '../../store';
+import { PostgresStore, type Store } from '../../store';
 import type { EventLog, RecordOutcome } from '../event-log';
 import { type EventReader, localReader } from '../reader';
 import { EventOutbox } from './outbox';
@@ -28,7 +28,7 @@ interface Replication {
 
 interface ReplicationSettings {
   log: EventLog;
-  store: PostgresFaceStore;
+  store: PostgresStore;
   maxBacklog?: number;
 }
 
@@ -88,8 +88,8 @@ function sharedReader(shared: PgEventLog, log: EventLog): EventReader {
  * nudges the replication. On SQLite alone, replication is off and the outbox
  * empty.
  */
-export function joinSharedLog(log: EventLog, store: FaceStore, options: { maxBacklog?: number } = {}): SharedLog {
-  if (!(store instanceof PostgresFaceStore)) {
+export function joinSharedLog(log: EventLog, store: Store, options: { maxBacklog?: number } = {}): SharedLog {
+  if (!(store instanceof PostgresStore)) {
     new EventOutbox(log.repository, log.snapshots).disable();
     return { reader: localReader(log), release: async () => undefined };
   }

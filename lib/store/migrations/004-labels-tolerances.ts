@@ -17,7 +17,7 @@ const migration: Migration = {
       ALTER TABLE faces ADD COLUMN kind TEXT NOT NULL DEFAULT 'positive' CHECK (kind IN ('positive', 'negative'));
       -- The new column sits after the crop, which spills into overflow pages: reading it for every
       -- row would slow the matcher's load several times. The few negatives are found through this
-      -- index instead (see SqliteFaceStore's embedding pages and face counts).
+      -- index instead (see SqliteStore's embedding pages and face counts).
       CREATE INDEX faces_negative ON faces (person_id) WHERE kind = 'negative';
 
       CREATE TABLE face_labels (

@@ -4,7 +4,7 @@ import { PorchlightError, isPorchlightError } from '../../errors';
 import { Backoff } from '../../process/backoff';
 import { normalizeName } from '../names';
 import * as common from '../rows';
-import type { CalibratedTolerance, EmbeddingRow, EnrollResult, FaceLabel, FaceRecord, FaceStore, FaceWithData, ModelSummary, NewFace, NewFaceLabel, Person, PersonList, PersonRef, PersonUpdate, StoreChange, StoreListener, ToleranceChange, ToleranceUpdate } from '../types';
+import type { CalibratedTolerance, EmbeddingRow, EnrollResult, FaceLabel, FaceRecord, Store, FaceWithData, ModelSummary, NewFace, NewFaceLabel, Person, PersonList, PersonRef, PersonUpdate, StoreChange, StoreListener, ToleranceChange, ToleranceUpdate } from '../types';
 import { FACES_CHANNEL, PgChangeFeed, noticePayload, type FaceNotice, type FeedState } from './changes';
 import { copyToSqlite } from './backup';
 import { describePg, explainPgError, openPgPool, type PostgresConfig } from './connection';
@@ -19,12 +19,12 @@ const UNIQUE_VIOLATION = '23505';
 
 /**
  * The face DB in PostgreSQL, shared by every door. Same tables and the same
- * FaceStore contract as SQLite. Each committed write notifies the other
+ * Store contract as SQLite. Each committed write notifies the other
  * instances (LISTEN/NOTIFY, see changes.ts); their stores read the changed
  * rows and emit the same StoreChange events a local write does, so each
  * door's in-memory matcher follows the shared gallery within a second.
  */
-export class PostgresFaceStore implements FaceStore {
+export class PostgresStore implements Store {
   readonly backend = 'postgres';
   readonly location: string;
   /** Tells this store's own notices from other instances'. */
@@ -60,9 +60,9 @@ export class PostgresFaceStore implements FaceStore {
    * once connected emits `reset` so matchers load the gallery. A door that
    * boots before the database then comes up by itself, without a redeploy.
    */
-  static async open(config: PostgresConfig, options: { startUnreachable?: boolean } = {}): Promise<PostgresFaceStore> {
+  static async open(config: PostgresConfig, options: { startUnreachable?: boolean } = {}): Promise<PostgresStore> {
     const pool = openPgPool(config);
-    const store = new PostgresFaceStore(config, pool);
+    const store = new PostgresStore(config, pool);
     try {
       await store.connect();
     } catch (err) {
@@ -190,7 +190,7 @@ export class PostgresFaceStore implements FaceStore {
     return row;
   }
 
-  // ---- FaceStore --------------------------------------------------------------
+  // ---- Store --------------------------------------------------------------
 
   async listPeople(): Promise<Person[]> {
     return (await this.query<common.PersonRow>(`SELECT ${common.PERSON_COLUMNS} FROM people p ORDER BY lower(p.name), p.id`)).map(common.toPerson);
@@ -477,6 +477,6 @@ function stateToHealth(state: FeedState): StoreHealth {
 }
 
 /** Opens the shared PostgreSQL face DB, creating or upgrading its schema. */
-export function openPostgresStore(config: PostgresConfig, options?: { startUnreachable?: boolean }): Promise<PostgresFaceStore> {
-  return PostgresFaceStore.open(config, options);
+export function openPostgresStore(config: PostgresConfig, options?: { startUnreachable?: boolean }): Promise<PostgresStore> {
+  return PostgresStore.open(config, options);
 }

@@ -8,7 +8,7 @@ import { EventLog } from '../../../lib/eventlog/event-log';
 import { newEventId } from '../../../lib/events/event-id';
 import { metricsText } from '../../../lib/metrics';
 import { healthReport } from '../../../lib/metrics/health';
-import { openSqliteStore, type SqliteFaceStore } from '../../../lib/store';
+import { openSqliteStore, type SqliteStore } from '../../../lib/store';
 import { main } from '../../../cli/porchlight';
 import { parseBackupDef, startBackupSchedule } from '../../../nodes/porchlight-db/backup-schedule';
 import { PorchlightDb } from '../../../nodes/shared/db';
@@ -24,7 +24,7 @@ const press = () => ({ event: { id: newEventId(), trigger: 'doorbell', startedAt
 describe('backups (lib/backup, porchlight-db schedule, CLI)', function () {
   this.timeout(120_000);
   let dir: string;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let log: EventLog;
   const dbFile = () => path.join(dir, 'porchlight.db');
 

@@ -22,7 +22,7 @@ import {
 import { isPorchlightError } from '../../../lib/errors';
 import { attachMatcher } from '../../../lib/match';
 import { decideFace } from '../../../lib/recognize/decision';
-import type { SqliteFaceStore } from '../../../lib/store';
+import type { SqliteStore } from '../../../lib/store';
 import { scratchStore } from '../../support/scratch-store';
 
 /** A deterministic pseudo-random stream (so a failure can be replayed). */
@@ -102,7 +102,7 @@ describe('calibration estimator', () => {
 });
 
 describe('calibration from a face DB (labels, suggestion, apply, history)', () => {
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   // Three people in 2-d: faces scattered around their centres.
   const centres: Record<string, [number, number]> = { Alice: [0, 0], Bob: [3, 0], Carol: [0, 3] };
 
@@ -275,7 +275,7 @@ describe('calibration guard rails (too little history, strangers per visit, in w
   });
 
   describe('on a store', () => {
-    let store: SqliteFaceStore;
+    let store: SqliteStore;
 
     beforeEach(() => {
       store = scratchStore('porchlight-guard-').store;

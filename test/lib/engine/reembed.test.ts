@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { poolCropEmbedder, reembedForSelection, reembedStore, type ReembedProgress } from '../../../lib/engine/reembed';
 import { openStore } from '../../../lib/store';
-import type { FaceStore } from '../../../lib/store/types';
+import type { Store } from '../../../lib/store/types';
 import { embedFaces } from '../../../lib/engine/client';
 import { cosineSimilarity } from '../../../lib/vision/onnx/recognizer';
 import { modelIdForSelection, selectBackend } from '../../../lib/engine/select';
@@ -18,7 +18,7 @@ const PEOPLE: Record<string, [number, number]> = { Abdullah_Gul: [1, 6], 'Adel_A
 describe('reembed: switching recognizer re-embeds every stored crop', function () {
   this.timeout(180_000);
   let pool: WorkerPool;
-  let store: FaceStore;
+  let store: Store;
   let dir: string;
 
   before(async () => {

@@ -9,7 +9,7 @@ import { parseEventFilter } from '../../../lib/eventlog/filter';
 import { DEFAULT_RETENTION, RETENTION_BATCH, type RetentionPolicy } from '../../../lib/eventlog/retention';
 import { isFileSafeEventId, overlaySvg } from '../../../lib/eventlog/snapshot';
 import { newEventId } from '../../../lib/events/event-id';
-import type { SqliteFaceStore } from '../../../lib/store';
+import type { SqliteStore } from '../../../lib/store';
 import { lfwImage } from '../../support/paths';
 import { scratchStore } from '../../support/scratch-store';
 import { waitUntil } from '../../support/wait';
@@ -39,7 +39,7 @@ async function pixel(jpeg: Buffer, x: number, y: number): Promise<number[]> {
 describe('event log (lib, on a real SQLite file)', function () {
   this.timeout(60_000);
   let dir: string;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let log: EventLog;
 
   beforeEach(() => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isPorchlightError } from '../../../lib/errors';
 import { closeLog, EventLog, finishedStatus, handleLogMessage, localReader, sweepText, UNFINISHED_AT_CLOSE, type RecordOutcome } from '../../../lib/eventlog';
 import { newEventId } from '../../../lib/events/event-id';
-import { openSqliteStore, type SqliteFaceStore } from '../../../lib/store';
+import { openSqliteStore, type SqliteStore } from '../../../lib/store';
 import { lfwImage } from '../../support/paths';
 import { tempDir } from '../../support/temp';
 
@@ -12,7 +12,7 @@ import { tempDir } from '../../support/temp';
 describe('event-log messages (lib/eventlog handleLogMessage)', function () {
   this.timeout(30_000);
   let dir: string;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let log: EventLog;
 
   beforeEach(() => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Matcher, attachMatcher, type Metric } from '../../../lib/match';
-import { type PersonLabel, type SqliteFaceStore } from '../../../lib/store';
+import { type PersonLabel, type SqliteStore } from '../../../lib/store';
 import { scratchStore } from '../../support/scratch-store';
 
 function randomVector(dim: number, seed: { n: number }): Float32Array {
@@ -93,7 +93,7 @@ describe('matcher', () => {
   });
 
   describe('attached to a SQLite store', () => {
-    let store: SqliteFaceStore;
+    let store: SqliteStore;
     const seed = { n: 42 };
     const face = (v: Float32Array) => ({ model: 'faceapi-resnet128', embedding: v });
 

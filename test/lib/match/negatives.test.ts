@@ -6,7 +6,7 @@ import { attachMatcher, Matcher, type AttachedMatcher } from '../../../lib/match
 import { poolCropEmbedder } from '../../../lib/engine/reembed';
 import { decideFace, DEFAULT_DECISION, type DecisionOptions } from '../../../lib/recognize/decision';
 import { embedRequestFor } from '../../../lib/engine/enrollment';
-import { openSqliteStore, type SqliteFaceStore } from '../../../lib/store';
+import { openSqliteStore, type SqliteStore } from '../../../lib/store';
 import { modelIdForSelection, type EngineSelection } from '../../../lib/engine/select';
 import { WorkerPool } from '../../../lib/workers/pool';
 import { defaultSelection, embedLfwImages, lfwFolds } from '../../support/lfw-embeddings';
@@ -95,7 +95,7 @@ describe('"not X" on LFW look-alikes (default pipeline, real SQLite store)', fun
   let pool: WorkerPool;
   let selection: EngineSelection;
   let dir: string;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let attached: AttachedMatcher;
   const imagesOf = (person: string) => fs.readdirSync(path.join(lfwDir, person)).length;
 

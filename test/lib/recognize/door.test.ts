@@ -6,7 +6,7 @@ import { PorchlightError } from '../../../lib/errors';
 import { attachMatcher, type AttachedMatcher } from '../../../lib/match';
 import { healthReport } from '../../../lib/metrics';
 import { DEFAULT_BURST, DoorRecognizer, type FrameMessage, type Gallery, type MessageVerdict, type RecognizeSettings } from '../../../lib/recognize';
-import { openSqliteStore, type SqliteFaceStore } from '../../../lib/store';
+import { openSqliteStore, type SqliteStore } from '../../../lib/store';
 import { fileVisitors, type VerdictVisitor, visitorsOf } from '../../../lib/visitors';
 import { lfwFaces, enrolledDb } from '../../support/enrolled-db';
 import { lfwDir, lfwPeople } from '../../support/paths';
@@ -32,9 +32,9 @@ describe('DoorRecognizer (lib/recognize: real LFW faces, real pool, real SQLite)
   const newcomer = withThree[4];
   const stranger = lfwPeople().slice(-300).find((p) => !withThree.slice(0, 5).includes(p))!;
   let lease: PoolLease;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let attached: AttachedMatcher;
-  let gallery: Gallery & { store: SqliteFaceStore };
+  let gallery: Gallery & { store: SqliteStore };
   const open: Array<DoorRecognizer<Gallery>> = [];
   let nextId = 0;
 
@@ -82,7 +82,7 @@ describe('DoorRecognizer (lib/recognize: real LFW faces, real pool, real SQLite)
         selection: wiring.selection ?? Promise.resolve(SELECTION),
         gallery: wiring.gallery ?? Promise.resolve(gallery),
         models: { loaded: () => seen.models.push('loaded'), failed: () => seen.models.push('failed') },
-        visitors: { bookOf: (g: Gallery) => visitorsOf(g.store as SqliteFaceStore)!, file: fileVisitors },
+        visitors: { bookOf: (g: Gallery) => visitorsOf(g.store as SqliteStore)!, file: fileVisitors },
         clone: (msg) => ({ ...msg }),
         send: (ports) => seen.sent.push(ports),
         warn: (text) => seen.warnings.push(text),

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS, SCHEMA_VERSION, openSqliteStore, runMigrations, type Migration, type SqliteFaceStore } from '../../../lib/store';
+import { MIGRATIONS, SCHEMA_VERSION, openSqliteStore, runMigrations, type Migration, type SqliteStore } from '../../../lib/store';
 import { isPorchlightError } from '../../../lib/errors';
 import { acquireSharedStore } from '../../../lib/match/shared-store';
-import { describeFaceStoreContract, randomFace } from '../../support/store-contract';
+import { describeStoreContract, randomFace } from '../../support/store-contract';
 import { tempDir } from '../../support/temp';
 
-describeFaceStoreContract('SQLite', async () => {
+describeStoreContract('SQLite', async () => {
   const dir = tempDir('porchlight-store-');
   const file = path.join(dir, 'nested', 'porchlight.db');
   return {
@@ -22,7 +22,7 @@ describeFaceStoreContract('SQLite', async () => {
 describe('SQLite face store: what only SQLite does', () => {
   let dir: string;
   let file: string;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
 
   beforeEach(() => {
     dir = tempDir('porchlight-store-');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeImage } from '../../../lib/image/decode';
-import { openSqliteStore, type SqliteFaceStore } from '../../../lib/store';
+import { openSqliteStore, type SqliteStore } from '../../../lib/store';
 import { createDefaultRegistry } from '../../../lib/vision/detectors';
 import { euclidean } from '../../../lib/vision/embedder';
 import { analyzeFaces } from '../../../lib/vision/pipeline';
@@ -20,7 +20,7 @@ import { tempDir } from '../../support/temp';
 describe('filing the unknown faces of a verdict with the recurring visitors (lib/visitors fileVisitors)', function () {
   this.timeout(120_000);
   let dir: string;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let book: VisitorBook;
   /** msg.faces as face-recognize sends them, by LFW photo. */
   const faces = new Map<string, Record<string, unknown>>();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { SqliteFaceStore } from '../../../lib/store';
+import type { SqliteStore } from '../../../lib/store';
 import { VisitorBook, type UnknownFace } from '../../../lib/visitors';
 import { scratchStore } from '../../support/scratch-store';
 
@@ -23,7 +23,7 @@ function strangerFaces(dim = 128): [UnknownFace, UnknownFace] {
  * is listening, so a newcomer given the same person id never inherits it.
  */
 describe('named visitor link without a foreign key (SQLite face DB)', () => {
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
 
   before(() => {
     store = scratchStore('porchlight-visitor-link-').store;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventRepository } from '../../../lib/eventlog/repository';
-import type { SqliteFaceStore } from '../../../lib/store';
+import type { SqliteStore } from '../../../lib/store';
 import { embedFaces } from '../../../lib/engine/client';
 import { selectBackend, type EngineSelection } from '../../../lib/engine/select';
 import { CLUSTER_TOLERANCE_SHARE, VisitorBook, unknownFacesOf, variedBestFaces, visitorsOf, type UnknownFace } from '../../../lib/visitors';
@@ -103,7 +103,7 @@ const unknown = (f: LfwFace): UnknownFace => ({ model: f.model, embedding: Float
 describe('recurring visitors', function () {
   this.timeout(300_000);
   let lfw: { faces: LfwFace[]; selection: EngineSelection };
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let events: EventRepository;
   const HOUR = 3600_000;
 

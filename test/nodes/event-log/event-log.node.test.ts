@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { newEventId } from '../../../lib/events/event-id';
 import { registerHealthCheck } from '../../../lib/metrics/health';
-import { openStore, type SqliteFaceStore } from '../../../lib/store';
+import { openStore, type SqliteStore } from '../../../lib/store';
 import { acquireSharedStore, sharedStoreUsers } from '../../../lib/match/shared-store';
 import type { DbConfigNode } from '../../../nodes/shared/db';
 import { embedFaces } from '../../../lib/engine/client';
@@ -428,7 +428,7 @@ describe('event-log node (Node-RED runtime)', function () {
   it('gives the database back when the log fails to open after registering with it', async () => {
     // A file that once replicated to PostgreSQL (its outbox to clear, now on SQLite alone), written by another process when the log opens.
     const file = path.join(dir, 'porchlight.db');
-    const store = (await openStore({ file })) as SqliteFaceStore;
+    const store = (await openStore({ file })) as SqliteStore;
     store.db.prepare('INSERT INTO event_replication (id, enabled_at) VALUES (1, ?)').run(Date.now());
     await store.close();
     const other = new Database(file);

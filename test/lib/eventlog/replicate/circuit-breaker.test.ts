@@ -10,7 +10,7 @@ import { metricsText } from '../../../../lib/metrics';
 import { healthReport } from '../../../../lib/metrics/health';
 import { Backoff } from '../../../../lib/process/backoff';
 import { trackedBreakers } from '../../../../lib/process/circuit-breaker';
-import type { SqliteFaceStore } from '../../../../lib/store';
+import type { SqliteStore } from '../../../../lib/store';
 import { openPgPool } from '../../../../lib/store/postgres/connection';
 import { runPgMigrations } from '../../../../lib/store/postgres/migrations';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../../../support/postgres';
@@ -30,7 +30,7 @@ describe('circuit breaker around the shared PostgreSQL log (real PostgreSQL behi
   let database: TestDatabase;
   let admin: pg.Pool;
   let dir: string;
-  let store: SqliteFaceStore;
+  let store: SqliteStore;
   let proxy: TcpProxy;
   let pool: pg.Pool;
   let replicator: EventReplicator | undefined;

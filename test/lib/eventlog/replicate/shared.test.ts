@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EventLog, joinSharedLog, replicationUsers, type SharedLog } from '../../../../lib/eventlog';
 import { newEventId } from '../../../../lib/events/event-id';
 import { healthReport } from '../../../../lib/metrics';
-import { openPostgresStore, openSqliteStore, type PostgresFaceStore, type SqliteFaceStore } from '../../../../lib/store';
+import { openPostgresStore, openSqliteStore, type PostgresStore, type SqliteStore } from '../../../../lib/store';
 import { lfwImage } from '../../../support/paths';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../../../support/postgres';
 import { tempDir } from '../../../support/temp';
@@ -26,7 +26,7 @@ async function replicationHealth(file: string): Promise<Record<string, unknown> 
 describe('joinSharedLog: the one replication of a local file into the shared log, use-counted', function () {
   this.timeout(60_000);
   let dir: string;
-  let local: SqliteFaceStore;
+  let local: SqliteStore;
   let file: string;
   const joined: SharedLog[] = [];
 
@@ -57,7 +57,7 @@ describe('joinSharedLog: the one replication of a local file into the shared log
   describe('with PostgreSQL (real server)', () => {
     requirePostgres();
     let database: TestDatabase;
-    let store: PostgresFaceStore;
+    let store: PostgresStore;
 
     before(async () => {
       database = await createTestDatabase('shared_log');

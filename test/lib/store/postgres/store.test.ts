@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { isPorchlightError } from '../../../../lib/errors';
 import { attachMatcher, type AttachedMatcher } from '../../../../lib/match';
-import { MIGRATIONS, openPostgresStore, type Migration, type PostgresFaceStore, type StoreChange, type StoreHealth } from '../../../../lib/store';
+import { MIGRATIONS, openPostgresStore, type Migration, type PostgresStore, type StoreChange, type StoreHealth } from '../../../../lib/store';
 import { openPgPool, type PostgresConfig } from '../../../../lib/store/postgres/connection';
 import { runPgMigrations } from '../../../../lib/store/postgres/migrations';
 import { acquireSharedStore } from '../../../../lib/match/shared-store';
 import { createTestDatabase, emptyDatabase, requirePostgres, type TestDatabase } from '../../../support/postgres';
-import { describeFaceStoreContract, randomFace } from '../../../support/store-contract';
+import { describeStoreContract, randomFace } from '../../../support/store-contract';
 import { TcpProxy } from '../../../support/tcp-proxy';
 import { waitUntil } from '../../../support/wait';
 
 const contractDbs: TestDatabase[] = [];
-describeFaceStoreContract(
+describeStoreContract(
   'PostgreSQL',
   async () => {
     const [db, other] = contractDbs;
@@ -119,8 +119,8 @@ describe('PostgreSQL face store: schema, sync between instances, outages', () =>
   });
 
   describe('two instances', () => {
-    let here: PostgresFaceStore;
-    let there: PostgresFaceStore;
+    let here: PostgresStore;
+    let there: PostgresStore;
     let thereMatcher: AttachedMatcher;
     let thereChanges: StoreChange[];
 
@@ -210,7 +210,7 @@ describe('PostgreSQL face store: schema, sync between instances, outages', () =>
 
   describe('through a network that fails (a cuttable loopback proxy)', () => {
     let proxy: TcpProxy;
-    let direct: PostgresFaceStore;
+    let direct: PostgresStore;
 
     beforeEach(async () => {
       proxy = await new TcpProxy(db.config.host, db.config.port!).listen();
