@@ -25,8 +25,9 @@ export function runsOnGlibc(): boolean {
 }
 
 /** Linux with glibc and no MALLOC_ARENA_MAX chosen by the user (any value set, even another, is theirs). */
-export function wantsArenaLimit(env: NodeJS.ProcessEnv = process.env, glibc = runsOnGlibc()): boolean {
-  return glibc && env.MALLOC_ARENA_MAX === undefined;
+export function wantsArenaLimit(env: NodeJS.ProcessEnv = process.env, glibc?: boolean): boolean {
+  // The user's setting first: asking glibc means building a whole diagnostic report, not worth it when it is set.
+  return env.MALLOC_ARENA_MAX === undefined && (glibc ?? runsOnGlibc());
 }
 
 /**
